@@ -1,0 +1,25 @@
+//! The shared vocabulary of antidote.
+//!
+//! Every layer speaks in these types: a [`Digest`] names content (a file's SHA-256, a record's
+//! BLAKE3), a [`RecordId`] names a record inside a dataset, and a [`Finding`] is what a check or a
+//! detector reports about it, with a [`Severity`] and human [`Evidence`].
+//!
+//! This crate has no I/O and almost no dependencies, so that every other crate, including the
+//! report writers, can depend on it.
+//!
+//! ```
+//! use antidote_core::{Digest, DigestAlgorithm};
+//!
+//! let digest: Digest = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+//!     .parse()
+//!     .unwrap();
+//! assert_eq!(digest.algorithm(), DigestAlgorithm::Sha256);
+//! assert_eq!(digest.to_string().len(), "sha256:".len() + 64);
+//! ```
+#![warn(missing_docs)]
+
+mod digest;
+mod finding;
+
+pub use digest::{Digest, DigestAlgorithm, DigestParseError};
+pub use finding::{Evidence, Finding, RecordId, Severity};
