@@ -20,6 +20,8 @@
 
 mod digest;
 mod finding;
+mod progress;
 
 pub use digest::{Digest, DigestAlgorithm, DigestParseError};
 pub use finding::{Evidence, Finding, RecordId, Severity};
+pub use progress::{NoProgress, Progress, ProgressUnit};

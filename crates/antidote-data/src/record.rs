@@ -36,17 +36,11 @@ impl Record {
         crate::canonical::record_hash(self)
     }
 
-    /// A 64-bit fingerprint of every part of the record that can change on its own: `label`,
-    /// `source` and each field, sorted by name. Diffs compare these to name the changed fields.
+    /// A 64-bit fingerprint of the source (as `source`) and of each payload field, sorted by
+    /// name. Diffs compare these to name the changed fields; the label is compared as itself.
     #[must_use]
     pub fn field_fingerprints(&self) -> Vec<(String, u64)> {
-        let mut parts = Vec::with_capacity(self.fields.len() + 2);
-        if let Some(label) = &self.label {
-            parts.push((
-                "label".to_owned(),
-                crate::canonical::value_fingerprint(&Value::Text(label.clone())),
-            ));
-        }
+        let mut parts = Vec::with_capacity(self.fields.len() + 1);
         if let Some(source) = &self.source {
             parts.push((
                 "source".to_owned(),

@@ -1,7 +1,263 @@
-use std::path::Path;
+//! Comma- and tab-separated values with a header row.
+//!
+//! Column kinds are inferred from the first rows. A cell becomes a number only when it reads
+//! back as the same text (`007` stays the text `007`, so ids and codes keep their zeros), and an
+//! empty cell is missing.
+
+use std::collections::VecDeque;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use super::{Row, RowSource};
-use crate::{ColumnKind, ReadError};
-pub(crate) struct CsvSource;
-impl CsvSource { pub(crate) fn open(path: &Path) -> Result<Self, ReadError> { Err(ReadError::Empty { path: path.to_owned() }) } }
-impl RowSource for CsvSource { fn columns(&self) -> &[(Arc<str>, ColumnKind)] { &[] } fn next_row(&mut self) -> Option<Result<Row, ReadError>> { None } }
+
+use super::{INFERENCE_SAMPLE, Row, RowSource};
+use crate::{ColumnKind, KindInference, ReadError, Value};
+
+/// A streaming CSV reader.
+pub(crate) struct CsvSource {
+    path: PathBuf,
+    reader: csv::Reader<Box<dyn BufRead + Send>>,
+    columns: Vec<(Arc<str>, ColumnKind)>,
+    buffered: VecDeque<Result<(u64, csv::StringRecord), ReadError>>,
+    record: csv::StringRecord,
+    done: bool,
+}
+
+/// The value a cell means on its own, before the column's kind is known.
+fn parse_cell(cell: &str) -> Value {
+    if cell.is_empty() {
+        return Value::Null;
+    }
+    let digits = cell.strip_prefix(['-', '+']).unwrap_or(cell);
+    if !digits.is_empty() && digits.bytes().all(|byte| byte.is_ascii_digit()) {
+        // Whole numbers that do not read back the same (`007`, `+3`, huge ids) are codes.
+        return match cell.parse::<i64>() {
+            Ok(integer) if integer.to_string() == cell => Value::Int(integer),
+            _ => Value::Text(cell.to_owned()),
+        };
+    }
+    let numeric_looking = cell
+        .bytes()
+        .all(|byte| byte.is_ascii_digit() || matches!(byte, b'.' | b'-' | b'+' | b'e' | b'E'));
+    if numeric_looking {
+        if let Ok(float) = cell.parse::<f64>() {
+            return Value::Float(float);
+        }
+    }
+    match cell {
+        "true" | "True" | "TRUE" => Value::Bool(true),
+        "false" | "False" | "FALSE" => Value::Bool(false),
+        _ => Value::Text(cell.to_owned()),
+    }
+}
+
+/// The value of a cell in a column of `kind`: text columns keep their cells as text even when
+/// one looks like a number.
+fn convert(cell: &str, kind: ColumnKind) -> Value {
+    match kind {
+        ColumnKind::Categorical | ColumnKind::Text if !cell.is_empty() => Value::Text(cell.to_owned()),
+        _ => parse_cell(cell),
+    }
+}
+
+impl CsvSource {
+    pub(crate) fn open(path: &Path) -> Result<Self, ReadError> {
+        let input = super::open_maybe_gz(path)?;
+        let name = path.to_string_lossy().to_ascii_lowercase();
+        let delimiter = if name.ends_with(".tsv") || name.ends_with(".tsv.gz") { b'\t' } else { b',' };
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .flexible(true)
+            .from_reader(input);
+        let header = reader.headers().map_err(|source| csv_error(path, source))?.clone();
+        if header.is_empty() {
+            return Err(ReadError::Empty { path: path.to_owned() });
+        }
+        let mut source = Self {
+            path: path.to_owned(),
+            reader,
+            columns: Vec::new(),
+            buffered: VecDeque::new(),
+            record: csv::StringRecord::new(),
+            done: false,
+        };
+        let mut inference = vec![KindInference::default(); header.len()];
+        while source.buffered.len() < INFERENCE_SAMPLE {
+            match source.read_record(header.len()) {
+                None => break,
+                Some(Ok((line, record))) => {
+                    for (cell, column) in record.iter().zip(&mut inference) {
+                        column.observe(&parse_cell(cell));
+                    }
+                    source.buffered.push_back(Ok((line, record)));
+                }
+                Some(Err(error)) => {
+                    let fatal = !error.is_record_level();
+                    source.buffered.push_back(Err(error));
+                    if fatal {
+                        break;
+                    }
+                }
+            }
+        }
+        source.columns = header
+            .iter()
+            .zip(&inference)
+            .map(|(name, column)| (Arc::from(name), column.kind()))
+            .collect();
+        Ok(source)
+    }
+
+    fn read_record(&mut self, expected: usize) -> Option<Result<(u64, csv::StringRecord), ReadError>> {
+        if self.done {
+            return None;
+        }
+        match self.reader.read_record(&mut self.record) {
+            Ok(false) => {
+                self.done = true;
+                None
+            }
+            Ok(true) => {
+                let line = self.record.position().map_or(0, csv::Position::line);
+                if self.record.len() == expected {
+                    Some(Ok((line, self.record.clone())))
+                } else {
+                    Some(Err(ReadError::RaggedRow {
+                        path: self.path.clone(),
+                        line,
+                        expected,
+                        found: self.record.len(),
+                    }))
+                }
+            }
+            Err(source) => {
+                let error = csv_error(&self.path, source);
+                if !error.is_record_level() {
+                    self.done = true;
+                }
+                Some(Err(error))
+            }
+        }
+    }
+}
+
+fn csv_error(path: &Path, source: csv::Error) -> ReadError {
+    match source.kind() {
+        csv::ErrorKind::Io(_) => {
+            let message = source.to_string();
+            match source.into_kind() {
+                csv::ErrorKind::Io(io) => ReadError::Io { path: path.to_owned(), source: io },
+                _ => ReadError::Io { path: path.to_owned(), source: std::io::Error::other(message) },
+            }
+        }
+        _ => {
+            let line = source.position().map_or(0, csv::Position::line);
+            ReadError::Csv { path: path.to_owned(), line, source }
+        }
+    }
+}
+
+impl RowSource for CsvSource {
+    fn columns(&self) -> &[(Arc<str>, ColumnKind)] {
+        &self.columns
+    }
+
+    fn next_row(&mut self) -> Option<Result<Row, ReadError>> {
+        let next = match self.buffered.pop_front() {
+            Some(next) => next,
+            None => self.read_record(self.columns.len())?,
+        };
+        Some(next.map(|(line, record)| Row {
+            line,
+            values: self
+                .columns
+                .iter()
+                .zip(record.iter())
+                .map(|((name, kind), cell)| (Arc::clone(name), convert(cell, *kind)))
+                .collect(),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+    use crate::{Dataset, ReadOptions, Role};
+
+    fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
+        let path = dir.path().join(name);
+        std::fs::File::create(&path).unwrap().write_all(text.as_bytes()).unwrap();
+        path
+    }
+
+    #[test]
+    fn reads_typed_records_with_roles() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            &dir,
+            "d.csv",
+            "id,x,label,note\n007,1.5,cat,the quick brown fox\n008,2,dog,\n",
+        );
+        let dataset = Dataset::open(&path, &ReadOptions::default()).unwrap();
+        let schema = dataset.schema().clone();
+        assert_eq!(schema.column("id").unwrap().role, Role::Id);
+        assert_eq!(schema.column("x").unwrap().kind, ColumnKind::Float);
+        assert_eq!(schema.column("note").unwrap().kind, ColumnKind::Text);
+        let records: Vec<_> = dataset.map(Result::unwrap).collect();
+        assert_eq!(records[0].id.as_str(), "007");
+        assert_eq!(records[0].label.as_deref(), Some("cat"));
+        assert_eq!(records[0].field("x"), Some(&Value::Float(1.5)));
+        assert_eq!(records[1].field("x"), Some(&Value::Int(2)));
+        assert_eq!(records[1].field("note"), Some(&Value::Null));
+    }
+
+    #[test]
+    fn ragged_row_names_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(&dir, "d.csv", "a,b\n1,2\n3\n4,5\n");
+        let mut dataset = Dataset::open(&path, &ReadOptions::default()).unwrap();
+        assert!(dataset.next().unwrap().is_ok());
+        let error = dataset.next().unwrap().unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!("`{}` line 3: expected 2 columns, found 1", path.display())
+        );
+        assert!(dataset.next().is_none(), "the first error ends the iteration");
+    }
+
+    #[test]
+    fn skip_bad_counts_ragged_rows_and_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(&dir, "d.csv", "a,b\n1,2\n3\n4,5\n6,7,8\n");
+        let options = ReadOptions { skip_bad: true, ..ReadOptions::default() };
+        let mut dataset = Dataset::open(&path, &options).unwrap();
+        let records: Vec<_> = dataset.by_ref().map(Result::unwrap).collect();
+        assert_eq!(records.len(), 2);
+        assert_eq!(dataset.skipped(), 2);
+        assert_eq!(records[1].field("a"), Some(&Value::Int(4)));
+    }
+
+    #[test]
+    fn reads_tsv_and_gzip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.tsv.gz");
+        let file = std::fs::File::create(&path).unwrap();
+        let mut encoder = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
+        encoder.write_all(b"label\ttext\npos\tgood film\n").unwrap();
+        encoder.finish().unwrap();
+        let records: Vec<_> = Dataset::open(&path, &ReadOptions::default())
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].field("text"), Some(&Value::Text("good film".into())));
+    }
+
+    #[test]
+    fn a_header_only_file_has_no_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(&dir, "d.csv", "a,b\n");
+        assert_eq!(Dataset::open(&path, &ReadOptions::default()).unwrap().count(), 0);
+    }
+}

@@ -1,0 +1,627 @@
+//! Lock files: what `antidote lock` pins and `antidote verify` checks.
+//!
+//! A lock file (`antidote.lock`, JSON) lists every file with its size and SHA-256, and every
+//! dataset among them with its record count, schema fingerprint, label counts and the Merkle
+//! root of its records (see [`crate::merkle`]). The per-record hashes go to a sidecar next to it
+//! (`antidote.lock.records.jsonl`, one [`RecordEntry`] per line), so that a later verify or diff
+//! can name the records that changed. The lock file commits to the sidecar's SHA-256.
+//!
+//! Paths inside the lock are relative to the lock file's folder when they are below it, so a
+//! locked repository can be moved or cloned; other paths are stored absolute.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufWriter, Write};
+use std::path::{Component, Path, PathBuf};
+
+use antidote_core::{Digest, Progress, ProgressUnit};
+use antidote_data::{Dataset, Format, ReadError, ReadOptions, RoleNames, Schema};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::diff::RecordEntry;
+use crate::hashing;
+use crate::merkle::{MerkleBuilder, record_leaf};
+
+/// The lock file format version this build writes and reads.
+pub const LOCK_VERSION: u32 = 1;
+
+/// Errors from creating or reading a lock.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    /// A path given to lock does not exist.
+    #[error("`{path}` does not exist")]
+    NotFound {
+        /// The path.
+        path: PathBuf,
+    },
+    /// A file could not be read or written.
+    #[error("failed to access `{path}`")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The reason.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A dataset could not be read.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    /// The lock file is not valid lock JSON.
+    #[error("`{path}` is not a valid lock file")]
+    Format {
+        /// The lock file.
+        path: PathBuf,
+        /// The parser's reason.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The lock file was written by an incompatible version.
+    #[error("`{path}` has lock format version {version}, this antidote reads version {LOCK_VERSION}")]
+    Version {
+        /// The lock file.
+        path: PathBuf,
+        /// Its version.
+        version: u32,
+    },
+    /// A signature could not be made.
+    #[error("failed to sign")]
+    Signing(#[from] crate::signing::SigningError),
+    /// A line of the records sidecar is malformed.
+    #[error("`{path}` line {line}: malformed record entry")]
+    Sidecar {
+        /// The sidecar.
+        path: PathBuf,
+        /// One-based line.
+        line: u64,
+        /// The parser's reason.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+impl LockError {
+    fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Self + '_ {
+        move |source| Self::Io { path: path.to_owned(), source }
+    }
+
+    /// What the user can do about it, when there is something to say.
+    #[must_use]
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::Read(error) => error.hint(),
+            Self::NotFound { .. } => Some("check the path, or run from the folder the lock file was made in".to_owned()),
+            Self::Format { .. } | Self::Version { .. } => {
+                Some("re-create the lock with `antidote lock`".to_owned())
+            }
+            Self::Sidecar { .. } => Some(
+                "the records sidecar was edited or truncated; `antidote verify` reports which, or re-create it with `antidote lock`"
+                    .to_owned(),
+            ),
+            Self::Io { .. } | Self::Signing(_) => None,
+        }
+    }
+}
+
+/// One file pinned by a lock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockedFile {
+    /// Path, relative to the lock file's folder when below it.
+    pub path: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// SHA-256 of the content.
+    pub sha256: Digest,
+}
+
+/// One dataset pinned by a lock, record by record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LockedDataset {
+    /// Path of the dataset (a file, or a folder for image folders).
+    pub path: String,
+    /// The format it was read as.
+    pub format: Format,
+    /// The files it is read from besides its own path (an IDX labels file).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub companions: Vec<String>,
+    /// The column names given for roles when it was locked, reused when it is verified.
+    #[serde(default)]
+    pub roles: RoleNames,
+    /// Whether malformed records were skipped when it was locked.
+    #[serde(default)]
+    pub skip_bad: bool,
+    /// Records read.
+    pub record_count: u64,
+    /// Malformed records skipped (with `skip_bad`).
+    #[serde(default)]
+    pub skipped: u64,
+    /// Whether ids are positions because the dataset has no id column.
+    pub ids_are_positions: bool,
+    /// The columns.
+    pub schema: Schema,
+    /// A digest of the schema, independent of column order.
+    pub schema_fingerprint: Digest,
+    /// How many records carry each label.
+    pub label_counts: BTreeMap<String, u64>,
+    /// Merkle root over the records' ids and content hashes, in order.
+    pub merkle_root: Digest,
+}
+
+impl LockedDataset {
+    /// Whether the file stored as `file` is part of this dataset.
+    #[must_use]
+    pub fn contains(&self, file: &str) -> bool {
+        file == self.path
+            || file.strip_prefix(self.path.as_str()).is_some_and(|rest| rest.starts_with('/'))
+            || self.companions.iter().any(|companion| companion == file)
+    }
+
+    /// The options to read the dataset again exactly as it was locked.
+    #[must_use]
+    pub fn read_options(&self) -> ReadOptions {
+        ReadOptions { format: Some(self.format), roles: self.roles.clone(), skip_bad: self.skip_bad }
+    }
+}
+
+/// The records sidecar, as the lock refers to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordsFile {
+    /// Path relative to the lock file's folder.
+    pub path: String,
+    /// Its size.
+    pub size: u64,
+    /// Its SHA-256.
+    pub sha256: Digest,
+}
+
+/// The content of a lock file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Lock {
+    /// Format version ([`LOCK_VERSION`]).
+    pub version: u32,
+    /// The antidote version that wrote it.
+    pub tool: String,
+    /// When it was written (RFC 3339, UTC).
+    pub created: String,
+    /// The paths that were locked, as given.
+    pub roots: Vec<String>,
+    /// Every file, sorted by path.
+    pub files: Vec<LockedFile>,
+    /// Every dataset among them.
+    pub datasets: Vec<LockedDataset>,
+    /// The per-record sidecar, when there are datasets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub records: Option<RecordsFile>,
+}
+
+/// One line of the records sidecar.
+#[derive(Debug, Serialize, Deserialize)]
+struct SidecarLine {
+    dataset: usize,
+    #[serde(flatten)]
+    entry: RecordEntry,
+}
+
+/// How to lock.
+#[derive(Debug, Clone, Default)]
+pub struct LockOptions {
+    /// How to read datasets.
+    pub read: ReadOptions,
+    /// Pin files only, without reading records.
+    pub files_only: bool,
+}
+
+/// The sidecar path of a lock file: `antidote.lock` -> `antidote.lock.records.jsonl`.
+#[must_use]
+pub fn records_path(lock_path: &Path) -> PathBuf {
+    let mut name = lock_path.file_name().map(std::ffi::OsStr::to_os_string).unwrap_or_default();
+    name.push(".records.jsonl");
+    lock_path.with_file_name(name)
+}
+
+/// The signature path of a lock file: `antidote.lock` -> `antidote.lock.intoto.jsonl`.
+#[must_use]
+pub fn signature_path(lock_path: &Path) -> PathBuf {
+    let mut name = lock_path.file_name().map(std::ffi::OsStr::to_os_string).unwrap_or_default();
+    name.push(".intoto.jsonl");
+    lock_path.with_file_name(name)
+}
+
+/// `path` made absolute and cleaned of `.` and `..`, without touching the file system.
+#[must_use]
+pub fn absolute(path: &Path) -> PathBuf {
+    let joined = if path.is_absolute() {
+        path.to_owned()
+    } else {
+        std::env::current_dir().unwrap_or_default().join(path)
+    };
+    let mut clean = PathBuf::new();
+    for component in joined.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                clean.pop();
+            }
+            other => clean.push(other),
+        }
+    }
+    clean
+}
+
+/// The folder paths in a lock are relative to.
+#[must_use]
+pub fn lock_base(lock_path: &Path) -> PathBuf {
+    absolute(lock_path).parent().map(Path::to_owned).unwrap_or_default()
+}
+
+/// How a lock stores `path`: relative to `base` with `/` separators when below it.
+#[must_use]
+pub fn stored_path(base: &Path, path: &Path) -> String {
+    let path = absolute(path);
+    match path.strip_prefix(base) {
+        Ok(relative) if relative.as_os_str().is_empty() => ".".to_owned(),
+        Ok(relative) => relative
+            .components()
+            .map(|component| component.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/"),
+        Err(_) => path.to_string_lossy().into_owned(),
+    }
+}
+
+/// Where a stored path is on disk.
+#[must_use]
+pub fn resolve(base: &Path, stored: &str) -> PathBuf {
+    base.join(stored)
+}
+
+/// What reading a dataset's records gives.
+#[derive(Debug, Clone)]
+pub struct DatasetDigest {
+    /// The dataset's path.
+    pub path: PathBuf,
+    /// Its format.
+    pub format: Format,
+    /// Its files.
+    pub files: Vec<PathBuf>,
+    /// Its schema.
+    pub schema: Schema,
+    /// Records read.
+    pub record_count: u64,
+    /// Records skipped.
+    pub skipped: u64,
+    /// Whether ids are positions.
+    pub ids_are_positions: bool,
+    /// Records per label.
+    pub label_counts: BTreeMap<String, u64>,
+    /// The Merkle root.
+    pub merkle_root: Digest,
+}
+
+/// Records hashed per parallel batch: large enough to keep both cores busy, small enough to
+/// keep memory flat.
+const BATCH: usize = 2048;
+
+/// Reads every record of the dataset at `path`, hashing records in parallel, and hands each
+/// record's entry to `sink` in order.
+pub fn digest_dataset(
+    path: &Path,
+    options: &ReadOptions,
+    progress: &dyn Progress,
+    sink: &mut dyn FnMut(RecordEntry) -> std::io::Result<()>,
+    sink_path: &Path,
+) -> Result<DatasetDigest, LockError> {
+    let mut dataset = Dataset::open(path, options)?;
+    progress.start(&format!("reading `{}`", path.display()), None, ProgressUnit::Records);
+    let mut merkle = MerkleBuilder::default();
+    let mut label_counts: BTreeMap<String, u64> = BTreeMap::new();
+    let mut batch = Vec::with_capacity(BATCH);
+    loop {
+        batch.clear();
+        for record in dataset.by_ref().take(BATCH) {
+            batch.push(record?);
+        }
+        if batch.is_empty() {
+            break;
+        }
+        let entries: Vec<RecordEntry> = batch.par_iter().map(RecordEntry::from_record).collect();
+        for entry in entries {
+            merkle.push(record_leaf(&entry.id, &entry.hash));
+            if let Some(label) = &entry.label {
+                *label_counts.entry(label.clone()).or_default() += 1;
+            }
+            sink(entry).map_err(LockError::io(sink_path))?;
+        }
+        progress.advance(batch.len() as u64);
+    }
+    progress.finish();
+    Ok(DatasetDigest {
+        path: path.to_owned(),
+        format: dataset.format(),
+        files: dataset.files().to_vec(),
+        schema: dataset.schema().clone(),
+        record_count: merkle.len(),
+        skipped: dataset.skipped(),
+        ids_are_positions: dataset.ids_are_positions(),
+        label_counts,
+        merkle_root: merkle.finish(),
+    })
+}
+
+/// The files and datasets below the paths given to `lock`.
+#[derive(Debug, Default)]
+pub struct Inputs {
+    /// Every file, absolute, sorted, without repeats.
+    pub files: Vec<PathBuf>,
+    /// Every dataset, absolute, in discovery order.
+    pub datasets: Vec<PathBuf>,
+}
+
+fn is_hidden(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|name| name.to_str())
+        .is_some_and(|name| name.starts_with('.'))
+}
+
+/// Expands the paths given to `lock`: files as they are, folders walked (hidden entries
+/// skipped), datasets recognised by [`Format::detect`]. `exclude` lists files never to pin
+/// (the lock file itself and its sidecars).
+pub fn expand(paths: &[PathBuf], exclude: &[PathBuf]) -> Result<Inputs, LockError> {
+    let mut inputs = Inputs::default();
+    for given in paths {
+        if !given.exists() {
+            return Err(LockError::NotFound { path: given.clone() });
+        }
+        let root = absolute(given);
+        if root.is_file() {
+            inputs.files.push(root.clone());
+            if Format::detect(&root).is_some() {
+                inputs.datasets.push(root);
+            }
+            continue;
+        }
+        let mut image_folders: Vec<PathBuf> = Vec::new();
+        let walker = walkdir::WalkDir::new(&root)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|entry| entry.depth() == 0 || !is_hidden(entry.path()));
+        for entry in walker {
+            let entry = entry.map_err(|error| {
+                let path = error.path().map_or_else(|| root.clone(), Path::to_owned);
+                LockError::Io { path, source: error.into() }
+            })?;
+            let path = entry.path();
+            if entry.file_type().is_dir() {
+                if Format::detect(path) == Some(Format::ImageFolder) {
+                    image_folders.push(path.to_owned());
+                    inputs.datasets.push(path.to_owned());
+                }
+            } else if entry.file_type().is_file() {
+                if exclude.iter().any(|excluded| excluded == path) {
+                    continue;
+                }
+                inputs.files.push(path.to_owned());
+                let inside_image_folder = image_folders.iter().any(|folder| path.starts_with(folder));
+                if !inside_image_folder && Format::detect(path).is_some() {
+                    inputs.datasets.push(path.to_owned());
+                }
+            }
+        }
+    }
+    inputs.files.sort();
+    inputs.files.dedup();
+    let mut seen = std::collections::HashSet::new();
+    inputs.datasets.retain(|dataset| seen.insert(dataset.clone()));
+    Ok(inputs)
+}
+
+/// The files a lock must never pin: itself and its sidecars.
+#[must_use]
+pub fn own_files(lock_path: &Path) -> Vec<PathBuf> {
+    let lock_path = absolute(lock_path);
+    vec![records_path(&lock_path), signature_path(&lock_path), lock_path]
+}
+
+/// Hashes every file of `inputs` in parallel, in input order.
+pub fn hash_files(files: &[PathBuf], progress: &dyn Progress) -> Result<Vec<hashing::FileHash>, LockError> {
+    let total: u64 = files
+        .iter()
+        .map(|path| fs_err::metadata(path).map(|metadata| metadata.len()).unwrap_or(0))
+        .sum();
+    progress.start("hashing files", Some(total), ProgressUnit::Bytes);
+    let results = hashing::sha256_files(files, &|size| progress.advance(size));
+    progress.finish();
+    files
+        .iter()
+        .zip(results)
+        .map(|(path, result)| result.map_err(LockError::io(path)))
+        .collect()
+}
+
+/// Creates the lock of `paths` (not yet written): hashes every file, reads every dataset, and
+/// writes the records sidecar next to `lock_path`.
+pub fn create(
+    paths: &[PathBuf],
+    lock_path: &Path,
+    options: &LockOptions,
+    progress: &dyn Progress,
+) -> Result<Lock, LockError> {
+    let base = lock_base(lock_path);
+    let inputs = expand(paths, &own_files(lock_path))?;
+    let hashes = hash_files(&inputs.files, progress)?;
+    let files = inputs
+        .files
+        .iter()
+        .zip(hashes)
+        .map(|(path, hash)| LockedFile { path: stored_path(&base, path), size: hash.size, sha256: hash.sha256 })
+        .collect();
+
+    let mut datasets = Vec::new();
+    let mut records = None;
+    if !options.files_only && !inputs.datasets.is_empty() {
+        let sidecar = records_path(&absolute(lock_path));
+        let mut writer = AtomicFile::create(&sidecar)?;
+        for (index, dataset_path) in inputs.datasets.iter().enumerate() {
+            let mut sink = |entry: RecordEntry| {
+                serde_json::to_writer(&mut writer.writer, &SidecarLine { dataset: index, entry })
+                    .map_err(std::io::Error::other)?;
+                writer.writer.write_all(b"\n")
+            };
+            let digest = digest_dataset(dataset_path, &options.read, progress, &mut sink, &sidecar)?;
+            datasets.push(LockedDataset {
+                path: stored_path(&base, dataset_path),
+                format: digest.format,
+                companions: digest
+                    .files
+                    .iter()
+                    .filter(|file| absolute(file) != *dataset_path && !file.starts_with(dataset_path))
+                    .map(|file| stored_path(&base, file))
+                    .collect(),
+                roles: options.read.roles.clone(),
+                skip_bad: options.read.skip_bad,
+                record_count: digest.record_count,
+                skipped: digest.skipped,
+                ids_are_positions: digest.ids_are_positions,
+                schema_fingerprint: digest.schema.fingerprint(),
+                schema: digest.schema,
+                label_counts: digest.label_counts,
+                merkle_root: digest.merkle_root,
+            });
+        }
+        writer.commit()?;
+        let hash = hashing::sha256_file(&sidecar).map_err(LockError::io(&sidecar))?;
+        records = Some(RecordsFile { path: stored_path(&base, &sidecar), size: hash.size, sha256: hash.sha256 });
+    }
+    Ok(Lock {
+        version: LOCK_VERSION,
+        tool: format!("antidote {}", env!("CARGO_PKG_VERSION")),
+        created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        roots: paths.iter().map(|path| stored_path(&base, path)).collect(),
+        files,
+        datasets,
+        records,
+    })
+}
+
+impl Lock {
+    /// Reads a lock file.
+    pub fn read(path: &Path) -> Result<Self, LockError> {
+        let bytes = fs_err::read(path).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::NotFound {
+                LockError::NotFound { path: path.to_owned() }
+            } else {
+                LockError::Io { path: path.to_owned(), source }
+            }
+        })?;
+        #[derive(Deserialize)]
+        struct Versioned {
+            version: u32,
+        }
+        let versioned: Versioned =
+            serde_json::from_slice(&bytes).map_err(|source| LockError::Format { path: path.to_owned(), source })?;
+        if versioned.version != LOCK_VERSION {
+            return Err(LockError::Version { path: path.to_owned(), version: versioned.version });
+        }
+        serde_json::from_slice(&bytes).map_err(|source| LockError::Format { path: path.to_owned(), source })
+    }
+
+    /// Writes the lock file atomically (a temporary file renamed into place).
+    pub fn write(&self, path: &Path) -> Result<(), LockError> {
+        let mut file = AtomicFile::create(path)?;
+        serde_json::to_writer_pretty(&mut file.writer, self).map_err(|error| LockError::Io {
+            path: path.to_owned(),
+            source: std::io::Error::other(error),
+        })?;
+        file.writer.write_all(b"\n").map_err(LockError::io(path))?;
+        file.commit()
+    }
+
+    /// Reads the records sidecar: the entries of each dataset, in order.
+    pub fn read_records(&self, lock_path: &Path) -> Result<Vec<Vec<RecordEntry>>, LockError> {
+        let mut entries: Vec<Vec<RecordEntry>> = vec![Vec::new(); self.datasets.len()];
+        let Some(records) = &self.records else {
+            return Ok(entries);
+        };
+        let path = resolve(&lock_base(lock_path), &records.path);
+        let file = fs_err::File::open(&path).map_err(LockError::io(&path))?;
+        let reader = std::io::BufReader::with_capacity(1 << 18, file);
+        for (number, line) in reader.lines().enumerate() {
+            let line = line.map_err(LockError::io(&path))?;
+            let parsed: SidecarLine = serde_json::from_str(&line).map_err(|source| LockError::Sidecar {
+                path: path.clone(),
+                line: number as u64 + 1,
+                source,
+            })?;
+            if let Some(dataset) = entries.get_mut(parsed.dataset) {
+                dataset.push(parsed.entry);
+            }
+        }
+        Ok(entries)
+    }
+}
+
+/// A file written under a temporary name in the same folder, renamed into place on commit, so
+/// that readers never see half of it.
+pub struct AtomicFile {
+    path: PathBuf,
+    /// Where to write.
+    pub writer: BufWriter<tempfile::NamedTempFile>,
+}
+
+impl AtomicFile {
+    /// Starts writing `path`.
+    pub fn create(path: &Path) -> Result<Self, LockError> {
+        let folder = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        fs_err::create_dir_all(&folder).map_err(LockError::io(&folder))?;
+        let temporary = tempfile::Builder::new()
+            .prefix(".antidote-")
+            .tempfile_in(&folder)
+            .map_err(LockError::io(path))?;
+        Ok(Self { path: path.to_owned(), writer: BufWriter::with_capacity(1 << 18, temporary) })
+    }
+
+    /// Flushes and renames into place.
+    pub fn commit(self) -> Result<(), LockError> {
+        let temporary = self
+            .writer
+            .into_inner()
+            .map_err(|error| LockError::Io { path: self.path.clone(), source: error.into_error() })?;
+        temporary.as_file().sync_all().map_err(LockError::io(&self.path))?;
+        temporary
+            .persist(&self.path)
+            .map_err(|error| LockError::Io { path: self.path.clone(), source: error.error })?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_paths_are_relative_below_the_base() {
+        let base = absolute(Path::new("/data/project"));
+        assert_eq!(stored_path(&base, Path::new("/data/project/train/a.csv")), "train/a.csv");
+        assert_eq!(stored_path(&base, Path::new("/data/project/x/../b.csv")), "b.csv");
+        assert_eq!(stored_path(&base, Path::new("/elsewhere/c.csv")), "/elsewhere/c.csv");
+        assert_eq!(records_path(Path::new("a/antidote.lock")), Path::new("a/antidote.lock.records.jsonl"));
+    }
+
+    #[test]
+    fn expand_walks_folders_and_skips_hidden_and_own_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("sub")).unwrap();
+        std::fs::create_dir_all(root.join(".git")).unwrap();
+        std::fs::write(root.join("a.csv"), "x\n1\n").unwrap();
+        std::fs::write(root.join("sub/model.bin"), [0u8; 4]).unwrap();
+        std::fs::write(root.join(".git/HEAD"), "ref").unwrap();
+        std::fs::write(root.join("antidote.lock"), "{}").unwrap();
+        let inputs = expand(&[root.to_owned()], &own_files(&root.join("antidote.lock"))).unwrap();
+        let names: Vec<String> = inputs.files.iter().map(|path| stored_path(root, path)).collect();
+        assert_eq!(names, vec!["a.csv", "sub/model.bin"]);
+        assert_eq!(inputs.datasets, vec![absolute(&root.join("a.csv"))]);
+    }
+}
