@@ -1,5 +1,5 @@
 //! The ledger: an append-only, hash-chained record of every lock, verify, diff, sign, scan and
-//! gate event, kept in one SQLite file. Each [`Event`] carries the SHA-256 of its own content and
+//! gate event, kept in one `SQLite` file. Each [`Event`] carries the SHA-256 of its own content and
 //! of the event before it, so editing, deleting or reordering events afterwards shows up in
 //! [`Ledger::verify`]. Open one with [`Ledger::open`] and add to it with [`Ledger::append`].
 //!
@@ -9,7 +9,7 @@
 //! complete: removing the newest events (truncating the tail), or rewriting an event and every
 //! event after it, leaves a chain that verifies. Both are detectable only against a head hash
 //! recorded somewhere the attacker cannot reach (a signed manifest, a CI log, a ticket), which
-//! is why [`ChainReport::head`] is returned for callers to record. SQLite triggers refuse
+//! is why [`ChainReport::head`] is returned for callers to record. `SQLite` triggers refuse
 //! `UPDATE` and `DELETE` on the events table, but they defend against accidents only: anyone who
 //! can write the file can drop them.
 
@@ -25,7 +25,7 @@ use sha2::Digest as _;
 /// The `prev_hash` of the first event: 64 zeros.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// The schema version this code writes, kept in SQLite's `user_version`.
+/// The schema version this code writes, kept in `SQLite`'s `user_version`.
 const SCHEMA_VERSION: i64 = 1;
 
 /// Domain separation for event hashes, so they cannot collide with any other SHA-256 antidote
@@ -69,7 +69,7 @@ pub enum LedgerError {
         #[source]
         source: std::io::Error,
     },
-    /// The file could not be opened as a SQLite database, or its schema could not be created.
+    /// The file could not be opened as a `SQLite` database, or its schema could not be created.
     #[error("failed to open the ledger `{path}`", path = path.display())]
     Open {
         /// The ledger file.
@@ -257,7 +257,7 @@ impl fmt::Display for ChainProblem {
     }
 }
 
-/// An append-only, hash-chained event log in a SQLite file.
+/// An append-only, hash-chained event log in a `SQLite` file.
 #[derive(Debug)]
 pub struct Ledger {
     path: PathBuf,
@@ -575,7 +575,7 @@ fn event_hash(seq: i64, fields: [&str; 7]) -> String {
 /// Compact JSON with object keys sorted by their UTF-8 bytes at every level.
 ///
 /// Written out by hand rather than relying on `serde_json::Map` being a `BTreeMap`: any crate in
-/// the build that turns on serde_json's `preserve_order` feature would silently change that, and
+/// the build that turns on `serde_json`'s `preserve_order` feature would silently change that, and
 /// with it every hash.
 fn canonical_json(value: &serde_json::Value) -> String {
     let mut out = String::new();
@@ -601,7 +601,7 @@ fn write_canonical_json(value: &serde_json::Value, out: &mut String) {
         }
         Value::Object(map) => {
             let mut entries: Vec<_> = map.iter().collect();
-            entries.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
+            entries.sort_unstable_by_key(|(key, _)| *key);
             out.push('{');
             for (index, (key, item)) in entries.into_iter().enumerate() {
                 if index > 0 {
@@ -646,6 +646,8 @@ mod tests {
 
     use super::*;
 
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
     fn new_event(kind: &str, number: u64) -> NewEvent {
         NewEvent {
             kind: kind.to_owned(),
@@ -656,37 +658,34 @@ mod tests {
     }
 
     /// A ledger with `count` events in a fresh temporary directory.
-    fn ledger_with(count: u64) -> (tempfile::TempDir, Ledger) {
-        let dir = tempfile::tempdir().unwrap();
-        let mut ledger = Ledger::open(&dir.path().join("nested/ledger.sqlite")).unwrap();
+    fn ledger_with(count: u64) -> Result<(tempfile::TempDir, Ledger), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let mut ledger = Ledger::open(&dir.path().join("nested/ledger.sqlite"))?;
         for number in 1..=count {
-            ledger.append(new_event("lock", number)).unwrap();
+            ledger.append(new_event("lock", number))?;
         }
-        (dir, ledger)
+        Ok((dir, ledger))
     }
 
     /// A raw connection to the same file with the protective triggers dropped, as an attacker
     /// would have it.
-    fn tamper(ledger: &Ledger) -> Connection {
-        let connection = Connection::open(ledger.path()).unwrap();
+    fn tamper(ledger: &Ledger) -> Result<Connection, Box<dyn std::error::Error>> {
+        let connection = Connection::open(ledger.path())?;
         connection
-            .execute_batch("DROP TRIGGER events_no_update; DROP TRIGGER events_no_delete;")
-            .unwrap();
-        connection
+            .execute_batch("DROP TRIGGER events_no_update; DROP TRIGGER events_no_delete;")?;
+        Ok(connection)
     }
 
     #[test]
-    fn append_then_read_round_trips() {
-        let (_dir, mut ledger) = ledger_with(0);
-        let first = ledger.append(new_event("lock", 1)).unwrap();
-        let second = ledger
-            .append(NewEvent {
-                kind: "verify".to_owned(),
-                subject: "data/v1.lock".to_owned(),
-                outcome: "failed".to_owned(),
-                details: json!({"z": [1, 2.5, null], "a": {"y": true, "b": "ü\n"}}),
-            })
-            .unwrap();
+    fn append_then_read_round_trips() -> TestResult {
+        let (_dir, mut ledger) = ledger_with(0)?;
+        let first = ledger.append(new_event("lock", 1))?;
+        let second = ledger.append(NewEvent {
+            kind: "verify".to_owned(),
+            subject: "data/v1.lock".to_owned(),
+            outcome: "failed".to_owned(),
+            details: json!({"z": [1, 2.5, null], "a": {"y": true, "b": "ü\n"}}),
+        })?;
         assert_eq!(first.seq, 1);
         assert_eq!(first.prev_hash, GENESIS_HASH);
         assert_eq!(second.seq, 2);
@@ -701,72 +700,72 @@ mod tests {
         assert_eq!(first.time.len(), "2024-01-01T00:00:00.000Z".len());
         assert!(first.time.ends_with('Z'));
         assert!(!first.actor.is_empty());
-        assert_eq!(ledger.events().unwrap(), [first, second]);
+        assert_eq!(ledger.events()?, [first, second]);
+        Ok(())
     }
 
     #[test]
-    fn empty_ledger_is_intact() {
-        let (_dir, ledger) = ledger_with(0);
-        let report = ledger.verify().unwrap();
+    fn empty_ledger_is_intact() -> TestResult {
+        let (_dir, ledger) = ledger_with(0)?;
+        let report = ledger.verify()?;
         assert!(report.is_intact());
         assert_eq!(report.events, 0);
         assert_eq!(report.head, None);
+        Ok(())
     }
 
     #[test]
-    fn untouched_ledger_is_intact() {
-        let (_dir, ledger) = ledger_with(5);
-        let report = ledger.verify().unwrap();
+    fn untouched_ledger_is_intact() -> TestResult {
+        let (_dir, ledger) = ledger_with(5)?;
+        let report = ledger.verify()?;
         assert!(report.is_intact(), "{:?}", report.problems);
         assert_eq!(report.events, 5);
-        assert_eq!(
-            report.head.as_ref(),
-            Some(&ledger.events().unwrap()[4].hash)
-        );
+        assert_eq!(report.head.as_ref(), Some(&ledger.events()?[4].hash));
+        Ok(())
     }
 
     #[test]
-    fn edited_details_are_found() {
-        let (_dir, ledger) = ledger_with(5);
-        tamper(&ledger)
-            .execute(
-                "UPDATE events SET details = ?1 WHERE seq = 3",
-                [r#"{"records":3000,"root":"blake3:00"}"#],
-            )
-            .unwrap();
-        let report = ledger.verify().unwrap();
+    fn edited_details_are_found() -> TestResult {
+        let (_dir, ledger) = ledger_with(5)?;
+        tamper(&ledger)?.execute(
+            "UPDATE events SET details = ?1 WHERE seq = 3",
+            [r#"{"records":3000,"root":"blake3:00"}"#],
+        )?;
+        let report = ledger.verify()?;
         assert_eq!(report.problems, [ChainProblem::Edited { seq: 3 }]);
         assert_eq!(
             report.problems[0].to_string(),
             "event 3 was edited after it was written (its content no longer matches its hash)"
         );
+        Ok(())
     }
 
     #[test]
-    fn edit_with_recomputed_hash_breaks_the_next_link() {
-        let (_dir, ledger) = ledger_with(4);
-        let connection = tamper(&ledger);
-        let mut event = ledger.stored_events().unwrap().into_iter().nth(1).unwrap();
+    fn edit_with_recomputed_hash_breaks_the_next_link() -> TestResult {
+        let (_dir, ledger) = ledger_with(4)?;
+        let connection = tamper(&ledger)?;
+        let mut event = ledger
+            .stored_events()?
+            .into_iter()
+            .nth(1)
+            .expect("the ledger holds 4 events");
         event.outcome = "failed".to_owned();
         let forged = event.compute_hash();
-        connection
-            .execute(
-                "UPDATE events SET outcome = 'failed', hash = ?1 WHERE seq = 2",
-                [forged],
-            )
-            .unwrap();
-        let report = ledger.verify().unwrap();
+        connection.execute(
+            "UPDATE events SET outcome = 'failed', hash = ?1 WHERE seq = 2",
+            [forged],
+        )?;
+        let report = ledger.verify()?;
         assert_eq!(report.problems, [ChainProblem::BrokenLink { seq: 3 }]);
+        Ok(())
     }
 
     #[test]
-    fn deleted_events_are_found() {
-        let (_dir, ledger) = ledger_with(6);
-        let connection = tamper(&ledger);
-        connection
-            .execute("DELETE FROM events WHERE seq IN (1, 3, 4)", [])
-            .unwrap();
-        let report = ledger.verify().unwrap();
+    fn deleted_events_are_found() -> TestResult {
+        let (_dir, ledger) = ledger_with(6)?;
+        let connection = tamper(&ledger)?;
+        connection.execute("DELETE FROM events WHERE seq IN (1, 3, 4)", [])?;
+        let report = ledger.verify()?;
         assert_eq!(
             report.problems,
             [
@@ -788,21 +787,20 @@ mod tests {
             report.problems[1].to_string(),
             "events 3 to 4 were deleted (the ledger jumps from event 2 to event 5)"
         );
+        Ok(())
     }
 
     #[test]
-    fn swapped_events_are_found() {
-        let (_dir, ledger) = ledger_with(5);
-        let connection = tamper(&ledger);
+    fn swapped_events_are_found() -> TestResult {
+        let (_dir, ledger) = ledger_with(5)?;
+        let connection = tamper(&ledger)?;
         // Swap every column but `seq` between events 2 and 4, going through a free seq.
-        connection
-            .execute_batch(
-                "UPDATE events SET seq = 100 WHERE seq = 2;
+        connection.execute_batch(
+            "UPDATE events SET seq = 100 WHERE seq = 2;
                  UPDATE events SET seq = 2 WHERE seq = 4;
                  UPDATE events SET seq = 4 WHERE seq = 100;",
-            )
-            .unwrap();
-        let report = ledger.verify().unwrap();
+        )?;
+        let report = ledger.verify()?;
         assert!(!report.is_intact());
         for seq in [2, 4] {
             assert!(
@@ -819,49 +817,48 @@ mod tests {
             "{:?}",
             report.problems
         );
+        Ok(())
     }
 
     #[test]
-    fn triggers_abort_update_and_delete() {
-        let (_dir, ledger) = ledger_with(2);
-        let connection = Connection::open(ledger.path()).unwrap();
+    fn triggers_abort_update_and_delete() -> TestResult {
+        let (_dir, ledger) = ledger_with(2)?;
+        let connection = Connection::open(ledger.path())?;
         let err = connection
             .execute("UPDATE events SET outcome = 'failed' WHERE seq = 1", [])
-            .unwrap_err();
+            .expect_err("the trigger must abort UPDATE");
         assert!(err.to_string().contains("append-only"), "{err}");
         let err = connection
             .execute("DELETE FROM events WHERE seq = 2", [])
-            .unwrap_err();
+            .expect_err("the trigger must abort DELETE");
         assert!(err.to_string().contains("append-only"), "{err}");
-        assert!(ledger.verify().unwrap().is_intact());
-        assert_eq!(ledger.events().unwrap().len(), 2);
+        assert!(ledger.verify()?.is_intact());
+        assert_eq!(ledger.events()?.len(), 2);
+        Ok(())
     }
 
     #[test]
-    fn reopening_keeps_the_chain_and_restores_triggers() {
-        let (_dir, mut ledger) = ledger_with(3);
+    fn reopening_keeps_the_chain_and_restores_triggers() -> TestResult {
+        let (_dir, mut ledger) = ledger_with(3)?;
         let path = ledger.path().to_owned();
-        let before = ledger.events().unwrap();
-        ledger.append(new_event("sign", 4)).unwrap();
+        let before = ledger.events()?;
+        ledger.append(new_event("sign", 4))?;
         drop(ledger);
-        Connection::open(&path)
-            .unwrap()
-            .execute_batch("DROP TRIGGER events_no_update;")
-            .unwrap();
+        Connection::open(&path)?.execute_batch("DROP TRIGGER events_no_update;")?;
 
-        let mut ledger = Ledger::open(&path).unwrap();
-        let fifth = ledger.append(new_event("verify", 5)).unwrap();
-        let events = ledger.events().unwrap();
+        let mut ledger = Ledger::open(&path)?;
+        let fifth = ledger.append(new_event("verify", 5))?;
+        let events = ledger.events()?;
         assert_eq!(events.len(), 5);
         assert_eq!(events[..3], before[..]);
         assert_eq!(fifth.seq, 5);
         assert_eq!(fifth.prev_hash, events[3].hash);
-        assert!(ledger.verify().unwrap().is_intact());
-        let err = Connection::open(&path)
-            .unwrap()
+        assert!(ledger.verify()?.is_intact());
+        let err = Connection::open(&path)?
             .execute("UPDATE events SET kind = 'x'", [])
-            .unwrap_err();
+            .expect_err("the restored trigger must abort UPDATE");
         assert!(err.to_string().contains("append-only"), "{err}");
+        Ok(())
     }
 
     #[test]
@@ -873,8 +870,8 @@ mod tests {
         );
     }
 
-    /// The hash is pinned, so a change to the encoding cannot slip through unnoticed: every
-    /// existing ledger would stop verifying.
+    /// The hash follows the documented encoding and is pinned, so a change to the encoding cannot
+    /// slip through unnoticed: every existing ledger would stop verifying.
     #[test]
     fn event_hash_is_stable() {
         let hash = event_hash(
@@ -904,6 +901,11 @@ mod tests {
             preimage.extend_from_slice(field.as_bytes());
         }
         assert_eq!(hash, hex::encode(sha2::Sha256::digest(&preimage)));
+        // Computed independently with Python's `hashlib` and `struct.pack(">q" / ">Q", ...)`.
+        assert_eq!(
+            hash,
+            "96eb8fbf2e639a4ecfbee32501e4efaa1711340e84f9b552f6fef1a2c5840646"
+        );
         // Moving a byte from one field to the next changes the hash.
         assert_ne!(
             event_hash(1, ["a", "bc", "", "", "", "{}", GENESIS_HASH]),
@@ -912,16 +914,16 @@ mod tests {
     }
 
     #[test]
-    fn not_a_database_is_an_error_naming_the_path() {
-        let dir = tempfile::tempdir().unwrap();
+    fn not_a_database_is_an_error_naming_the_path() -> TestResult {
+        let dir = tempfile::tempdir()?;
         let path = dir.path().join("ledger.sqlite");
         fs_err::write(
             &path,
             "this is not a SQLite file, it is long enough to have a header",
-        )
-        .unwrap();
-        let err = Ledger::open(&path).unwrap_err();
+        )?;
+        let err = Ledger::open(&path).expect_err("a text file is not a ledger");
         assert!(matches!(err, LedgerError::Open { .. }), "{err:?}");
         assert!(err.to_string().contains(&path.display().to_string()));
+        Ok(())
     }
 }

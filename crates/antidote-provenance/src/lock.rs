@@ -589,6 +589,17 @@ impl AtomicFile {
             .into_inner()
             .map_err(|error| LockError::Io { path: self.path.clone(), source: error.into_error() })?;
         temporary.as_file().sync_all().map_err(LockError::io(&self.path))?;
+        // Temporary files are private (0600); the result gets the usual mode of a new file, or
+        // keeps the mode of the file it replaces.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs_err::metadata(&self.path).map_or(0o644, |metadata| metadata.permissions().mode());
+            temporary
+                .as_file()
+                .set_permissions(std::fs::Permissions::from_mode(mode))
+                .map_err(LockError::io(&self.path))?;
+        }
         temporary
             .persist(&self.path)
             .map_err(|error| LockError::Io { path: self.path.clone(), source: error.error })?;

@@ -440,6 +440,10 @@ fn has_label(blocks: &[PemBlock], label: &str) -> bool {
 /// The id of a public key: the lowercase hex SHA-256 of its SPKI DER encoding.
 ///
 /// This is the same value as `openssl pkey -pubin -in key.pub -outform DER | sha256sum`.
+///
+/// # Panics
+///
+/// Never: every valid P-256 public key has an SPKI encoding.
 #[must_use]
 pub fn key_id(key: &VerifyingKey) -> String {
     let der = key
@@ -572,6 +576,8 @@ mod tests {
 
     use super::*;
 
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
     fn statement() -> Statement {
         Statement::new(
             vec![Subject::new(
@@ -584,32 +590,34 @@ mod tests {
     }
 
     #[test]
-    fn sign_then_verify_round_trips() {
+    fn sign_then_verify_round_trips() -> TestResult {
         let key = generate_key();
-        let envelope = sign(&statement(), &key).unwrap();
+        let envelope = sign(&statement(), &key)?;
         assert_eq!(envelope.payload_type, PAYLOAD_TYPE);
         assert_eq!(envelope.signatures.len(), 1);
         assert_eq!(envelope.signatures[0].keyid, key_id(key.verifying_key()));
-        let verified = verify(&envelope, key.verifying_key()).unwrap();
+        let verified = verify(&envelope, key.verifying_key())?;
         assert_eq!(verified, statement());
+        Ok(())
     }
 
     #[test]
-    fn envelope_json_uses_dsse_and_in_toto_field_names() {
-        let envelope = sign(&statement(), &generate_key()).unwrap();
-        let json = serde_json::to_value(&envelope).unwrap();
+    fn envelope_json_uses_dsse_and_in_toto_field_names() -> TestResult {
+        let envelope = sign(&statement(), &generate_key())?;
+        let json = serde_json::to_value(&envelope)?;
         let keys: Vec<&str> = json
             .as_object()
-            .unwrap()
+            .expect("an envelope serializes to a JSON object")
             .keys()
             .map(String::as_str)
             .collect();
         assert_eq!(keys, ["payload", "payloadType", "signatures"]);
         let payload: serde_json::Value =
-            serde_json::from_slice(&BASE64.decode(&envelope.payload).unwrap()).unwrap();
+            serde_json::from_slice(&BASE64.decode(&envelope.payload)?)?;
         assert_eq!(payload["_type"], STATEMENT_TYPE);
         assert_eq!(payload["predicateType"], "https://antidote.dev/lock/v1");
         assert!(payload["subject"][0]["digest"]["sha256"].is_string());
+        Ok(())
     }
 
     /// Known answer from the DSSE protocol specification's test vector.
@@ -622,38 +630,43 @@ mod tests {
     }
 
     #[test]
-    fn tampered_payload_is_invalid() {
+    fn tampered_payload_is_invalid() -> TestResult {
         let key = generate_key();
-        let mut envelope = sign(&statement(), &key).unwrap();
-        let mut payload = BASE64.decode(&envelope.payload).unwrap();
+        let mut envelope = sign(&statement(), &key)?;
+        let mut payload = BASE64.decode(&envelope.payload)?;
         let middle = payload.len() / 2;
         payload[middle] ^= 0x01;
         envelope.payload = BASE64.encode(&payload);
-        let err = verify(&envelope, key.verifying_key()).unwrap_err();
+        let err =
+            verify(&envelope, key.verifying_key()).expect_err("a tampered payload must not verify");
         assert!(
             matches!(&err, SignatureError::Invalid { key_id: id } if *id == key_id(key.verifying_key())),
             "{err:?}"
         );
+        Ok(())
     }
 
     #[test]
-    fn tampered_signature_is_invalid() {
+    fn tampered_signature_is_invalid() -> TestResult {
         let key = generate_key();
-        let mut envelope = sign(&statement(), &key).unwrap();
-        let mut sig = BASE64.decode(&envelope.signatures[0].sig).unwrap();
+        let mut envelope = sign(&statement(), &key)?;
+        let mut sig = BASE64.decode(&envelope.signatures[0].sig)?;
         let last = sig.len() - 1;
         sig[last] ^= 0x01;
         envelope.signatures[0].sig = BASE64.encode(&sig);
-        let err = verify(&envelope, key.verifying_key()).unwrap_err();
+        let err = verify(&envelope, key.verifying_key())
+            .expect_err("a tampered signature must not verify");
         assert!(matches!(err, SignatureError::Invalid { .. }), "{err:?}");
+        Ok(())
     }
 
     #[test]
-    fn different_key_is_wrong_key() {
+    fn different_key_is_wrong_key() -> TestResult {
         let signer = generate_key();
         let other = generate_key();
-        let envelope = sign(&statement(), &signer).unwrap();
-        let err = verify(&envelope, other.verifying_key()).unwrap_err();
+        let envelope = sign(&statement(), &signer)?;
+        let err =
+            verify(&envelope, other.verifying_key()).expect_err("another key must not verify");
         match &err {
             SignatureError::WrongKey {
                 expected_key_id,
@@ -665,31 +678,35 @@ mod tests {
             _ => panic!("expected WrongKey, got {err:?}"),
         }
         assert!(err.to_string().contains(&key_id(signer.verifying_key())));
+        Ok(())
     }
 
     #[test]
-    fn stripped_signatures_are_unsigned() {
+    fn stripped_signatures_are_unsigned() -> TestResult {
         let key = generate_key();
-        let mut envelope = sign(&statement(), &key).unwrap();
+        let mut envelope = sign(&statement(), &key)?;
         envelope.signatures.clear();
-        let err = verify(&envelope, key.verifying_key()).unwrap_err();
+        let err = verify(&envelope, key.verifying_key())
+            .expect_err("an unsigned envelope must not verify");
         assert!(matches!(err, SignatureError::Unsigned), "{err:?}");
+        Ok(())
     }
 
     #[test]
-    fn empty_keyid_is_accepted_when_the_signature_verifies() {
+    fn empty_keyid_is_accepted_when_the_signature_verifies() -> TestResult {
         let key = generate_key();
-        let mut envelope = sign(&statement(), &key).unwrap();
+        let mut envelope = sign(&statement(), &key)?;
         envelope.signatures[0].keyid.clear();
-        assert_eq!(verify(&envelope, key.verifying_key()).unwrap(), statement());
+        assert_eq!(verify(&envelope, key.verifying_key())?, statement());
+        Ok(())
     }
 
     #[test]
-    fn wrong_payload_type_and_non_statement_payload_are_malformed() {
+    fn wrong_payload_type_and_non_statement_payload_are_malformed() -> TestResult {
         let key = generate_key();
-        let mut envelope = sign(&statement(), &key).unwrap();
+        let mut envelope = sign(&statement(), &key)?;
         envelope.payload = "not base64!".to_owned();
-        let err = verify(&envelope, key.verifying_key()).unwrap_err();
+        let err = verify(&envelope, key.verifying_key()).expect_err("bad base64 must not verify");
         assert!(
             matches!(
                 err,
@@ -709,7 +726,8 @@ mod tests {
                 sig: BASE64.encode(signature.as_bytes()),
             }],
         };
-        let err = verify(&envelope, key.verifying_key()).unwrap_err();
+        let err = verify(&envelope, key.verifying_key())
+            .expect_err("a non-Statement payload must be rejected");
         assert!(
             matches!(
                 err,
@@ -718,7 +736,7 @@ mod tests {
             "{err:?}"
         );
 
-        let payload = serde_json::to_vec(&statement()).unwrap();
+        let payload = serde_json::to_vec(&statement())?;
         let signature: DerSignature = key.sign(&pae("text/plain", &payload));
         let envelope = Envelope {
             payload: BASE64.encode(&payload),
@@ -728,7 +746,8 @@ mod tests {
                 sig: BASE64.encode(signature.as_bytes()),
             }],
         };
-        let err = verify(&envelope, key.verifying_key()).unwrap_err();
+        let err = verify(&envelope, key.verifying_key())
+            .expect_err("a foreign payload type must be rejected");
         assert!(
             matches!(
                 err,
@@ -736,62 +755,60 @@ mod tests {
             ),
             "{err:?}"
         );
+        Ok(())
     }
 
     #[test]
-    fn key_pair_round_trips_through_pem_files() {
-        let dir = tempfile::tempdir().unwrap();
+    fn key_pair_round_trips_through_pem_files() -> TestResult {
+        let dir = tempfile::tempdir()?;
         let private_path = dir.path().join("antidote.key");
         let public_path = dir.path().join("antidote.pub");
         let key = generate_key();
-        write_key_pair(&key, &private_path, &public_path).unwrap();
+        write_key_pair(&key, &private_path, &public_path)?;
 
-        let private_pem = fs_err::read_to_string(&private_path).unwrap();
+        let private_pem = fs_err::read_to_string(&private_path)?;
         assert!(private_pem.starts_with("-----BEGIN PRIVATE KEY-----\n"));
-        let public_pem = fs_err::read_to_string(&public_path).unwrap();
+        let public_pem = fs_err::read_to_string(&public_path)?;
         assert!(public_pem.starts_with("-----BEGIN PUBLIC KEY-----\n"));
 
-        let read_back = read_signing_key(&private_path).unwrap();
+        let read_back = read_signing_key(&private_path)?;
         assert_eq!(read_back.to_bytes(), key.to_bytes());
-        assert_eq!(
-            read_verifying_key(&public_path).unwrap(),
-            *key.verifying_key()
-        );
+        assert_eq!(read_verifying_key(&public_path)?, *key.verifying_key());
 
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            let mode = fs_err::metadata(&private_path)
-                .unwrap()
-                .permissions()
-                .mode();
+            let mode = fs_err::metadata(&private_path)?.permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+        Ok(())
     }
 
     #[test]
-    fn write_key_pair_refuses_to_overwrite() {
-        let dir = tempfile::tempdir().unwrap();
+    fn write_key_pair_refuses_to_overwrite() -> TestResult {
+        let dir = tempfile::tempdir()?;
         let private_path = dir.path().join("antidote.key");
         let public_path = dir.path().join("antidote.pub");
-        fs_err::write(&private_path, "precious").unwrap();
-        let err = write_key_pair(&generate_key(), &private_path, &public_path).unwrap_err();
+        fs_err::write(&private_path, "precious")?;
+        let err = write_key_pair(&generate_key(), &private_path, &public_path)
+            .expect_err("an existing key must not be overwritten");
         assert!(
             matches!(&err, SigningError::Exists { path } if *path == private_path),
             "{err:?}"
         );
-        assert_eq!(fs_err::read_to_string(&private_path).unwrap(), "precious");
+        assert_eq!(fs_err::read_to_string(&private_path)?, "precious");
         assert!(!public_path.exists());
+        Ok(())
     }
 
     #[test]
-    fn public_key_given_as_private_key_names_the_path() {
-        let dir = tempfile::tempdir().unwrap();
+    fn public_key_given_as_private_key_names_the_path() -> TestResult {
+        let dir = tempfile::tempdir()?;
         let private_path = dir.path().join("antidote.key");
         let public_path = dir.path().join("antidote.pub");
-        write_key_pair(&generate_key(), &private_path, &public_path).unwrap();
+        write_key_pair(&generate_key(), &private_path, &public_path)?;
 
-        let err = read_signing_key(&public_path).unwrap_err();
+        let err = read_signing_key(&public_path).expect_err("a public key is not a private key");
         assert!(
             matches!(err, SigningError::PublicKeyGiven { .. }),
             "{err:?}"
@@ -800,7 +817,7 @@ mod tests {
         assert!(message.contains(&public_path.display().to_string()));
         assert!(message.contains("public key"), "{message}");
 
-        let err = read_verifying_key(&private_path).unwrap_err();
+        let err = read_verifying_key(&private_path).expect_err("a private key is not a public key");
         assert!(
             matches!(err, SigningError::PrivateKeyGiven { .. }),
             "{err:?}"
@@ -811,10 +828,11 @@ mod tests {
         );
 
         let text_path = dir.path().join("notes.txt");
-        fs_err::write(&text_path, "hello").unwrap();
-        let err = read_signing_key(&text_path).unwrap_err();
+        fs_err::write(&text_path, "hello")?;
+        let err = read_signing_key(&text_path).expect_err("a text file is not a key");
         assert!(matches!(err, SigningError::NotPem { .. }), "{err:?}");
         assert!(err.to_string().contains(&text_path.display().to_string()));
+        Ok(())
     }
 
     fn openssl(args: &[&str], dir: &Path) -> std::process::Output {
@@ -828,24 +846,22 @@ mod tests {
     /// Proves that other tools can check our signatures: OpenSSL verifies the DER signature
     /// over the PAE bytes with the SPKI public key file.
     #[test]
-    fn openssl_verifies_our_signature() {
-        let dir = tempfile::tempdir().unwrap();
+    fn openssl_verifies_our_signature() -> TestResult {
+        let dir = tempfile::tempdir()?;
         let private_path = dir.path().join("key.pem");
         let public_path = dir.path().join("pub.pem");
         let key = generate_key();
-        write_key_pair(&key, &private_path, &public_path).unwrap();
-        let envelope = sign(&statement(), &key).unwrap();
-        let payload = BASE64.decode(&envelope.payload).unwrap();
+        write_key_pair(&key, &private_path, &public_path)?;
+        let envelope = sign(&statement(), &key)?;
+        let payload = BASE64.decode(&envelope.payload)?;
         fs_err::write(
             dir.path().join("pae.bin"),
             pae(&envelope.payload_type, &payload),
-        )
-        .unwrap();
+        )?;
         fs_err::write(
             dir.path().join("sig.der"),
-            BASE64.decode(&envelope.signatures[0].sig).unwrap(),
-        )
-        .unwrap();
+            BASE64.decode(&envelope.signatures[0].sig)?,
+        )?;
         let output = openssl(
             &[
                 "dgst",
@@ -872,17 +888,18 @@ mod tests {
             dir.path(),
         );
         assert!(output.status.success(), "{output:?}");
-        let der = fs_err::read(dir.path().join("pub.der")).unwrap();
+        let der = fs_err::read(dir.path().join("pub.der"))?;
         assert_eq!(
             key_id(key.verifying_key()),
             hex::encode(sha2::Sha256::digest(der))
         );
+        Ok(())
     }
 
     /// The other direction: keys and signatures made by OpenSSL are read and verified.
     #[test]
-    fn openssl_sec1_key_is_read_and_its_signature_verifies() {
-        let dir = tempfile::tempdir().unwrap();
+    fn openssl_sec1_key_is_read_and_its_signature_verifies() -> TestResult {
+        let dir = tempfile::tempdir()?;
         let output = openssl(
             &[
                 "ecparam",
@@ -901,12 +918,12 @@ mod tests {
         );
         assert!(output.status.success(), "{output:?}");
 
-        let key = read_signing_key(&dir.path().join("sec1.pem")).unwrap();
-        let public = read_verifying_key(&dir.path().join("pub.pem")).unwrap();
+        let key = read_signing_key(&dir.path().join("sec1.pem"))?;
+        let public = read_verifying_key(&dir.path().join("pub.pem"))?;
         assert_eq!(*key.verifying_key(), public);
 
-        let payload = serde_json::to_vec(&statement()).unwrap();
-        fs_err::write(dir.path().join("pae.bin"), pae(PAYLOAD_TYPE, &payload)).unwrap();
+        let payload = serde_json::to_vec(&statement())?;
+        fs_err::write(dir.path().join("pae.bin"), pae(PAYLOAD_TYPE, &payload))?;
         let output = openssl(
             &[
                 "dgst", "-sha256", "-sign", "sec1.pem", "-out", "sig.der", "pae.bin",
@@ -919,9 +936,10 @@ mod tests {
             payload_type: PAYLOAD_TYPE.to_owned(),
             signatures: vec![Signature {
                 keyid: String::new(),
-                sig: BASE64.encode(fs_err::read(dir.path().join("sig.der")).unwrap()),
+                sig: BASE64.encode(fs_err::read(dir.path().join("sig.der"))?),
             }],
         };
-        assert_eq!(verify(&envelope, &public).unwrap(), statement());
+        assert_eq!(verify(&envelope, &public)?, statement());
+        Ok(())
     }
 }

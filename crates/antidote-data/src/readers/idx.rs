@@ -206,7 +206,7 @@ pub(crate) fn open(path: &Path) -> Result<(Box<dyn RowSource>, Vec<PathBuf>), Re
             Some(labels)
         }
         None => {
-            tracing::warn!("no labels file found next to `{}`: records have no label", path.display());
+            tracing::debug!("no labels file found next to `{}`: records have no label", path.display());
             None
         }
     };

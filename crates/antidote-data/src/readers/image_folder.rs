@@ -1,16 +1,529 @@
 //! Image folders: one sub-folder per class, PNG and JPEG files inside.
+//!
+//! The layout of torchvision's `ImageFolder` and of Keras' `image_dataset_from_directory`:
+//! `root/cat/001.png`, `root/dog/xyz.jpg`. Classes are the sub-folder names in sorted order,
+//! images within a class are sorted by their path relative to the class folder (sub-folders of a
+//! class folder are walked too, as torchvision does), and each record has the columns `id` (the
+//! path relative to the root, `/`-separated), `label` (the class) and `image`. Files are listed
+//! when the folder is opened and decoded one at a time as records are read.
 
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use super::RowSource;
-use crate::ReadError;
+use super::{Row, RowSource};
+use crate::{ColumnKind, Image, ReadError, Value};
 
-/// Whether `path` is a folder of class sub-folders holding images.
-pub(crate) fn is_image_folder(_path: &Path) -> bool {
-    false
+/// Entries looked at per class folder when guessing whether a folder is an image folder.
+const DETECTION_ENTRIES: usize = 256;
+
+/// Whether a file name has an image extension antidote decodes (`.png`, `.jpg`, `.jpeg`).
+fn is_image_name(path: &Path) -> bool {
+    path.extension()
+        .and_then(|extension| extension.to_str())
+        .is_some_and(|extension| {
+            ["png", "jpg", "jpeg"]
+                .iter()
+                .any(|wanted| extension.eq_ignore_ascii_case(wanted))
+        })
 }
 
-/// Opens an image folder; returns the source and the image files it reads.
+/// Whether a file or folder name is hidden (`.DS_Store`, `.git`).
+fn is_hidden(name: &std::ffi::OsStr) -> bool {
+    name.as_encoded_bytes().first() == Some(&b'.')
+}
+
+/// Whether a file may sit next to the class folders without making the folder something else:
+/// documentation and licences, not data.
+fn is_documentation(path: &Path) -> bool {
+    let extension = path
+        .extension()
+        .and_then(|extension| extension.to_str())
+        .map(str::to_ascii_lowercase);
+    if matches!(
+        extension.as_deref(),
+        Some("txt" | "md" | "markdown" | "rst")
+    ) {
+        return true;
+    }
+    let stem = path
+        .file_stem()
+        .and_then(|stem| stem.to_str())
+        .map(str::to_ascii_uppercase);
+    matches!(
+        stem.as_deref(),
+        Some(
+            "README"
+                | "LICENSE"
+                | "LICENCE"
+                | "COPYING"
+                | "NOTICE"
+                | "AUTHORS"
+                | "CITATION"
+                | "CHANGELOG"
+        )
+    )
+}
+
+/// Whether `path` is a folder of class sub-folders holding images.
+///
+/// At least one non-hidden sub-folder must directly contain a PNG or JPEG file, and the top
+/// level may hold no files other than documentation (`README`, licences, `.txt`, `.md`). Only
+/// directory entries are looked at, at most a few hundred per class folder, so the check stays
+/// cheap on large datasets.
+pub(crate) fn is_image_folder(path: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return false;
+    };
+    let mut classes = Vec::new();
+    for entry in entries {
+        let Ok(entry) = entry else {
+            return false;
+        };
+        if is_hidden(&entry.file_name()) {
+            continue;
+        }
+        let entry_path = entry.path();
+        if entry_path.is_dir() {
+            classes.push(entry_path);
+        } else if !is_documentation(&entry_path) {
+            return false;
+        }
+    }
+    classes.iter().any(|class| {
+        std::fs::read_dir(class).is_ok_and(|entries| {
+            entries
+                .take(DETECTION_ENTRIES)
+                .filter_map(Result::ok)
+                .any(|entry| {
+                    !is_hidden(&entry.file_name())
+                        && is_image_name(&entry.path())
+                        && entry.path().is_file()
+                })
+        })
+    })
+}
+
+/// One image file of the folder.
+struct Entry {
+    /// The file.
+    path: PathBuf,
+    /// Its path relative to the root, `/`-separated: the record id.
+    id: String,
+    /// Index into [`ImageFolderSource::classes`].
+    class: usize,
+}
+
+/// Streams the images of a folder, decoding one per record.
+struct ImageFolderSource {
+    columns: Vec<(Arc<str>, ColumnKind)>,
+    classes: Vec<String>,
+    entries: Vec<Entry>,
+    next: usize,
+}
+
+fn io_error(path: &Path, source: std::io::Error) -> ReadError {
+    ReadError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// The non-hidden sub-folders of `root`, sorted by name, with their names.
+fn list_classes(root: &Path) -> Result<Vec<(String, PathBuf)>, ReadError> {
+    let mut classes = Vec::new();
+    for entry in fs_err::read_dir(root).map_err(|source| io_error(root, source))? {
+        let entry = entry.map_err(|source| io_error(root, source))?;
+        let name = entry.file_name();
+        if is_hidden(&name) {
+            continue;
+        }
+        let path = entry.path();
+        if path.is_dir() {
+            classes.push((name.to_string_lossy().into_owned(), path));
+        } else {
+            tracing::debug!("ignoring `{}`: not a class folder", path.display());
+        }
+    }
+    classes.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(classes)
+}
+
+/// The image files under one class folder, with their ids, sorted by id.
+fn list_images(
+    root: &Path,
+    class_name: &str,
+    class_path: &Path,
+) -> Result<Vec<(String, PathBuf)>, ReadError> {
+    let mut images = Vec::new();
+    let walk = walkdir::WalkDir::new(class_path)
+        .min_depth(1)
+        .follow_links(true)
+        .into_iter()
+        .filter_entry(|entry| !is_hidden(entry.file_name()));
+    for entry in walk {
+        let entry = entry.map_err(|error| {
+            let path = error.path().unwrap_or(class_path).to_owned();
+            let source = error.into_io_error().unwrap_or_else(|| {
+                std::io::Error::other("a symbolic link loops back to a parent folder")
+            });
+            io_error(&path, source)
+        })?;
+        if entry.file_type().is_dir() {
+            continue;
+        }
+        let path = entry.into_path();
+        if !is_image_name(&path) {
+            tracing::debug!("ignoring `{}`: not a PNG or JPEG file", path.display());
+            continue;
+        }
+        let relative = path.strip_prefix(class_path).unwrap_or(&path);
+        let mut id = class_name.to_owned();
+        for component in relative.components() {
+            id.push('/');
+            id.push_str(&component.as_os_str().to_string_lossy());
+        }
+        images.push((id, path));
+    }
+    images.sort_by(|a, b| a.0.cmp(&b.0));
+    if images.is_empty() {
+        tracing::debug!(
+            "class folder `{}` under `{}` has no images",
+            class_name,
+            root.display()
+        );
+    }
+    Ok(images)
+}
+
+/// Opens an image folder; returns the source and the image files it reads, in record order.
 pub(crate) fn open(path: &Path) -> Result<(Box<dyn RowSource>, Vec<PathBuf>), ReadError> {
-    Err(ReadError::UnknownFormat { path: path.to_owned(), reason: "image folders are not built yet".into() })
+    let mut classes = Vec::new();
+    let mut entries = Vec::new();
+    for (class_name, class_path) in list_classes(path)? {
+        let images = list_images(path, &class_name, &class_path)?;
+        if images.is_empty() {
+            continue;
+        }
+        let class = classes.len();
+        entries.extend(images.into_iter().map(|(id, image_path)| Entry {
+            path: image_path,
+            id,
+            class,
+        }));
+        classes.push(class_name);
+    }
+    if entries.is_empty() {
+        return Err(ReadError::Empty {
+            path: path.to_owned(),
+        });
+    }
+    let files = entries.iter().map(|entry| entry.path.clone()).collect();
+    let source = ImageFolderSource {
+        columns: vec![
+            (Arc::from("id"), ColumnKind::Categorical),
+            (Arc::from("label"), ColumnKind::Categorical),
+            (Arc::from("image"), ColumnKind::Image),
+        ],
+        classes,
+        entries,
+        next: 0,
+    };
+    Ok((Box::new(source), files))
+}
+
+impl RowSource for ImageFolderSource {
+    fn columns(&self) -> &[(Arc<str>, ColumnKind)] {
+        &self.columns
+    }
+
+    fn next_row(&mut self) -> Option<Result<Row, ReadError>> {
+        let index = self.next;
+        let entry = self.entries.get(index)?;
+        // Advance first, so that an unreadable image is skipped on the next call.
+        self.next += 1;
+        let image = match read_image(&entry.path) {
+            Ok(image) => image,
+            Err(source) => {
+                return Some(Err(ReadError::Image {
+                    path: entry.path.clone(),
+                    source,
+                }));
+            }
+        };
+        let names = &self.columns;
+        Some(Ok(Row {
+            line: index as u64,
+            values: vec![
+                (Arc::clone(&names[0].0), Value::Text(entry.id.clone())),
+                (
+                    Arc::clone(&names[1].0),
+                    Value::Text(self.classes[entry.class].clone()),
+                ),
+                (Arc::clone(&names[2].0), Value::Image(image)),
+            ],
+        }))
+    }
+}
+
+/// Decodes an image file, trusting its content over its extension.
+fn read_image(path: &Path) -> Result<Image, image::ImageError> {
+    let file = fs_err::File::open(path)?;
+    let mut reader = image::ImageReader::new(BufReader::new(file)).with_guessed_format()?;
+    if reader.format().is_none() {
+        // Unrecognised content: let the extension pick the decoder, whose error says more.
+        if let Ok(format) = image::ImageFormat::from_path(path) {
+            reader.set_format(format);
+        }
+    }
+    Ok(from_dynamic(reader.decode()?))
+}
+
+/// Converts a decoded image to 8-bit channels: grey, grey and alpha, RGB or RGBA.
+///
+/// 16-bit and floating-point images are scaled down to 8 bits, keeping their channel count.
+pub(crate) fn from_dynamic(image: image::DynamicImage) -> Image {
+    use image::DynamicImage;
+
+    let (width, height) = (image.width(), image.height());
+    let (channels, pixels) = match image {
+        DynamicImage::ImageLuma8(buffer) => (1, buffer.into_raw()),
+        DynamicImage::ImageLuma16(_) => (1, image.into_luma8().into_raw()),
+        DynamicImage::ImageLumaA8(buffer) => (2, buffer.into_raw()),
+        DynamicImage::ImageLumaA16(_) => (2, image.into_luma_alpha8().into_raw()),
+        DynamicImage::ImageRgb8(buffer) => (3, buffer.into_raw()),
+        DynamicImage::ImageRgb16(_) | DynamicImage::ImageRgb32F(_) => {
+            (3, image.into_rgb8().into_raw())
+        }
+        DynamicImage::ImageRgba8(buffer) => (4, buffer.into_raw()),
+        _ => (4, image.into_rgba8().into_raw()),
+    };
+    Image {
+        width,
+        height,
+        channels,
+        pixels,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `root/cat/{001,002}.png` (grey), `root/dog/a.png` (RGB), `root/dog/b.jpg`, plus noise.
+    fn folder() -> tempfile::TempDir {
+        let root = tempfile::tempdir().unwrap();
+        let cat = root.path().join("cat");
+        let dog = root.path().join("dog");
+        fs_err::create_dir(&cat).unwrap();
+        fs_err::create_dir(&dog).unwrap();
+        image::GrayImage::from_raw(2, 2, vec![0, 64, 128, 255])
+            .unwrap()
+            .save(cat.join("002.png"))
+            .unwrap();
+        image::GrayImage::from_raw(1, 2, vec![7, 9])
+            .unwrap()
+            .save(cat.join("001.png"))
+            .unwrap();
+        image::RgbImage::from_raw(2, 1, vec![255, 0, 0, 0, 0, 255])
+            .unwrap()
+            .save(dog.join("a.png"))
+            .unwrap();
+        image::RgbImage::from_pixel(8, 4, image::Rgb([10, 200, 30]))
+            .save(dog.join("b.JPG"))
+            .unwrap();
+        fs_err::write(dog.join("notes.csv"), "not,an,image\n").unwrap();
+        fs_err::write(cat.join(".hidden.png"), "hidden").unwrap();
+        fs_err::write(root.path().join("README.md"), "# pets\n").unwrap();
+        fs_err::create_dir(root.path().join(".cache")).unwrap();
+        fs_err::write(root.path().join(".cache").join("x.png"), "hidden").unwrap();
+        root
+    }
+
+    fn read_all(source: &mut dyn RowSource) -> Vec<Result<Row, ReadError>> {
+        std::iter::from_fn(|| source.next_row()).collect()
+    }
+
+    fn text(row: &Row, column: usize) -> &str {
+        row.values[column].1.as_text().unwrap()
+    }
+
+    fn image(row: &Row) -> &Image {
+        match &row.values[2].1 {
+            Value::Image(image) => image,
+            other => panic!("expected an image, found {other:?}"),
+        }
+    }
+
+    #[test]
+    fn reads_classes_and_files_in_order() {
+        let root = folder();
+        let (mut source, files) = open(root.path()).unwrap();
+        let names: Vec<&str> = source.columns().iter().map(|(name, _)| &**name).collect();
+        assert_eq!(names, ["id", "label", "image"]);
+        assert_eq!(source.columns()[2].1, ColumnKind::Image);
+        let rows: Vec<Row> = read_all(source.as_mut())
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        let ids: Vec<&str> = rows.iter().map(|row| text(row, 0)).collect();
+        assert_eq!(
+            ids,
+            ["cat/001.png", "cat/002.png", "dog/a.png", "dog/b.JPG"]
+        );
+        let labels: Vec<&str> = rows.iter().map(|row| text(row, 1)).collect();
+        assert_eq!(labels, ["cat", "cat", "dog", "dog"]);
+        let lines: Vec<u64> = rows.iter().map(|row| row.line).collect();
+        assert_eq!(lines, [0, 1, 2, 3]);
+        assert_eq!(files.len(), 4);
+        assert_eq!(files[3], root.path().join("dog").join("b.JPG"));
+
+        let grey = image(&rows[1]);
+        assert_eq!((grey.width, grey.height, grey.channels), (2, 2, 1));
+        assert_eq!(grey.pixels, [0, 64, 128, 255]);
+        assert_eq!(image(&rows[0]).pixels, [7, 9]);
+        let rgb = image(&rows[2]);
+        assert_eq!((rgb.width, rgb.height, rgb.channels), (2, 1, 3));
+        assert_eq!(rgb.pixels, [255, 0, 0, 0, 0, 255]);
+        let jpeg = image(&rows[3]);
+        assert_eq!((jpeg.width, jpeg.height, jpeg.channels), (8, 4, 3));
+        assert_eq!(jpeg.pixels.len(), 8 * 4 * 3);
+    }
+
+    #[test]
+    fn unreadable_image_is_a_record_error_and_reading_goes_on() {
+        let root = folder();
+        fs_err::write(
+            root.path().join("cat").join("0015.png"),
+            "this is text, not a PNG",
+        )
+        .unwrap();
+        let mut truncated = Vec::new();
+        image::RgbImage::from_pixel(16, 16, image::Rgb([1, 2, 3]))
+            .write_to(
+                &mut std::io::Cursor::new(&mut truncated),
+                image::ImageFormat::Png,
+            )
+            .unwrap();
+        truncated.truncate(truncated.len() / 2);
+        fs_err::write(root.path().join("dog").join("0.png"), truncated).unwrap();
+
+        let (mut source, files) = open(root.path()).unwrap();
+        assert_eq!(files.len(), 6);
+        let results = read_all(source.as_mut());
+        assert_eq!(results.len(), 6);
+        for (index, name) in [(1, "cat/0015.png"), (3, "dog/0.png")] {
+            let error = results[index].as_ref().unwrap_err();
+            assert!(error.is_record_level());
+            let ReadError::Image { path, .. } = error else {
+                panic!("expected an image error, found {error:?}");
+            };
+            assert!(
+                path.ends_with(name),
+                "{} should name {name}",
+                path.display()
+            );
+            assert!(error.to_string().contains(name), "{error}");
+        }
+        let ids: Vec<&str> = results
+            .iter()
+            .filter_map(|result| result.as_ref().ok())
+            .map(|row| text(row, 0))
+            .collect();
+        assert_eq!(
+            ids,
+            ["cat/001.png", "cat/002.png", "dog/a.png", "dog/b.JPG"]
+        );
+    }
+
+    #[test]
+    fn walks_nested_folders_inside_a_class() {
+        let root = folder();
+        let nested = root.path().join("cat").join("indoor");
+        fs_err::create_dir(&nested).unwrap();
+        image::GrayImage::from_pixel(1, 1, image::Luma([3]))
+            .save(nested.join("z.png"))
+            .unwrap();
+        let (mut source, _) = open(root.path()).unwrap();
+        let rows: Vec<Row> = read_all(source.as_mut())
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        let ids: Vec<&str> = rows.iter().map(|row| text(row, 0)).collect();
+        assert_eq!(
+            ids,
+            [
+                "cat/001.png",
+                "cat/002.png",
+                "cat/indoor/z.png",
+                "dog/a.png",
+                "dog/b.JPG"
+            ]
+        );
+    }
+
+    #[test]
+    fn converts_sixteen_bit_and_alpha_images_to_eight_bits() {
+        let deep =
+            image::ImageBuffer::<image::Luma<u16>, _>::from_raw(2, 1, vec![0u16, 65535]).unwrap();
+        let converted = from_dynamic(image::DynamicImage::ImageLuma16(deep));
+        assert_eq!(
+            (converted.channels, converted.pixels.as_slice()),
+            (1, [0u8, 255].as_slice())
+        );
+        let alpha = image::GrayAlphaImage::from_raw(1, 1, vec![5, 6]).unwrap();
+        let converted = from_dynamic(image::DynamicImage::ImageLumaA8(alpha));
+        assert_eq!(
+            (converted.channels, converted.pixels.as_slice()),
+            (2, [5u8, 6].as_slice())
+        );
+    }
+
+    #[test]
+    fn empty_folder_is_an_error() {
+        let root = tempfile::tempdir().unwrap();
+        fs_err::create_dir(root.path().join("cat")).unwrap();
+        fs_err::write(root.path().join("cat").join("notes.txt"), "no images").unwrap();
+        let Err(error) = open(root.path()) else {
+            panic!("a folder without images should not open");
+        };
+        assert!(matches!(error, ReadError::Empty { .. }), "{error:?}");
+    }
+
+    #[test]
+    fn detects_image_folders() {
+        let root = folder();
+        assert!(is_image_folder(root.path()));
+        fs_err::write(root.path().join("LICENSE"), "MIT").unwrap();
+        fs_err::write(root.path().join("labels.txt"), "cat\ndog\n").unwrap();
+        assert!(is_image_folder(root.path()));
+
+        // A data file next to the class folders makes it some other kind of dataset.
+        fs_err::write(root.path().join("metadata.csv"), "file,label\n").unwrap();
+        assert!(!is_image_folder(root.path()));
+
+        // Sub-folders without images directly inside.
+        let other = tempfile::tempdir().unwrap();
+        fs_err::create_dir(other.path().join("docs")).unwrap();
+        fs_err::write(other.path().join("docs").join("a.txt"), "text").unwrap();
+        assert!(!is_image_folder(other.path()));
+
+        // Images at the top level, no classes.
+        let flat = tempfile::tempdir().unwrap();
+        image::GrayImage::new(1, 1)
+            .save(flat.path().join("a.png"))
+            .unwrap();
+        assert!(!is_image_folder(flat.path()));
+
+        // Extensions are compared case-insensitively.
+        let upper = tempfile::tempdir().unwrap();
+        fs_err::create_dir(upper.path().join("x")).unwrap();
+        image::GrayImage::new(1, 1)
+            .save(upper.path().join("x").join("A.PNG"))
+            .unwrap();
+        assert!(is_image_folder(upper.path()));
+
+        assert!(!is_image_folder(&root.path().join("missing")));
+        assert!(!is_image_folder(&root.path().join("README.md")));
+    }
 }

@@ -1,0 +1,225 @@
+//! `antidote diff`: what changed between two versions of a dataset, record by record.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use antidote_data::Format;
+use antidote_provenance::diff::{RecordDiff, RecordEntry};
+use antidote_provenance::lock::{self, Lock};
+use serde::Serialize;
+use serde_json::json;
+
+use super::{list_some, plural, record};
+use crate::cli::{DatasetArgs, DiffArgs, GlobalArgs};
+use crate::printer::{Printer, Style};
+use crate::{ExitStatus, UserError};
+
+/// One version of one dataset, as the diff sees it.
+struct Version {
+    /// The dataset's path, as given or as the lock stores it.
+    path: String,
+    /// Absolute path, to pair datasets across sides.
+    absolute: PathBuf,
+    entries: Vec<RecordEntry>,
+    ids_are_positions: bool,
+    label_counts: BTreeMap<String, u64>,
+}
+
+/// The result for one pair of versions.
+#[derive(Serialize)]
+struct PairDiff {
+    old: String,
+    new: String,
+    old_records: usize,
+    new_records: usize,
+    #[serde(flatten)]
+    diff: RecordDiff,
+}
+
+fn is_lock(path: &Path) -> bool {
+    !path.is_dir() && Format::detect(path).is_none()
+}
+
+fn load_side(path: &Path, dataset: &DatasetArgs, printer: Printer) -> anyhow::Result<Vec<Version>> {
+    if !path.exists() {
+        return Err(UserError::new(
+            format!("`{}` does not exist", path.display()),
+            "each side of `antidote diff` is a lock file or a dataset (file or image folder)",
+        )
+        .into());
+    }
+    if is_lock(path) {
+        let lock = Lock::read(path)?;
+        let base = lock::lock_base(path);
+        let records = lock.read_records(path)?;
+        if lock.datasets.is_empty() {
+            return Err(UserError::new(
+                format!("`{}` pins no dataset record by record", path.display()),
+                "lock the data without `--files-only` to diff it record by record",
+            )
+            .into());
+        }
+        return Ok(lock
+            .datasets
+            .iter()
+            .zip(records)
+            .map(|(locked, entries)| Version {
+                path: locked.path.clone(),
+                absolute: lock::absolute(&lock::resolve(&base, &locked.path)),
+                entries,
+                ids_are_positions: locked.ids_are_positions,
+                label_counts: locked.label_counts.clone(),
+            })
+            .collect());
+    }
+    let mut entries = Vec::new();
+    let mut sink = |entry: RecordEntry| {
+        entries.push(entry);
+        Ok(())
+    };
+    let progress = printer.progress();
+    let digest = lock::digest_dataset(path, &dataset.read_options(), progress.as_ref(), &mut sink, path)
+        .with_context(|| format!("failed to read `{}`", path.display()))?;
+    Ok(vec![Version {
+        path: path.display().to_string(),
+        absolute: lock::absolute(path),
+        entries,
+        ids_are_positions: digest.ids_are_positions,
+        label_counts: digest.label_counts,
+    }])
+}
+
+/// Pairs datasets across the two sides: the only one with the only one, else by path.
+fn pair(old: Vec<Version>, new: Vec<Version>) -> anyhow::Result<Vec<(Version, Version)>> {
+    if old.len() == 1 && new.len() == 1 {
+        return Ok(old.into_iter().zip(new).collect());
+    }
+    let mut pairs = Vec::new();
+    let mut new = new;
+    for version in old {
+        if let Some(index) = new.iter().position(|candidate| candidate.absolute == version.absolute || candidate.path == version.path) {
+            pairs.push((version, new.remove(index)));
+        }
+    }
+    if pairs.is_empty() {
+        return Err(UserError::new(
+            "the two sides have no dataset in common",
+            "diff one dataset against one dataset, or two locks of the same paths",
+        )
+        .into());
+    }
+    Ok(pairs)
+}
+
+/// Diffs two versions and prints the changes.
+pub fn diff(args: &DiffArgs, global: &GlobalArgs, printer: Printer) -> anyhow::Result<ExitStatus> {
+    let old = load_side(&args.old, &args.dataset, printer)?;
+    let new = load_side(&args.new, &args.dataset, printer)?;
+    let pairs = pair(old, new)?;
+    let results: Vec<PairDiff> = pairs
+        .iter()
+        .map(|(old, new)| PairDiff {
+            old: old.path.clone(),
+            new: new.path.clone(),
+            old_records: old.entries.len(),
+            new_records: new.entries.len(),
+            diff: RecordDiff::between(&old.entries, &new.entries, old.ids_are_positions && new.ids_are_positions),
+        })
+        .collect();
+    let same = results.iter().all(|result| result.diff.is_empty());
+    record(
+        global,
+        printer,
+        "diff",
+        &format!("{} -> {}", args.old.display(), args.new.display()),
+        if same { "same" } else { "changed" },
+        json!(results.iter().map(|result| json!({
+            "old": result.old,
+            "new": result.new,
+            "added": result.diff.added.len(),
+            "removed": result.diff.removed.len(),
+            "changed": result.diff.changed.len(),
+            "label_changes": result.diff.label_changes,
+        })).collect::<Vec<_>>()),
+    );
+    if printer.json {
+        if results.len() == 1 {
+            printer.out_json(&results[0])?;
+        } else {
+            printer.out_json(&json!({ "datasets": results }))?;
+        }
+        return Ok(ExitStatus::from_passed(same));
+    }
+    for ((old, new), result) in pairs.iter().zip(&results) {
+        print_pair(old, new, result, args.show, printer);
+    }
+    Ok(ExitStatus::from_passed(same))
+}
+
+fn print_pair(old: &Version, new: &Version, result: &PairDiff, show: usize, printer: Printer) {
+    let diff = &result.diff;
+    let heading = format!("`{}` -> `{}`", result.old, result.new);
+    if diff.is_empty() {
+        let order = if diff.reordered { " (reordered)" } else { "" };
+        printer.out(&format!(
+            "{heading}: {} ({}){order}",
+            printer.style("same records", Style::Good),
+            plural(result.new_records as u64, "record")
+        ));
+        return;
+    }
+    printer.out(&format!(
+        "{heading}: {} added, {} removed, {} changed ({} -> {})",
+        diff.added.len(),
+        diff.removed.len(),
+        diff.changed.len(),
+        plural(result.old_records as u64, "record"),
+        plural(result.new_records as u64, "record"),
+    ));
+    if let Some(summary) = diff.label_summary() {
+        printer.out(&format!("  {}", printer.style(&summary, Style::Warn)));
+        let mut directions: Vec<(&String, &u64)> = diff.label_changes.iter().collect();
+        directions.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+        for (direction, count) in directions.iter().take(show) {
+            printer.out(&format!("    {count:>6}  {direction}"));
+        }
+    }
+    let shifts = label_shifts(&old.label_counts, &new.label_counts);
+    if !shifts.is_empty() {
+        printer.out(&format!("  label counts: {}", shifts.join(", ")));
+    }
+    if !diff.added.is_empty() {
+        printer.out(&format!("  added: {}", list_some(&diff.added, show)));
+    }
+    if !diff.removed.is_empty() {
+        printer.out(&format!("  removed: {}", list_some(&diff.removed, show)));
+    }
+    if !diff.changed.is_empty() {
+        let changed: Vec<String> = diff
+            .changed
+            .iter()
+            .map(|change| match &change.label {
+                Some(label) => format!(
+                    "{} (label {} -> {})",
+                    change.id,
+                    label.old.as_deref().unwrap_or("none"),
+                    label.new.as_deref().unwrap_or("none")
+                ),
+                None => format!("{} ({})", change.id, change.fields.join(", ")),
+            })
+            .collect();
+        printer.out(&format!("  changed: {}", list_some(&changed, show)));
+    }
+}
+
+/// Label counts that moved, as `` `cat` 50 -> 80 ``, largest move first.
+fn label_shifts(old: &BTreeMap<String, u64>, new: &BTreeMap<String, u64>) -> Vec<String> {
+    let mut changes = antidote_provenance::verify::label_count_changes(old, new);
+    changes.sort_by_key(|(_, before, after)| std::cmp::Reverse(before.abs_diff(*after)));
+    changes
+        .into_iter()
+        .take(8)
+        .map(|(label, before, after)| format!("`{}` {before} -> {after}", super::escape(&label)))
+        .collect()
+}

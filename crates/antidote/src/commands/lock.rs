@@ -1,0 +1,109 @@
+//! `antidote lock`: pin files and datasets by content.
+
+use std::time::Instant;
+
+use anyhow::Context;
+use antidote_data::Format;
+use antidote_provenance::{attest, lock, signing};
+use serde_json::json;
+
+use super::{human_bytes, plural, record};
+use crate::cli::{GlobalArgs, LockArgs};
+use crate::printer::{Printer, Style};
+use crate::ExitStatus;
+
+/// Locks the given paths and writes the lock file (and its signature with `--key`).
+pub fn lock(args: &LockArgs, global: &GlobalArgs, printer: Printer) -> anyhow::Result<ExitStatus> {
+    let started = Instant::now();
+    // Read the key first: a wrong key path should fail before minutes of hashing.
+    let key = args
+        .key
+        .as_ref()
+        .map(|path| signing::read_signing_key(path).with_context(|| format!("failed to load the signing key `{}`", path.display())))
+        .transpose()?;
+    let options = lock::LockOptions { read: args.dataset.read_options(), files_only: args.files_only };
+    let progress = printer.progress();
+    let created = lock::create(&args.paths, &args.output, &options, progress.as_ref())?;
+    created
+        .write(&args.output)
+        .with_context(|| format!("failed to write the lock file `{}`", args.output.display()))?;
+    let signature = match &key {
+        Some(key) => Some(attest::sign_lock(&args.output, &created, key)?),
+        None => None,
+    };
+
+    for dataset in &created.datasets {
+        let named_columns = matches!(dataset.format, Format::Csv | Format::Jsonl | Format::Instruction | Format::Parquet);
+        if dataset.ids_are_positions && dataset.record_count > 0 && named_columns {
+            printer.warn(&format!(
+                "`{}` has no id column: records are identified by their position (name one with `--id COLUMN` for stable diffs)",
+                dataset.path
+            ));
+        }
+        if dataset.skipped > 0 {
+            printer.warn(&format!(
+                "skipped {} in `{}` (`--skip-bad`)",
+                plural(dataset.skipped, "malformed record"),
+                dataset.path
+            ));
+        }
+    }
+
+    let total_bytes: u64 = created.files.iter().map(|file| file.size).sum();
+    let key_id = key.as_ref().map(|key| signing::key_id(key.verifying_key()));
+    record(
+        global,
+        printer,
+        "lock",
+        &args.output.display().to_string(),
+        "ok",
+        json!({
+            "files": created.files.len(),
+            "bytes": total_bytes,
+            "datasets": created.datasets.iter().map(|dataset| json!({
+                "path": dataset.path,
+                "records": dataset.record_count,
+                "merkle_root": dataset.merkle_root,
+            })).collect::<Vec<_>>(),
+            "signed_by": key_id,
+        }),
+    );
+
+    if printer.json {
+        printer.out_json(&json!({
+            "lock": args.output,
+            "signature": signature,
+            "files": created.files.len(),
+            "bytes": total_bytes,
+            "datasets": created.datasets,
+        }))?;
+        return Ok(ExitStatus::Success);
+    }
+    printer.out(&format!(
+        "locked {} ({}) and {} in {:.2}s",
+        plural(created.files.len() as u64, "file"),
+        human_bytes(total_bytes),
+        plural(created.datasets.len() as u64, "dataset"),
+        started.elapsed().as_secs_f64()
+    ));
+    for dataset in &created.datasets {
+        printer.out(&format!(
+            "  {}  {}, {}, {}, root {}",
+            printer.style(&dataset.path, Style::Bold),
+            dataset.format,
+            plural(dataset.record_count, "record"),
+            plural(dataset.label_counts.len() as u64, "label"),
+            dataset.merkle_root.short()
+        ));
+    }
+    printer.out(&format!("wrote `{}`", args.output.display()));
+    if let (Some(path), Some(key_id)) = (signature, key_id) {
+        printer.out(&format!("signed with key `{}`: `{}`", &key_id[..16], path.display()));
+    }
+    printer.note(&format!(
+        "{}: run `antidote verify{}` before training to check that nothing changed",
+        printer.style_err("next", Style::Dim),
+        if args.output.as_os_str() == "antidote.lock" { String::new() } else { format!(" {}", args.output.display()) }
+    ));
+    Ok(ExitStatus::Success)
+}
