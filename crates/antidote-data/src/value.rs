@@ -118,6 +118,18 @@ impl Value {
     }
 }
 
+/// Widens an `f32` to the `f64` of its shortest decimal form, so that `0.1f32` becomes `0.1`
+/// as a CSV cell `0.1` would, and the same record hashes the same from every format.
+#[must_use]
+pub fn widen_f32(value: f32) -> f64 {
+    if value.is_finite() {
+        // The shortest round-trip text of an f32 always parses back.
+        value.to_string().parse().unwrap_or(f64::from(value))
+    } else {
+        f64::from(value)
+    }
+}
+
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -145,5 +157,18 @@ pub struct Image {
 impl fmt::Debug for Image {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Image({}x{}x{})", self.width, self.height, self.channels)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn widened_floats_match_their_decimal_text() {
+        assert_eq!(widen_f32(0.1), 0.1);
+        assert_eq!(widen_f32(-2.5), -2.5);
+        assert_ne!(f64::from(0.1f32), 0.1, "plain widening keeps the binary error");
+        assert!(widen_f32(f32::NAN).is_nan());
     }
 }

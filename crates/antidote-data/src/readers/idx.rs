@@ -86,7 +86,7 @@ impl Element {
             Self::I8 => Value::Int(i64::from(i8::from_be_bytes([bytes[0]]))),
             Self::I16 => Value::Int(i64::from(i16::from_be_bytes([bytes[0], bytes[1]]))),
             Self::I32 => Value::Int(i64::from(i32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))),
-            Self::F32 => Value::Float(f64::from(f32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))),
+            Self::F32 => Value::Float(crate::value::widen_f32(f32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))),
             Self::F64 => {
                 let mut array = [0u8; 8];
                 array.copy_from_slice(&bytes[..8]);

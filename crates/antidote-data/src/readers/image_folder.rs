@@ -480,6 +480,22 @@ mod tests {
     }
 
     #[test]
+    fn opens_as_a_dataset_with_id_label_and_image_roles() {
+        let root = folder();
+        let dataset = crate::Dataset::open(root.path(), &crate::ReadOptions::default()).unwrap();
+        assert_eq!(dataset.format(), crate::Format::ImageFolder);
+        assert_eq!(dataset.files().len(), 4);
+        let role = |name: &str| dataset.schema().column(name).unwrap().role;
+        assert_eq!(
+            [role("id"), role("label"), role("image")],
+            [crate::Role::Id, crate::Role::Label, crate::Role::Image]
+        );
+        let records: Vec<crate::Record> = dataset.map(Result::unwrap).collect();
+        assert_eq!(records[2].id.as_str(), "dog/a.png");
+        assert_eq!(records[2].label.as_deref(), Some("dog"));
+    }
+
+    #[test]
     fn empty_folder_is_an_error() {
         let root = tempfile::tempdir().unwrap();
         fs_err::create_dir(root.path().join("cat")).unwrap();

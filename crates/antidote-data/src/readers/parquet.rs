@@ -478,7 +478,7 @@ fn number(array: &dyn Array, index: usize) -> Value {
             Value::Float(f64::from(array.as_primitive::<Float16Type>().value(index)))
         }
         DataType::Float32 => {
-            Value::Float(f64::from(array.as_primitive::<Float32Type>().value(index)))
+            Value::Float(crate::value::widen_f32(array.as_primitive::<Float32Type>().value(index)))
         }
         DataType::Float64 => Value::Float(array.as_primitive::<Float64Type>().value(index)),
         DataType::Decimal32(_, scale) => decimal(
@@ -609,9 +609,10 @@ fn convert(array: &dyn Array, index: usize, bytes_as: BytesAs) -> Result<Value, 
 mod tests {
     use std::io::Cursor;
 
-    use arrow_array::builder::{BinaryBuilder, Float32Builder, ListBuilder};
+    use arrow_array::builder::{BinaryBuilder, Float32Builder, ListBuilder, StringBuilder};
     use arrow_array::{
-        ArrayRef, BinaryArray, BooleanArray, Float64Array, Int64Array, StringArray, StructArray,
+        ArrayRef, BinaryArray, BooleanArray, Date32Array, Decimal128Array, DictionaryArray,
+        FixedSizeBinaryArray, Float64Array, Int64Array, StringArray, StructArray,
         TimestampMillisecondArray, UInt64Array,
     };
     use arrow_schema::Field;
@@ -710,15 +711,6 @@ mod tests {
                         None,
                     ])),
                 ),
-                ("big", Arc::new(UInt64Array::from(vec![5, u64::MAX, 0]))),
-                (
-                    "at",
-                    Arc::new(TimestampMillisecondArray::from(vec![
-                        0,
-                        1_714_566_600_500,
-                        86_400_000,
-                    ])),
-                ),
             ],
             None,
         );
@@ -739,8 +731,6 @@ mod tests {
                 ("maybe", ColumnKind::Integer),
                 ("embedding", ColumnKind::Vector),
                 ("image", ColumnKind::Image),
-                ("big", ColumnKind::Integer),
-                ("at", ColumnKind::Categorical),
             ]
         );
         let rows: Vec<Row> = rows.into_iter().map(Result::unwrap).collect();
@@ -766,16 +756,6 @@ mod tests {
             value(&rows[2], "embedding"),
             &Value::List(vec![Value::Float(2.0), Value::Null])
         );
-        assert_eq!(value(&rows[0], "big"), &Value::Int(5));
-        assert_eq!(value(&rows[1], "big"), &Value::Float(u64::MAX as f64));
-        assert_eq!(
-            value(&rows[0], "at"),
-            &Value::Text("1970-01-01T00:00:00".into())
-        );
-        assert_eq!(
-            value(&rows[1], "at"),
-            &Value::Text("2024-05-01T12:30:00.500".into())
-        );
 
         let first = image(value(&rows[0], "image"));
         assert_eq!((first.width, first.height, first.channels), (2, 1, 1));
@@ -786,6 +766,73 @@ mod tests {
             (4, [1u8, 2, 3, 4].as_slice())
         );
         assert_eq!(value(&rows[2], "image"), &Value::Null);
+    }
+
+    #[test]
+    fn reads_wide_integers_dates_decimals_and_dictionaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("typed.parquet");
+        let mut tags = ListBuilder::new(StringBuilder::new());
+        tags.append_value([Some("a"), None]);
+        tags.append_value([Some("b")]);
+        let price = Decimal128Array::from(vec![1250, -5])
+            .with_precision_and_scale(10, 2)
+            .unwrap();
+        let shop: DictionaryArray<Int32Type> = vec!["north", "south"].into_iter().collect();
+        write(
+            &path,
+            vec![
+                (
+                    "big",
+                    Arc::new(UInt64Array::from(vec![5, u64::MAX])) as ArrayRef,
+                ),
+                (
+                    "at",
+                    Arc::new(TimestampMillisecondArray::from(vec![0, 1_714_566_600_500])),
+                ),
+                ("day", Arc::new(Date32Array::from(vec![0, 19_844]))),
+                ("price", Arc::new(price)),
+                ("shop", Arc::new(shop)),
+                (
+                    "digest",
+                    Arc::new(
+                        FixedSizeBinaryArray::try_from_iter([[0x0a_u8, 0xff], [1, 2]].into_iter())
+                            .unwrap(),
+                    ),
+                ),
+                ("tags", Arc::new(tags.finish())),
+            ],
+            None,
+        );
+        let (columns, rows) = read_all(&path);
+        let kinds: Vec<ColumnKind> = columns.iter().map(|(_, kind)| *kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                ColumnKind::Integer,
+                ColumnKind::Categorical,
+                ColumnKind::Categorical,
+                ColumnKind::Float,
+                ColumnKind::Categorical,
+                ColumnKind::Categorical,
+                ColumnKind::Nested,
+            ]
+        );
+        let rows: Vec<Row> = rows.into_iter().map(Result::unwrap).collect();
+        let text = |text: &str| Value::Text(text.to_owned());
+        assert_eq!(value(&rows[0], "big"), &Value::Int(5));
+        assert_eq!(value(&rows[1], "big"), &Value::Float(u64::MAX as f64));
+        assert_eq!(value(&rows[0], "at"), &text("1970-01-01T00:00:00"));
+        assert_eq!(value(&rows[1], "at"), &text("2024-05-01T12:30:00.500"));
+        assert_eq!(value(&rows[1], "day"), &text("2024-05-01"));
+        assert_eq!(value(&rows[0], "price"), &Value::Float(12.5));
+        assert_eq!(value(&rows[1], "price"), &Value::Float(-0.05));
+        assert_eq!(value(&rows[1], "shop"), &text("south"));
+        assert_eq!(value(&rows[0], "digest"), &text("0aff"));
+        assert_eq!(
+            value(&rows[0], "tags"),
+            &Value::List(vec![text("a"), Value::Null])
+        );
     }
 
     #[test]
@@ -963,6 +1010,34 @@ mod tests {
         };
         assert!(matches!(error, ReadError::Parquet { .. }), "{error:?}");
         assert!(error.to_string().contains("truncated.parquet"), "{error}");
+    }
+
+    #[test]
+    fn opens_as_a_dataset_with_roles() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("reviews.parquet");
+        write(
+            &path,
+            vec![
+                (
+                    "id",
+                    Arc::new(StringArray::from(vec!["r1", "r2"])) as ArrayRef,
+                ),
+                ("label", Arc::new(Int64Array::from(vec![0, 1]))),
+                ("x", Arc::new(Float64Array::from(vec![0.5, 1.5]))),
+            ],
+            None,
+        );
+        let dataset = crate::Dataset::open(&path, &crate::ReadOptions::default()).unwrap();
+        assert_eq!(dataset.format(), crate::Format::Parquet);
+        assert_eq!(
+            dataset.schema().column("label").unwrap().role,
+            crate::Role::Label
+        );
+        let records: Vec<crate::Record> = dataset.map(Result::unwrap).collect();
+        assert_eq!(records[1].id.as_str(), "r2");
+        assert_eq!(records[1].label.as_deref(), Some("1"));
+        assert_eq!(records[1].fields, [(Arc::from("x"), Value::Float(1.5))]);
     }
 
     #[test]
