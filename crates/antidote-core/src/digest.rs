@@ -148,9 +148,21 @@ mod tests {
 
     #[test]
     fn rejects_malformed_text() {
-        assert!(matches!("abc".parse::<Digest>(), Err(DigestParseError::MissingAlgorithm(_))));
-        assert!(matches!("md5:00".parse::<Digest>(), Err(DigestParseError::UnknownAlgorithm(_))));
-        assert!(matches!("sha256:zz".parse::<Digest>(), Err(DigestParseError::BadHex(_))));
-        assert!(matches!("sha256:00".parse::<Digest>(), Err(DigestParseError::BadHex(_))));
+        assert!(matches!(
+            "abc".parse::<Digest>(),
+            Err(DigestParseError::MissingAlgorithm(_))
+        ));
+        assert!(matches!(
+            "md5:00".parse::<Digest>(),
+            Err(DigestParseError::UnknownAlgorithm(_))
+        ));
+        assert!(matches!(
+            "sha256:zz".parse::<Digest>(),
+            Err(DigestParseError::BadHex(_))
+        ));
+        assert!(matches!(
+            "sha256:00".parse::<Digest>(),
+            Err(DigestParseError::BadHex(_))
+        ));
     }
 }

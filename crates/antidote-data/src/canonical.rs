@@ -23,7 +23,7 @@ const DOMAIN: &[u8] = b"antidote.record.v1";
 pub fn integral(value: f64) -> Option<i64> {
     // 2^63 is exactly representable; anything at or above it does not fit.
     const LIMIT: f64 = 9_223_372_036_854_775_808.0;
-    if value.is_finite() && value.fract() == 0.0 && value >= -LIMIT && value < LIMIT {
+    if value.is_finite() && value.fract() == 0.0 && (-LIMIT..LIMIT).contains(&value) {
         Some(value as i64)
     } else {
         None
@@ -52,14 +52,19 @@ pub fn write_value(hasher: &mut blake3::Hasher, value: &Value) {
             hasher.update(&[2]);
             hasher.update(&integer.to_le_bytes());
         }
-        Value::Float(float) => match integral(*float) {
-            Some(integer) => write_value(hasher, &Value::Int(integer)),
-            None => {
-                let bits = if float.is_nan() { f64::NAN.to_bits() } else { float.to_bits() };
+        Value::Float(float) => {
+            if let Some(integer) = integral(*float) {
+                write_value(hasher, &Value::Int(integer));
+            } else {
+                let bits = if float.is_nan() {
+                    f64::NAN.to_bits()
+                } else {
+                    float.to_bits()
+                };
                 hasher.update(&[3]);
                 hasher.update(&bits.to_le_bytes());
             }
-        },
+        }
         Value::Text(text) => {
             hasher.update(&[4]);
             write_str(hasher, text);
@@ -184,8 +189,14 @@ mod tests {
 
     #[test]
     fn text_boundaries_are_unambiguous() {
-        let a = record(vec![("x", Value::Text("ab".into())), ("y", Value::Text("c".into()))]);
-        let b = record(vec![("x", Value::Text("a".into())), ("y", Value::Text("bc".into()))]);
+        let a = record(vec![
+            ("x", Value::Text("ab".into())),
+            ("y", Value::Text("c".into())),
+        ]);
+        let b = record(vec![
+            ("x", Value::Text("a".into())),
+            ("y", Value::Text("bc".into())),
+        ]);
         assert_ne!(record_hash(&a), record_hash(&b));
     }
 

@@ -91,7 +91,10 @@ impl std::str::FromStr for Format {
             .find(|format| format.name() == text)
             .ok_or_else(|| {
                 let names: Vec<&str> = Self::ALL.iter().map(|format| format.name()).collect();
-                format!("unknown format `{text}` (expected one of: {})", names.join(", "))
+                format!(
+                    "unknown format `{text}` (expected one of: {})",
+                    names.join(", ")
+                )
             })
     }
 }
@@ -138,8 +141,25 @@ pub struct ReadOptions {
 }
 
 /// Column names that mean a role when the user names none, compared case-insensitively.
-const ID_NAMES: &[&str] = &["id", "_id", "uid", "uuid", "guid", "record_id", "example_id", "sample_id"];
-const LABEL_NAMES: &[&str] = &["label", "labels", "class", "target", "y", "category", "fine_label"];
+const ID_NAMES: &[&str] = &[
+    "id",
+    "_id",
+    "uid",
+    "uuid",
+    "guid",
+    "record_id",
+    "example_id",
+    "sample_id",
+];
+const LABEL_NAMES: &[&str] = &[
+    "label",
+    "labels",
+    "class",
+    "target",
+    "y",
+    "category",
+    "fine_label",
+];
 const SOURCE_NAMES: &[&str] = &[
     "source",
     "annotator",
@@ -228,10 +248,18 @@ impl Dataset {
             })?,
         };
         let (source, files, format): (Box<dyn RowSource>, Vec<PathBuf>, Format) = match format {
-            Format::Csv => (Box::new(readers::csv::CsvSource::open(path)?), vec![path.to_owned()], format),
+            Format::Csv => (
+                Box::new(readers::csv::CsvSource::open(path)?),
+                vec![path.to_owned()],
+                format,
+            ),
             Format::Jsonl | Format::Instruction => {
                 let source = readers::jsonl::JsonlSource::open(path)?;
-                let format = if source.is_instruction() { Format::Instruction } else { Format::Jsonl };
+                let format = if source.is_instruction() {
+                    Format::Instruction
+                } else {
+                    Format::Jsonl
+                };
                 (Box::new(source), vec![path.to_owned()], format)
             }
             Format::Parquet => (readers::parquet::open(path)?, vec![path.to_owned()], format),
@@ -385,7 +413,8 @@ impl Iterator for Dataset {
     }
 }
 
-fn find_named<'a>(columns: &'a [(Arc<str>, ColumnKind)], names: &[&str]) -> Option<&'a str> {
+/// The first of `names` (in order of preference) that names one of `columns`.
+fn find_named<'a>(columns: &[&'a (Arc<str>, ColumnKind)], names: &[&str]) -> Option<&'a str> {
     names.iter().find_map(|wanted| {
         columns
             .iter()
@@ -395,7 +424,11 @@ fn find_named<'a>(columns: &'a [(Arc<str>, ColumnKind)], names: &[&str]) -> Opti
 }
 
 /// Gives every column a role: the user's names first, then names that mean a role, then kinds.
-fn assign_roles(path: &Path, columns: &[(Arc<str>, ColumnKind)], names: &RoleNames) -> Result<Schema, ReadError> {
+fn assign_roles(
+    path: &Path,
+    columns: &[(Arc<str>, ColumnKind)],
+    names: &RoleNames,
+) -> Result<Schema, ReadError> {
     let mut roles: HashMap<&str, Role> = HashMap::new();
     for (role, name) in names.named() {
         if let Some(name) = name {
@@ -414,7 +447,8 @@ fn assign_roles(path: &Path, columns: &[(Arc<str>, ColumnKind)], names: &RoleNam
             roles.insert(name.as_str(), role);
         }
     }
-    let taken = |roles: &HashMap<&str, Role>, role| roles.values().any(|assigned| *assigned == role);
+    let taken =
+        |roles: &HashMap<&str, Role>, role| roles.values().any(|assigned| *assigned == role);
     let free = |roles: &HashMap<&str, Role>, name: &str| !roles.contains_key(name);
     for (role, candidates) in [
         (Role::Id, ID_NAMES),
@@ -422,66 +456,48 @@ fn assign_roles(path: &Path, columns: &[(Arc<str>, ColumnKind)], names: &RoleNam
         (Role::Source, SOURCE_NAMES),
     ] {
         if !taken(&roles, role) {
-            let unassigned: Vec<(Arc<str>, ColumnKind)> = columns
+            let unassigned: Vec<&(Arc<str>, ColumnKind)> = columns
                 .iter()
                 .filter(|(name, _)| free(&roles, name))
-                .cloned()
                 .collect();
             if let Some(found) = find_named(&unassigned, candidates) {
-                let name = columns
-                    .iter()
-                    .find(|(name, _)| **name == *found)
-                    .map(|(name, _)| &**name)
-                    .expect("found among the columns");
-                roles.insert(name, role);
+                roles.insert(found, role);
             }
         }
     }
-    if !taken(&roles, Role::Image) {
-        if let Some((name, _)) = columns
+    if !taken(&roles, Role::Image)
+        && let Some((name, _)) = columns
             .iter()
             .find(|(name, kind)| *kind == ColumnKind::Image && free(&roles, name))
-        {
-            roles.insert(name, Role::Image);
-        }
+    {
+        roles.insert(name, Role::Image);
     }
     if !taken(&roles, Role::Embedding) {
-        let vectors: Vec<(Arc<str>, ColumnKind)> = columns
+        let vectors: Vec<&(Arc<str>, ColumnKind)> = columns
             .iter()
             .filter(|(name, kind)| *kind == ColumnKind::Vector && free(&roles, name))
-            .cloned()
             .collect();
-        let chosen = find_named(&vectors, EMBEDDING_NAMES).map(str::to_owned).or_else(|| {
-            (vectors.len() == 1).then(|| vectors[0].0.to_string())
-        });
+        let chosen = find_named(&vectors, EMBEDDING_NAMES)
+            .or_else(|| (vectors.len() == 1).then(|| &*vectors[0].0));
         if let Some(chosen) = chosen {
-            let name = columns
-                .iter()
-                .find(|(name, _)| **name == *chosen)
-                .map(|(name, _)| &**name)
-                .expect("found among the columns");
-            roles.insert(name, Role::Embedding);
+            roles.insert(chosen, Role::Embedding);
         }
     }
     if !taken(&roles, Role::Text) {
-        let texts: Vec<(Arc<str>, ColumnKind)> = columns
+        let texts: Vec<&(Arc<str>, ColumnKind)> = columns
             .iter()
-            .filter(|(name, kind)| matches!(kind, ColumnKind::Text | ColumnKind::Categorical) && free(&roles, name))
-            .cloned()
+            .filter(|(name, kind)| {
+                matches!(kind, ColumnKind::Text | ColumnKind::Categorical) && free(&roles, name)
+            })
             .collect();
-        let chosen = find_named(&texts, TEXT_NAMES).map(str::to_owned).or_else(|| {
+        let chosen = find_named(&texts, TEXT_NAMES).or_else(|| {
             texts
                 .iter()
                 .find(|(_, kind)| *kind == ColumnKind::Text)
-                .map(|(name, _)| name.to_string())
+                .map(|(name, _)| &**name)
         });
         if let Some(chosen) = chosen {
-            let name = columns
-                .iter()
-                .find(|(name, _)| **name == *chosen)
-                .map(|(name, _)| &**name)
-                .expect("found among the columns");
-            roles.insert(name, Role::Text);
+            roles.insert(chosen, Role::Text);
         }
     }
     Ok(Schema {
@@ -499,7 +515,11 @@ fn assign_roles(path: &Path, columns: &[(Arc<str>, ColumnKind)], names: &RoleNam
 /// Opens a dataset from rows already in memory; used by tests and by writers that re-read
 /// what they wrote.
 #[doc(hidden)]
-pub fn from_rows(path: &Path, columns: Vec<(Arc<str>, ColumnKind)>, rows: Vec<Vec<Value>>) -> Result<Dataset, ReadError> {
+pub fn from_rows(
+    path: &Path,
+    columns: Vec<(Arc<str>, ColumnKind)>,
+    rows: Vec<Vec<Value>>,
+) -> Result<Dataset, ReadError> {
     struct Memory {
         columns: Vec<(Arc<str>, ColumnKind)>,
         rows: std::vec::IntoIter<Vec<Value>>,
@@ -523,8 +543,18 @@ pub fn from_rows(path: &Path, columns: Vec<(Arc<str>, ColumnKind)>, rows: Vec<Ve
             }))
         }
     }
-    let source = Memory { columns, rows: rows.into_iter(), line: 0 };
-    Dataset::from_source(path, Format::Jsonl, vec![path.to_owned()], Box::new(source), &ReadOptions::default())
+    let source = Memory {
+        columns,
+        rows: rows.into_iter(),
+        line: 0,
+    };
+    Dataset::from_source(
+        path,
+        Format::Jsonl,
+        vec![path.to_owned()],
+        Box::new(source),
+        &ReadOptions::default(),
+    )
 }
 
 #[cfg(test)]
@@ -532,7 +562,9 @@ mod tests {
     use super::*;
 
     fn columns(spec: &[(&str, ColumnKind)]) -> Vec<(Arc<str>, ColumnKind)> {
-        spec.iter().map(|(name, kind)| (Arc::from(*name), *kind)).collect()
+        spec.iter()
+            .map(|(name, kind)| (Arc::from(*name), *kind))
+            .collect()
     }
 
     #[test]
@@ -561,13 +593,22 @@ mod tests {
 
     #[test]
     fn named_roles_win_and_missing_names_are_errors() {
-        let cols = columns(&[("label", ColumnKind::Categorical), ("gold", ColumnKind::Categorical)]);
-        let names = RoleNames { label: Some("gold".into()), ..RoleNames::default() };
+        let cols = columns(&[
+            ("label", ColumnKind::Categorical),
+            ("gold", ColumnKind::Categorical),
+        ]);
+        let names = RoleNames {
+            label: Some("gold".into()),
+            ..RoleNames::default()
+        };
         let schema = assign_roles(Path::new("d.csv"), &cols, &names).unwrap();
         assert_eq!(schema.column("gold").unwrap().role, Role::Label);
         assert_ne!(schema.column("label").unwrap().role, Role::Label);
 
-        let names = RoleNames { label: Some("nope".into()), ..RoleNames::default() };
+        let names = RoleNames {
+            label: Some("nope".into()),
+            ..RoleNames::default()
+        };
         let error = assign_roles(Path::new("d.csv"), &cols, &names).unwrap_err();
         assert_eq!(
             error.to_string(),
@@ -580,7 +621,10 @@ mod tests {
         let dataset = from_rows(
             Path::new("m"),
             columns(&[("label", ColumnKind::Integer), ("x", ColumnKind::Float)]),
-            vec![vec![Value::Int(1), Value::Float(0.5)], vec![Value::Int(2), Value::Float(1.5)]],
+            vec![
+                vec![Value::Int(1), Value::Float(0.5)],
+                vec![Value::Int(2), Value::Float(1.5)],
+            ],
         )
         .unwrap();
         assert!(dataset.ids_are_positions());
@@ -594,9 +638,18 @@ mod tests {
     fn detects_formats_from_names() {
         assert_eq!(Format::detect(Path::new("a/train.csv")), Some(Format::Csv));
         assert_eq!(Format::detect(Path::new("x.JSONL")), Some(Format::Jsonl));
-        assert_eq!(Format::detect(Path::new("x.parquet")), Some(Format::Parquet));
-        assert_eq!(Format::detect(Path::new("train-images-idx3-ubyte.gz")), Some(Format::Idx));
-        assert_eq!(Format::detect(Path::new("train-labels-idx1-ubyte.gz")), None);
+        assert_eq!(
+            Format::detect(Path::new("x.parquet")),
+            Some(Format::Parquet)
+        );
+        assert_eq!(
+            Format::detect(Path::new("train-images-idx3-ubyte.gz")),
+            Some(Format::Idx)
+        );
+        assert_eq!(
+            Format::detect(Path::new("train-labels-idx1-ubyte.gz")),
+            None
+        );
         assert_eq!(Format::detect(Path::new("model.safetensors")), None);
     }
 }

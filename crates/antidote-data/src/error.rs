@@ -141,7 +141,11 @@ impl ReadError {
     pub fn is_record_level(&self) -> bool {
         matches!(
             self,
-            Self::RaggedRow { .. } | Self::Csv { .. } | Self::Json { .. } | Self::NotAnObject { .. } | Self::Image { .. }
+            Self::RaggedRow { .. }
+                | Self::Csv { .. }
+                | Self::Json { .. }
+                | Self::NotAnObject { .. }
+                | Self::Image { .. }
         )
     }
 

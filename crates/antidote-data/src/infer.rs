@@ -33,7 +33,9 @@ impl KindInference {
                 }
             }
             Value::Image(_) => self.images += 1,
-            Value::List(items) if items.iter().all(|item| item.as_f64().is_some()) && !items.is_empty() => {
+            Value::List(items)
+                if items.iter().all(|item| item.as_f64().is_some()) && !items.is_empty() =>
+            {
                 self.vectors += 1;
             }
             Value::List(_) | Value::Map(_) => self.nested += 1,
@@ -90,11 +92,23 @@ mod tests {
 
     #[test]
     fn names_kinds_from_values() {
-        assert_eq!(kind_of(&[Value::Int(1), Value::Null, Value::Int(2)]), ColumnKind::Integer);
-        assert_eq!(kind_of(&[Value::Int(1), Value::Float(2.5)]), ColumnKind::Float);
-        assert_eq!(kind_of(&[Value::Text("cat".into()), Value::Text("dog".into())]), ColumnKind::Categorical);
         assert_eq!(
-            kind_of(&[Value::Text("the quick brown fox".into()), Value::Text("jumps over".into())]),
+            kind_of(&[Value::Int(1), Value::Null, Value::Int(2)]),
+            ColumnKind::Integer
+        );
+        assert_eq!(
+            kind_of(&[Value::Int(1), Value::Float(2.5)]),
+            ColumnKind::Float
+        );
+        assert_eq!(
+            kind_of(&[Value::Text("cat".into()), Value::Text("dog".into())]),
+            ColumnKind::Categorical
+        );
+        assert_eq!(
+            kind_of(&[
+                Value::Text("the quick brown fox".into()),
+                Value::Text("jumps over".into())
+            ]),
             ColumnKind::Text
         );
         assert_eq!(
@@ -102,6 +116,9 @@ mod tests {
             ColumnKind::Vector
         );
         assert_eq!(kind_of(&[Value::Null]), ColumnKind::Empty);
-        assert_eq!(kind_of(&[Value::Int(1), Value::Text("a".into())]), ColumnKind::Categorical);
+        assert_eq!(
+            kind_of(&[Value::Int(1), Value::Text("a".into())]),
+            ColumnKind::Categorical
+        );
     }
 }

@@ -113,7 +113,10 @@ impl Schema {
     /// The column names, in order.
     #[must_use]
     pub fn names(&self) -> Vec<&str> {
-        self.columns.iter().map(|column| column.name.as_str()).collect()
+        self.columns
+            .iter()
+            .map(|column| column.name.as_str())
+            .collect()
     }
 
     /// A digest of the columns' names, types and roles, independent of column order.
@@ -143,7 +146,11 @@ mod tests {
     use super::*;
 
     fn column(name: &str, kind: ColumnKind, role: Role) -> Column {
-        Column { name: name.into(), kind, role }
+        Column {
+            name: name.into(),
+            kind,
+            role,
+        }
     }
 
     #[test]

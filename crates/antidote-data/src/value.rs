@@ -107,7 +107,9 @@ impl Value {
                 "height": image.height,
                 "channels": image.channels,
             }),
-            Self::List(items) => serde_json::Value::Array(items.iter().map(Self::to_json).collect()),
+            Self::List(items) => {
+                serde_json::Value::Array(items.iter().map(Self::to_json).collect())
+            }
             Self::Map(entries) => serde_json::Value::Object(
                 entries
                     .iter()
@@ -135,7 +137,11 @@ impl fmt::Display for Value {
         match self {
             Self::Null => f.write_str("null"),
             Self::Text(text) => f.write_str(text),
-            Self::Image(image) => write!(f, "<image {}x{}x{}>", image.width, image.height, image.channels),
+            Self::Image(image) => write!(
+                f,
+                "<image {}x{}x{}>",
+                image.width, image.height, image.channels
+            ),
             other => write!(f, "{}", other.to_json()),
         }
     }
@@ -165,10 +171,18 @@ mod tests {
     use super::*;
 
     #[test]
+    #[expect(
+        clippy::float_cmp,
+        reason = "exact equality with the decimal is the property under test"
+    )]
     fn widened_floats_match_their_decimal_text() {
         assert_eq!(widen_f32(0.1), 0.1);
         assert_eq!(widen_f32(-2.5), -2.5);
-        assert_ne!(f64::from(0.1f32), 0.1, "plain widening keeps the binary error");
+        assert_ne!(
+            f64::from(0.1f32),
+            0.1,
+            "plain widening keeps the binary error"
+        );
         assert!(widen_f32(f32::NAN).is_nan());
     }
 }

@@ -12,13 +12,16 @@ fn fixtures() -> PathBuf {
 }
 
 fn read_all(path: &Path) -> (Format, Vec<Record>) {
-    let dataset = Dataset::open(path, &ReadOptions::default()).unwrap();
+    let dataset = Dataset::open(path, &ReadOptions::default()).expect("open the dataset");
     let format = dataset.format();
     (format, dataset.map(Result::unwrap).collect())
 }
 
 fn hashes(records: &[Record]) -> Vec<(String, Digest)> {
-    records.iter().map(|record| (record.id.to_string(), record.content_hash())).collect()
+    records
+        .iter()
+        .map(|record| (record.id.to_string(), record.content_hash()))
+        .collect()
 }
 
 #[test]
@@ -33,11 +36,16 @@ fn csv_jsonl_and_parquet_agree() {
     let dir = tempfile::tempdir().unwrap();
     let parquet_path = dir.path().join("fortunes.parquet");
     let column = |pick: &dyn Fn(&Record) -> String| -> Arc<dyn arrow_array::Array> {
-        Arc::new(arrow_array::StringArray::from(csv.iter().map(pick).collect::<Vec<_>>()))
+        Arc::new(arrow_array::StringArray::from(
+            csv.iter().map(pick).collect::<Vec<_>>(),
+        ))
     };
     let batch = arrow_array::RecordBatch::try_from_iter(vec![
         ("label", column(&|record| record.label.clone().unwrap())),
-        ("text", column(&|record| record.field("text").unwrap().as_text().unwrap().to_owned())),
+        (
+            "text",
+            column(&|record| record.field("text").unwrap().as_text().unwrap().to_owned()),
+        ),
         ("id", column(&|record| record.id.to_string())),
     ])
     .unwrap();
@@ -58,11 +66,16 @@ fn idx_and_an_image_folder_of_the_same_pictures_agree() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("images");
     for record in idx.iter().take(40) {
-        let Some(Value::Image(image)) = record.field("image") else { panic!("IDX records hold images") };
+        let Some(Value::Image(image)) = record.field("image") else {
+            panic!("IDX records hold images")
+        };
         let class = root.join(record.label.as_deref().unwrap());
         std::fs::create_dir_all(&class).unwrap();
-        let picture = image::GrayImage::from_raw(image.width, image.height, image.pixels.clone()).unwrap();
-        picture.save(class.join(format!("{:05}.png", record.position))).unwrap();
+        let picture =
+            image::GrayImage::from_raw(image.width, image.height, image.pixels.clone()).unwrap();
+        picture
+            .save(class.join(format!("{:05}.png", record.position)))
+            .unwrap();
     }
     let (format, folder) = read_all(&root);
     assert_eq!(format, Format::ImageFolder);
@@ -71,6 +84,12 @@ fn idx_and_an_image_folder_of_the_same_pictures_agree() {
     let mut from_folder: Vec<Digest> = folder.iter().map(Record::content_hash).collect();
     from_idx.sort();
     from_folder.sort();
-    assert_eq!(from_idx, from_folder, "the same pixels and label hash the same");
-    assert!(folder[0].id.as_str().contains('/'), "image ids are relative paths");
+    assert_eq!(
+        from_idx, from_folder,
+        "the same pixels and label hash the same"
+    );
+    assert!(
+        folder[0].id.as_str().contains('/'),
+        "image ids are relative paths"
+    );
 }

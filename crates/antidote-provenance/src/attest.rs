@@ -10,28 +10,39 @@ use std::path::{Path, PathBuf};
 
 use p256::ecdsa::{SigningKey, VerifyingKey};
 
+use crate::hashing;
 use crate::lock::{self, AtomicFile, Lock, LockError};
 use crate::signing::{self, Envelope, SignatureError, Statement, Subject};
 use crate::verify::SignatureStatus;
-use crate::hashing;
 
 /// The predicate type of a lock statement.
 pub const LOCK_PREDICATE_TYPE: &str = "https://antidote.dev/lock/v1";
 
 fn lock_name(lock_path: &Path) -> String {
-    lock_path
-        .file_name()
-        .map_or_else(|| "antidote.lock".to_owned(), |name| name.to_string_lossy().into_owned())
+    lock_path.file_name().map_or_else(
+        || "antidote.lock".to_owned(),
+        |name| name.to_string_lossy().into_owned(),
+    )
 }
 
 /// The Statement a signature over `lock` signs.
 pub fn lock_statement(lock_path: &Path, lock: &Lock) -> Result<Statement, LockError> {
-    let bytes = fs_err::read(lock_path).map_err(|source| LockError::Io { path: lock_path.to_owned(), source })?;
-    let mut subjects = vec![Subject::new(lock_name(lock_path), &hashing::sha256_bytes(&bytes))];
+    let bytes = fs_err::read(lock_path).map_err(|source| LockError::Io {
+        path: lock_path.to_owned(),
+        source,
+    })?;
+    let mut subjects = vec![Subject::new(
+        lock_name(lock_path),
+        &hashing::sha256_bytes(&bytes),
+    )];
     if let Some(records) = &lock.records {
         subjects.push(Subject::new(records.path.clone(), &records.sha256));
     }
-    subjects.extend(lock.files.iter().map(|file| Subject::new(file.path.clone(), &file.sha256)));
+    subjects.extend(
+        lock.files
+            .iter()
+            .map(|file| Subject::new(file.path.clone(), &file.sha256)),
+    );
     let datasets: Vec<serde_json::Value> = lock
         .datasets
         .iter()
@@ -64,7 +75,10 @@ pub fn sign_lock(lock_path: &Path, lock: &Lock, key: &SigningKey) -> Result<Path
         path: path.clone(),
         source: std::io::Error::other(error),
     })?;
-    writeln!(file.writer, "{line}").map_err(|source| LockError::Io { path: path.clone(), source })?;
+    writeln!(file.writer, "{line}").map_err(|source| LockError::Io {
+        path: path.clone(),
+        source,
+    })?;
     file.commit()?;
     Ok(path)
 }
@@ -72,7 +86,6 @@ pub fn sign_lock(lock_path: &Path, lock: &Lock, key: &SigningKey) -> Result<Path
 /// Checks the signature next to `lock_path` with `key`, if one is given.
 pub fn check_lock_signature(
     lock_path: &Path,
-    _lock: &Lock,
     key: Option<&VerifyingKey>,
 ) -> Result<SignatureStatus, LockError> {
     let path = lock::signature_path(lock_path);
@@ -82,12 +95,19 @@ pub fn check_lock_signature(
         Err(source) => return Err(LockError::Io { path, source }),
     };
     let Some(key) = key else {
-        return Ok(if text.is_some() { SignatureStatus::NotChecked } else { SignatureStatus::Unsigned });
+        return Ok(if text.is_some() {
+            SignatureStatus::NotChecked
+        } else {
+            SignatureStatus::Unsigned
+        });
     };
     let Some(text) = text.filter(|text| !text.trim().is_empty()) else {
         return Ok(SignatureStatus::Missing);
     };
-    let first_line = text.lines().find(|line| !line.trim().is_empty()).unwrap_or_default();
+    let first_line = text
+        .lines()
+        .find(|line| !line.trim().is_empty())
+        .unwrap_or_default();
     let envelope: Envelope = match serde_json::from_str(first_line) {
         Ok(envelope) => envelope,
         Err(error) => {
@@ -99,12 +119,25 @@ pub fn check_lock_signature(
     let statement = match signing::verify(&envelope, key) {
         Ok(statement) => statement,
         Err(SignatureError::Unsigned) => return Ok(SignatureStatus::Missing),
-        Err(SignatureError::WrongKey { expected_key_id, found_key_ids }) => {
-            return Ok(SignatureStatus::WrongKey { expected_key_id, found_key_ids });
+        Err(SignatureError::WrongKey {
+            expected_key_id,
+            found_key_ids,
+        }) => {
+            return Ok(SignatureStatus::WrongKey {
+                expected_key_id,
+                found_key_ids,
+            });
         }
-        Err(error) => return Ok(SignatureStatus::Invalid { reason: chain(&error) }),
+        Err(error) => {
+            return Ok(SignatureStatus::Invalid {
+                reason: chain(&error),
+            });
+        }
     };
-    let bytes = fs_err::read(lock_path).map_err(|source| LockError::Io { path: lock_path.to_owned(), source })?;
+    let bytes = fs_err::read(lock_path).map_err(|source| LockError::Io {
+        path: lock_path.to_owned(),
+        source,
+    })?;
     let digest = hashing::sha256_bytes(&bytes).hex();
     let name = lock_name(lock_path);
     let covered = statement
@@ -113,10 +146,14 @@ pub fn check_lock_signature(
         .any(|subject| subject.name == name && subject.digest.get("sha256") == Some(&digest));
     if !covered {
         return Ok(SignatureStatus::Invalid {
-            reason: format!("`{name}` changed after it was signed (its SHA-256 is not the signed one)"),
+            reason: format!(
+                "`{name}` changed after it was signed (its SHA-256 is not the signed one)"
+            ),
         });
     }
-    Ok(SignatureStatus::Valid { key_id: signing::key_id(key) })
+    Ok(SignatureStatus::Valid {
+        key_id: signing::key_id(key),
+    })
 }
 
 fn chain(error: &dyn std::error::Error) -> String {

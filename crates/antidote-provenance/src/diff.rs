@@ -101,20 +101,24 @@ impl RecordDiff {
         }
         let mut by_target: BTreeMap<&str, u64> = BTreeMap::new();
         for (direction, count) in &self.label_changes {
-            let target = direction.rsplit_once(" -> ").map_or(direction.as_str(), |(_, new)| new);
+            let target = direction
+                .rsplit_once(" -> ")
+                .map_or(direction.as_str(), |(_, new)| new);
             *by_target.entry(target).or_default() += count;
         }
+        // A non-zero total has a target, so `?` never returns here.
         let (target, most) = by_target
             .iter()
             .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
-            .map(|(target, count)| (*target, *count))
-            .expect("a non-zero total has a target");
+            .map(|(target, count)| (*target, *count))?;
         let noun = if total == 1 { "label" } else { "labels" };
         if by_target.len() == 1 {
             let all = if total == 1 { "" } else { "all " };
             Some(format!("{total} {noun} changed, {all}to `{target}`"))
         } else {
-            Some(format!("{total} {noun} changed, {most} of them to `{target}`"))
+            Some(format!(
+                "{total} {noun} changed, {most} of them to `{target}`"
+            ))
         }
     }
 
@@ -174,11 +178,19 @@ fn changed_record(before: &RecordEntry, after: &RecordEntry) -> ChangedRecord {
     }
     fields.sort();
     fields.dedup();
-    ChangedRecord { id: after.id.clone(), fields, label }
+    ChangedRecord {
+        id: after.id.clone(),
+        fields,
+        label,
+    }
 }
 
 /// Pairs records by id, in new-version order. A repeated id pairs its occurrences in order.
-fn match_by_id(old: &[RecordEntry], new: &[RecordEntry], diff: &mut RecordDiff) -> Vec<(usize, usize)> {
+fn match_by_id(
+    old: &[RecordEntry],
+    new: &[RecordEntry],
+    diff: &mut RecordDiff,
+) -> Vec<(usize, usize)> {
     let mut by_id: HashMap<&str, Vec<usize>> = HashMap::with_capacity(old.len());
     for (index, entry) in old.iter().enumerate().rev() {
         by_id.entry(entry.id.as_str()).or_default().push(index);
@@ -192,7 +204,10 @@ fn match_by_id(old: &[RecordEntry], new: &[RecordEntry], diff: &mut RecordDiff) 
     }
     let mut removed: Vec<usize> = by_id.into_values().flatten().collect();
     removed.sort_unstable();
-    diff.removed = removed.into_iter().map(|index| old[index].id.clone()).collect();
+    diff.removed = removed
+        .into_iter()
+        .map(|index| old[index].id.clone())
+        .collect();
     pairs
 }
 
@@ -211,7 +226,11 @@ fn match_by_content_then_position(
     let mut unmatched_new = Vec::new();
     for (new_index, entry) in new.iter().enumerate() {
         // Prefer the same position when the content is there too, so duplicates stay put.
-        if old.get(new_index).is_some_and(|same| same.hash == entry.hash) && !old_used[new_index] {
+        if old
+            .get(new_index)
+            .is_some_and(|same| same.hash == entry.hash)
+            && !old_used[new_index]
+        {
             old_used[new_index] = true;
             pairs.push((new_index, new_index));
             continue;
@@ -260,13 +279,27 @@ mod tests {
         fields.insert("x".to_owned(), format!("{content:016x}"));
         let mut bytes = [content; 32];
         bytes[31] = label.bytes().next().unwrap_or(0);
-        RecordEntry { id: id.into(), hash: Digest::blake3(bytes), label: Some(label.into()), fields }
+        RecordEntry {
+            id: id.into(),
+            hash: Digest::blake3(bytes),
+            label: Some(label.into()),
+            fields,
+        }
     }
 
     #[test]
     fn by_id_finds_added_removed_and_changed() {
-        let old = vec![entry("a", 1, "cat"), entry("b", 2, "cat"), entry("c", 3, "dog")];
-        let new = vec![entry("a", 1, "cat"), entry("b", 2, "dog"), entry("d", 4, "dog"), entry("c", 9, "dog")];
+        let old = vec![
+            entry("a", 1, "cat"),
+            entry("b", 2, "cat"),
+            entry("c", 3, "dog"),
+        ];
+        let new = vec![
+            entry("a", 1, "cat"),
+            entry("b", 2, "dog"),
+            entry("d", 4, "dog"),
+            entry("c", 9, "dog"),
+        ];
         let diff = RecordDiff::between(&old, &new, false);
         assert_eq!(diff.added, vec!["d"]);
         assert!(diff.removed.is_empty());
@@ -282,7 +315,12 @@ mod tests {
     #[test]
     fn positional_ids_survive_an_insertion() {
         let old = vec![entry("0", 1, "a"), entry("1", 2, "a"), entry("2", 3, "a")];
-        let new = vec![entry("0", 7, "b"), entry("1", 1, "a"), entry("2", 2, "a"), entry("3", 3, "a")];
+        let new = vec![
+            entry("0", 7, "b"),
+            entry("1", 1, "a"),
+            entry("2", 2, "a"),
+            entry("3", 3, "a"),
+        ];
         let diff = RecordDiff::between(&old, &new, true);
         assert_eq!(diff.added, vec!["0"]);
         assert!(diff.removed.is_empty());
@@ -295,7 +333,13 @@ mod tests {
         let new = vec![entry("0", 1, "a"), entry("1", 2, "z")];
         let diff = RecordDiff::between(&old, &new, true);
         assert_eq!(diff.changed.len(), 1);
-        assert_eq!(diff.changed[0].label, Some(LabelChange { old: Some("a".into()), new: Some("z".into()) }));
+        assert_eq!(
+            diff.changed[0].label,
+            Some(LabelChange {
+                old: Some("a".into()),
+                new: Some("z".into())
+            })
+        );
     }
 
     #[test]
@@ -312,7 +356,10 @@ mod tests {
         let mut diff = RecordDiff::default();
         diff.label_changes.insert("safe -> nsfw".into(), 35);
         diff.label_changes.insert("nsfw -> safe".into(), 2);
-        assert_eq!(diff.label_summary().unwrap(), "37 labels changed, 35 of them to `nsfw`");
+        assert_eq!(
+            diff.label_summary().unwrap(),
+            "37 labels changed, 35 of them to `nsfw`"
+        );
     }
 
     #[test]

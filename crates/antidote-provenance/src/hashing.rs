@@ -39,7 +39,10 @@ pub fn sha256_file(path: &Path) -> std::io::Result<FileHash> {
         hasher.update(&buffer[..read]);
         size += read as u64;
     }
-    Ok(FileHash { size, sha256: Digest::sha256(hasher.finalize().into()) })
+    Ok(FileHash {
+        size,
+        sha256: Digest::sha256(hasher.finalize().into()),
+    })
 }
 
 /// Hashes many files in parallel; results come back in the input order.
@@ -89,7 +92,9 @@ mod tests {
     #[test]
     fn files_larger_than_the_buffer_hash_like_bytes() {
         let dir = tempfile::tempdir().unwrap();
-        let bytes: Vec<u8> = (0..(BUFFER_BYTES * 2 + 17)).map(|index| (index % 251) as u8).collect();
+        let bytes: Vec<u8> = (0..(BUFFER_BYTES * 2 + 17))
+            .map(|index| (index % 251) as u8)
+            .collect();
         let path = dir.path().join("big");
         std::fs::write(&path, &bytes).unwrap();
         let results = sha256_files(&[path.clone(), path], &|_| {});

@@ -56,7 +56,9 @@ pub enum LockError {
         source: serde_json::Error,
     },
     /// The lock file was written by an incompatible version.
-    #[error("`{path}` has lock format version {version}, this antidote reads version {LOCK_VERSION}")]
+    #[error(
+        "`{path}` has lock format version {version}, this antidote reads version {LOCK_VERSION}"
+    )]
     Version {
         /// The lock file.
         path: PathBuf,
@@ -81,7 +83,10 @@ pub enum LockError {
 
 impl LockError {
     fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Self + '_ {
-        move |source| Self::Io { path: path.to_owned(), source }
+        move |source| Self::Io {
+            path: path.to_owned(),
+            source,
+        }
     }
 
     /// What the user can do about it, when there is something to say.
@@ -151,14 +156,20 @@ impl LockedDataset {
     #[must_use]
     pub fn contains(&self, file: &str) -> bool {
         file == self.path
-            || file.strip_prefix(self.path.as_str()).is_some_and(|rest| rest.starts_with('/'))
+            || file
+                .strip_prefix(self.path.as_str())
+                .is_some_and(|rest| rest.starts_with('/'))
             || self.companions.iter().any(|companion| companion == file)
     }
 
     /// The options to read the dataset again exactly as it was locked.
     #[must_use]
     pub fn read_options(&self) -> ReadOptions {
-        ReadOptions { format: Some(self.format), roles: self.roles.clone(), skip_bad: self.skip_bad }
+        ReadOptions {
+            format: Some(self.format),
+            roles: self.roles.clone(),
+            skip_bad: self.skip_bad,
+        }
     }
 }
 
@@ -213,7 +224,10 @@ pub struct LockOptions {
 /// The sidecar path of a lock file: `antidote.lock` -> `antidote.lock.records.jsonl`.
 #[must_use]
 pub fn records_path(lock_path: &Path) -> PathBuf {
-    let mut name = lock_path.file_name().map(std::ffi::OsStr::to_os_string).unwrap_or_default();
+    let mut name = lock_path
+        .file_name()
+        .map(std::ffi::OsStr::to_os_string)
+        .unwrap_or_default();
     name.push(".records.jsonl");
     lock_path.with_file_name(name)
 }
@@ -221,7 +235,10 @@ pub fn records_path(lock_path: &Path) -> PathBuf {
 /// The signature path of a lock file: `antidote.lock` -> `antidote.lock.intoto.jsonl`.
 #[must_use]
 pub fn signature_path(lock_path: &Path) -> PathBuf {
-    let mut name = lock_path.file_name().map(std::ffi::OsStr::to_os_string).unwrap_or_default();
+    let mut name = lock_path
+        .file_name()
+        .map(std::ffi::OsStr::to_os_string)
+        .unwrap_or_default();
     name.push(".intoto.jsonl");
     lock_path.with_file_name(name)
 }
@@ -250,7 +267,10 @@ pub fn absolute(path: &Path) -> PathBuf {
 /// The folder paths in a lock are relative to.
 #[must_use]
 pub fn lock_base(lock_path: &Path) -> PathBuf {
-    absolute(lock_path).parent().map(Path::to_owned).unwrap_or_default()
+    absolute(lock_path)
+        .parent()
+        .map(Path::to_owned)
+        .unwrap_or_default()
 }
 
 /// How a lock stores `path`: relative to `base` with `/` separators when below it.
@@ -311,7 +331,11 @@ pub fn digest_dataset(
     sink_path: &Path,
 ) -> Result<DatasetDigest, LockError> {
     let mut dataset = Dataset::open(path, options)?;
-    progress.start(&format!("reading `{}`", path.display()), None, ProgressUnit::Records);
+    progress.start(
+        &format!("reading `{}`", path.display()),
+        None,
+        ProgressUnit::Records,
+    );
     let mut merkle = MerkleBuilder::default();
     let mut label_counts: BTreeMap<String, u64> = BTreeMap::new();
     let mut batch = Vec::with_capacity(BATCH);
@@ -369,7 +393,9 @@ pub fn expand(paths: &[PathBuf], exclude: &[PathBuf]) -> Result<Inputs, LockErro
     let mut inputs = Inputs::default();
     for given in paths {
         if !given.exists() {
-            return Err(LockError::NotFound { path: given.clone() });
+            return Err(LockError::NotFound {
+                path: given.clone(),
+            });
         }
         let root = absolute(given);
         if root.is_file() {
@@ -387,7 +413,10 @@ pub fn expand(paths: &[PathBuf], exclude: &[PathBuf]) -> Result<Inputs, LockErro
         for entry in walker {
             let entry = entry.map_err(|error| {
                 let path = error.path().map_or_else(|| root.clone(), Path::to_owned);
-                LockError::Io { path, source: error.into() }
+                LockError::Io {
+                    path,
+                    source: error.into(),
+                }
             })?;
             let path = entry.path();
             if entry.file_type().is_dir() {
@@ -400,7 +429,8 @@ pub fn expand(paths: &[PathBuf], exclude: &[PathBuf]) -> Result<Inputs, LockErro
                     continue;
                 }
                 inputs.files.push(path.to_owned());
-                let inside_image_folder = image_folders.iter().any(|folder| path.starts_with(folder));
+                let inside_image_folder =
+                    image_folders.iter().any(|folder| path.starts_with(folder));
                 if !inside_image_folder && Format::detect(path).is_some() {
                     inputs.datasets.push(path.to_owned());
                 }
@@ -410,7 +440,9 @@ pub fn expand(paths: &[PathBuf], exclude: &[PathBuf]) -> Result<Inputs, LockErro
     inputs.files.sort();
     inputs.files.dedup();
     let mut seen = std::collections::HashSet::new();
-    inputs.datasets.retain(|dataset| seen.insert(dataset.clone()));
+    inputs
+        .datasets
+        .retain(|dataset| seen.insert(dataset.clone()));
     Ok(inputs)
 }
 
@@ -418,14 +450,21 @@ pub fn expand(paths: &[PathBuf], exclude: &[PathBuf]) -> Result<Inputs, LockErro
 #[must_use]
 pub fn own_files(lock_path: &Path) -> Vec<PathBuf> {
     let lock_path = absolute(lock_path);
-    vec![records_path(&lock_path), signature_path(&lock_path), lock_path]
+    vec![
+        records_path(&lock_path),
+        signature_path(&lock_path),
+        lock_path,
+    ]
 }
 
 /// Hashes every file of `inputs` in parallel, in input order.
-pub fn hash_files(files: &[PathBuf], progress: &dyn Progress) -> Result<Vec<hashing::FileHash>, LockError> {
+pub fn hash_files(
+    files: &[PathBuf],
+    progress: &dyn Progress,
+) -> Result<Vec<hashing::FileHash>, LockError> {
     let total: u64 = files
         .iter()
-        .map(|path| fs_err::metadata(path).map(|metadata| metadata.len()).unwrap_or(0))
+        .map(|path| fs_err::metadata(path).map_or(0, |metadata| metadata.len()))
         .sum();
     progress.start("hashing files", Some(total), ProgressUnit::Bytes);
     let results = hashing::sha256_files(files, &|size| progress.advance(size));
@@ -452,7 +491,11 @@ pub fn create(
         .files
         .iter()
         .zip(hashes)
-        .map(|(path, hash)| LockedFile { path: stored_path(&base, path), size: hash.size, sha256: hash.sha256 })
+        .map(|(path, hash)| LockedFile {
+            path: stored_path(&base, path),
+            size: hash.size,
+            sha256: hash.sha256,
+        })
         .collect();
 
     let mut datasets = Vec::new();
@@ -462,18 +505,27 @@ pub fn create(
         let mut writer = AtomicFile::create(&sidecar)?;
         for (index, dataset_path) in inputs.datasets.iter().enumerate() {
             let mut sink = |entry: RecordEntry| {
-                serde_json::to_writer(&mut writer.writer, &SidecarLine { dataset: index, entry })
-                    .map_err(std::io::Error::other)?;
+                serde_json::to_writer(
+                    &mut writer.writer,
+                    &SidecarLine {
+                        dataset: index,
+                        entry,
+                    },
+                )
+                .map_err(std::io::Error::other)?;
                 writer.writer.write_all(b"\n")
             };
-            let digest = digest_dataset(dataset_path, &options.read, progress, &mut sink, &sidecar)?;
+            let digest =
+                digest_dataset(dataset_path, &options.read, progress, &mut sink, &sidecar)?;
             datasets.push(LockedDataset {
                 path: stored_path(&base, dataset_path),
                 format: digest.format,
                 companions: digest
                     .files
                     .iter()
-                    .filter(|file| absolute(file) != *dataset_path && !file.starts_with(dataset_path))
+                    .filter(|file| {
+                        absolute(file) != *dataset_path && !file.starts_with(dataset_path)
+                    })
                     .map(|file| stored_path(&base, file))
                     .collect(),
                 roles: options.read.roles.clone(),
@@ -489,7 +541,11 @@ pub fn create(
         }
         writer.commit()?;
         let hash = hashing::sha256_file(&sidecar).map_err(LockError::io(&sidecar))?;
-        records = Some(RecordsFile { path: stored_path(&base, &sidecar), size: hash.size, sha256: hash.sha256 });
+        records = Some(RecordsFile {
+            path: stored_path(&base, &sidecar),
+            size: hash.size,
+            sha256: hash.sha256,
+        });
     }
     Ok(Lock {
         version: LOCK_VERSION,
@@ -505,23 +561,37 @@ pub fn create(
 impl Lock {
     /// Reads a lock file.
     pub fn read(path: &Path) -> Result<Self, LockError> {
-        let bytes = fs_err::read(path).map_err(|source| {
-            if source.kind() == std::io::ErrorKind::NotFound {
-                LockError::NotFound { path: path.to_owned() }
-            } else {
-                LockError::Io { path: path.to_owned(), source }
-            }
-        })?;
         #[derive(Deserialize)]
         struct Versioned {
             version: u32,
         }
+        let bytes = fs_err::read(path).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::NotFound {
+                LockError::NotFound {
+                    path: path.to_owned(),
+                }
+            } else {
+                LockError::Io {
+                    path: path.to_owned(),
+                    source,
+                }
+            }
+        })?;
         let versioned: Versioned =
-            serde_json::from_slice(&bytes).map_err(|source| LockError::Format { path: path.to_owned(), source })?;
+            serde_json::from_slice(&bytes).map_err(|source| LockError::Format {
+                path: path.to_owned(),
+                source,
+            })?;
         if versioned.version != LOCK_VERSION {
-            return Err(LockError::Version { path: path.to_owned(), version: versioned.version });
+            return Err(LockError::Version {
+                path: path.to_owned(),
+                version: versioned.version,
+            });
         }
-        serde_json::from_slice(&bytes).map_err(|source| LockError::Format { path: path.to_owned(), source })
+        serde_json::from_slice(&bytes).map_err(|source| LockError::Format {
+            path: path.to_owned(),
+            source,
+        })
     }
 
     /// Writes the lock file atomically (a temporary file renamed into place).
@@ -546,11 +616,12 @@ impl Lock {
         let reader = std::io::BufReader::with_capacity(1 << 18, file);
         for (number, line) in reader.lines().enumerate() {
             let line = line.map_err(LockError::io(&path))?;
-            let parsed: SidecarLine = serde_json::from_str(&line).map_err(|source| LockError::Sidecar {
-                path: path.clone(),
-                line: number as u64 + 1,
-                source,
-            })?;
+            let parsed: SidecarLine =
+                serde_json::from_str(&line).map_err(|source| LockError::Sidecar {
+                    path: path.clone(),
+                    line: number as u64 + 1,
+                    source,
+                })?;
             if let Some(dataset) = entries.get_mut(parsed.dataset) {
                 dataset.push(parsed.entry);
             }
@@ -579,22 +650,29 @@ impl AtomicFile {
             .prefix(".antidote-")
             .tempfile_in(&folder)
             .map_err(LockError::io(path))?;
-        Ok(Self { path: path.to_owned(), writer: BufWriter::with_capacity(1 << 18, temporary) })
+        Ok(Self {
+            path: path.to_owned(),
+            writer: BufWriter::with_capacity(1 << 18, temporary),
+        })
     }
 
     /// Flushes and renames into place.
     pub fn commit(self) -> Result<(), LockError> {
-        let temporary = self
-            .writer
-            .into_inner()
-            .map_err(|error| LockError::Io { path: self.path.clone(), source: error.into_error() })?;
-        temporary.as_file().sync_all().map_err(LockError::io(&self.path))?;
+        let temporary = self.writer.into_inner().map_err(|error| LockError::Io {
+            path: self.path.clone(),
+            source: error.into_error(),
+        })?;
+        temporary
+            .as_file()
+            .sync_all()
+            .map_err(LockError::io(&self.path))?;
         // Temporary files are private (0600); the result gets the usual mode of a new file, or
         // keeps the mode of the file it replaces.
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = fs_err::metadata(&self.path).map_or(0o644, |metadata| metadata.permissions().mode());
+            let mode = fs_err::metadata(&self.path)
+                .map_or(0o644, |metadata| metadata.permissions().mode());
             temporary
                 .as_file()
                 .set_permissions(std::fs::Permissions::from_mode(mode))
@@ -602,7 +680,10 @@ impl AtomicFile {
         }
         temporary
             .persist(&self.path)
-            .map_err(|error| LockError::Io { path: self.path.clone(), source: error.error })?;
+            .map_err(|error| LockError::Io {
+                path: self.path.clone(),
+                source: error.error,
+            })?;
         Ok(())
     }
 }
@@ -614,10 +695,22 @@ mod tests {
     #[test]
     fn stored_paths_are_relative_below_the_base() {
         let base = absolute(Path::new("/data/project"));
-        assert_eq!(stored_path(&base, Path::new("/data/project/train/a.csv")), "train/a.csv");
-        assert_eq!(stored_path(&base, Path::new("/data/project/x/../b.csv")), "b.csv");
-        assert_eq!(stored_path(&base, Path::new("/elsewhere/c.csv")), "/elsewhere/c.csv");
-        assert_eq!(records_path(Path::new("a/antidote.lock")), Path::new("a/antidote.lock.records.jsonl"));
+        assert_eq!(
+            stored_path(&base, Path::new("/data/project/train/a.csv")),
+            "train/a.csv"
+        );
+        assert_eq!(
+            stored_path(&base, Path::new("/data/project/x/../b.csv")),
+            "b.csv"
+        );
+        assert_eq!(
+            stored_path(&base, Path::new("/elsewhere/c.csv")),
+            "/elsewhere/c.csv"
+        );
+        assert_eq!(
+            records_path(Path::new("a/antidote.lock")),
+            Path::new("a/antidote.lock.records.jsonl")
+        );
     }
 
     #[test]
@@ -631,7 +724,11 @@ mod tests {
         std::fs::write(root.join(".git/HEAD"), "ref").unwrap();
         std::fs::write(root.join("antidote.lock"), "{}").unwrap();
         let inputs = expand(&[root.to_owned()], &own_files(&root.join("antidote.lock"))).unwrap();
-        let names: Vec<String> = inputs.files.iter().map(|path| stored_path(root, path)).collect();
+        let names: Vec<String> = inputs
+            .files
+            .iter()
+            .map(|path| stored_path(root, path))
+            .collect();
         assert_eq!(names, vec!["a.csv", "sub/model.bin"]);
         assert_eq!(inputs.datasets, vec![absolute(&root.join("a.csv"))]);
     }

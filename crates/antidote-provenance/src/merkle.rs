@@ -120,7 +120,11 @@ mod tests {
             for leaf in &leaves {
                 builder.push(*leaf);
             }
-            assert_eq!(builder.finish(), Digest::blake3(reference(&leaves)), "{count} leaves");
+            assert_eq!(
+                builder.finish(),
+                Digest::blake3(reference(&leaves)),
+                "{count} leaves"
+            );
         }
     }
 
@@ -128,7 +132,9 @@ mod tests {
     fn order_and_content_change_the_root() {
         let root = |leaves: &[[u8; 32]]| {
             let mut builder = MerkleBuilder::default();
-            leaves.iter().for_each(|leaf| builder.push(*leaf));
+            for leaf in leaves {
+                builder.push(*leaf);
+            }
             builder.finish()
         };
         assert_ne!(root(&[[1; 32], [2; 32]]), root(&[[2; 32], [1; 32]]));

@@ -145,19 +145,31 @@ impl VerifyReport {
     pub fn passed(&self) -> bool {
         self.files.is_empty()
             && self.records_file.is_none()
-            && self.datasets.iter().all(|dataset| dataset.outcome == DatasetOutcome::Unchanged)
+            && self
+                .datasets
+                .iter()
+                .all(|dataset| dataset.outcome == DatasetOutcome::Unchanged)
             && self.signature.passed()
     }
 }
 
 /// Re-hashes everything `lock_path` pins and checks its signature with `key`, if given.
-pub fn verify(lock_path: &Path, key: Option<&VerifyingKey>, progress: &dyn Progress) -> Result<VerifyReport, LockError> {
+pub fn verify(
+    lock_path: &Path,
+    key: Option<&VerifyingKey>,
+    progress: &dyn Progress,
+) -> Result<VerifyReport, LockError> {
     let lock = Lock::read(lock_path)?;
     let base = lock::lock_base(lock_path);
-    let signature = attest::check_lock_signature(lock_path, &lock, key)?;
+    let signature = attest::check_lock_signature(lock_path, key)?;
 
-    let paths: Vec<PathBuf> = lock.files.iter().map(|file| lock::resolve(&base, &file.path)).collect();
-    let (present, missing): (Vec<usize>, Vec<usize>) = (0..paths.len()).partition(|index| paths[*index].is_file());
+    let paths: Vec<PathBuf> = lock
+        .files
+        .iter()
+        .map(|file| lock::resolve(&base, &file.path))
+        .collect();
+    let (present, missing): (Vec<usize>, Vec<usize>) =
+        (0..paths.len()).partition(|index| paths[*index].is_file());
     let present_paths: Vec<PathBuf> = present.iter().map(|index| paths[*index].clone()).collect();
     let hashes = lock::hash_files(&present_paths, progress)?;
     let mut files: Vec<FileReport> = Vec::new();
@@ -176,7 +188,10 @@ pub fn verify(lock_path: &Path, key: Option<&VerifyingKey>, progress: &dyn Progr
         }
     }
     for index in missing {
-        files.push(FileReport { path: lock.files[index].path.clone(), change: FileChange::Missing });
+        files.push(FileReport {
+            path: lock.files[index].path.clone(),
+            change: FileChange::Missing,
+        });
     }
     files.extend(added_files(&lock, lock_path, &base)?);
     files.sort_by(|a, b| a.path.cmp(&b.path));
@@ -206,12 +221,18 @@ pub fn verify(lock_path: &Path, key: Option<&VerifyingKey>, progress: &dyn Progr
             if sidecar.is_none() && records_file.is_none() {
                 sidecar = Some(lock.read_records(lock_path)?);
             }
-            let old = sidecar.as_ref().and_then(|all| all.get(index)).map_or(&[][..], Vec::as_slice);
+            let old = sidecar
+                .as_ref()
+                .and_then(|all| all.get(index))
+                .map_or(&[][..], Vec::as_slice);
             recheck_dataset(&base, locked, old, progress)
         } else {
             DatasetOutcome::Unchanged
         };
-        datasets.push(DatasetReport { path: locked.path.clone(), outcome });
+        datasets.push(DatasetReport {
+            path: locked.path.clone(),
+            outcome,
+        });
     }
 
     Ok(VerifyReport {
@@ -241,8 +262,11 @@ fn added_files(lock: &Lock, lock_path: &Path, base: &Path) -> Result<Vec<FileRep
     for path in inputs.files {
         let stored = lock::stored_path(base, &path);
         if !known.contains(stored.as_str()) {
-            let size = fs_err::metadata(&path).map(|metadata| metadata.len()).unwrap_or(0);
-            added.push(FileReport { path: stored, change: FileChange::Added { size } });
+            let size = fs_err::metadata(&path).map_or(0, |metadata| metadata.len());
+            added.push(FileReport {
+                path: stored,
+                change: FileChange::Added { size },
+            });
         }
     }
     Ok(added)
@@ -256,17 +280,24 @@ fn recheck_dataset(
 ) -> DatasetOutcome {
     let path = lock::resolve(base, &locked.path);
     if !path.exists() {
-        return DatasetOutcome::Unreadable { error: format!("`{}` does not exist", locked.path) };
+        return DatasetOutcome::Unreadable {
+            error: format!("`{}` does not exist", locked.path),
+        };
     }
     let mut new = Vec::new();
     let mut sink = |entry: RecordEntry| {
         new.push(entry);
         Ok(())
     };
-    let digest = match lock::digest_dataset(&path, &locked.read_options(), progress, &mut sink, &path) {
-        Ok(digest) => digest,
-        Err(error) => return DatasetOutcome::Unreadable { error: error_chain(&error) },
-    };
+    let digest =
+        match lock::digest_dataset(&path, &locked.read_options(), progress, &mut sink, &path) {
+            Ok(digest) => digest,
+            Err(error) => {
+                return DatasetOutcome::Unreadable {
+                    error: error_chain(&error),
+                };
+            }
+        };
     if digest.merkle_root == locked.merkle_root {
         return DatasetOutcome::Unchanged;
     }
@@ -292,7 +323,10 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 
 /// Label counts that differ between two versions, as `label: old -> new`.
 #[must_use]
-pub fn label_count_changes(old: &BTreeMap<String, u64>, new: &BTreeMap<String, u64>) -> Vec<(String, u64, u64)> {
+pub fn label_count_changes(
+    old: &BTreeMap<String, u64>,
+    new: &BTreeMap<String, u64>,
+) -> Vec<(String, u64, u64)> {
     let labels: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
     labels
         .into_iter()

@@ -14,8 +14,15 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Exit codes: 0 success and clean; 1 the check failed (a mismatch, findings, drift);
 /// 2 bad input or usage.
 #[derive(Debug, Parser)]
-#[command(name = "antidote", version, propagate_version = true, max_term_width = 100)]
-#[command(after_help = "Start with `antidote lock DATA`, then `antidote verify` before every training run.")]
+#[command(
+    name = "antidote",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+#[command(
+    after_help = "Start with `antidote lock DATA`, then `antidote verify` before every training run."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

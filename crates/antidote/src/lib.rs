@@ -58,7 +58,10 @@ pub struct UserError {
 impl UserError {
     /// An error with a hint.
     pub fn new(message: impl Into<String>, hint: impl Into<String>) -> Self {
-        Self { message: message.into(), hint: Some(hint.into()) }
+        Self {
+            message: message.into(),
+            hint: Some(hint.into()),
+        }
     }
 }
 
@@ -94,13 +97,19 @@ fn hint(error: &anyhow::Error) -> Option<String> {
 /// Prints an error with its causes and hint, and returns exit code 2.
 #[must_use]
 pub fn report_error(error: &anyhow::Error, printer: Printer) -> ExitCode {
-    printer.error_line(&format!("{}: {error}", printer.style_err("error", Style::Bad)));
+    printer.error_line(&format!(
+        "{}: {error}",
+        printer.style_err("error", Style::Bad)
+    ));
     for cause in error.chain().skip(1) {
         printer.error_line(&format!("  Caused by: {cause}"));
     }
     if let Some(hint) = hint(error) {
         printer.error_line("");
-        printer.error_line(&format!("{}: {hint}", printer.style_err("hint", Style::Bold)));
+        printer.error_line(&format!(
+            "{}: {hint}",
+            printer.style_err("hint", Style::Bold)
+        ));
     }
     ExitStatus::Error.into()
 }

@@ -21,7 +21,12 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
 {
-    fn format_event(&self, context: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
+    fn format_event(
+        &self,
+        context: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
         let metadata = event.metadata();
         match *metadata.level() {
             Level::ERROR => write!(writer, "error: ")?,
@@ -29,7 +34,9 @@ where
             level if self.targets => write!(writer, "{level} {}: ", metadata.target())?,
             level => write!(writer, "{level}: ")?,
         }
-        context.field_format().format_fields(writer.by_ref(), event)?;
+        context
+            .field_format()
+            .format_fields(writer.by_ref(), event)?;
         writeln!(writer)
     }
 }
@@ -46,6 +53,8 @@ pub fn init(global: &GlobalArgs) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .event_format(Plain { targets: global.verbose > 0 })
+        .event_format(Plain {
+            targets: global.verbose > 0,
+        })
         .try_init();
 }

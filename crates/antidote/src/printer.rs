@@ -1,6 +1,6 @@
 //! Everything antidote prints goes through here: results to stdout, the rest to stderr,
 //! colour only where it helps and never alone, progress bars only on a terminal.
-#![expect(clippy::print_stdout, clippy::print_stderr, reason = "the one module that prints")]
+#![expect(clippy::print_stderr, reason = "the one module that prints")]
 
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
@@ -13,6 +13,10 @@ use crate::cli::{ColorChoice, GlobalArgs};
 
 /// How to print, decided once from the global options and the environment.
 #[derive(Debug, Clone, Copy)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent switches decided once from the options, not the states of a machine"
+)]
 pub struct Printer {
     /// Only errors and results.
     pub quiet: bool,
@@ -37,7 +41,10 @@ impl From<&GlobalArgs> for Printer {
             json: global.json,
             color_stdout: color(std::io::stdout().is_terminal()),
             color_stderr: color(std::io::stderr().is_terminal()),
-            progress: std::io::stderr().is_terminal() && !global.quiet && global.verbose == 0 && !in_ci,
+            progress: std::io::stderr().is_terminal()
+                && !global.quiet
+                && global.verbose == 0
+                && !in_ci,
         }
     }
 }
@@ -73,7 +80,13 @@ impl Printer {
     /// A printer for tests: no colour, no progress.
     #[must_use]
     pub fn plain() -> Self {
-        Self { quiet: false, json: false, color_stdout: false, color_stderr: false, progress: false }
+        Self {
+            quiet: false,
+            json: false,
+            color_stdout: false,
+            color_stderr: false,
+            progress: false,
+        }
     }
 
     /// `text` styled for stdout.
@@ -91,11 +104,10 @@ impl Printer {
     /// A result line on stdout. A closed stdout (`| head`) ends the run successfully.
     pub fn out(&self, text: &str) {
         let mut stdout = std::io::stdout().lock();
-        if let Err(error) = writeln!(stdout, "{text}") {
-            if error.kind() == std::io::ErrorKind::BrokenPipe {
-                #[expect(clippy::exit, reason = "a closed stdout ends the run successfully, as for other Unix tools")]
-                std::process::exit(0);
-            }
+        if let Err(error) = writeln!(stdout, "{text}")
+            && error.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            exit_on_closed_stdout();
         }
     }
 
@@ -126,12 +138,29 @@ impl Printer {
     /// Progress for long work: bars on a terminal, nothing elsewhere.
     #[must_use]
     pub fn progress(&self) -> Box<dyn Progress> {
-        if self.progress { Box::new(Bars::default()) } else { Box::new(NoProgress) }
+        if self.progress {
+            Box::new(Bars::default())
+        } else {
+            Box::new(NoProgress)
+        }
     }
 }
 
+/// Ends the run successfully: a closed stdout (`| head`) is not an error, as for other Unix tools.
+#[expect(
+    clippy::exit,
+    reason = "a closed stdout ends the run successfully, as for other Unix tools"
+)]
+fn exit_on_closed_stdout() -> ! {
+    std::process::exit(0)
+}
+
 fn paint(enabled: bool, text: &str, style: Style) -> String {
-    if enabled { format!("{}{text}\x1b[0m", style.code()) } else { text.to_owned() }
+    if enabled {
+        format!("{}{text}\x1b[0m", style.code())
+    } else {
+        text.to_owned()
+    }
 }
 
 /// indicatif bars, one per stage.
@@ -152,7 +181,9 @@ impl Progress for Bars {
                 "{msg:30} [{bar:30}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta}"
             }
             (true, _) => "{msg:30} [{bar:30}] {human_pos}/{human_len} {per_sec} eta {eta}",
-            (false, ProgressUnit::Bytes) => "{spinner} {msg:30} {binary_bytes} {binary_bytes_per_sec}",
+            (false, ProgressUnit::Bytes) => {
+                "{spinner} {msg:30} {binary_bytes} {binary_bytes_per_sec}"
+            }
             (false, _) => "{spinner} {msg:30} {human_pos} {per_sec}",
         };
         if let Ok(style) = ProgressStyle::with_template(template) {
@@ -160,26 +191,26 @@ impl Progress for Bars {
         }
         bar.set_message(stage.to_owned());
         bar.enable_steady_tick(Duration::from_millis(120));
-        if let Ok(mut current) = self.current.lock() {
-            if let Some(previous) = current.replace(bar) {
-                previous.finish_and_clear();
-            }
+        if let Ok(mut current) = self.current.lock()
+            && let Some(previous) = current.replace(bar)
+        {
+            previous.finish_and_clear();
         }
     }
 
     fn advance(&self, amount: u64) {
-        if let Ok(current) = self.current.lock() {
-            if let Some(bar) = current.as_ref() {
-                bar.inc(amount);
-            }
+        if let Ok(current) = self.current.lock()
+            && let Some(bar) = current.as_ref()
+        {
+            bar.inc(amount);
         }
     }
 
     fn finish(&self) {
-        if let Ok(mut current) = self.current.lock() {
-            if let Some(bar) = current.take() {
-                bar.finish_and_clear();
-            }
+        if let Ok(mut current) = self.current.lock()
+            && let Some(bar) = current.take()
+        {
+            bar.finish_and_clear();
         }
     }
 }

@@ -31,7 +31,11 @@ pub fn ledger_path(global: &GlobalArgs) -> Option<PathBuf> {
         return Some(path.clone());
     }
     let current = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    Some(project_folder(&current).join(STATE_FOLDER).join("ledger.db"))
+    Some(
+        project_folder(&current)
+            .join(STATE_FOLDER)
+            .join("ledger.db"),
+    )
 }
 
 #[cfg(test)]

@@ -38,10 +38,8 @@ fn parse_cell(cell: &str) -> Value {
     let numeric_looking = cell
         .bytes()
         .all(|byte| byte.is_ascii_digit() || matches!(byte, b'.' | b'-' | b'+' | b'e' | b'E'));
-    if numeric_looking {
-        if let Ok(float) = cell.parse::<f64>() {
-            return Value::Float(float);
-        }
+    if numeric_looking && let Ok(float) = cell.parse::<f64>() {
+        return Value::Float(float);
     }
     match cell {
         "true" | "True" | "TRUE" => Value::Bool(true),
@@ -54,7 +52,9 @@ fn parse_cell(cell: &str) -> Value {
 /// one looks like a number.
 fn convert(cell: &str, kind: ColumnKind) -> Value {
     match kind {
-        ColumnKind::Categorical | ColumnKind::Text if !cell.is_empty() => Value::Text(cell.to_owned()),
+        ColumnKind::Categorical | ColumnKind::Text if !cell.is_empty() => {
+            Value::Text(cell.to_owned())
+        }
         _ => parse_cell(cell),
     }
 }
@@ -63,14 +63,27 @@ impl CsvSource {
     pub(crate) fn open(path: &Path) -> Result<Self, ReadError> {
         let input = super::open_maybe_gz(path)?;
         let name = path.to_string_lossy().to_ascii_lowercase();
-        let delimiter = if name.ends_with(".tsv") || name.ends_with(".tsv.gz") { b'\t' } else { b',' };
+        #[expect(
+            clippy::case_sensitive_file_extension_comparisons,
+            reason = "the name is lowercased first"
+        )]
+        let delimiter = if name.ends_with(".tsv") || name.ends_with(".tsv.gz") {
+            b'\t'
+        } else {
+            b','
+        };
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
             .flexible(true)
             .from_reader(input);
-        let header = reader.headers().map_err(|source| csv_error(path, source))?.clone();
+        let header = reader
+            .headers()
+            .map_err(|source| csv_error(path, source))?
+            .clone();
         if header.is_empty() {
-            return Err(ReadError::Empty { path: path.to_owned() });
+            return Err(ReadError::Empty {
+                path: path.to_owned(),
+            });
         }
         let mut source = Self {
             path: path.to_owned(),
@@ -107,7 +120,10 @@ impl CsvSource {
         Ok(source)
     }
 
-    fn read_record(&mut self, expected: usize) -> Option<Result<(u64, csv::StringRecord), ReadError>> {
+    fn read_record(
+        &mut self,
+        expected: usize,
+    ) -> Option<Result<(u64, csv::StringRecord), ReadError>> {
         if self.done {
             return None;
         }
@@ -141,17 +157,24 @@ impl CsvSource {
 }
 
 fn csv_error(path: &Path, source: csv::Error) -> ReadError {
-    match source.kind() {
-        csv::ErrorKind::Io(_) => {
-            let message = source.to_string();
-            match source.into_kind() {
-                csv::ErrorKind::Io(io) => ReadError::Io { path: path.to_owned(), source: io },
-                _ => ReadError::Io { path: path.to_owned(), source: std::io::Error::other(message) },
-            }
+    if source.is_io_error() {
+        let message = source.to_string();
+        match source.into_kind() {
+            csv::ErrorKind::Io(io) => ReadError::Io {
+                path: path.to_owned(),
+                source: io,
+            },
+            _ => ReadError::Io {
+                path: path.to_owned(),
+                source: std::io::Error::other(message),
+            },
         }
-        _ => {
-            let line = source.position().map_or(0, csv::Position::line);
-            ReadError::Csv { path: path.to_owned(), line, source }
+    } else {
+        let line = source.position().map_or(0, csv::Position::line);
+        ReadError::Csv {
+            path: path.to_owned(),
+            line,
+            source,
         }
     }
 }
@@ -166,14 +189,16 @@ impl RowSource for CsvSource {
             Some(next) => next,
             None => self.read_record(self.columns.len())?,
         };
-        Some(next.map(|(line, record)| Row {
-            line,
-            values: self
-                .columns
-                .iter()
-                .zip(record.iter())
-                .map(|((name, kind), cell)| (Arc::clone(name), convert(cell, *kind)))
-                .collect(),
+        Some(next.map(|(line, record)| {
+            Row {
+                line,
+                values: self
+                    .columns
+                    .iter()
+                    .zip(record.iter())
+                    .map(|((name, kind), cell)| (Arc::clone(name), convert(cell, *kind)))
+                    .collect(),
+            }
         }))
     }
 }
@@ -187,7 +212,10 @@ mod tests {
 
     fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
         let path = dir.path().join(name);
-        std::fs::File::create(&path).unwrap().write_all(text.as_bytes()).unwrap();
+        std::fs::File::create(&path)
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
         path
     }
 
@@ -223,14 +251,20 @@ mod tests {
             error.to_string(),
             format!("`{}` line 3: expected 2 columns, found 1", path.display())
         );
-        assert!(dataset.next().is_none(), "the first error ends the iteration");
+        assert!(
+            dataset.next().is_none(),
+            "the first error ends the iteration"
+        );
     }
 
     #[test]
     fn skip_bad_counts_ragged_rows_and_goes_on() {
         let dir = tempfile::tempdir().unwrap();
         let path = write(&dir, "d.csv", "a,b\n1,2\n3\n4,5\n6,7,8\n");
-        let options = ReadOptions { skip_bad: true, ..ReadOptions::default() };
+        let options = ReadOptions {
+            skip_bad: true,
+            ..ReadOptions::default()
+        };
         let mut dataset = Dataset::open(&path, &options).unwrap();
         let records: Vec<_> = dataset.by_ref().map(Result::unwrap).collect();
         assert_eq!(records.len(), 2);
@@ -251,13 +285,21 @@ mod tests {
             .map(Result::unwrap)
             .collect();
         assert_eq!(records.len(), 1);
-        assert_eq!(records[0].field("text"), Some(&Value::Text("good film".into())));
+        assert_eq!(
+            records[0].field("text"),
+            Some(&Value::Text("good film".into()))
+        );
     }
 
     #[test]
     fn a_header_only_file_has_no_records() {
         let dir = tempfile::tempdir().unwrap();
         let path = write(&dir, "d.csv", "a,b\n");
-        assert_eq!(Dataset::open(&path, &ReadOptions::default()).unwrap().count(), 0);
+        assert_eq!(
+            Dataset::open(&path, &ReadOptions::default())
+                .unwrap()
+                .count(),
+            0
+        );
     }
 }

@@ -85,8 +85,12 @@ impl Element {
             Self::U8 => Value::Int(i64::from(bytes[0])),
             Self::I8 => Value::Int(i64::from(i8::from_be_bytes([bytes[0]]))),
             Self::I16 => Value::Int(i64::from(i16::from_be_bytes([bytes[0], bytes[1]]))),
-            Self::I32 => Value::Int(i64::from(i32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))),
-            Self::F32 => Value::Float(crate::value::widen_f32(f32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))),
+            Self::I32 => Value::Int(i64::from(i32::from_be_bytes([
+                bytes[0], bytes[1], bytes[2], bytes[3],
+            ]))),
+            Self::F32 => Value::Float(crate::value::widen_f32(f32::from_be_bytes([
+                bytes[0], bytes[1], bytes[2], bytes[3],
+            ]))),
             Self::F64 => {
                 let mut array = [0u8; 8];
                 array.copy_from_slice(&bytes[..8]);
@@ -109,7 +113,10 @@ struct IdxFile {
 impl IdxFile {
     fn open(path: &Path) -> Result<Self, ReadError> {
         let mut input = super::open_maybe_gz(path)?;
-        let problem = |problem: String| ReadError::Idx { path: path.to_owned(), problem };
+        let problem = |problem: String| ReadError::Idx {
+            path: path.to_owned(),
+            problem,
+        };
         let mut magic = [0u8; 4];
         read_exact(&mut input, &mut magic, path, "the 4-byte header")?;
         if magic[0] != 0 || magic[1] != 0 {
@@ -122,7 +129,9 @@ impl IdxFile {
             .ok_or_else(|| problem(format!("unknown IDX element type `0x{:02x}`", magic[2])))?;
         let dimensions = usize::from(magic[3]);
         if dimensions == 0 {
-            return Err(problem("an IDX file needs at least one dimension".to_owned()));
+            return Err(problem(
+                "an IDX file needs at least one dimension".to_owned(),
+            ));
         }
         let mut sizes = Vec::with_capacity(dimensions);
         for _ in 0..dimensions {
@@ -133,7 +142,14 @@ impl IdxFile {
         let count = sizes[0] as u64;
         let shape = sizes[1..].to_vec();
         let record_bytes = shape.iter().product::<usize>() * element.size();
-        Ok(Self { path: path.to_owned(), input, element, count, shape, record_bytes })
+        Ok(Self {
+            path: path.to_owned(),
+            input,
+            element,
+            count,
+            shape,
+            record_bytes,
+        })
     }
 
     fn read_record(&mut self, index: u64, buffer: &mut Vec<u8>) -> Result<(), ReadError> {
@@ -152,19 +168,35 @@ impl IdxFile {
                 }
                 Ok(read) => filled += read,
                 Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(source) => return Err(ReadError::Io { path: self.path.clone(), source }),
+                Err(source) => {
+                    return Err(ReadError::Io {
+                        path: self.path.clone(),
+                        source,
+                    });
+                }
             }
         }
         Ok(())
     }
 }
 
-fn read_exact(input: &mut dyn BufRead, buffer: &mut [u8], path: &Path, what: &str) -> Result<(), ReadError> {
+fn read_exact(
+    input: &mut dyn BufRead,
+    buffer: &mut [u8],
+    path: &Path,
+    what: &str,
+) -> Result<(), ReadError> {
     input.read_exact(buffer).map_err(|source| {
         if source.kind() == std::io::ErrorKind::UnexpectedEof {
-            ReadError::Idx { path: path.to_owned(), problem: format!("truncated: the file ends inside {what}") }
+            ReadError::Idx {
+                path: path.to_owned(),
+                problem: format!("truncated: the file ends inside {what}"),
+            }
         } else {
-            ReadError::Io { path: path.to_owned(), source }
+            ReadError::Io {
+                path: path.to_owned(),
+                source,
+            }
         }
     })
 }
@@ -185,30 +217,30 @@ struct IdxSource {
 pub(crate) fn open(path: &Path) -> Result<(Box<dyn RowSource>, Vec<PathBuf>), ReadError> {
     let data = IdxFile::open(path)?;
     let mut files = vec![path.to_owned()];
-    let labels = match companion_labels(path) {
-        Some(labels_path) => {
-            let labels = IdxFile::open(&labels_path)?;
-            if labels.count != data.count {
-                return Err(ReadError::CountMismatch {
-                    images: path.to_owned(),
-                    image_count: data.count,
-                    labels: labels_path,
-                    label_count: labels.count,
-                });
-            }
-            if !labels.shape.is_empty() {
-                return Err(ReadError::Idx {
-                    path: labels_path,
-                    problem: "a labels file must be one-dimensional".to_owned(),
-                });
-            }
-            files.push(labels_path);
-            Some(labels)
+    let labels = if let Some(labels_path) = companion_labels(path) {
+        let labels = IdxFile::open(&labels_path)?;
+        if labels.count != data.count {
+            return Err(ReadError::CountMismatch {
+                images: path.to_owned(),
+                image_count: data.count,
+                labels: labels_path,
+                label_count: labels.count,
+            });
         }
-        None => {
-            tracing::debug!("no labels file found next to `{}`: records have no label", path.display());
-            None
+        if !labels.shape.is_empty() {
+            return Err(ReadError::Idx {
+                path: labels_path,
+                problem: "a labels file must be one-dimensional".to_owned(),
+            });
         }
+        files.push(labels_path);
+        Some(labels)
+    } else {
+        tracing::debug!(
+            "no labels file found next to `{}`: records have no label",
+            path.display()
+        );
+        None
     };
     let as_image = matches!(data.element, Element::U8) && data.shape.len() == 2;
     let mut columns: Vec<(Arc<str>, ColumnKind)> = Vec::new();
@@ -240,7 +272,10 @@ impl IdxSource {
         let mut values = Vec::with_capacity(2);
         if let Some(labels) = &mut self.labels {
             labels.read_record(index, &mut self.label_buffer)?;
-            values.push((Arc::clone(&self.columns[0].0), labels.element.value(&self.label_buffer)));
+            values.push((
+                Arc::clone(&self.columns[0].0),
+                labels.element.value(&self.label_buffer),
+            ));
         }
         let payload_name = Arc::clone(&self.columns[self.columns.len() - 1].0);
         let payload = if self.as_image {
@@ -252,11 +287,19 @@ impl IdxSource {
             })
         } else {
             let element = self.data.element;
-            Value::List(self.buffer.chunks_exact(element.size()).map(|bytes| element.value(bytes)).collect())
+            Value::List(
+                self.buffer
+                    .chunks_exact(element.size())
+                    .map(|bytes| element.value(bytes))
+                    .collect(),
+            )
         };
         values.push((payload_name, payload));
         self.next += 1;
-        Ok(Row { line: index, values })
+        Ok(Row {
+            line: index,
+            values,
+        })
     }
 }
 
@@ -292,7 +335,10 @@ mod tests {
     }
 
     fn write(path: &Path, bytes: &[u8]) {
-        std::fs::File::create(path).unwrap().write_all(bytes).unwrap();
+        std::fs::File::create(path)
+            .unwrap()
+            .write_all(bytes)
+            .unwrap();
     }
 
     #[test]
@@ -307,7 +353,10 @@ mod tests {
     fn reads_images_with_labels_plain_and_gzipped() {
         let dir = tempfile::tempdir().unwrap();
         let pixels: Vec<u8> = (0..12).collect();
-        write(&dir.path().join("train-images-idx3-ubyte"), &idx_bytes(0x08, &[3, 2, 2], &pixels));
+        write(
+            &dir.path().join("train-images-idx3-ubyte"),
+            &idx_bytes(0x08, &[3, 2, 2], &pixels),
+        );
         let labels = idx_bytes(0x08, &[3], &[7, 0, 9]);
         let gz = std::fs::File::create(dir.path().join("train-labels-idx1-ubyte.gz")).unwrap();
         let mut encoder = flate2::write::GzEncoder::new(gz, flate2::Compression::fast());
@@ -322,7 +371,9 @@ mod tests {
         assert_eq!(records.len(), 3);
         assert_eq!(records[2].id.as_str(), "2");
         assert_eq!(records[2].label.as_deref(), Some("9"));
-        let Some(Value::Image(image)) = records[1].field("image") else { panic!("an image") };
+        let Some(Value::Image(image)) = records[1].field("image") else {
+            panic!("an image")
+        };
         assert_eq!((image.width, image.height, image.channels), (2, 2, 1));
         assert_eq!(image.pixels, vec![4, 5, 6, 7]);
     }
@@ -332,7 +383,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x-images-idx3-ubyte");
         write(&path, &idx_bytes(0x08, &[3, 2, 2], &[0; 9]));
-        let results: Vec<_> = Dataset::open(&path, &ReadOptions::default()).unwrap().collect();
+        let results: Vec<_> = Dataset::open(&path, &ReadOptions::default())
+            .unwrap()
+            .collect();
         assert_eq!(results.len(), 3, "two records then the error");
         let error = results[2].as_ref().unwrap_err();
         assert_eq!(
@@ -349,9 +402,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let images = dir.path().join("a-images-idx3-ubyte");
         write(&images, &idx_bytes(0x08, &[2, 1, 1], &[1, 2]));
-        write(&dir.path().join("a-labels-idx1-ubyte"), &idx_bytes(0x08, &[3], &[1, 2, 3]));
+        write(
+            &dir.path().join("a-labels-idx1-ubyte"),
+            &idx_bytes(0x08, &[3], &[1, 2, 3]),
+        );
         let error = Dataset::open(&images, &ReadOptions::default()).unwrap_err();
-        assert!(matches!(error, ReadError::CountMismatch { image_count: 2, label_count: 3, .. }));
+        assert!(matches!(
+            error,
+            ReadError::CountMismatch {
+                image_count: 2,
+                label_count: 3,
+                ..
+            }
+        ));
 
         let bogus = dir.path().join("b-images-idx3-ubyte");
         write(&bogus, b"PK\x03\x04 not idx");
@@ -372,7 +435,10 @@ mod tests {
             .unwrap()
             .map(Result::unwrap)
             .collect();
-        assert_eq!(records[1].field("values"), Some(&Value::List(vec![Value::Float(0.25), Value::Float(4.0)])));
+        assert_eq!(
+            records[1].field("values"),
+            Some(&Value::List(vec![Value::Float(0.25), Value::Float(4.0)]))
+        );
         assert_eq!(records[0].label, None);
     }
 }

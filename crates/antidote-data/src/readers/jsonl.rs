@@ -64,13 +64,12 @@ impl JsonlSource {
             let Some(next) = source.read_row() else { break };
             if let Ok(row) = &next {
                 for (name, value) in &row.values {
-                    let index = match order.iter().position(|known| known == name) {
-                        Some(index) => index,
-                        None => {
-                            order.push(Arc::clone(name));
-                            inference.push(KindInference::default());
-                            order.len() - 1
-                        }
+                    let index = if let Some(index) = order.iter().position(|known| known == name) {
+                        index
+                    } else {
+                        order.push(Arc::clone(name));
+                        inference.push(KindInference::default());
+                        order.len() - 1
                     };
                     inference[index].observe(value);
                 }
@@ -110,7 +109,10 @@ impl JsonlSource {
                 Ok(_) => {}
                 Err(source) => {
                     self.done = true;
-                    return Some(Err(ReadError::Io { path: self.path.clone(), source }));
+                    return Some(Err(ReadError::Io {
+                        path: self.path.clone(),
+                        source,
+                    }));
                 }
             }
             self.line_number += 1;
@@ -122,7 +124,11 @@ impl JsonlSource {
             let parsed: serde_json::Value = match serde_json::from_str(text) {
                 Ok(parsed) => parsed,
                 Err(source) => {
-                    return Some(Err(ReadError::Json { path: self.path.clone(), line, source }));
+                    return Some(Err(ReadError::Json {
+                        path: self.path.clone(),
+                        line,
+                        source,
+                    }));
                 }
             };
             let serde_json::Value::Object(object) = parsed else {
@@ -163,7 +169,10 @@ mod tests {
 
     fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
         let path = dir.path().join(name);
-        std::fs::File::create(&path).unwrap().write_all(text.as_bytes()).unwrap();
+        std::fs::File::create(&path)
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
         path
     }
 
@@ -177,7 +186,10 @@ mod tests {
         );
         let dataset = Dataset::open(&path, &ReadOptions::default()).unwrap();
         assert_eq!(dataset.format(), Format::Jsonl);
-        assert_eq!(dataset.schema().column("embedding").unwrap().role, Role::Embedding);
+        assert_eq!(
+            dataset.schema().column("embedding").unwrap().role,
+            Role::Embedding
+        );
         let records: Vec<_> = dataset.map(Result::unwrap).collect();
         assert_eq!(records.len(), 2);
         assert_eq!(records[1].id.as_str(), "b");
@@ -189,18 +201,27 @@ mod tests {
     fn invalid_json_names_file_and_line() {
         let dir = tempfile::tempdir().unwrap();
         let path = write(&dir, "d.jsonl", "{\"a\": 1}\n{\"a\": \n[1]\n");
-        let errors: Vec<String> = Dataset::open(&path, &ReadOptions { skip_bad: true, ..ReadOptions::default() })
-            .unwrap()
-            .by_ref()
-            .filter_map(Result::err)
-            .map(|error| error.to_string())
-            .collect();
+        let errors: Vec<String> = Dataset::open(
+            &path,
+            &ReadOptions {
+                skip_bad: true,
+                ..ReadOptions::default()
+            },
+        )
+        .unwrap()
+        .by_ref()
+        .filter_map(Result::err)
+        .map(|error| error.to_string())
+        .collect();
         assert!(errors.is_empty(), "skip_bad yields no errors: {errors:?}");
 
         let mut dataset = Dataset::open(&path, &ReadOptions::default()).unwrap();
         assert!(dataset.next().unwrap().is_ok());
         let error = dataset.next().unwrap().unwrap_err();
-        assert_eq!(error.to_string(), format!("`{}` line 2: invalid JSON", path.display()));
+        assert_eq!(
+            error.to_string(),
+            format!("`{}` line 2: invalid JSON", path.display())
+        );
     }
 
     #[test]
@@ -214,7 +235,10 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             error.to_string(),
-            format!("`{}` line 1: expected a JSON object, found an array", path.display())
+            format!(
+                "`{}` line 1: expected a JSON object, found an array",
+                path.display()
+            )
         );
     }
 
@@ -233,10 +257,16 @@ mod tests {
         );
         let dataset = Dataset::open(&alpaca, &ReadOptions::default()).unwrap();
         assert_eq!(dataset.format(), Format::Instruction);
-        assert_eq!(dataset.schema().column("instruction").unwrap().role, Role::Text);
+        assert_eq!(
+            dataset.schema().column("instruction").unwrap().role,
+            Role::Text
+        );
         let dataset = Dataset::open(&chat, &ReadOptions::default()).unwrap();
         assert_eq!(dataset.format(), Format::Instruction);
-        assert_eq!(dataset.schema().column("messages").unwrap().kind, ColumnKind::Nested);
+        assert_eq!(
+            dataset.schema().column("messages").unwrap().kind,
+            ColumnKind::Nested
+        );
         let record = dataset.map(Result::unwrap).next().unwrap();
         assert!(matches!(record.field("messages"), Some(Value::List(items)) if items.len() == 2));
     }

@@ -41,12 +41,18 @@ pub(crate) const INFERENCE_SAMPLE: usize = 1000;
 
 /// Opens a file for buffered reading, decompressing it when its name ends in `.gz`.
 pub(crate) fn open_maybe_gz(path: &Path) -> Result<Box<dyn BufRead + Send>, ReadError> {
-    let file = fs_err::File::open(path).map_err(|source| ReadError::Io { path: path.to_owned(), source })?;
+    let file = fs_err::File::open(path).map_err(|source| ReadError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
     let gzipped = path
         .extension()
         .is_some_and(|extension| extension.eq_ignore_ascii_case("gz"));
     let reader: Box<dyn Read + Send> = if gzipped {
-        Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 16, file)))
+        Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
+            1 << 16,
+            file,
+        )))
     } else {
         Box::new(file)
     };

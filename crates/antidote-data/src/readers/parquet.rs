@@ -477,9 +477,9 @@ fn number(array: &dyn Array, index: usize) -> Value {
         DataType::Float16 => {
             Value::Float(f64::from(array.as_primitive::<Float16Type>().value(index)))
         }
-        DataType::Float32 => {
-            Value::Float(crate::value::widen_f32(array.as_primitive::<Float32Type>().value(index)))
-        }
+        DataType::Float32 => Value::Float(crate::value::widen_f32(
+            array.as_primitive::<Float32Type>().value(index),
+        )),
         DataType::Float64 => Value::Float(array.as_primitive::<Float64Type>().value(index)),
         DataType::Decimal32(_, scale) => decimal(
             &array.as_primitive::<Decimal32Type>().value_as_string(index),

@@ -3,14 +3,14 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use antidote_data::Format;
 use antidote_provenance::diff::{RecordDiff, RecordEntry};
 use antidote_provenance::lock::{self, Lock};
+use anyhow::Context;
 use serde::Serialize;
 use serde_json::json;
 
-use super::{list_some, plural, record};
+use super::{list_plain, list_some, plural, record};
 use crate::cli::{DatasetArgs, DiffArgs, GlobalArgs};
 use crate::printer::{Printer, Style};
 use crate::{ExitStatus, UserError};
@@ -79,8 +79,14 @@ fn load_side(path: &Path, dataset: &DatasetArgs, printer: Printer) -> anyhow::Re
         Ok(())
     };
     let progress = printer.progress();
-    let digest = lock::digest_dataset(path, &dataset.read_options(), progress.as_ref(), &mut sink, path)
-        .with_context(|| format!("failed to read `{}`", path.display()))?;
+    let digest = lock::digest_dataset(
+        path,
+        &dataset.read_options(),
+        progress.as_ref(),
+        &mut sink,
+        path,
+    )
+    .with_context(|| format!("failed to read `{}`", path.display()))?;
     Ok(vec![Version {
         path: path.display().to_string(),
         absolute: lock::absolute(path),
@@ -98,7 +104,9 @@ fn pair(old: Vec<Version>, new: Vec<Version>) -> anyhow::Result<Vec<(Version, Ve
     let mut pairs = Vec::new();
     let mut new = new;
     for version in old {
-        if let Some(index) = new.iter().position(|candidate| candidate.absolute == version.absolute || candidate.path == version.path) {
+        if let Some(index) = new.iter().position(|candidate| {
+            candidate.absolute == version.absolute || candidate.path == version.path
+        }) {
             pairs.push((version, new.remove(index)));
         }
     }
@@ -124,7 +132,11 @@ pub fn diff(args: &DiffArgs, global: &GlobalArgs, printer: Printer) -> anyhow::R
             new: new.path.clone(),
             old_records: old.entries.len(),
             new_records: new.entries.len(),
-            diff: RecordDiff::between(&old.entries, &new.entries, old.ids_are_positions && new.ids_are_positions),
+            diff: RecordDiff::between(
+                &old.entries,
+                &new.entries,
+                old.ids_are_positions && new.ids_are_positions,
+            ),
         })
         .collect();
     let same = results.iter().all(|result| result.diff.is_empty());
@@ -134,14 +146,19 @@ pub fn diff(args: &DiffArgs, global: &GlobalArgs, printer: Printer) -> anyhow::R
         "diff",
         &format!("{} -> {}", args.old.display(), args.new.display()),
         if same { "same" } else { "changed" },
-        json!(results.iter().map(|result| json!({
-            "old": result.old,
-            "new": result.new,
-            "added": result.diff.added.len(),
-            "removed": result.diff.removed.len(),
-            "changed": result.diff.changed.len(),
-            "label_changes": result.diff.label_changes,
-        })).collect::<Vec<_>>()),
+        json!(
+            results
+                .iter()
+                .map(|result| json!({
+                    "old": result.old,
+                    "new": result.new,
+                    "added": result.diff.added.len(),
+                    "removed": result.diff.removed.len(),
+                    "changed": result.diff.changed.len(),
+                    "label_changes": result.diff.label_changes,
+                }))
+                .collect::<Vec<_>>()
+        ),
     );
     if printer.json {
         if results.len() == 1 {
@@ -199,17 +216,25 @@ fn print_pair(old: &Version, new: &Version, result: &PairDiff, show: usize, prin
         let changed: Vec<String> = diff
             .changed
             .iter()
+            .take(show)
             .map(|change| match &change.label {
                 Some(label) => format!(
-                    "{} (label {} -> {})",
-                    change.id,
-                    label.old.as_deref().unwrap_or("none"),
-                    label.new.as_deref().unwrap_or("none")
+                    "`{}` (label `{}` -> `{}`)",
+                    super::escape(&change.id),
+                    super::escape(label.old.as_deref().unwrap_or("none")),
+                    super::escape(label.new.as_deref().unwrap_or("none"))
                 ),
-                None => format!("{} ({})", change.id, change.fields.join(", ")),
+                None => format!(
+                    "`{}` ({})",
+                    super::escape(&change.id),
+                    change.fields.join(", ")
+                ),
             })
             .collect();
-        printer.out(&format!("  changed: {}", list_some(&changed, show)));
+        printer.out(&format!(
+            "  changed: {}",
+            list_plain(&changed, show, diff.changed.len())
+        ));
     }
 }
 

@@ -1,16 +1,20 @@
 //! `antidote keygen`: create a signing key pair.
 
-use anyhow::Context;
 use antidote_provenance::signing;
+use anyhow::Context;
 use serde_json::json;
 
 use super::record;
+use crate::ExitStatus;
 use crate::cli::{GlobalArgs, KeygenArgs};
 use crate::printer::{Printer, Style};
-use crate::ExitStatus;
 
 /// Writes a new P-256 key pair.
-pub fn keygen(args: &KeygenArgs, global: &GlobalArgs, printer: Printer) -> anyhow::Result<ExitStatus> {
+pub fn keygen(
+    args: &KeygenArgs,
+    global: &GlobalArgs,
+    printer: Printer,
+) -> anyhow::Result<ExitStatus> {
     let public = args.output.with_extension("pub");
     let key = signing::generate_key();
     signing::write_key_pair(&key, &args.output, &public)
@@ -25,10 +29,15 @@ pub fn keygen(args: &KeygenArgs, global: &GlobalArgs, printer: Printer) -> anyho
         json!({ "key_id": key_id, "algorithm": "ecdsa-p256-sha256" }),
     );
     if printer.json {
-        printer.out_json(&json!({ "private_key": args.output, "public_key": public, "key_id": key_id }))?;
+        printer.out_json(
+            &json!({ "private_key": args.output, "public_key": public, "key_id": key_id }),
+        )?;
         return Ok(ExitStatus::Success);
     }
-    printer.out(&format!("wrote private key `{}` (keep it secret)", args.output.display()));
+    printer.out(&format!(
+        "wrote private key `{}` (keep it secret)",
+        args.output.display()
+    ));
     printer.out(&format!("wrote public key `{}`", public.display()));
     printer.out(&format!("key id `{key_id}`"));
     printer.note(&format!(

@@ -2,15 +2,15 @@
 
 use std::time::Instant;
 
-use anyhow::Context;
 use antidote_data::Format;
 use antidote_provenance::{attest, lock, signing};
+use anyhow::Context;
 use serde_json::json;
 
 use super::{human_bytes, plural, record};
+use crate::ExitStatus;
 use crate::cli::{GlobalArgs, LockArgs};
 use crate::printer::{Printer, Style};
-use crate::ExitStatus;
 
 /// Locks the given paths and writes the lock file (and its signature with `--key`).
 pub fn lock(args: &LockArgs, global: &GlobalArgs, printer: Printer) -> anyhow::Result<ExitStatus> {
@@ -19,9 +19,15 @@ pub fn lock(args: &LockArgs, global: &GlobalArgs, printer: Printer) -> anyhow::R
     let key = args
         .key
         .as_ref()
-        .map(|path| signing::read_signing_key(path).with_context(|| format!("failed to load the signing key `{}`", path.display())))
+        .map(|path| {
+            signing::read_signing_key(path)
+                .with_context(|| format!("failed to load the signing key `{}`", path.display()))
+        })
         .transpose()?;
-    let options = lock::LockOptions { read: args.dataset.read_options(), files_only: args.files_only };
+    let options = lock::LockOptions {
+        read: args.dataset.read_options(),
+        files_only: args.files_only,
+    };
     let progress = printer.progress();
     let created = lock::create(&args.paths, &args.output, &options, progress.as_ref())?;
     created
@@ -32,22 +38,7 @@ pub fn lock(args: &LockArgs, global: &GlobalArgs, printer: Printer) -> anyhow::R
         None => None,
     };
 
-    for dataset in &created.datasets {
-        let named_columns = matches!(dataset.format, Format::Csv | Format::Jsonl | Format::Instruction | Format::Parquet);
-        if dataset.ids_are_positions && dataset.record_count > 0 && named_columns {
-            printer.warn(&format!(
-                "`{}` has no id column: records are identified by their position (name one with `--id COLUMN` for stable diffs)",
-                dataset.path
-            ));
-        }
-        if dataset.skipped > 0 {
-            printer.warn(&format!(
-                "skipped {} in `{}` (`--skip-bad`)",
-                plural(dataset.skipped, "malformed record"),
-                dataset.path
-            ));
-        }
-    }
+    warn_about(&created, printer);
 
     let total_bytes: u64 = created.files.iter().map(|file| file.size).sum();
     let key_id = key.as_ref().map(|key| signing::key_id(key.verifying_key()));
@@ -98,12 +89,43 @@ pub fn lock(args: &LockArgs, global: &GlobalArgs, printer: Printer) -> anyhow::R
     }
     printer.out(&format!("wrote `{}`", args.output.display()));
     if let (Some(path), Some(key_id)) = (signature, key_id) {
-        printer.out(&format!("signed with key `{}`: `{}`", &key_id[..16], path.display()));
+        printer.out(&format!(
+            "signed with key `{}`: `{}`",
+            &key_id[..16],
+            path.display()
+        ));
     }
     printer.note(&format!(
         "{}: run `antidote verify{}` before training to check that nothing changed",
         printer.style_err("next", Style::Dim),
-        if args.output.as_os_str() == "antidote.lock" { String::new() } else { format!(" {}", args.output.display()) }
+        if args.output.as_os_str() == "antidote.lock" {
+            String::new()
+        } else {
+            format!(" {}", args.output.display())
+        }
     ));
     Ok(ExitStatus::Success)
+}
+
+/// Warnings the user should act on: ids that are positions, skipped records.
+fn warn_about(created: &lock::Lock, printer: Printer) {
+    for dataset in &created.datasets {
+        let named_columns = matches!(
+            dataset.format,
+            Format::Csv | Format::Jsonl | Format::Instruction | Format::Parquet
+        );
+        if dataset.ids_are_positions && dataset.record_count > 0 && named_columns {
+            printer.warn(&format!(
+            "`{}` has no id column: records are identified by their position (name one with `--id COLUMN` for stable diffs)",
+            dataset.path
+        ));
+        }
+        if dataset.skipped > 0 {
+            printer.warn(&format!(
+                "skipped {} in `{}` (`--skip-bad`)",
+                plural(dataset.skipped, "malformed record"),
+                dataset.path
+            ));
+        }
+    }
 }

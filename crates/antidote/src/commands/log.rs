@@ -10,7 +10,11 @@ use crate::{ExitStatus, UserError, settings};
 /// Lists events, or verifies the chain with `--verify`.
 pub fn log(args: &LogArgs, global: &GlobalArgs, printer: Printer) -> anyhow::Result<ExitStatus> {
     let Some(path) = settings::ledger_path(global) else {
-        return Err(UserError::new("`--no-ledger` leaves no ledger to read", "drop `--no-ledger`").into());
+        return Err(UserError::new(
+            "`--no-ledger` leaves no ledger to read",
+            "drop `--no-ledger`",
+        )
+        .into());
     };
     if !path.is_file() {
         return Err(UserError::new(
@@ -23,7 +27,9 @@ pub fn log(args: &LogArgs, global: &GlobalArgs, printer: Printer) -> anyhow::Res
     if args.verify {
         let report = ledger.verify()?;
         if printer.json {
-            printer.out_json(&json!({ "ledger": path, "intact": report.is_intact(), "report": report }))?;
+            printer.out_json(
+                &json!({ "ledger": path, "intact": report.is_intact(), "report": report }),
+            )?;
         } else if report.is_intact() {
             printer.out(&format!(
                 "{}: ledger `{}` holds {} events, hash chain intact",
@@ -32,7 +38,9 @@ pub fn log(args: &LogArgs, global: &GlobalArgs, printer: Printer) -> anyhow::Res
                 report.events
             ));
             if let Some(head) = &report.head {
-                printer.out(&format!("head `{head}` (keep it elsewhere to detect truncation later)"));
+                printer.out(&format!(
+                    "head `{head}` (keep it elsewhere to detect truncation later)"
+                ));
             }
         } else {
             printer.out(&format!(

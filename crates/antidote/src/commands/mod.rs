@@ -7,6 +7,8 @@ pub mod log;
 pub mod sign;
 pub mod verify;
 
+use std::fmt::Write as _;
+
 use antidote_provenance::ledger::{Ledger, NewEvent};
 
 use crate::cli::GlobalArgs;
@@ -15,7 +17,14 @@ use crate::settings;
 
 /// Appends an event to the ledger. A ledger that cannot be written is a warning, not a failed
 /// run: the command's own result stands.
-pub(crate) fn record(global: &GlobalArgs, printer: Printer, kind: &str, subject: &str, outcome: &str, details: serde_json::Value) {
+pub(crate) fn record(
+    global: &GlobalArgs,
+    printer: Printer,
+    kind: &str,
+    subject: &str,
+    outcome: &str,
+    details: serde_json::Value,
+) {
     let Some(path) = settings::ledger_path(global) else {
         return;
     };
@@ -27,7 +36,12 @@ pub(crate) fn record(global: &GlobalArgs, printer: Printer, kind: &str, subject:
     };
     let result = Ledger::open(&path).and_then(|mut ledger| ledger.append(event));
     match result {
-        Ok(event) => tracing::debug!("ledger `{}`: event {} ({})", path.display(), event.seq, event.kind),
+        Ok(event) => tracing::debug!(
+            "ledger `{}`: event {} ({})",
+            path.display(),
+            event.seq,
+            event.kind
+        ),
         Err(error) => printer.warn(&format!(
             "could not record this run in the ledger `{}`: {error} (pass `--no-ledger` to skip it)",
             path.display()
@@ -45,26 +59,44 @@ pub fn human_bytes(bytes: u64) -> String {
         value /= 1024.0;
         unit += 1;
     }
-    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
 }
 
 /// `1 record` / `2 records`.
 #[must_use]
 pub fn plural(count: u64, noun: &str) -> String {
-    if count == 1 { format!("{count} {noun}") } else { format!("{count} {noun}s") }
+    if count == 1 {
+        format!("{count} {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
 }
 
-/// Up to `show` items, backticked, with `and N more`.
+/// Up to `show` ids, backticked, with `and N more`.
 #[must_use]
 pub fn list_some(items: &[String], show: usize) -> String {
+    let quoted: Vec<String> = items
+        .iter()
+        .map(|item| format!("`{}`", escape(item)))
+        .collect();
+    list_plain(&quoted, show, items.len())
+}
+
+/// Up to `show` already formatted items of `total`, with `and N more`.
+#[must_use]
+pub fn list_plain(items: &[String], show: usize, total: usize) -> String {
     let mut text = items
         .iter()
         .take(show)
-        .map(|item| format!("`{}`", escape(item)))
+        .cloned()
         .collect::<Vec<_>>()
         .join(", ");
-    if items.len() > show {
-        text.push_str(&format!(" and {} more", items.len() - show));
+    if total > show {
+        let _ = write!(text, " and {} more", total - show);
     }
     text
 }
@@ -93,7 +125,10 @@ mod tests {
         assert_eq!(human_bytes(1536), "1.5 KiB");
         assert_eq!(plural(1, "record"), "1 record");
         assert_eq!(plural(3, "record"), "3 records");
-        let items: Vec<String> = ["a", "b", "c"].iter().map(|item| (*item).to_owned()).collect();
+        let items: Vec<String> = ["a", "b", "c"]
+            .iter()
+            .map(|item| (*item).to_owned())
+            .collect();
         assert_eq!(list_some(&items, 2), "`a`, `b` and 1 more");
         assert_eq!(escape("a\x1b[31mb"), "a\\u{1b}[31mb");
     }

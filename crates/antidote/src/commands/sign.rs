@@ -1,8 +1,8 @@
 //! `antidote sign`: sign an existing lock.
 
-use anyhow::Context;
 use antidote_provenance::lock::Lock;
 use antidote_provenance::{attest, signing, verify};
+use anyhow::Context;
 use serde_json::json;
 
 use super::record;
@@ -42,7 +42,12 @@ pub fn sign(args: &SignArgs, global: &GlobalArgs, printer: Printer) -> anyhow::R
     if printer.json {
         printer.out_json(&json!({ "lock": args.lock, "envelope": path, "key_id": key_id }))?;
     } else {
-        printer.out(&format!("signed `{}` with key `{}`: `{}`", args.lock.display(), &key_id[..16], path.display()));
+        printer.out(&format!(
+            "signed `{}` with key `{}`: `{}`",
+            args.lock.display(),
+            &key_id[..16],
+            path.display()
+        ));
     }
     Ok(ExitStatus::Success)
 }

@@ -1,17 +1,23 @@
 //! `antidote verify`: check data against a lock, and the lock against its signature.
 
-use anyhow::Context;
 use antidote_provenance::signing;
-use antidote_provenance::verify::{self as check, DatasetOutcome, FileChange, SignatureStatus, VerifyReport};
+use antidote_provenance::verify::{
+    self as check, DatasetOutcome, FileChange, SignatureStatus, VerifyReport,
+};
+use anyhow::Context;
 use serde_json::json;
 
-use super::{human_bytes, list_some, plural, record};
+use super::{escape, human_bytes, list_plain, list_some, plural, record};
 use crate::cli::{GlobalArgs, VerifyArgs};
 use crate::printer::{Printer, Style};
 use crate::{ExitStatus, UserError};
 
 /// Verifies a lock and reports every difference.
-pub fn verify(args: &VerifyArgs, global: &GlobalArgs, printer: Printer) -> anyhow::Result<ExitStatus> {
+pub fn verify(
+    args: &VerifyArgs,
+    global: &GlobalArgs,
+    printer: Printer,
+) -> anyhow::Result<ExitStatus> {
     if !args.lock.exists() {
         return Err(UserError::new(
             format!("lock file `{}` does not exist", args.lock.display()),
@@ -23,7 +29,8 @@ pub fn verify(args: &VerifyArgs, global: &GlobalArgs, printer: Printer) -> anyho
         .pubkey
         .as_ref()
         .map(|path| {
-            signing::read_verifying_key(path).with_context(|| format!("failed to load the public key `{}`", path.display()))
+            signing::read_verifying_key(path)
+                .with_context(|| format!("failed to load the public key `{}`", path.display()))
         })
         .transpose()?;
     let progress = printer.progress();
@@ -60,18 +67,27 @@ fn print_report(report: &VerifyReport, printer: Printer) {
             plural(report.datasets.len() as u64, "dataset"),
         ));
     } else {
-        printer.out(&format!("{}: the data does not match `{lock}`", printer.style("FAILED", Style::Bad)));
+        printer.out(&format!(
+            "{}: the data does not match `{lock}`",
+            printer.style("FAILED", Style::Bad)
+        ));
     }
     for file in &report.files {
         let line = match &file.change {
-            FileChange::Modified { old_size, new_size, .. } => format!(
+            FileChange::Modified {
+                old_size, new_size, ..
+            } => format!(
                 "  modified  `{}` ({} -> {})",
                 file.path,
                 human_bytes(*old_size),
                 human_bytes(*new_size)
             ),
             FileChange::Missing => format!("  missing   `{}`", file.path),
-            FileChange::Added { size } => format!("  added     `{}` ({}), not in the lock", file.path, human_bytes(*size)),
+            FileChange::Added { size } => format!(
+                "  added     `{}` ({}), not in the lock",
+                file.path,
+                human_bytes(*size)
+            ),
         };
         printer.out(&line);
     }
@@ -80,61 +96,41 @@ fn print_report(report: &VerifyReport, printer: Printer) {
             FileChange::Missing => "is missing",
             _ => "was modified after locking",
         };
-        printer.out(&format!("  the records sidecar of `{lock}` {what}: record-level detail is unavailable"));
+        printer.out(&format!(
+            "  the records sidecar of `{lock}` {what}: record-level detail is unavailable"
+        ));
     }
     for dataset in &report.datasets {
-        match &dataset.outcome {
-            DatasetOutcome::Unchanged => {}
-            DatasetOutcome::Unreadable { error } => {
-                printer.out(&format!("  dataset `{}` can no longer be read: {error}", dataset.path));
-            }
-            DatasetOutcome::Changed { old_count, new_count, schema_changed, diff } => {
-                printer.out(&format!(
-                    "  dataset `{}`: {} -> {}: {} added, {} removed, {} modified{}",
-                    dataset.path,
-                    plural(*old_count, "record"),
-                    plural(*new_count, "record"),
-                    diff.added.len(),
-                    diff.removed.len(),
-                    diff.changed.len(),
-                    if diff.is_empty() && diff.reordered { " (same records, reordered)" } else { "" }
-                ));
-                if *schema_changed {
-                    printer.out("    the schema changed (columns, their types or roles)");
-                }
-                if !diff.added.is_empty() {
-                    printer.out(&format!("    added: {}", list_some(&diff.added, 10)));
-                }
-                if !diff.removed.is_empty() {
-                    printer.out(&format!("    removed: {}", list_some(&diff.removed, 10)));
-                }
-                if !diff.changed.is_empty() {
-                    let changed: Vec<String> = diff
-                        .changed
-                        .iter()
-                        .map(|change| format!("{} ({})", change.id, change.fields.join(", ")))
-                        .collect();
-                    printer.out(&format!("    modified: {}", list_some(&changed, 10)));
-                }
-                if let Some(summary) = diff.label_summary() {
-                    printer.out(&format!("    {summary}"));
-                }
-            }
-        }
+        print_dataset(dataset, printer);
     }
     let signature = match &report.signature {
         SignatureStatus::Unsigned => None,
-        SignatureStatus::NotChecked => Some("signature: present, not checked (pass `--pubkey` to check it)".to_owned()),
-        SignatureStatus::Valid { key_id } => Some(format!("signature: valid, key `{}`", &key_id[..key_id.len().min(16)])),
+        SignatureStatus::NotChecked => {
+            Some("signature: present, not checked (pass `--pubkey` to check it)".to_owned())
+        }
+        SignatureStatus::Valid { key_id } => Some(format!(
+            "signature: valid, key `{}`",
+            &key_id[..key_id.len().min(16)]
+        )),
         SignatureStatus::Missing => Some(format!(
             "signature: {} (no signature next to the lock; it was never signed, or the signature was removed)",
             printer.style("MISSING", Style::Bad)
         )),
-        SignatureStatus::Invalid { reason } => Some(format!("signature: {}: {reason}", printer.style("INVALID", Style::Bad))),
-        SignatureStatus::WrongKey { expected_key_id, found_key_ids } => Some(format!(
+        SignatureStatus::Invalid { reason } => Some(format!(
+            "signature: {}: {reason}",
+            printer.style("INVALID", Style::Bad)
+        )),
+        SignatureStatus::WrongKey {
+            expected_key_id,
+            found_key_ids,
+        } => Some(format!(
             "signature: {}: signed by {}, not by the given key `{}`",
             printer.style("WRONG KEY", Style::Bad),
-            found_key_ids.iter().map(|id| format!("`{}`", &id[..id.len().min(16)])).collect::<Vec<_>>().join(", "),
+            found_key_ids
+                .iter()
+                .map(|id| format!("`{}`", &id[..id.len().min(16)]))
+                .collect::<Vec<_>>()
+                .join(", "),
             &expected_key_id[..expected_key_id.len().min(16)]
         )),
     };
@@ -146,5 +142,64 @@ fn print_report(report: &VerifyReport, printer: Printer) {
             "{}: review the changes with `antidote diff {lock} DATA`; if they are expected, re-lock with `antidote lock`",
             printer.style_err("hint", Style::Bold)
         ));
+    }
+}
+
+fn print_dataset(dataset: &check::DatasetReport, printer: Printer) {
+    match &dataset.outcome {
+        DatasetOutcome::Unchanged => {}
+        DatasetOutcome::Unreadable { error } => {
+            printer.out(&format!(
+                "  dataset `{}` can no longer be read: {error}",
+                dataset.path
+            ));
+        }
+        DatasetOutcome::Changed {
+            old_count,
+            new_count,
+            schema_changed,
+            diff,
+        } => {
+            printer.out(&format!(
+                "  dataset `{}`: {} -> {}: {} added, {} removed, {} modified{}",
+                dataset.path,
+                plural(*old_count, "record"),
+                plural(*new_count, "record"),
+                diff.added.len(),
+                diff.removed.len(),
+                diff.changed.len(),
+                if diff.is_empty() && diff.reordered {
+                    " (same records, reordered)"
+                } else {
+                    ""
+                }
+            ));
+            if *schema_changed {
+                printer.out("    the schema changed (columns, their types or roles)");
+            }
+            if !diff.added.is_empty() {
+                printer.out(&format!("    added: {}", list_some(&diff.added, 10)));
+            }
+            if !diff.removed.is_empty() {
+                printer.out(&format!("    removed: {}", list_some(&diff.removed, 10)));
+            }
+            if !diff.changed.is_empty() {
+                let changed: Vec<String> = diff
+                    .changed
+                    .iter()
+                    .take(10)
+                    .map(|change| {
+                        format!("`{}` ({})", escape(&change.id), change.fields.join(", "))
+                    })
+                    .collect();
+                printer.out(&format!(
+                    "    modified: {}",
+                    list_plain(&changed, 10, diff.changed.len())
+                ));
+            }
+            if let Some(summary) = diff.label_summary() {
+                printer.out(&format!("    {summary}"));
+            }
+        }
     }
 }

@@ -11,20 +11,48 @@ fn diff_of_a_lock_against_a_relabelled_copy() {
     // An upstream "quality improvement": three labels moved to `science`, one record dropped.
     for id in ["computers-001", "computers-002", "food-004"] {
         let text = std::fs::read_to_string(&new).unwrap();
-        let line = text.lines().find(|line| line.starts_with(id)).unwrap().to_owned();
+        let line = text
+            .lines()
+            .find(|line| line.starts_with(id))
+            .unwrap()
+            .to_owned();
         let label = line.split(',').nth(1).unwrap();
-        edit(&new, &line, &line.replacen(&format!(",{label},"), ",science,", 1));
+        edit(
+            &new,
+            &line,
+            &line.replacen(&format!(",{label},"), ",science,", 1),
+        );
     }
     let text = std::fs::read_to_string(&new).unwrap();
-    let dropped = text.lines().find(|line| line.starts_with("food-010")).unwrap().to_owned();
+    let dropped = text
+        .lines()
+        .find(|line| line.starts_with("food-010"))
+        .unwrap()
+        .to_owned();
     edit(&new, &format!("{dropped}\n"), "");
 
-    let output = context.run(&["diff", "v1.lock", "v2/fortunes.csv"]).expect_code(1);
-    assert!(output.stdout.contains("0 added, 1 removed, 3 changed"), "{}", output.stdout);
-    assert!(output.stdout.contains("3 labels changed, all to `science`"), "{}", output.stdout);
-    assert!(output.stdout.contains("removed: `food-010`"), "{}", output.stdout);
+    let output = context
+        .run(&["diff", "v1.lock", "v2/fortunes.csv"])
+        .expect_code(1);
+    assert!(
+        output.stdout.contains("0 added, 1 removed, 3 changed"),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output.stdout.contains("3 labels changed, all to `science`"),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output.stdout.contains("removed: `food-010`"),
+        "{}",
+        output.stdout
+    );
 
-    let output = context.run(&["diff", "v1.lock", "v2/fortunes.csv", "--json"]).expect_code(1);
+    let output = context
+        .run(&["diff", "v1.lock", "v2/fortunes.csv", "--json"])
+        .expect_code(1);
     let json: serde_json::Value = serde_json::from_str(&output.stdout).unwrap();
     assert_eq!(json["added"], serde_json::json!([]));
     assert_eq!(json["removed"], serde_json::json!(["food-010"]));
@@ -40,7 +68,11 @@ fn identical_versions_exit_zero() {
     context.fixture("fortunes_3class.csv", "a.csv");
     context.fixture("fortunes_3class.jsonl", "b.jsonl");
     let output = context.run(&["diff", "a.csv", "b.jsonl"]).expect_code(0);
-    assert!(output.stdout.contains("same records (120 records)"), "{}", output.stdout);
+    assert!(
+        output.stdout.contains("same records (120 records)"),
+        "{}",
+        output.stdout
+    );
 }
 
 #[test]
@@ -48,5 +80,11 @@ fn a_missing_side_is_a_usage_error() {
     let context = TestContext::new();
     context.fixture("fortunes_3class.csv", "a.csv");
     let output = context.run(&["diff", "a.csv", "nope.csv"]).expect_code(2);
-    assert!(output.stderr.starts_with("error: `nope.csv` does not exist"), "{}", output.stderr);
+    assert!(
+        output
+            .stderr
+            .starts_with("error: `nope.csv` does not exist"),
+        "{}",
+        output.stderr
+    );
 }

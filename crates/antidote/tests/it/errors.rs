@@ -8,12 +8,23 @@ fn a_ragged_csv_row_names_file_line_and_fix() {
     context.write("data/d.csv", "id,label,x\n1,a,0.5\n2,b\n3,a,0.1\n");
     let output = context.run(&["lock", "data"]).expect_code(2);
     assert!(
-        output.stderr.starts_with("error: `[TEMP_DIR]/data/d.csv` line 3: expected 3 columns, found 2"),
+        output
+            .stderr
+            .starts_with("error: `[TEMP_DIR]/data/d.csv` line 3: expected 3 columns, found 2"),
         "{}",
         output.stderr
     );
-    assert!(output.stderr.contains("hint: fix the record, or pass `--skip-bad`"), "{}", output.stderr);
-    assert!(!context.path("antidote.lock").exists(), "no lock is written on error");
+    assert!(
+        output
+            .stderr
+            .contains("hint: fix the record, or pass `--skip-bad`"),
+        "{}",
+        output.stderr
+    );
+    assert!(
+        !context.path("antidote.lock").exists(),
+        "no lock is written on error"
+    );
 }
 
 #[test]
@@ -21,7 +32,13 @@ fn skip_bad_counts_and_warns() {
     let context = TestContext::new();
     context.write("data/d.csv", "id,label,x\n1,a,0.5\n2,b\n3,a,0.1\n");
     let output = context.run(&["lock", "data", "--skip-bad"]).expect_code(0);
-    assert!(output.stderr.contains("warning: skipped 1 malformed record in `data/d.csv`"), "{}", output.stderr);
+    assert!(
+        output
+            .stderr
+            .contains("warning: skipped 1 malformed record in `data/d.csv`"),
+        "{}",
+        output.stderr
+    );
     assert!(output.stdout.contains("2 records"), "{}", output.stdout);
 }
 
@@ -30,8 +47,18 @@ fn invalid_json_names_file_and_line() {
     let context = TestContext::new();
     context.write("d.jsonl", "{\"label\": 1}\n{\"label\": 2,}\n");
     let output = context.run(&["lock", "d.jsonl"]).expect_code(2);
-    assert!(output.stderr.starts_with("error: `[TEMP_DIR]/d.jsonl` line 2: invalid JSON"), "{}", output.stderr);
-    assert!(output.stderr.contains("Caused by: trailing comma"), "{}", output.stderr);
+    assert!(
+        output
+            .stderr
+            .starts_with("error: `[TEMP_DIR]/d.jsonl` line 2: invalid JSON"),
+        "{}",
+        output.stderr
+    );
+    assert!(
+        output.stderr.contains("Caused by: trailing comma"),
+        "{}",
+        output.stderr
+    );
 }
 
 #[test]
@@ -58,7 +85,9 @@ fn a_truncated_idx_file_is_named() {
 fn a_label_column_that_does_not_exist_lists_the_columns() {
     let context = TestContext::new();
     context.fixture("fortunes_3class.csv", "d.csv");
-    let output = context.run(&["lock", "d.csv", "--label", "category"]).expect_code(2);
+    let output = context
+        .run(&["lock", "d.csv", "--label", "category"])
+        .expect_code(2);
     assert!(
         output.stderr.starts_with(
             "error: `[TEMP_DIR]/d.csv`: label column `category` does not exist (columns: `id`, `label`, `text`)"
@@ -66,17 +95,41 @@ fn a_label_column_that_does_not_exist_lists_the_columns() {
         "{}",
         output.stderr
     );
-    assert!(output.stderr.contains("hint: name an existing column with `--label`"), "{}", output.stderr);
+    assert!(
+        output
+            .stderr
+            .contains("hint: name an existing column with `--label`"),
+        "{}",
+        output.stderr
+    );
 }
 
 #[test]
 fn a_missing_path_and_a_missing_lock_are_usage_errors() {
     let context = TestContext::new();
     let output = context.run(&["lock", "nothing-here"]).expect_code(2);
-    assert!(output.stderr.starts_with("error: `nothing-here` does not exist"), "{}", output.stderr);
+    assert!(
+        output
+            .stderr
+            .starts_with("error: `nothing-here` does not exist"),
+        "{}",
+        output.stderr
+    );
     let output = context.run(&["verify"]).expect_code(2);
-    assert!(output.stderr.starts_with("error: lock file `antidote.lock` does not exist"), "{}", output.stderr);
-    assert!(output.stderr.contains("hint: create one with `antidote lock DATA`"), "{}", output.stderr);
+    assert!(
+        output
+            .stderr
+            .starts_with("error: lock file `antidote.lock` does not exist"),
+        "{}",
+        output.stderr
+    );
+    assert!(
+        output
+            .stderr
+            .contains("hint: create one with `antidote lock DATA`"),
+        "{}",
+        output.stderr
+    );
 }
 
 #[test]
@@ -85,7 +138,11 @@ fn bad_usage_exits_two() {
     let output = context.run(&["lock"]).expect_code(2);
     assert!(output.stderr.contains("required"), "{}", output.stderr);
     let output = context.run(&["frobnicate"]).expect_code(2);
-    assert!(output.stderr.contains("unrecognized subcommand"), "{}", output.stderr);
+    assert!(
+        output.stderr.contains("unrecognized subcommand"),
+        "{}",
+        output.stderr
+    );
 }
 
 #[test]
@@ -93,6 +150,10 @@ fn help_teaches_with_examples() {
     let context = TestContext::new();
     for command in ["lock", "verify", "diff", "keygen", "sign", "log"] {
         let output = context.run(&[command, "--help"]).expect_code(0);
-        assert!(output.stdout.contains("Examples:"), "`{command} --help` has no examples:\n{}", output.stdout);
+        assert!(
+            output.stdout.contains("Examples:"),
+            "`{command} --help` has no examples:\n{}",
+            output.stdout
+        );
     }
 }

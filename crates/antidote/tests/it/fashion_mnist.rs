@@ -21,12 +21,20 @@ fn locks_and_verifies_the_real_training_set() {
     assert_eq!(datasets.len(), 2, "train and t10k");
     let train = datasets
         .iter()
-        .find(|dataset| dataset["path"].as_str().unwrap().ends_with("train-images-idx3-ubyte.gz"))
+        .find(|dataset| {
+            dataset["path"]
+                .as_str()
+                .unwrap()
+                .ends_with("train-images-idx3-ubyte.gz")
+        })
         .unwrap();
     assert_eq!(train["record_count"], 60_000);
     let counts = train["label_counts"].as_object().unwrap();
     assert_eq!(counts.len(), 10);
-    assert!(counts.values().all(|count| count == 6000), "Fashion-MNIST is balanced: {counts:?}");
+    assert!(
+        counts.values().all(|count| count == 6000),
+        "Fashion-MNIST is balanced: {counts:?}"
+    );
     assert_eq!(train["schema"]["columns"][1]["kind"], "image");
     context.run(&["verify"]).expect_code(0);
 }

@@ -6,10 +6,17 @@ fn every_command_appends_a_chained_event() {
     context.fixture("fortunes_3class.csv", "data/fortunes.csv");
     context.run(&["lock", "data"]).expect_code(0);
     context.run(&["verify"]).expect_code(0);
-    context.run(&["diff", "antidote.lock", "data/fortunes.csv"]).expect_code(0);
+    context
+        .run(&["diff", "antidote.lock", "data/fortunes.csv"])
+        .expect_code(0);
     let output = context.run(&["log", "--json"]).expect_code(0);
     let events: serde_json::Value = serde_json::from_str(&output.stdout).unwrap();
-    let kinds: Vec<&str> = events.as_array().unwrap().iter().map(|event| event["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| event["kind"].as_str().unwrap())
+        .collect();
     assert_eq!(kinds, vec!["lock", "verify", "diff"]);
     assert_eq!(events[1]["prev_hash"], events[0]["hash"]);
     assert!(context.path(".antidote/ledger.db").is_file());
@@ -34,13 +41,21 @@ fn an_edited_ledger_row_is_named() {
         .map(Result::unwrap)
         .collect();
     for trigger in triggers {
-        connection.execute(&format!("DROP TRIGGER {trigger}"), []).unwrap();
+        connection
+            .execute(&format!("DROP TRIGGER {trigger}"), [])
+            .unwrap();
     }
-    let changed = connection.execute("UPDATE events SET outcome = 'failed' WHERE seq = 2", []).unwrap();
+    let changed = connection
+        .execute("UPDATE events SET outcome = 'failed' WHERE seq = 2", [])
+        .unwrap();
     assert_eq!(changed, 1);
     drop(connection);
     let output = context.run(&["log", "--verify"]).expect_code(1);
-    assert!(output.stdout.contains("event 2 was edited"), "{}", output.stdout);
+    assert!(
+        output.stdout.contains("event 2 was edited"),
+        "{}",
+        output.stdout
+    );
 }
 
 #[test]

@@ -3,6 +3,7 @@
 mod diff;
 mod errors;
 mod fashion_mnist;
+mod images;
 mod ledger;
 mod lock_verify;
 mod sign;
@@ -11,45 +12,51 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// A temporary project folder with its own ledger, and the fixtures at hand.
-pub struct TestContext {
-    pub dir: tempfile::TempDir,
+pub(crate) struct TestContext {
+    pub(crate) dir: tempfile::TempDir,
 }
 
 /// What a run printed and how it ended.
 #[derive(Debug)]
-pub struct Output {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
+pub(crate) struct Output {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Output {
     /// Panics with the whole output unless the exit code is `code`.
     #[track_caller]
-    pub fn expect_code(self, code: i32) -> Self {
-        assert_eq!(self.code, code, "unexpected exit code\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+    pub(crate) fn expect_code(self, code: i32) -> Self {
+        assert_eq!(
+            self.code, code,
+            "unexpected exit code\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 }
 
 impl TestContext {
-    pub fn new() -> Self {
-        Self { dir: tempfile::tempdir().expect("a temporary folder") }
+    pub(crate) fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("a temporary folder"),
+        }
     }
 
-    pub fn path(&self, relative: &str) -> PathBuf {
+    pub(crate) fn path(&self, relative: &str) -> PathBuf {
         self.dir.path().join(relative)
     }
 
     /// Copies a file from `fixtures/` into the context, at `relative`.
-    pub fn fixture(&self, name: &str, relative: &str) -> PathBuf {
+    pub(crate) fn fixture(&self, name: &str, relative: &str) -> PathBuf {
         let target = self.path(relative);
         std::fs::create_dir_all(target.parent().expect("a parent")).expect("create folders");
         std::fs::copy(fixtures().join(name), &target).expect("copy the fixture");
         target
     }
 
-    pub fn write(&self, relative: &str, text: &str) -> PathBuf {
+    pub(crate) fn write(&self, relative: &str, text: &str) -> PathBuf {
         let target = self.path(relative);
         std::fs::create_dir_all(target.parent().expect("a parent")).expect("create folders");
         std::fs::write(&target, text).expect("write");
@@ -57,7 +64,7 @@ impl TestContext {
     }
 
     /// The binary, run in the context folder without colour, progress or inherited settings.
-    pub fn command(&self) -> Command {
+    pub(crate) fn command(&self) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_antidote"));
         command
             .current_dir(self.dir.path())
@@ -69,10 +76,11 @@ impl TestContext {
         command
     }
 
-    pub fn run(&self, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
         let output = self.command().args(args).output().expect("run antidote");
         let filter = |bytes: &[u8]| {
-            String::from_utf8_lossy(bytes).replace(&self.dir.path().display().to_string(), "[TEMP_DIR]")
+            String::from_utf8_lossy(bytes)
+                .replace(&self.dir.path().display().to_string(), "[TEMP_DIR]")
         };
         Output {
             code: output.status.code().unwrap_or(-1),
@@ -82,13 +90,17 @@ impl TestContext {
     }
 }
 
-pub fn fixtures() -> PathBuf {
+pub(crate) fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
 }
 
 /// Replaces the first occurrence of `from` in a file, failing the test if it is absent.
-pub fn edit(path: &Path, from: &str, to: &str) {
+pub(crate) fn edit(path: &Path, from: &str, to: &str) {
     let text = std::fs::read_to_string(path).expect("read");
-    assert!(text.contains(from), "`{from}` is not in `{}`", path.display());
+    assert!(
+        text.contains(from),
+        "`{from}` is not in `{}`",
+        path.display()
+    );
     std::fs::write(path, text.replacen(from, to, 1)).expect("write");
 }
