@@ -94,6 +94,12 @@ pub enum Command {
     /// Sign an existing lock file
     #[command(long_about = SIGN_ABOUT, after_help = SIGN_EXAMPLES)]
     Sign(SignArgs),
+    /// Profile a dataset in one streaming pass: schema, statistics, labels, duplicates
+    #[command(long_about = PROFILE_ABOUT, after_help = PROFILE_EXAMPLES)]
+    Profile(ProfileArgs),
+    /// Check new data against a baseline profile: schema, drift, label shift, rules
+    #[command(long_about = CHECK_ABOUT, after_help = CHECK_EXAMPLES)]
+    Check(CheckArgs),
     /// List the events of the ledger, or check that none was edited, deleted or reordered
     #[command(long_about = LOG_ABOUT, after_help = LOG_EXAMPLES)]
     Log(LogArgs),
@@ -160,6 +166,59 @@ envelope around an in-toto Statement to `<lock>.intoto.jsonl`.";
 const SIGN_EXAMPLES: &str = "Examples:
   antidote sign --key antidote.key
   antidote sign data.lock --key release.key";
+
+const PROFILE_ABOUT: &str = "Profile a dataset in one streaming pass, in constant memory.
+
+The profile holds the schema (columns, inferred types, roles), and per column: count, missing, \
+min, max, mean, variance and a quantile sketch for numbers; counts (exact up to 1,000 values, \
+then heavy hitters) and a distinct-count estimate for categories; length and token statistics and \
+token frequencies for text; size, channel statistics, brightness and the mean image for images. \
+It also holds the label distribution and the exact-duplicate rate.
+
+Profiles are mergeable: profile shards separately, then `--merge` them into the profile of the \
+whole (exact for counts, within sketch error for quantiles and distinct counts). Use a profile \
+as the `--baseline` of `antidote check`.";
+
+const PROFILE_EXAMPLES: &str = "Examples:
+  antidote profile data/train.csv                      # writes profile.json
+  antidote profile data/train-images-idx3-ubyte.gz -o baseline.json
+  antidote profile --merge shard1.json shard2.json -o all.json";
+
+const CHECK_ABOUT: &str = "Check new data against a baseline profile.
+
+Reports, worst first: columns missing, new or retyped; label values never seen in the baseline; \
+label shift (L-infinity distance of class shares, entropy change); a rising duplicate rate; drift \
+per column with the statistic that fits it (Kolmogorov-Smirnov p-value on small samples, else \
+Wasserstein distance normalised by the baseline's standard deviation for numbers; chi-squared \
+p-value, else Jensen-Shannon distance for categories; Jensen-Shannon distance of token \
+distributions for text, naming the tokens that carry it); and the rules of `antidote.toml`.
+
+Exits 1 when any anomaly is at error severity. Thresholds go in `antidote.toml`:
+
+  [check]
+  wasserstein = 0.1         # numeric drift
+  jensen_shannon = 0.1      # categorical and text drift
+  p_value = 0.05            # KS and chi-squared, for samples of at most `small_sample` values
+  small_sample = 1000
+  drift_share = 0.5         # drifted share of columns that makes the dataset drifted (error)
+  label_shift = 0.05        # L-infinity distance of label shares (error)
+  duplicate_rate_increase = 0.01
+  missing_increase = 0.05
+
+  [rules]
+  allowed_labels = [\"cat\", \"dog\"]
+  min_records = 1000
+  max_class_share = 0.5
+  max_missing = 0.1
+  [rules.columns.age]
+  min = 0
+  max = 120
+  max_drift = 0.2";
+
+const CHECK_EXAMPLES: &str = "Examples:
+  antidote profile data/v1/train.csv -o baseline.json
+  antidote check data/v2/train.csv --baseline baseline.json
+  antidote check update.parquet --baseline baseline.json --rules ci/antidote.toml --json";
 
 const LOG_ABOUT: &str = "List the ledger's events, or check its hash chain.
 
@@ -304,6 +363,48 @@ pub struct SignArgs {
     /// Sign without first checking that the data still matches the lock
     #[arg(long)]
     pub no_verify: bool,
+}
+
+/// `antidote profile`.
+#[derive(Debug, Args)]
+pub struct ProfileArgs {
+    /// The dataset to profile
+    #[arg(value_name = "DATA", required_unless_present = "merge")]
+    pub data: Option<PathBuf>,
+
+    /// Where to write the profile
+    #[arg(short, long, default_value = "profile.json", value_name = "FILE")]
+    pub output: PathBuf,
+
+    /// Merge these profiles (of shards of one dataset) instead of reading data
+    #[arg(long, num_args = 2.., value_name = "PROFILE", conflicts_with = "data")]
+    pub merge: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub dataset: DatasetArgs,
+}
+
+/// `antidote check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The new data to check
+    #[arg(value_name = "DATA")]
+    pub data: PathBuf,
+
+    /// The baseline profile (see `antidote profile`)
+    #[arg(long, required = true, value_name = "PROFILE")]
+    pub baseline: PathBuf,
+
+    /// The configuration with `[check]` thresholds and `[rules]` (default: `antidote.toml` in the project folder)
+    #[arg(long, value_name = "TOML")]
+    pub rules: Option<PathBuf>,
+
+    /// How many anomalies to print (all of them with `--json`)
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub show: usize,
+
+    #[command(flatten)]
+    pub dataset: DatasetArgs,
 }
 
 /// `antidote log`.

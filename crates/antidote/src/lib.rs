@@ -74,6 +74,8 @@ pub fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitStatus> {
         Command::Diff(args) => commands::diff::diff(&args, &global, printer),
         Command::Keygen(args) => commands::keygen::keygen(&args, &global, printer),
         Command::Sign(args) => commands::sign::sign(&args, &global, printer),
+        Command::Profile(args) => commands::profile::profile(&args, &global, printer),
+        Command::Check(args) => commands::check::check(&args, &global, printer),
         Command::Log(args) => commands::log::log(&args, &global, printer),
     }
 }
@@ -86,6 +88,11 @@ fn hint(error: &anyhow::Error) -> Option<String> {
         }
         if let Some(lock) = cause.downcast_ref::<antidote_provenance::lock::LockError>() {
             return lock.hint();
+        }
+        if let Some(antidote_validate::profile::ProfileError::Read(read)) =
+            cause.downcast_ref::<antidote_validate::profile::ProfileError>()
+        {
+            return read.hint();
         }
         if let Some(read) = cause.downcast_ref::<antidote_data::ReadError>() {
             return read.hint();

@@ -52,3 +52,47 @@ mod tests {
         assert_eq!(project_folder(&nested), dir.path().join("a"));
     }
 }
+
+/// The parts of `antidote.toml` this build reads. Sections for later layers are ignored.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// `[check]`: thresholds of `antidote check`.
+    pub check: antidote_validate::check::Thresholds,
+    /// `[rules]`: declarative rules checked by `antidote check`.
+    pub rules: antidote_validate::rules::Rules,
+}
+
+/// Reads the configuration: the file given, else `antidote.toml` in the project folder, else
+/// the defaults. Returns the path it was read from.
+pub fn load_config(explicit: Option<&Path>) -> anyhow::Result<(Config, Option<PathBuf>)> {
+    let path = match explicit {
+        Some(path) => Some(path.to_owned()),
+        None => {
+            let current = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+            let candidate = project_folder(&current).join(CONFIG_FILE);
+            candidate.is_file().then_some(candidate)
+        }
+    };
+    let Some(path) = path else {
+        return Ok((Config::default(), None));
+    };
+    let text = fs_err::read_to_string(&path)?;
+    let config: Config = toml::from_str(&text).map_err(|error| {
+        crate::UserError::new(
+            format!(
+                "`{}` is not a valid configuration: {}",
+                path.display(),
+                error.message()
+            ),
+            format!(
+                "{}see `antidote check --help` for the `[check]` and `[rules]` tables",
+                error.span().map_or_else(String::new, |span| {
+                    let line = text[..span.start].matches('\n').count() + 1;
+                    format!("look at line {line}; ")
+                })
+            ),
+        )
+    })?;
+    Ok((config, Some(path)))
+}

@@ -1,9 +1,11 @@
 //! One file per subcommand.
 
+pub mod check;
 pub mod diff;
 pub mod keygen;
 pub mod lock;
 pub mod log;
+pub mod profile;
 pub mod sign;
 pub mod verify;
 

@@ -1,0 +1,237 @@
+//! `antidote profile`: a mergeable profile of a dataset.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::time::Instant;
+
+use antidote_data::Dataset;
+use antidote_provenance::lock::AtomicFile;
+use antidote_validate::profile::{ColumnProfile, ColumnStats, PROFILE_VERSION, Profile};
+use anyhow::Context;
+use serde_json::json;
+
+use super::{escape, plural, record};
+use crate::cli::{GlobalArgs, ProfileArgs};
+use crate::printer::{Printer, Style};
+use crate::{ExitStatus, UserError};
+
+/// Reads a profile written by `antidote profile`.
+pub fn read_profile(path: &Path) -> anyhow::Result<Profile> {
+    if !path.is_file() {
+        return Err(UserError::new(
+            format!("profile `{}` does not exist", path.display()),
+            "create one with `antidote profile DATA -o baseline.json`",
+        )
+        .into());
+    }
+    let text = fs_err::read_to_string(path)?;
+    let profile: Profile = serde_json::from_str(&text).map_err(|error| {
+        UserError::new(
+            format!(
+                "`{}` line {}: not a valid antidote profile: {error}",
+                path.display(),
+                error.line()
+            ),
+            "profiles are written by `antidote profile`; re-create it",
+        )
+    })?;
+    if profile.version != PROFILE_VERSION {
+        return Err(UserError::new(
+            format!(
+                "`{}` has profile format version {}, this antidote reads version {PROFILE_VERSION}",
+                path.display(),
+                profile.version
+            ),
+            "re-create the profile with this version of `antidote profile`",
+        )
+        .into());
+    }
+    Ok(profile)
+}
+
+/// Writes a profile atomically.
+pub fn write_profile(profile: &Profile, path: &Path) -> anyhow::Result<()> {
+    let mut file = AtomicFile::create(path)?;
+    serde_json::to_writer_pretty(&mut file.writer, profile)?;
+    file.writer.write_all(b"\n")?;
+    file.commit()?;
+    Ok(())
+}
+
+/// Profiles a dataset, or merges profiles.
+pub fn profile(
+    args: &ProfileArgs,
+    global: &GlobalArgs,
+    printer: Printer,
+) -> anyhow::Result<ExitStatus> {
+    let started = Instant::now();
+    let profile = if args.merge.is_empty() {
+        let path = args
+            .data
+            .as_ref()
+            .expect("clap requires DATA without --merge");
+        let dataset = Dataset::open(path, &args.dataset.read_options())
+            .with_context(|| format!("failed to open the dataset `{}`", path.display()))?;
+        let progress = printer.progress();
+        Profile::of_dataset(dataset, progress.as_ref())?
+    } else {
+        let mut merged: Option<Profile> = None;
+        for path in &args.merge {
+            let next = read_profile(path)?;
+            match &mut merged {
+                None => merged = Some(next),
+                Some(profile) => profile
+                    .merge(&next)
+                    .with_context(|| format!("failed to merge `{}`", path.display()))?,
+            }
+        }
+        merged.expect("clap requires at least two profiles")
+    };
+    write_profile(&profile, &args.output)
+        .with_context(|| format!("failed to write the profile `{}`", args.output.display()))?;
+    if profile.skipped > 0 {
+        printer.warn(&format!(
+            "skipped {} (`--skip-bad`)",
+            plural(profile.skipped, "malformed record")
+        ));
+    }
+    record(
+        global,
+        printer,
+        "profile",
+        &args.output.display().to_string(),
+        "ok",
+        json!({ "sources": profile.sources, "records": profile.record_count, "columns": profile.columns.len() }),
+    );
+    if printer.json {
+        printer.out_json(&json!({ "profile": args.output, "records": profile.record_count, "sources": profile.sources }))?;
+        return Ok(ExitStatus::Success);
+    }
+    print_profile(&profile, printer, started.elapsed().as_secs_f64());
+    printer.out(&format!("wrote `{}`", args.output.display()));
+    printer.note(&format!(
+        "{}: check new data against it with `antidote check DATA --baseline {}`",
+        printer.style_err("next", Style::Dim),
+        args.output.display()
+    ));
+    Ok(ExitStatus::Success)
+}
+
+fn print_profile(profile: &Profile, printer: Printer, seconds: f64) {
+    printer.out(&format!(
+        "profiled {}: {}, {}, {:.2}% exact duplicates, in {seconds:.2}s",
+        profile
+            .sources
+            .iter()
+            .map(|source| format!("`{source}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        plural(profile.record_count, "record"),
+        plural(profile.columns.len() as u64, "column"),
+        100.0 * profile.duplicate_rate(),
+    ));
+    let width = profile
+        .columns
+        .iter()
+        .map(|column| column.name.len())
+        .max()
+        .unwrap_or(6)
+        .max(6);
+    printer.out(&printer.style(
+        &format!(
+            "  {:<width$}  {:<11}  {:<9}  {:>7}  summary",
+            "column", "kind", "role", "missing"
+        ),
+        Style::Bold,
+    ));
+    for column in &profile.columns {
+        printer.out(&format!(
+            "  {:<width$}  {:<11}  {:<9}  {:>6.1}%  {}",
+            escape(&column.name),
+            column.kind.to_string(),
+            column.role.to_string(),
+            100.0 * column.missing_share(),
+            summary(column)
+        ));
+    }
+    if let Some(label) = &profile.label {
+        let shares = profile.label_shares();
+        let mut shares: Vec<(String, f64)> = shares.into_iter().collect();
+        shares.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let listed: Vec<String> = shares
+            .iter()
+            .take(12)
+            .map(|(label, share)| format!("`{}` {:.1}%", escape(label), 100.0 * share))
+            .collect();
+        let more = if shares.len() > 12 {
+            format!(" and {} more", shares.len() - 12)
+        } else {
+            String::new()
+        };
+        printer.out(&format!(
+            "  labels ({}, entropy {:.3} bits): {}{more}",
+            shares.len(),
+            label.entropy_bits(),
+            listed.join(", ")
+        ));
+    }
+}
+
+fn summary(column: &ColumnProfile) -> String {
+    match &column.stats {
+        ColumnStats::Numeric(stats) => format!(
+            "mean {:.4}, std {:.4}, min {}, median {}, max {}",
+            stats.moments.mean,
+            stats.moments.std(),
+            stats
+                .min
+                .map_or_else(|| "-".to_owned(), |value| format!("{value}")),
+            stats
+                .quantiles
+                .quantile(0.5)
+                .map_or_else(|| "-".to_owned(), |value| format!("{value}")),
+            stats
+                .max
+                .map_or_else(|| "-".to_owned(), |value| format!("{value}")),
+        ),
+        ColumnStats::Categorical(stats) => {
+            let top: Vec<String> = stats
+                .counts
+                .items()
+                .iter()
+                .take(3)
+                .map(|(item, count)| format!("`{}` {count}", escape(item)))
+                .collect();
+            format!(
+                "~{:.0} distinct; top {}",
+                stats.distinct.estimate(),
+                top.join(", ")
+            )
+        }
+        ColumnStats::Text(stats) => format!(
+            "median {} chars, {} tokens; ~{:.0} distinct tokens",
+            stats.chars.quantile(0.5).unwrap_or(0.0),
+            stats.tokens.quantile(0.5).unwrap_or(0.0),
+            stats.distinct_tokens.estimate()
+        ),
+        ColumnStats::Image(stats) => {
+            let channels: Vec<String> = stats.channels.keys().map(ToString::to_string).collect();
+            format!(
+                "{}x{} to {}x{}, {} channel(s), mean brightness {:.1}",
+                stats.width.min.unwrap_or(0.0),
+                stats.height.min.unwrap_or(0.0),
+                stats.width.max.unwrap_or(0.0),
+                stats.height.max.unwrap_or(0.0),
+                channels.join("/"),
+                stats.brightness.moments.mean
+            )
+        }
+        ColumnStats::Vector(stats) => format!(
+            "dimensions {:?}, mean norm {:.4}",
+            stats.dimensions.keys().collect::<Vec<_>>(),
+            stats.norm.moments.mean
+        ),
+        ColumnStats::Identifier { distinct } => format!("~{:.0} distinct", distinct.estimate()),
+        ColumnStats::Other => String::new(),
+    }
+}
