@@ -213,7 +213,15 @@ Exits 1 when any anomaly is at error severity. Thresholds go in `antidote.toml`:
   [rules.columns.age]
   min = 0
   max = 120
-  max_drift = 0.2";
+  max_drift = 0.2
+
+  [severity]                # by check name: info, warning or error
+  drift = \"error\"          # any drifted column fails the run
+  new-column = \"info\"
+
+Checks: missing-column, retyped-column, role-changed, new-column, new-label, missing-label, \
+label-shift, duplicate-rate, missing-values, type-mismatch, drift, dataset-drift, image-channels, \
+image-size, vector-dimensions, rule.";
 
 const CHECK_EXAMPLES: &str = "Examples:
   antidote profile data/v1/train.csv -o baseline.json

@@ -61,6 +61,9 @@ pub struct Config {
     pub check: antidote_validate::check::Thresholds,
     /// `[rules]`: declarative rules checked by `antidote check`.
     pub rules: antidote_validate::rules::Rules,
+    /// `[severity]`: severities by check name, overriding the defaults
+    /// (`drift = "error"` makes any drifted column fail the run).
+    pub severity: std::collections::BTreeMap<String, antidote_core::Severity>,
 }
 
 /// Reads the configuration: the file given, else `antidote.toml` in the project folder, else

@@ -29,7 +29,14 @@ pub fn check(
     report
         .anomalies
         .extend(config.rules.evaluate(&current, &report.drift));
-    report.anomalies.sort_by(|a, b| b.severity.cmp(&a.severity));
+    for anomaly in &mut report.anomalies {
+        if let Some(severity) = config.severity.get(&anomaly.check) {
+            anomaly.severity = *severity;
+        }
+    }
+    report
+        .anomalies
+        .sort_by_key(|anomaly| std::cmp::Reverse(anomaly.severity));
     let passed = report.passed();
     record(
         global,

@@ -356,3 +356,43 @@ fn rules_from_antidote_toml_are_enforced() {
     );
     assert!(output.stderr.contains("min_recods"), "{}", output.stderr);
 }
+
+#[test]
+fn severities_can_be_raised_in_antidote_toml() {
+    let context = TestContext::new();
+    context.fixture("fortunes_3class.csv", "data.csv");
+    context
+        .run(&["profile", "data.csv", "-o", "baseline.json"])
+        .expect_code(0);
+    // A new column is a warning by default; the project makes it an error.
+    let text = std::fs::read_to_string(context.path("data.csv")).unwrap();
+    let widened: String = text
+        .lines()
+        .enumerate()
+        .map(|(index, line)| {
+            if index == 0 {
+                format!("{line},extra\n")
+            } else {
+                format!("{line},1\n")
+            }
+        })
+        .collect();
+    context.write("wider.csv", &widened);
+    let output = context
+        .run(&["check", "wider.csv", "--baseline", "baseline.json"])
+        .expect_code(0);
+    assert!(
+        output.stdout.contains("warning  new-column"),
+        "{}",
+        output.stdout
+    );
+    context.write("antidote.toml", "[severity]\nnew-column = \"error\"\n");
+    let output = context
+        .run(&["check", "wider.csv", "--baseline", "baseline.json"])
+        .expect_code(1);
+    assert!(
+        output.stdout.contains("error    new-column"),
+        "{}",
+        output.stdout
+    );
+}
