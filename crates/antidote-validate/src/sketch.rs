@@ -1,8 +1,9 @@
 //! Mergeable sketches with a stable serialised form.
 //!
-//! The sketches themselves are Apache DataSketches' (KLL for quantiles, HLL for distinct
-//! counts, frequent items for heavy hitters), so a profile's sketches are binary-compatible with
-//! the Java, C++ and Python DataSketches libraries. In a profile's JSON they are base64 strings.
+//! The sketches themselves are those of Apache `DataSketches` (KLL for quantiles, HLL for
+//! distinct counts, frequent items for heavy hitters), so a profile's sketches are
+//! binary-compatible with the Java, C++ and Python `DataSketches` libraries. In a profile's JSON
+//! they are base64 strings.
 
 use std::collections::BTreeMap;
 
@@ -14,10 +15,14 @@ use datasketches::hll::{HllSketch, HllType, HllUnion};
 use datasketches::kll::{KllFloat, KllSketch};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// The KLL accuracy parameter: normalised rank error about 1.3% (DataSketches' default).
+/// The KLL accuracy parameter: normalised rank error about 1.3% (the `DataSketches` default).
 const KLL_K: u16 = 200;
 /// log2 of the HLL register count: relative error about 1.6%.
 const HLL_LG_K: u8 = 12;
+const _: () = assert!(
+    4 <= HLL_LG_K && HLL_LG_K <= 21,
+    "HLL sketches and unions take an lg k from 4 to 21"
+);
 /// Map size of the frequent-items sketch used once exact counts overflow.
 const FREQUENT_MAP: usize = 4096;
 
@@ -143,6 +148,10 @@ impl Distinct {
     }
 
     /// Adds everything `other` saw.
+    #[expect(
+        clippy::missing_panics_doc,
+        reason = "`HLL_LG_K` is a valid lg k, asserted at compile time"
+    )]
     pub fn merge(&mut self, other: &Self) {
         let mut union = HllUnion::new(HLL_LG_K).expect("12 is a valid HLL lg k");
         union.update(&self.sketch);
@@ -336,6 +345,10 @@ mod tests {
     use super::*;
 
     #[test]
+    #[expect(
+        clippy::float_cmp,
+        reason = "the sketch keeps the exact minimum and maximum"
+    )]
     fn quantiles_round_trip_and_merge() {
         let mut a = Quantiles::default();
         let mut b = Quantiles::default();
