@@ -46,9 +46,99 @@ pub struct NumericStats {
     pub max: Option<f64>,
     /// Quantile sketch.
     pub quantiles: Quantiles,
+    /// Percentiles and a histogram for people and reports, derived from the sketch when the
+    /// profile is written (not read back: merging recomputes it).
+    #[serde(default, skip_deserializing)]
+    pub summary: NumericSummary,
 }
 
+/// Percentiles and a histogram of a numeric column, derived from its sketch.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NumericSummary {
+    /// `p01`, `p05`, `p25`, `p50`, `p75`, `p95`, `p99`.
+    pub percentiles: BTreeMap<String, f64>,
+    /// Equal-width bins from the minimum to the maximum, with estimated counts.
+    pub histogram: Vec<HistogramBin>,
+}
+
+/// One histogram bin.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct HistogramBin {
+    /// Lower edge (inclusive for the first bin, exclusive otherwise).
+    pub low: f64,
+    /// Upper edge (inclusive).
+    pub high: f64,
+    /// Values in the bin, estimated from the sketch.
+    pub count: u64,
+}
+
+/// Bins of the histograms in a profile's summaries.
+const HISTOGRAM_BINS: usize = 20;
+
 impl NumericStats {
+    /// A histogram of `bins` equal-width bins between the minimum and the maximum, with counts
+    /// estimated from the quantile sketch (within its rank error).
+    #[must_use]
+    pub fn histogram(&self, bins: usize) -> Vec<HistogramBin> {
+        let (Some(min), Some(max)) = (self.min, self.max) else {
+            return Vec::new();
+        };
+        let total = self.quantiles.count();
+        if bins == 0 || total == 0 {
+            return Vec::new();
+        }
+        if max <= min {
+            return vec![HistogramBin {
+                low: min,
+                high: max,
+                count: total,
+            }];
+        }
+        let width = (max - min) / bins as f64;
+        let edges: Vec<f64> = (1..bins).map(|index| min + width * index as f64).collect();
+        let Some(cdf) = self.quantiles.cdf(&edges) else {
+            return Vec::new();
+        };
+        let mut previous = 0.0;
+        (0..bins)
+            .map(|index| {
+                let share = cdf.get(index).copied().unwrap_or(1.0);
+                let count = ((share - previous).max(0.0) * total as f64).round() as u64;
+                previous = share;
+                HistogramBin {
+                    low: min + width * index as f64,
+                    high: if index + 1 == bins {
+                        max
+                    } else {
+                        min + width * (index + 1) as f64
+                    },
+                    count,
+                }
+            })
+            .collect()
+    }
+
+    fn summarize(&mut self) {
+        let mut percentiles = BTreeMap::new();
+        for (name, rank) in [
+            ("p01", 0.01),
+            ("p05", 0.05),
+            ("p25", 0.25),
+            ("p50", 0.5),
+            ("p75", 0.75),
+            ("p95", 0.95),
+            ("p99", 0.99),
+        ] {
+            if let Some(value) = self.quantiles.quantile(rank) {
+                percentiles.insert(name.to_owned(), value);
+            }
+        }
+        self.summary = NumericSummary {
+            percentiles,
+            histogram: self.histogram(HISTOGRAM_BINS),
+        };
+    }
+
     fn add(&mut self, value: f64) {
         if value.is_nan() {
             return;
@@ -687,6 +777,23 @@ impl Profile {
         self.duplicates.merge(&other.duplicates);
     }
 
+    /// Fills the derived summaries (percentiles, histograms) for people and reports; call it
+    /// before writing a profile.
+    pub fn summarize(&mut self) {
+        for column in &mut self.columns {
+            match &mut column.stats {
+                ColumnStats::Numeric(stats) => stats.summarize(),
+                ColumnStats::Image(stats) => {
+                    stats.width.summarize();
+                    stats.height.summarize();
+                    stats.brightness.summarize();
+                }
+                ColumnStats::Vector(stats) => stats.norm.summarize(),
+                _ => {}
+            }
+        }
+    }
+
     /// The column called `name`.
     #[must_use]
     pub fn column(&self, name: &str) -> Option<&ColumnProfile> {
@@ -815,6 +922,40 @@ mod tests {
             "row 4 repeats row 1"
         );
         assert!((profile.duplicate_rate() - 0.25).abs() < 1e-12);
+    }
+
+    #[test]
+    fn summaries_hold_percentiles_and_a_histogram_that_counts_every_value() {
+        let rows: Vec<Vec<Value>> = (0..1000)
+            .map(|index| row("a", f64::from(index % 100), "t"))
+            .collect();
+        let mut profile = Profile::of_dataset(dataset(rows), &NoProgress).unwrap();
+        profile.summarize();
+        let ColumnStats::Numeric(x) = &profile.column("x").unwrap().stats else {
+            panic!("numeric")
+        };
+        let total: u64 = x.summary.histogram.iter().map(|bin| bin.count).sum();
+        assert_eq!(x.summary.histogram.len(), 20);
+        assert!((999..=1001).contains(&total), "{total}");
+        let first = x.summary.histogram[0];
+        assert!((first.low - 0.0).abs() < 1e-12 && (first.high - 4.95).abs() < 1e-9);
+        assert!(
+            (45..=55).contains(&first.count),
+            "five values of ten copies each: {}",
+            first.count
+        );
+        let median = x.summary.percentiles["p50"];
+        assert!((45.0..=55.0).contains(&median), "{median}");
+        let json = serde_json::to_string(&profile).unwrap();
+        assert!(json.contains("\"histogram\""));
+        let back: Profile = serde_json::from_str(&json).unwrap();
+        let ColumnStats::Numeric(read) = &back.column("x").unwrap().stats else {
+            panic!("numeric")
+        };
+        assert!(
+            read.summary.histogram.is_empty(),
+            "summaries are derived, not read back"
+        );
     }
 
     #[test]

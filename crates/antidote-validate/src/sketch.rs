@@ -81,6 +81,19 @@ impl Quantiles {
             .map(KllFloat::into_inner)
     }
 
+    /// The share of values at or below each of the strictly increasing `points`.
+    #[must_use]
+    pub fn cdf(&self, points: &[f64]) -> Option<Vec<f64>> {
+        let points: Vec<KllFloat<f64>> = points
+            .iter()
+            .filter_map(|point| KllFloat::<f64>::new(*point).ok())
+            .collect();
+        self.sketch
+            .cdf(&points, SearchCriteria::Inclusive)
+            .ok()
+            .flatten()
+    }
+
     /// Quantiles at `points` evenly spaced ranks from 0 to 1: the grid drift statistics read.
     #[must_use]
     pub fn grid(&self, points: usize) -> Vec<f64> {

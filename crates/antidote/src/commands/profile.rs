@@ -65,7 +65,7 @@ pub fn profile(
     printer: Printer,
 ) -> anyhow::Result<ExitStatus> {
     let started = Instant::now();
-    let profile = if args.merge.is_empty() {
+    let mut profile = if args.merge.is_empty() {
         let path = args
             .data
             .as_ref()
@@ -87,6 +87,7 @@ pub fn profile(
         }
         merged.expect("clap requires at least two profiles")
     };
+    profile.summarize();
     write_profile(&profile, &args.output)
         .with_context(|| format!("failed to write the profile `{}`", args.output.display()))?;
     if profile.skipped > 0 {
