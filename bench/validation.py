@@ -12,13 +12,17 @@ import time
 import numpy as np
 
 
+def read(path):
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as handle:
+        return handle.read()
+
+
 def load(images_path, labels_path):
-    with gzip.open(images_path, "rb") as handle:
-        data = handle.read()
+    data = read(images_path)
     count = int.from_bytes(data[4:8], "big")
     pixels = np.frombuffer(data, dtype=np.uint8, offset=16).reshape(count, 784)
-    with gzip.open(labels_path, "rb") as handle:
-        labels = np.frombuffer(handle.read(), dtype=np.uint8, offset=8)
+    labels = np.frombuffer(read(labels_path), dtype=np.uint8, offset=8)
     return pixels, labels
 
 

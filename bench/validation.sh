@@ -46,12 +46,12 @@ best_of() {
   echo "$best $rss"
 }
 
-# peer TOOL: the fastest of $repeats runs of the Python peer, as its JSON line.
+# peer TOOL IMAGES LABELS: the fastest of $repeats runs of the Python peer, as its JSON line.
 peer() {
   local best=""
   for _ in $(seq "$repeats"); do
     local line
-    line=$("$venv/bin/python" bench/validation.py "$1" "$data/train-images-idx3-ubyte.gz" "$data/train-labels-idx1-ubyte.gz")
+    line=$("$venv/bin/python" bench/validation.py "$1" "$2" "$3")
     if [ -z "$best" ] || [ "$(echo "$line" | "$venv/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["profile_seconds"])')" \< \
          "$(echo "$best" | "$venv/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["profile_seconds"])')" ]; then
       best=$line
@@ -63,22 +63,33 @@ peer() {
 field() { echo "$1" | "$venv/bin/python" -c "import json,sys; print(round(json.load(sys.stdin)['$2'], 2))"; }
 ratio() { awk "BEGIN{ if ($2 > 0) printf \"%.1f\", $1 / $2; else print \"n/a\" }"; }
 
-read -r profile_s profile_k < <(best_of "$antidote" --no-ledger --quiet profile "$data/train-images-idx3-ubyte.gz" -o "$work/train.json")
-read -r check_s check_k < <(best_of "$antidote" --no-ledger --quiet check "$data/t10k-images-idx3-ubyte.gz" --baseline "$work/train.json")
-pandas_line=$(peer pandas)
-whylogs_line=$(peer whylogs)
-pandas_total=$(awk "BEGIN{print $(field "$pandas_line" load_seconds) + $(field "$pandas_line" profile_seconds)}")
-whylogs_total=$(awk "BEGIN{print $(field "$whylogs_line" load_seconds) + $(field "$whylogs_line" profile_seconds)}")
+run_matrix() { # DIR SUFFIX LABEL
+  local dir=$1 suffix=$2 label=$3
+  read -r profile_s profile_k < <(best_of "$antidote" --no-ledger --quiet profile "$dir/train-images-idx3-ubyte$suffix" -o "$work/train.json")
+  pandas_line=$(peer pandas "$dir/train-images-idx3-ubyte$suffix" "$dir/train-labels-idx1-ubyte$suffix")
+  whylogs_line=$(peer whylogs "$dir/train-images-idx3-ubyte$suffix" "$dir/train-labels-idx1-ubyte$suffix")
+  pandas_total=$(awk "BEGIN{print $(field "$pandas_line" load_seconds) + $(field "$pandas_line" profile_seconds)}")
+  whylogs_total=$(awk "BEGIN{print $(field "$whylogs_line" load_seconds) + $(field "$whylogs_line" profile_seconds)}")
+  echo
+  echo "$label"
+  echo
+  echo "| tool | what it computes | load s | profile s | total s | peak MiB | antidote faster by (total) |"
+  echo "|---|---|---|---|---|---|---|"
+  printf '| antidote profile | schema, per-image size/brightness/channel stats, per-pixel mean and variance, label counts and entropy, exact duplicates, mergeable sketches | - | - | %s | %s | 1.0 |\n' "$profile_s" "$((profile_k / 1024))"
+  printf '| pandas describe + value_counts + duplicated | count/mean/std/min/quartiles/max of 784 pixel columns, label shares, duplicates | %s | %s | %s | %s | %s |\n' \
+    "$(field "$pandas_line" load_seconds)" "$(field "$pandas_line" profile_seconds)" "$pandas_total" "$(field "$pandas_line" peak_mib | cut -d. -f1)" "$(ratio "$pandas_total" "$profile_s")"
+  printf '| whylogs why.log | per-column counts, types, KLL quantiles, HLL distinct, frequent items of 785 columns | %s | %s | %s | %s | %s |\n' \
+    "$(field "$whylogs_line" load_seconds)" "$(field "$whylogs_line" profile_seconds)" "$whylogs_total" "$(field "$whylogs_line" peak_mib | cut -d. -f1)" "$(ratio "$whylogs_total" "$profile_s")"
+}
 
 echo
 echo "#### Validation benchmark ($(date -u +%Y-%m-%d), $(nproc) cores, $(uname -m)): Fashion-MNIST training set, 60,000 x 784"
+run_matrix "$data" ".gz" "Gzipped IDX as Debian ships it (decompression alone takes about 0.3 s with \`zcat\`):"
+raw="$work/raw"
+mkdir -p "$raw"
+zcat "$data/train-images-idx3-ubyte.gz" > "$raw/train-images-idx3-ubyte"
+zcat "$data/train-labels-idx1-ubyte.gz" > "$raw/train-labels-idx1-ubyte"
+run_matrix "$raw" "" "Uncompressed IDX (the same records):"
+read -r check_s check_k < <(best_of "$antidote" --no-ledger --quiet check "$data/t10k-images-idx3-ubyte.gz" --baseline "$work/train.json")
 echo
-echo "| tool | what it computes | load s | profile s | total s | peak MiB | antidote faster by (total) |"
-echo "|---|---|---|---|---|---|---|"
-printf '| antidote profile | schema, per-image size/brightness/channel stats, per-pixel mean and variance, label counts and entropy, exact duplicates, mergeable sketches | - | - | %s | %s | 1.0 |\n' "$profile_s" "$((profile_k / 1024))"
-printf '| pandas describe + value_counts + duplicated | count/mean/std/min/quartiles/max of 784 pixel columns, label shares, duplicates | %s | %s | %s | %s | %s |\n' \
-  "$(field "$pandas_line" load_seconds)" "$(field "$pandas_line" profile_seconds)" "$pandas_total" "$(field "$pandas_line" peak_mib | cut -d. -f1)" "$(ratio "$pandas_total" "$profile_s")"
-printf '| whylogs why.log | per-column counts, types, KLL quantiles, HLL distinct, frequent items of 785 columns | %s | %s | %s | %s | %s |\n' \
-  "$(field "$whylogs_line" load_seconds)" "$(field "$whylogs_line" profile_seconds)" "$whylogs_total" "$(field "$whylogs_line" peak_mib | cut -d. -f1)" "$(ratio "$whylogs_total" "$profile_s")"
-echo
-printf '`antidote check` of the test set (10,000 images) against that profile: %s s, peak %s MiB.\n' "$check_s" "$((check_k / 1024))"
+printf '`antidote check` of the test set (10,000 images, gzipped) against the training profile: %s s, peak %s MiB.\n' "$check_s" "$((check_k / 1024))"

@@ -424,6 +424,10 @@ pub struct VectorStats {
 /// The statistics of one column, by kind.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one value per column: boxing would buy nothing"
+)]
 pub enum ColumnStats {
     /// Numbers and booleans.
     Numeric(NumericStats),
