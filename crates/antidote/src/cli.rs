@@ -226,7 +226,8 @@ image-size, vector-dimensions, rule.";
 const CHECK_EXAMPLES: &str = "Examples:
   antidote profile data/v1/train.csv -o baseline.json
   antidote check data/v2/train.csv --baseline baseline.json
-  antidote check update.parquet --baseline baseline.json --rules ci/antidote.toml --json";
+  antidote check update.parquet --baseline baseline.json --rules ci/antidote.toml --json
+  antidote check data/v2/train.csv --baseline baseline.json --report   # writes check-report.html";
 
 const LOG_ABOUT: &str = "List the ledger's events, or check its hash chain.
 
@@ -410,6 +411,21 @@ pub struct CheckArgs {
     /// How many anomalies to print (all of them with `--json`)
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub show: usize,
+
+    /// Also write a self-contained HTML report (default file: `check-report.html`)
+    ///
+    /// One HTML file that opens in any browser without network access (inline CSS and SVG, no
+    /// script): the verdict and why, the numbers, every anomaly worst first, drift per column
+    /// with the baseline and current distributions overlaid, label shares, the tokens that grew
+    /// most in text columns, and the exact command, antidote version, input digests and time, so
+    /// that the report can serve as evidence. Values from the dataset are escaped.
+    #[arg(
+        long,
+        value_name = "FILE",
+        num_args = 0..=1,
+        default_missing_value = "check-report.html"
+    )]
+    pub report: Option<PathBuf>,
 
     #[command(flatten)]
     pub dataset: DatasetArgs,

@@ -69,13 +69,12 @@ pub struct Config {
 /// Reads the configuration: the file given, else `antidote.toml` in the project folder, else
 /// the defaults. Returns the path it was read from.
 pub fn load_config(explicit: Option<&Path>) -> anyhow::Result<(Config, Option<PathBuf>)> {
-    let path = match explicit {
-        Some(path) => Some(path.to_owned()),
-        None => {
-            let current = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-            let candidate = project_folder(&current).join(CONFIG_FILE);
-            candidate.is_file().then_some(candidate)
-        }
+    let path = if let Some(path) = explicit {
+        Some(path.to_owned())
+    } else {
+        let current = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        let candidate = project_folder(&current).join(CONFIG_FILE);
+        candidate.is_file().then_some(candidate)
     };
     let Some(path) = path else {
         return Ok((Config::default(), None));

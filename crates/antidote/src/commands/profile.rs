@@ -66,10 +66,13 @@ pub fn profile(
 ) -> anyhow::Result<ExitStatus> {
     let started = Instant::now();
     let mut profile = if args.merge.is_empty() {
-        let path = args
-            .data
-            .as_ref()
-            .expect("clap requires DATA without --merge");
+        let Some(path) = args.data.as_ref() else {
+            return Err(UserError::new(
+                "nothing to profile",
+                "name a dataset, or `--merge` two or more profiles",
+            )
+            .into());
+        };
         let dataset = Dataset::open(path, &args.dataset.read_options())
             .with_context(|| format!("failed to open the dataset `{}`", path.display()))?;
         let progress = printer.progress();
@@ -85,7 +88,9 @@ pub fn profile(
                     .with_context(|| format!("failed to merge `{}`", path.display()))?,
             }
         }
-        merged.expect("clap requires at least two profiles")
+        merged.ok_or_else(|| {
+            UserError::new("nothing to merge", "`--merge` takes two or more profiles")
+        })?
     };
     profile.summarize();
     write_profile(&profile, &args.output)

@@ -1,6 +1,7 @@
 //! `antidote profile` and `antidote check` on real data: Fashion-MNIST from Debian's
 //! `dataset-fashion-mnist` and quotations from Debian's `fortunes`.
 
+use std::fmt::Write as _;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -16,9 +17,9 @@ fn gunzip(path: &Path) -> Vec<u8> {
         path.display()
     );
     let mut bytes = Vec::new();
-    flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap())
+    flate2::read::GzDecoder::new(std::fs::File::open(path).expect("test data I/O"))
         .read_to_end(&mut bytes)
-        .unwrap();
+        .expect("test data I/O");
     bytes
 }
 
@@ -32,7 +33,7 @@ fn fashion_train() -> (Vec<u8>, Vec<u8>) {
 
 /// Writes an IDX pair from records (pixels, label).
 fn write_idx(dir: &Path, records: &[(&[u8], u8)], with_labels: bool) -> PathBuf {
-    std::fs::create_dir_all(dir).unwrap();
+    std::fs::create_dir_all(dir).expect("test data I/O");
     let mut images = vec![0, 0, 8, 3];
     for size in [records.len() as u32, 28, 28] {
         images.extend_from_slice(&size.to_be_bytes());
@@ -44,9 +45,9 @@ fn write_idx(dir: &Path, records: &[(&[u8], u8)], with_labels: bool) -> PathBuf 
         labels.push(*label);
     }
     let path = dir.join("train-images-idx3-ubyte");
-    std::fs::write(&path, images).unwrap();
+    std::fs::write(&path, images).expect("test data I/O");
     if with_labels {
-        std::fs::write(dir.join("train-labels-idx1-ubyte"), labels).unwrap();
+        std::fs::write(dir.join("train-labels-idx1-ubyte"), labels).expect("test data I/O");
     }
     path
 }
@@ -103,7 +104,7 @@ fn a_doubled_class_is_label_shift() {
     let output = context
         .run(&[
             "check",
-            path.to_str().unwrap(),
+            path.to_str().expect("test data I/O"),
             "--baseline",
             "baseline.json",
         ])
@@ -130,18 +131,20 @@ fn a_new_label_value_is_an_error() {
     let output = context
         .run(&[
             "check",
-            path.to_str().unwrap(),
+            path.to_str().expect("test data I/O"),
             "--baseline",
             "baseline.json",
             "--json",
         ])
         .expect_code(1);
-    let json: serde_json::Value = serde_json::from_str(&output.stdout).unwrap();
-    let anomalies = json["report"]["anomalies"].as_array().unwrap();
+    let json: serde_json::Value = serde_json::from_str(&output.stdout).expect("test data I/O");
+    let anomalies = json["report"]["anomalies"]
+        .as_array()
+        .expect("test data I/O");
     let new_label = anomalies
         .iter()
         .find(|anomaly| anomaly["check"] == "new-label")
-        .unwrap();
+        .expect("test data I/O");
     assert_eq!(new_label["severity"], "error");
     assert_eq!(
         new_label["message"],
@@ -159,7 +162,7 @@ fn a_dropped_column_is_named() {
     let output = context
         .run(&[
             "check",
-            path.to_str().unwrap(),
+            path.to_str().expect("test data I/O"),
             "--baseline",
             "baseline.json",
         ])
@@ -195,7 +198,7 @@ fn fortunes_csv(inject: Option<(&str, usize)>) -> String {
             "`{}` is missing: `apt-get install fortunes` (.ci/run does)",
             path.display()
         );
-        let bytes = std::fs::read(&path).unwrap();
+        let bytes = std::fs::read(&path).expect("test data I/O");
         let text = String::from_utf8_lossy(&bytes);
         for quote in text.split("\n%\n") {
             let quote = quote.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -203,13 +206,15 @@ fn fortunes_csv(inject: Option<(&str, usize)>) -> String {
                 continue;
             }
             let quote = match inject {
-                Some((phrase, every)) if index % every == 0 => format!("{quote} {phrase}"),
+                Some((phrase, every)) if index.is_multiple_of(every) => format!("{quote} {phrase}"),
                 _ => quote,
             };
-            csv.push_str(&format!(
-                "{category}-{index},{category},\"{}\"\n",
+            writeln!(
+                csv,
+                "{category}-{index},{category},\"{}\"",
                 quote.replace('"', "\"\"")
-            ));
+            )
+            .expect("writing to a String");
             index += 1;
         }
     }
@@ -235,10 +240,10 @@ fn an_injected_phrase_is_named_by_the_text_check() {
         "baseline.json",
         "--json",
     ]);
-    let json: serde_json::Value = serde_json::from_str(&output.stdout).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&output.stdout).expect("test data I/O");
     let text = json["report"]["anomalies"]
         .as_array()
-        .unwrap()
+        .expect("test data I/O")
         .iter()
         .find(|anomaly| {
             anomaly["column"] == "text"
@@ -247,10 +252,10 @@ fn an_injected_phrase_is_named_by_the_text_check() {
         .unwrap_or_else(|| panic!("no text anomaly: {}", output.stdout));
     let top: Vec<&str> = text["details"]
         .as_array()
-        .unwrap()
+        .expect("test data I/O")
         .iter()
         .take(5)
-        .map(|token| token["token"].as_str().unwrap())
+        .map(|token| token["token"].as_str().expect("test data I/O"))
         .collect();
     for injected in ["cerulean", "quokka", "protocol"] {
         assert!(
@@ -290,7 +295,8 @@ fn merged_shard_profiles_check_like_the_whole() {
         .run(&["profile", "all.csv", "-o", "all.json"])
         .expect_code(0);
     let read = |name: &str| -> serde_json::Value {
-        serde_json::from_str(&std::fs::read_to_string(context.path(name)).unwrap()).unwrap()
+        serde_json::from_str(&std::fs::read_to_string(context.path(name)).expect("test data I/O"))
+            .expect("test data I/O")
     };
     let (merged, whole) = (read("ab.json"), read("all.json"));
     assert_eq!(merged["record_count"], whole["record_count"]);
@@ -365,7 +371,7 @@ fn severities_can_be_raised_in_antidote_toml() {
         .run(&["profile", "data.csv", "-o", "baseline.json"])
         .expect_code(0);
     // A new column is a warning by default; the project makes it an error.
-    let text = std::fs::read_to_string(context.path("data.csv")).unwrap();
+    let text = std::fs::read_to_string(context.path("data.csv")).expect("test data I/O");
     let widened: String = text
         .lines()
         .enumerate()

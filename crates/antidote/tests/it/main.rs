@@ -7,6 +7,7 @@ mod fashion_mnist;
 mod images;
 mod ledger;
 mod lock_verify;
+mod report;
 mod sign;
 
 use std::path::{Path, PathBuf};

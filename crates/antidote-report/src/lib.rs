@@ -1,0 +1,399 @@
+//! Reports of what antidote found, as one self-contained HTML file.
+//!
+//! Reports sit beside the defense layers: a command that finds something (`antidote check`, later
+//! `antidote scan`) describes it as a [`Report`], a small document model, and [`render_html`]
+//! turns that into a single HTML page that opens in any browser without network access: inline
+//! CSS, inline SVG charts, no script, no font or image from elsewhere.
+//!
+//! A report reads top down. The [`Verdict`] comes first (`PASSED` or `FAILED` in words, with one
+//! sentence saying whether to train and why), then the headline [`Metric`]s, then one
+//! [`Section`] per check or detector, each opening with a paragraph on what it looks for and
+//! followed by [`Block`]s of evidence: tables, overlaid [`Distribution`]s, grouped [`Bars`] and
+//! [`Tokens`] tables. The [`Provenance`] footer names the exact command, the antidote version,
+//! the digests of the inputs and the time, so that the page can serve as evidence.
+//!
+//! Every piece of text in the model is data: the renderer [`escape`]s all of it, so a record
+//! holding `<script>` shows as text and never runs. Text in backticks is set as code.
+//!
+//! This crate knows nothing about profiles or detectors; the `antidote` binary converts their
+//! results into a [`Report`]. Start with [`Report`] and [`render_html`].
+//!
+//! ```
+//! use antidote_report::{
+//!     Bin, Block, Cell, Distribution, Metric, Provenance, Report, Section, Series, Table, Verdict,
+//!     render_html,
+//! };
+//!
+//! let report = Report {
+//!     title: "antidote check".to_owned(),
+//!     subtitle: Some("`update.csv` against the baseline `baseline.json`".to_owned()),
+//!     verdict: Verdict {
+//!         passed: false,
+//!         headline: "Do not train: 1 error — label shift".to_owned(),
+//!     },
+//!     metrics: vec![Metric::new("Records", "1200").with_detail("baseline 1000")],
+//!     sections: vec![Section {
+//!         title: "Drift per column".to_owned(),
+//!         about: "Each column's distribution against the baseline's.".to_owned(),
+//!         blocks: vec![
+//!             Block::Table(Table {
+//!                 caption: None,
+//!                 headers: vec!["column".to_owned(), "statistic".to_owned()],
+//!                 rows: vec![vec![Cell::code("age"), Cell::number("0.0312")]],
+//!             }),
+//!             Block::Distribution(Distribution {
+//!                 title: "`age`".to_owned(),
+//!                 caption: None,
+//!                 x_label: "age".to_owned(),
+//!                 series: vec![Series {
+//!                     name: "baseline".to_owned(),
+//!                     bins: vec![
+//!                         Bin { low: 0.0, high: 50.0, share: 0.6 },
+//!                         Bin { low: 50.0, high: 100.0, share: 0.4 },
+//!                     ],
+//!                 }],
+//!                 marker: None,
+//!             }),
+//!         ],
+//!     }],
+//!     provenance: Provenance {
+//!         command: "antidote check update.csv --baseline baseline.json --report".to_owned(),
+//!         version: "antidote 0.1.0".to_owned(),
+//!         inputs: Vec::new(),
+//!         generated: "2026-01-01T00:00:00Z".to_owned(),
+//!     },
+//! };
+//! let html = render_html(&report);
+//! assert!(html.starts_with("<!DOCTYPE html>"));
+//! assert!(html.contains("FAILED"));
+//! assert!(html.contains("<svg"));
+//! ```
+#![warn(missing_docs)]
+
+mod html;
+mod svg;
+
+use antidote_core::{Digest, Severity};
+use serde::{Deserialize, Serialize};
+
+pub use html::{escape, render_html};
+
+/// A report: a verdict, the numbers behind it, sections of evidence, and where it came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// The page title, such as `antidote check`.
+    pub title: String,
+    /// One line under the title: what was compared with what.
+    pub subtitle: Option<String>,
+    /// Whether to train, first thing on the page.
+    pub verdict: Verdict,
+    /// Headline numbers, shown as cards under the verdict.
+    pub metrics: Vec<Metric>,
+    /// The evidence, one section per check or detector.
+    pub sections: Vec<Section>,
+    /// The command, version, inputs and time, in the footer.
+    pub provenance: Provenance,
+}
+
+/// Whether the data may be used, and why, in one sentence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// Whether every gate passed. The page says `PASSED` or `FAILED` in words.
+    pub passed: bool,
+    /// One sentence, such as `Do not train: 2 errors — label shift and a duplicate flood`.
+    pub headline: String,
+}
+
+/// How a value should catch the eye. Colour supports the text and never replaces it: the text of
+/// an emphasised cell or metric must say the same (`error`, `DRIFTED`, `3 errors`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Emphasis {
+    /// As it should be.
+    Good,
+    /// Worth a look.
+    Warn,
+    /// The data must not be used as it is.
+    Bad,
+}
+
+impl Emphasis {
+    /// The emphasis that fits a severity: none for info, [`Emphasis::Warn`] for a warning,
+    /// [`Emphasis::Bad`] for an error.
+    #[must_use]
+    pub fn for_severity(severity: Severity) -> Option<Self> {
+        match severity {
+            Severity::Info => None,
+            Severity::Warning => Some(Self::Warn),
+            Severity::Error => Some(Self::Bad),
+        }
+    }
+}
+
+/// A headline number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Metric {
+    /// What it counts, such as `Records`.
+    pub label: String,
+    /// The value as it should read, such as `1,200` or `2.50%`.
+    pub value: String,
+    /// A line of context under the value, such as `baseline 1000`.
+    pub detail: Option<String>,
+    /// How it should catch the eye.
+    pub emphasis: Option<Emphasis>,
+}
+
+impl Metric {
+    /// A metric without detail or emphasis.
+    #[must_use]
+    pub fn new(label: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            label: label.into(),
+            value: value.into(),
+            detail: None,
+            emphasis: None,
+        }
+    }
+
+    /// Adds a line of context under the value.
+    #[must_use]
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    /// Sets how the metric catches the eye.
+    #[must_use]
+    pub fn with_emphasis(mut self, emphasis: Option<Emphasis>) -> Self {
+        self.emphasis = emphasis;
+        self
+    }
+}
+
+/// One check or detector: what it looks for, then what it found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Section {
+    /// The heading, such as `Drift per column`.
+    pub title: String,
+    /// One paragraph: what this check looks for and how to read what follows.
+    pub about: String,
+    /// The evidence.
+    pub blocks: Vec<Block>,
+}
+
+/// A piece of evidence inside a section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Block {
+    /// A paragraph of text.
+    Paragraph {
+        /// The text; spans in backticks are set as code.
+        text: String,
+    },
+    /// A table.
+    Table(Table),
+    /// Overlaid histograms.
+    Distribution(Distribution),
+    /// Grouped horizontal bars of shares.
+    Bars(Bars),
+    /// Tokens whose share grew, with their shares before and now.
+    Tokens(Tokens),
+}
+
+impl Block {
+    /// A paragraph.
+    #[must_use]
+    pub fn paragraph(text: impl Into<String>) -> Self {
+        Self::Paragraph { text: text.into() }
+    }
+}
+
+/// A table with a header row. Long tables scroll sideways on narrow screens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Table {
+    /// A line above the table.
+    pub caption: Option<String>,
+    /// Column headings.
+    pub headers: Vec<String>,
+    /// Rows of cells, as many as headings.
+    pub rows: Vec<Vec<Cell>>,
+}
+
+/// How a cell's text is set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CellFormat {
+    /// Prose, left-aligned; spans in backticks are set as code. With an emphasis it is a badge.
+    #[default]
+    Text,
+    /// A number, right-aligned in tabular figures.
+    Number,
+    /// A name from the data (a column, a label, a token), in a monospace font.
+    Code,
+}
+
+/// One table cell.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cell {
+    /// The text.
+    pub text: String,
+    /// How it is set.
+    pub format: CellFormat,
+    /// How it should catch the eye.
+    pub emphasis: Option<Emphasis>,
+}
+
+impl Cell {
+    /// A cell of prose.
+    #[must_use]
+    pub fn text(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            format: CellFormat::Text,
+            emphasis: None,
+        }
+    }
+
+    /// A number, right-aligned.
+    #[must_use]
+    pub fn number(text: impl Into<String>) -> Self {
+        Self {
+            format: CellFormat::Number,
+            ..Self::text(text)
+        }
+    }
+
+    /// A name from the data, in a monospace font.
+    #[must_use]
+    pub fn code(text: impl Into<String>) -> Self {
+        Self {
+            format: CellFormat::Code,
+            ..Self::text(text)
+        }
+    }
+
+    /// Sets how the cell catches the eye.
+    #[must_use]
+    pub fn with_emphasis(mut self, emphasis: Option<Emphasis>) -> Self {
+        self.emphasis = emphasis;
+        self
+    }
+}
+
+/// Histograms of one quantity, overlaid: a baseline against current data, or scores of clean
+/// against flagged records. The first series is drawn as a hatched area, the second as a dashed
+/// outline, so that they stay apart without colour.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Distribution {
+    /// The heading above the chart.
+    pub title: String,
+    /// A line under the chart: the statistic, the threshold, what to make of it.
+    pub caption: Option<String>,
+    /// What the horizontal axis measures.
+    pub x_label: String,
+    /// The histograms; bins of different series may differ.
+    pub series: Vec<Series>,
+    /// A value to mark with a vertical line, such as a score threshold.
+    pub marker: Option<Marker>,
+}
+
+/// One histogram.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Series {
+    /// Its name in the legend, such as `baseline`.
+    pub name: String,
+    /// Bins in increasing order.
+    pub bins: Vec<Bin>,
+}
+
+/// One histogram bin.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Bin {
+    /// Lower edge.
+    pub low: f64,
+    /// Upper edge.
+    pub high: f64,
+    /// Share of the series' values in the bin, from 0 to 1.
+    pub share: f64,
+}
+
+/// A marked value on the horizontal axis of a [`Distribution`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Marker {
+    /// Where.
+    pub value: f64,
+    /// What it is, such as `threshold 0.8`.
+    pub label: String,
+}
+
+/// Shares per item, one bar per series, such as label shares in the baseline and now. The first
+/// series is hatched and every bar carries its value, so that colour carries no meaning alone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Bars {
+    /// The heading above the chart.
+    pub title: String,
+    /// A line under the chart.
+    pub caption: Option<String>,
+    /// Series names, in the order of [`BarItem::values`], such as `baseline` and `current`.
+    pub series: Vec<String>,
+    /// One group of bars per item, top to bottom.
+    pub items: Vec<BarItem>,
+}
+
+/// One group of bars.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BarItem {
+    /// What the bars are of, such as a label value.
+    pub label: String,
+    /// Shares from 0 to 1, one per series.
+    pub values: Vec<f64>,
+}
+
+/// Tokens of a text column whose share grew, most telling first: the words a backdoor trigger
+/// or an injected phrase is made of.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tokens {
+    /// The heading above the table.
+    pub title: String,
+    /// A line under the table.
+    pub caption: Option<String>,
+    /// The tokens.
+    pub tokens: Vec<Token>,
+}
+
+/// A token and its shares of all tokens, before and now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Token {
+    /// The token.
+    pub text: String,
+    /// Its share of the baseline's tokens.
+    pub baseline_share: f64,
+    /// Its share of the current data's tokens.
+    pub share: f64,
+    /// Whether the baseline never had it.
+    pub new: bool,
+}
+
+/// Where a report came from, so that it can serve as evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// The exact command line.
+    pub command: String,
+    /// The tool and version, such as `antidote 0.1.0`.
+    pub version: String,
+    /// What was read.
+    pub inputs: Vec<Input>,
+    /// When the report was made, in UTC (RFC 3339).
+    pub generated: String,
+}
+
+/// One input of a report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Input {
+    /// What it was for, such as `data` or `baseline`.
+    pub role: String,
+    /// Where it was read from.
+    pub path: String,
+    /// Its digest, when it is a single file or a locked dataset.
+    pub digest: Option<Digest>,
+}
