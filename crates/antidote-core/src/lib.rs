@@ -25,3 +25,16 @@ mod progress;
 pub use digest::{Digest, DigestAlgorithm, DigestParseError};
 pub use finding::{Evidence, Finding, RecordId, Severity};
 pub use progress::{NoProgress, Progress, ProgressUnit};
+
+/// An error and its causes on one line, joined by `: `, for reports that keep one string.
+#[must_use]
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

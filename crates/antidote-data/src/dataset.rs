@@ -355,6 +355,16 @@ impl Dataset {
         &self.skipped
     }
 
+    /// Reads up to `max` records into `batch` (cleared first); returns how many were read, 0 at
+    /// the end. Callers process each batch in parallel while memory stays bounded.
+    pub fn next_batch(&mut self, max: usize, batch: &mut Vec<Record>) -> Result<usize, ReadError> {
+        batch.clear();
+        for record in self.by_ref().take(max) {
+            batch.push(record?);
+        }
+        Ok(batch.len())
+    }
+
     fn assemble(&mut self, row: crate::readers::Row) -> Record {
         let position = self.position;
         self.position += 1;

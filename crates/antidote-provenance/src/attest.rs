@@ -130,7 +130,7 @@ pub fn check_lock_signature(
         }
         Err(error) => {
             return Ok(SignatureStatus::Invalid {
-                reason: chain(&error),
+                reason: antidote_core::error_chain(&error),
             });
         }
     };
@@ -154,15 +154,4 @@ pub fn check_lock_signature(
     Ok(SignatureStatus::Valid {
         key_id: signing::key_id(key),
     })
-}
-
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

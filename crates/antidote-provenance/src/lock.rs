@@ -339,14 +339,7 @@ pub fn digest_dataset(
     let mut merkle = MerkleBuilder::default();
     let mut label_counts: BTreeMap<String, u64> = BTreeMap::new();
     let mut batch = Vec::with_capacity(BATCH);
-    loop {
-        batch.clear();
-        for record in dataset.by_ref().take(BATCH) {
-            batch.push(record?);
-        }
-        if batch.is_empty() {
-            break;
-        }
+    while dataset.next_batch(BATCH, &mut batch)? > 0 {
         let entries: Vec<RecordEntry> = batch.par_iter().map(RecordEntry::from_record).collect();
         for entry in entries {
             merkle.push(record_leaf(&entry.id, &entry.hash));

@@ -294,7 +294,7 @@ fn recheck_dataset(
             Ok(digest) => digest,
             Err(error) => {
                 return DatasetOutcome::Unreadable {
-                    error: error_chain(&error),
+                    error: antidote_core::error_chain(&error),
                 };
             }
         };
@@ -307,18 +307,6 @@ fn recheck_dataset(
         schema_changed: digest.schema.fingerprint() != locked.schema_fingerprint,
         diff: RecordDiff::between(old, &new, locked.ids_are_positions),
     }
-}
-
-/// An error and its causes on one line.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// Label counts that differ between two versions, as `label: old -> new`.

@@ -837,14 +837,7 @@ impl Profile {
             ProgressUnit::Records,
         );
         let mut batch = Vec::with_capacity(BATCH);
-        loop {
-            batch.clear();
-            for record in dataset.by_ref().take(BATCH) {
-                batch.push(record?);
-            }
-            if batch.is_empty() {
-                break;
-            }
+        while dataset.next_batch(BATCH, &mut batch)? > 0 {
             let partial = batch
                 .par_chunks(BATCH.div_ceil(rayon::current_num_threads().max(1)))
                 .map(|chunk| {
