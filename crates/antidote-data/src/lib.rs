@@ -39,6 +39,7 @@ pub mod readers;
 mod record;
 mod schema;
 mod value;
+pub mod writers;
 
 pub use dataset::{Dataset, Format, ReadOptions, RoleNames, from_rows};
 pub use error::ReadError;

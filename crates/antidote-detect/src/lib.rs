@@ -1,0 +1,45 @@
+//! Layer 2b of antidote: detection of the poisoned records themselves.
+//!
+//! Validation (layer 2a) sees that a dataset changed; detection says which records are poisoned
+//! and why. Each detector reads what a model or a representation reveals about every record
+//! (out-of-sample probabilities, embeddings) and gives each one a verdict with a sentence a person
+//! can check. The crate will hold the detectors (label issues, duplicates, outliers, spectral
+//! signatures, activation clustering, trigger search, instruction poisoning, source trust), the
+//! fusion of their scores into one suspicion per record, and the policy that decides what is
+//! quarantined; `antidote scan` drives them.
+//!
+//! The first detector is [`LabelIssues`], confident learning on out-of-sample probabilities,
+//! which flags the same records as cleanlab's `find_label_issues`. Detectors take their
+//! parameters through a builder whose `check()` returns the only type that can `run`:
+//!
+//! ```
+//! use antidote_detect::LabelIssues;
+//!
+//! // Out-of-sample probabilities of three classes, one row per record.
+//! let probabilities = [
+//!     [0.90, 0.05, 0.05], [0.85, 0.10, 0.05], [0.80, 0.10, 0.10], [0.90, 0.05, 0.05],
+//!     [0.05, 0.90, 0.05], [0.10, 0.85, 0.05], [0.10, 0.80, 0.10], [0.05, 0.90, 0.05],
+//!     [0.05, 0.05, 0.90], [0.05, 0.10, 0.85], [0.10, 0.10, 0.80], [0.05, 0.05, 0.90],
+//!     // Labelled `0`, but the model is sure it is a `2`.
+//!     [0.03, 0.02, 0.95],
+//! ];
+//! let labels = [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 0];
+//!
+//! let detector = LabelIssues::params().check()?;
+//! let report = detector.run(&labels, probabilities.as_flattened(), 3)?;
+//! assert_eq!(report.flagged_indices(), [12]);
+//! assert_eq!(
+//!     report.records[12].explanation,
+//!     "labelled `0` but the model gives it 0.03 and gives `2` 0.95 (threshold for `2`: 0.86)",
+//! );
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![warn(missing_docs)]
+
+pub mod detectors;
+mod stats;
+
+pub use detectors::label_issues::{
+    LabelIssueRecord, LabelIssues, LabelIssuesError, LabelIssuesParams, LabelIssuesParamsError,
+    LabelIssuesReport, LabelIssuesValidParams,
+};
