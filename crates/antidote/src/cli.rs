@@ -8,8 +8,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Defends machine-learning training pipelines against data poisoning.
 ///
-/// antidote pins datasets and models by content (lock, verify, diff, sign) and keeps an
-/// append-only, hash-chained ledger of what happened to them.
+/// antidote pins datasets and models by content (lock, verify, diff, sign), checks new data
+/// against a baseline profile (profile, check), and keeps an append-only, hash-chained ledger of
+/// what happened to them (log).
 ///
 /// Exit codes: 0 success and clean; 1 the check failed (a mismatch, findings, drift);
 /// 2 bad input or usage.
@@ -21,7 +22,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     max_term_width = 100
 )]
 #[command(
-    after_help = "Start with `antidote lock DATA`, then `antidote verify` before every training run."
+    after_help = "Start with `antidote lock DATA` and `antidote profile DATA`; before every training run, `antidote verify` and `antidote check NEW --baseline profile.json`."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -53,7 +54,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
 
-    /// The ledger file that records every lock, verify, diff, sign and keygen
+    /// The ledger file that records every lock, verify, diff, sign, keygen, profile and check
     ///
     /// Defaults to `.antidote/ledger.db` in the project folder: the nearest folder upward that
     /// holds `antidote.toml` or `.antidote/`, else the current folder.
