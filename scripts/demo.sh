@@ -21,6 +21,8 @@ step lock data --key antidote.key
 "$antidote" lock data --key antidote.key
 step verify --pubkey antidote.pub
 "$antidote" verify --pubkey antidote.pub
+step profile data/fortunes_3class.csv -o baseline.json
+"$antidote" profile data/fortunes_3class.csv -o baseline.json
 
 echo
 echo "# an attacker relabels three quotations to \`science\` and appends one record"
@@ -35,6 +37,10 @@ status=0
 echo "(exit code $status: 1 means the data no longer matches the lock)"
 step diff antidote.lock data/fortunes_3class.csv
 "$antidote" diff antidote.lock data/fortunes_3class.csv || true
+step check data/fortunes_3class.csv --baseline baseline.json
+"$antidote" check data/fortunes_3class.csv --baseline baseline.json || true
+echo "(four records in 121 move no statistic past its threshold: statistics catch floods and shifts,"
+echo " the lock catches every changed record)"
 step log --verify
 "$antidote" log --verify
 if [ "$status" -ne 1 ]; then
