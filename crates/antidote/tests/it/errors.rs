@@ -148,7 +148,9 @@ fn bad_usage_exits_two() {
 #[test]
 fn help_teaches_with_examples() {
     let context = TestContext::new();
-    for command in ["lock", "verify", "diff", "keygen", "sign", "log", "profile", "check"] {
+    for command in [
+        "lock", "verify", "diff", "keygen", "sign", "log", "profile", "check",
+    ] {
         let output = context.run(&[command, "--help"]).expect_code(0);
         assert!(
             output.stdout.contains("Examples:"),

@@ -1,0 +1,76 @@
+//! Featurizers and built-in learners for antidote.
+//!
+//! Detection (layer 2b) needs a numeric representation of every record and out-of-sample
+//! predictions; robust training (layer 3) will train on the same representation. This crate
+//! turns any dataset into a dense `f32` matrix and fits the learners antidote brings with it.
+//!
+//! Start with:
+//! - [`Featurizer`]: fitted on records and their [`Schema`](antidote_data::Schema), gives a
+//!   [`Features`] matrix: normalised pixels for images, standardised numbers, hashed one-hot
+//!   categories, hashed word and character n-grams with TF-IDF for text, user embeddings as
+//!   given;
+//! - [`LabelIndex`]: label strings to class indices and back;
+//! - [`LogisticRegression`]: multinomial logistic regression trained with L-BFGS on faer, and
+//!   [`out_of_sample_probabilities`], its stratified K-fold predictions, which confident
+//!   learning reads.
+//!
+//! ```
+//! use std::{path::Path, sync::Arc};
+//! use antidote_data::{ColumnKind, Value, from_rows};
+//! use antidote_learn::{Featurizer, LabelIndex, LogisticRegression, out_of_sample_probabilities};
+//!
+//! // Twenty records: a number that separates the two classes, and a colour that does not.
+//! let rows = (0..20)
+//!     .map(|i| {
+//!         let class = i % 2;
+//!         vec![
+//!             Value::Float(f64::from(class) * 4.0 + f64::from(i % 5) * 0.1),
+//!             Value::Text(["red", "green", "blue"][i as usize % 3].into()),
+//!             Value::Text(if class == 0 { "small" } else { "large" }.into()),
+//!         ]
+//!     })
+//!     .collect();
+//! let dataset = from_rows(
+//!     Path::new("memory"),
+//!     vec![
+//!         (Arc::from("size"), ColumnKind::Float),
+//!         (Arc::from("colour"), ColumnKind::Categorical),
+//!         (Arc::from("label"), ColumnKind::Categorical),
+//!     ],
+//!     rows,
+//! )?;
+//! let schema = dataset.schema().clone();
+//! let records = dataset.collect::<Result<Vec<_>, _>>()?;
+//!
+//! let features = Featurizer::fit(&records, &schema)?.transform(&records)?;
+//! let classes = LabelIndex::from_records(&records);
+//! let labels = classes.encode(&records)?;
+//! let params = LogisticRegression::params().check()?;
+//! let probabilities = out_of_sample_probabilities(&features, &labels, classes.len(), 5, 0, &params)?;
+//! // Each record's probability of its own class, from a model that never saw it.
+//! for (row, &label) in labels.iter().enumerate() {
+//!     assert!(probabilities[row * classes.len() + label] > 0.5);
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![warn(missing_docs)]
+
+mod features;
+mod featurizers;
+mod folds;
+mod hash;
+mod labels;
+mod lbfgs;
+mod logistic;
+
+pub use features::{Encoding, FeatureBlock, Features, ShapeError};
+pub use featurizers::{
+    FeaturizeError, Featurizer, FeaturizerParams, FeaturizerParamsError, FeaturizerValidParams,
+};
+pub use folds::stratified_folds;
+pub use labels::{LabelError, LabelIndex};
+pub use logistic::{
+    FitError, LogisticModel, LogisticRegression, LogisticRegressionParams,
+    LogisticRegressionParamsError, LogisticRegressionValidParams, TrainingReport,
+    out_of_sample_probabilities,
+};
