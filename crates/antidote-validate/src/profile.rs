@@ -94,26 +94,13 @@ impl NumericStats {
                 count: total,
             }];
         }
-        let width = (max - min) / bins as f64;
-        let edges: Vec<f64> = (1..bins).map(|index| min + width * index as f64).collect();
-        let Some(cdf) = self.quantiles.cdf(&edges) else {
-            return Vec::new();
-        };
-        let mut previous = 0.0;
-        (0..bins)
-            .map(|index| {
-                let share = cdf.get(index).copied().unwrap_or(1.0);
-                let count = ((share - previous).max(0.0) * total as f64).round() as u64;
-                previous = share;
-                HistogramBin {
-                    low: min + width * index as f64,
-                    high: if index + 1 == bins {
-                        max
-                    } else {
-                        min + width * (index + 1) as f64
-                    },
-                    count,
-                }
+        self.quantiles
+            .histogram(min, max, bins)
+            .into_iter()
+            .map(|(low, high, share)| HistogramBin {
+                low,
+                high,
+                count: (share * total as f64).round() as u64,
             })
             .collect()
     }

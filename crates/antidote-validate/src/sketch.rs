@@ -94,6 +94,38 @@ impl Quantiles {
             .flatten()
     }
 
+    /// `bins` equal-width bins from `low` to `high` as `(low, high, share)`, the share of the
+    /// sketch's values in each from its distribution function. Values below `low` count in the
+    /// first bin and values above `high` in the last, so the shares add up to 1.
+    #[must_use]
+    pub fn histogram(&self, low: f64, high: f64, bins: usize) -> Vec<(f64, f64, f64)> {
+        if bins == 0 {
+            return Vec::new();
+        }
+        let width = (high - low) / bins as f64;
+        let edges: Vec<f64> = (1..bins).map(|index| low + width * index as f64).collect();
+        let cdf = self.cdf(&edges).unwrap_or_default();
+        let mut previous = 0.0;
+        (0..bins)
+            .map(|index| {
+                let last = index + 1 == bins;
+                let at = if last {
+                    1.0
+                } else {
+                    cdf.get(index).copied().unwrap_or(1.0)
+                };
+                let share = (at - previous).max(0.0);
+                previous = f64::max(previous, at);
+                let upper = if last {
+                    high
+                } else {
+                    low + width * (index + 1) as f64
+                };
+                (low + width * index as f64, upper, share)
+            })
+            .collect()
+    }
+
     /// Quantiles at `points` evenly spaced ranks from 0 to 1: the grid drift statistics read.
     #[must_use]
     pub fn grid(&self, points: usize) -> Vec<f64> {

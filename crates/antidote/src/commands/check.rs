@@ -122,12 +122,7 @@ fn print_report(report: &CheckReport, args: &CheckArgs, printer: Printer) {
             .as_array()
             .filter(|_| anomaly.check == "drift")
         {
-            let named: Vec<String> = tokens
-                .iter()
-                .filter_map(|token| token["token"].as_str())
-                .take(8)
-                .map(|token| format!("`{}`", escape(token)))
-                .collect();
+            let named = token_names(tokens);
             if !named.is_empty() {
                 printer.out(&format!(
                     "                             carried by {}",
@@ -153,15 +148,7 @@ fn print_report(report: &CheckReport, args: &CheckArgs, printer: Printer) {
         .iter()
         .filter(|anomaly| anomaly.check == "text-shift")
     {
-        let named: Vec<String> = text
-            .details
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|token| token["token"].as_str())
-            .take(8)
-            .map(|token| format!("`{}`", escape(token)))
-            .collect();
+        let named = token_names(text.details.as_array().map_or(&[][..], Vec::as_slice));
         if !named.is_empty() {
             printer.out(&format!(
                 "  {}; most grown tokens: {}",
@@ -859,33 +846,23 @@ fn overlaid(
     }))
 }
 
-/// `bins` equal-width bins from `low` to `high` with the share of the sketch's values in each,
-/// from the sketch's distribution function. Values below `low` count in the first bin and values
-/// above `high` in the last, so the shares add up to 1.
+/// `bins` equal-width bins from `low` to `high` with the share of the sketch's values in each
+/// (tails in the end bins).
 fn histogram(quantiles: &Quantiles, low: f64, high: f64, bins: usize) -> Vec<Bin> {
-    let width = (high - low) / bins as f64;
-    let edges: Vec<f64> = (1..bins).map(|index| low + width * index as f64).collect();
-    let cdf = quantiles.cdf(&edges).unwrap_or_default();
-    let mut previous = 0.0;
-    (0..bins)
-        .map(|index| {
-            let at = if index + 1 == bins {
-                1.0
-            } else {
-                cdf.get(index).copied().unwrap_or(1.0)
-            };
-            let share = (at - previous).max(0.0);
-            previous = f64::max(previous, at);
-            Bin {
-                low: low + width * index as f64,
-                high: if index + 1 == bins {
-                    high
-                } else {
-                    low + width * (index + 1) as f64
-                },
-                share,
-            }
-        })
+    quantiles
+        .histogram(low, high, bins)
+        .into_iter()
+        .map(|(low, high, share)| Bin { low, high, share })
+        .collect()
+}
+
+/// The first eight tokens of a text anomaly's details, backticked for the terminal.
+fn token_names(tokens: &[serde_json::Value]) -> Vec<String> {
+    tokens
+        .iter()
+        .filter_map(|token| token["token"].as_str())
+        .take(8)
+        .map(|token| format!("`{}`", escape(token)))
         .collect()
 }
 
