@@ -21,10 +21,12 @@
 mod digest;
 mod finding;
 mod progress;
+mod random;
 
 pub use digest::{Digest, DigestAlgorithm, DigestParseError};
 pub use finding::{Evidence, Finding, RecordId, Severity};
 pub use progress::{NoProgress, Progress, ProgressUnit};
+pub use random::SplitMix64;
 
 /// An error and its causes on one line, joined by `: `, for reports that keep one string.
 #[must_use]

@@ -37,7 +37,14 @@
 #![warn(missing_docs)]
 
 pub mod detectors;
+mod predictor;
+mod report;
 mod stats;
+
+pub use predictor::{PredictError, Predictor};
+pub use report::{
+    ClassVerdict, DetectorId, DetectorReport, Flag, SourceVerdict, Trigger, TriggerPattern,
+};
 
 pub use detectors::label_issues::{
     LabelIssueRecord, LabelIssues, LabelIssuesError, LabelIssuesParams, LabelIssuesParamsError,

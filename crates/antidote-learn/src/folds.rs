@@ -1,5 +1,7 @@
 //! Stratified K-fold assignment.
 
+use antidote_core::SplitMix64;
+
 /// The fold (`0..folds`) of every record, stratified by label and shuffled with `seed`.
 ///
 /// The records of each class are shuffled, the classes are laid end to end in label order, and
@@ -25,15 +27,11 @@ pub fn stratified_folds(labels: &[usize], folds: usize, seed: u64) -> Vec<usize>
     for (row, &label) in labels.iter().enumerate() {
         by_class[label].push(row);
     }
-    let mut random = SplitMix64(seed);
+    let mut random = SplitMix64::new(seed);
     let mut assignment = vec![0; labels.len()];
     let mut dealt = 0;
     for rows in &mut by_class {
-        // Fisher-Yates (Knuth, TAOCP vol. 2, section 3.4.2, algorithm P).
-        for last in (1..rows.len()).rev() {
-            let other = random.below(last + 1);
-            rows.swap(last, other);
-        }
+        random.shuffle(rows);
         for &row in rows.iter() {
             assignment[row] = dealt % folds;
             dealt += 1;
@@ -42,44 +40,9 @@ pub fn stratified_folds(labels: &[usize], folds: usize, seed: u64) -> Vec<usize>
     assignment
 }
 
-/// `SplitMix64` (Steele, Lea & Flood, 2014, "Fast splittable pseudorandom number generators"):
-/// small, and written out here so that the folds never change with a dependency's version.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..bound` by multiply-shift (Lemire, 2019, "Fast random integer generation in
-    /// an interval"), without the rejection step: the bias is below `bound / 2^64`.
-    fn below(&mut self, bound: usize) -> usize {
-        ((u128::from(self.next()) * bound as u128) >> 64) as usize
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn splitmix_matches_the_reference_output() {
-        // The first outputs for seed 1234567 of the reference C implementation
-        // (https://prng.di.unimi.it/splitmix64.c).
-        let mut random = SplitMix64(1_234_567);
-        assert_eq!(
-            [random.next(), random.next(), random.next()],
-            [
-                6_457_827_717_110_365_317,
-                3_203_168_211_198_807_973,
-                9_817_491_932_198_370_423
-            ]
-        );
-    }
 
     #[test]
     fn every_record_is_in_exactly_one_fold_and_classes_are_balanced() {

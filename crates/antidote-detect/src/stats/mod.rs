@@ -78,3 +78,42 @@ mod tests {
         assert_eq!(pairwise_sum(&[0.25, 0.5, 0.125]), 0.875);
     }
 }
+
+/// The median of `values` (the mean of the two middle values for an even count); `NaN` for none.
+pub(crate) fn median(values: &[f64]) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let middle = sorted.len() / 2;
+    if sorted.len() % 2 == 1 {
+        sorted[middle]
+    } else {
+        f64::midpoint(sorted[middle - 1], sorted[middle])
+    }
+}
+
+/// The median absolute deviation from the median, scaled by 1.4826 so that it estimates the
+/// standard deviation of normal data (Rousseeuw and Croux, 1993). Returns `(median, scale)`.
+pub(crate) fn median_and_mad(values: &[f64]) -> (f64, f64) {
+    let centre = median(values);
+    let deviations: Vec<f64> = values.iter().map(|value| (value - centre).abs()).collect();
+    (centre, 1.4826 * median(&deviations))
+}
+
+#[cfg(test)]
+mod robust_tests {
+    use super::*;
+
+    #[test]
+    fn median_and_mad_of_known_values() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert!(median(&[]).is_nan());
+        // Deviations from 3: 2, 1, 0, 1, 97 -> median 1.
+        let (centre, scale) = median_and_mad(&[1.0, 2.0, 3.0, 4.0, 100.0]);
+        assert_eq!(centre, 3.0);
+        assert!((scale - 1.4826).abs() < 1e-12);
+    }
+}

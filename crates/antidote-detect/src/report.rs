@@ -1,0 +1,254 @@
+//! What every detector returns: one shape, so that fusion, the policy, `summary.json` and the
+//! report read all detectors the same way.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The detectors `antidote scan` runs, by their command-line names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DetectorId {
+    /// Confident learning on out-of-sample probabilities.
+    LabelIssues,
+    /// Exact and near duplicates, flagged when their labels conflict.
+    Duplicates,
+    /// Records far from their class in representation space (k-nearest-neighbour distance).
+    Outliers,
+    /// Per class, the projection on the top singular vector of the centred representation.
+    SpectralSignatures,
+    /// Per class, 2-means on the reduced representation, with a verdict per class.
+    ActivationClustering,
+    /// Rare tokens, phrases and pixel patterns tied to one label, confirmed by stamping them.
+    TriggerSearch,
+    /// Instruction-tuning pairs with shared trigger strings or outputs that leak or obey.
+    InstructionPoisoning,
+    /// Sources whose flagged share is far above the dataset's.
+    SourceTrust,
+}
+
+impl DetectorId {
+    /// Every detector, in the order a scan runs them.
+    pub const ALL: [Self; 8] = [
+        Self::LabelIssues,
+        Self::Duplicates,
+        Self::Outliers,
+        Self::SpectralSignatures,
+        Self::ActivationClustering,
+        Self::TriggerSearch,
+        Self::InstructionPoisoning,
+        Self::SourceTrust,
+    ];
+
+    /// The kebab-case name used on the command line, in `findings.jsonl` and in `antidote.toml`.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::LabelIssues => "label-issues",
+            Self::Duplicates => "duplicates",
+            Self::Outliers => "outliers",
+            Self::SpectralSignatures => "spectral-signatures",
+            Self::ActivationClustering => "activation-clustering",
+            Self::TriggerSearch => "trigger-search",
+            Self::InstructionPoisoning => "instruction-poisoning",
+            Self::SourceTrust => "source-trust",
+        }
+    }
+
+    /// The detector with this name.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|id| id.name() == name)
+    }
+}
+
+impl fmt::Display for DetectorId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One record a detector flags.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Flag {
+    /// The record's index in the scanned order.
+    pub index: usize,
+    /// How sure the detector is that the record is poisoned, in `(0, 1]`. Fusion combines these
+    /// across detectors, so they should mean roughly the same thing everywhere: 0.5 a coin flip
+    /// worth a look, 0.9 and above a record to quarantine.
+    pub confidence: f64,
+    /// One sentence a person can check, naming classes and values, not indices.
+    pub evidence: String,
+}
+
+/// A detector's verdict on one class (spectral signatures, activation clustering).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassVerdict {
+    /// The class index.
+    pub class: usize,
+    /// Whether the class looks poisoned.
+    pub suspicious: bool,
+    /// The statistic the verdict rests on (for example a silhouette or a separation score).
+    pub statistic: f64,
+    /// How many of the class's records the detector flags.
+    pub flagged: usize,
+    /// One sentence on why.
+    pub explanation: String,
+}
+
+/// What a trigger looks like.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum TriggerPattern {
+    /// A word or a rare token in text.
+    Token {
+        /// The token as it appears in the text (lower-cased).
+        token: String,
+    },
+    /// A phrase of several words in text.
+    Phrase {
+        /// The words of the phrase, lower-cased, in order.
+        words: Vec<String>,
+    },
+    /// A string shared by the instructions of instruction-tuning pairs.
+    InstructionString {
+        /// The string.
+        text: String,
+    },
+    /// A patch of pixels at a fixed place in the image.
+    ImagePatch {
+        /// Left column of the patch.
+        x: u32,
+        /// Top row of the patch.
+        y: u32,
+        /// Width of the patch in pixels.
+        width: u32,
+        /// Height of the patch in pixels.
+        height: u32,
+        /// Channels per pixel.
+        channels: u32,
+        /// The patch's pixel values, row-major, `width * height * channels` of them.
+        pixels: Vec<u8>,
+    },
+    /// A faint pattern blended over the whole image.
+    ImageBlend {
+        /// Image width.
+        width: u32,
+        /// Image height.
+        height: u32,
+        /// Channels per pixel.
+        channels: u32,
+        /// The estimated pattern, row-major.
+        pixels: Vec<u8>,
+        /// The estimated blending weight.
+        alpha: f64,
+    },
+}
+
+/// A backdoor trigger a detector discovered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trigger {
+    /// What it looks like.
+    pub pattern: TriggerPattern,
+    /// The class it pulls records into, when the data is labelled.
+    pub target: Option<usize>,
+    /// How many records carry it.
+    pub support: usize,
+    /// The share of those records that carry the target label.
+    pub purity: f64,
+    /// The share of clean records of other classes whose prediction flips to the target when
+    /// the trigger is stamped on them, when it was measured.
+    pub flip_rate: Option<f64>,
+    /// Whether the causal test confirmed it (or, for instruction strings, the shared outputs).
+    pub confirmed: bool,
+    /// One sentence on what was found.
+    pub explanation: String,
+}
+
+/// A detector's verdict on one source (annotator, vendor, client).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceVerdict {
+    /// The source's name.
+    pub source: String,
+    /// Its records.
+    pub records: usize,
+    /// How many of them other detectors flagged.
+    pub flagged: usize,
+    /// The one-sided binomial p-value of that many flags at the dataset's flagged share.
+    pub p_value: f64,
+    /// Whether the source is distrusted.
+    pub suspicious: bool,
+    /// One sentence on why.
+    pub explanation: String,
+}
+
+/// Everything one detector found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DetectorReport {
+    /// Which detector.
+    pub detector: DetectorId,
+    /// One score per record in scanned order, higher meaning more suspicious, on the detector's
+    /// own scale (empty when the detector gives no per-record score).
+    pub scores: Vec<f64>,
+    /// The score at or above which a record is flagged, when flags follow from scores. Always
+    /// chosen from the data, never a fixed expected poison rate.
+    pub threshold: Option<f64>,
+    /// The flagged records, in increasing index order.
+    pub flags: Vec<Flag>,
+    /// Per-class verdicts, for detectors that give them.
+    pub classes: Vec<ClassVerdict>,
+    /// Discovered triggers.
+    pub triggers: Vec<Trigger>,
+    /// Per-source verdicts.
+    pub sources: Vec<SourceVerdict>,
+    /// Sentences about the whole dataset (what was skipped and why, what was measured).
+    pub notes: Vec<String>,
+}
+
+impl DetectorReport {
+    /// An empty report for `detector`.
+    #[must_use]
+    pub fn new(detector: DetectorId) -> Self {
+        Self {
+            detector,
+            scores: Vec::new(),
+            threshold: None,
+            flags: Vec::new(),
+            classes: Vec::new(),
+            triggers: Vec::new(),
+            sources: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// The report of a detector that did not run, with the reason.
+    #[must_use]
+    pub fn skipped(detector: DetectorId, reason: impl Into<String>) -> Self {
+        let mut report = Self::new(detector);
+        report.notes.push(reason.into());
+        report
+    }
+
+    /// The indices of the flagged records.
+    #[must_use]
+    pub fn flagged_indices(&self) -> Vec<usize> {
+        self.flags.iter().map(|flag| flag.index).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_serialise_as_on_the_command_line() {
+        for id in DetectorId::ALL {
+            assert_eq!(DetectorId::from_name(id.name()), Some(id));
+            assert_eq!(
+                serde_json::to_string(&id).unwrap(),
+                format!("\"{}\"", id.name())
+            );
+        }
+        assert_eq!(DetectorId::from_name("nope"), None);
+    }
+}
