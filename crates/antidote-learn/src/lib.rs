@@ -12,7 +12,9 @@
 //! - [`LabelIndex`]: label strings to class indices and back;
 //! - [`LogisticRegression`]: multinomial logistic regression trained with L-BFGS on faer, and
 //!   [`out_of_sample_probabilities`], its stratified K-fold predictions, which confident
-//!   learning reads.
+//!   learning reads;
+//! - [`Mlp`]: a small neural network trained with Adam on faer, whose last hidden layer
+//!   ([`MlpModel::activations`]) is the representation that backdoor detectors read.
 //!
 //! ```
 //! use std::{path::Path, sync::Arc};
@@ -62,6 +64,7 @@ mod hash;
 mod labels;
 mod lbfgs;
 mod logistic;
+mod mlp;
 
 pub use features::{Encoding, FeatureBlock, Features, ShapeError};
 pub use featurizers::{
@@ -74,3 +77,4 @@ pub use logistic::{
     LogisticRegressionParamsError, LogisticRegressionValidParams, TrainingReport,
     out_of_sample_probabilities,
 };
+pub use mlp::{Mlp, MlpModel, MlpParams, MlpParamsError, MlpReport, MlpValidParams};
