@@ -16,3 +16,13 @@ pub trait Predictor: Sync {
 #[derive(Debug, thiserror::Error)]
 #[error("could not predict: {0}")]
 pub struct PredictError(pub String);
+
+/// Exclusionary reclassification (Chen et al. 2018, section 4.2): train the model again without
+/// some records and ask what it calls them. Records that formed a backdoor's cluster are called
+/// by their true class once the backdoor is not learned from them; a natural sub-group of a
+/// class is still called by its label.
+pub trait Reclassifier: Sync {
+    /// The predicted class of each `excluded` record (in order) by a model trained on every
+    /// other record.
+    fn reclassify(&self, excluded: &[usize]) -> Result<Vec<usize>, PredictError>;
+}

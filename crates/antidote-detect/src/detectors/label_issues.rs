@@ -37,6 +37,32 @@ pub const DETECTOR_ID: &str = "label-issues";
 /// The `kind` of the findings this detector reports.
 pub const FINDING_KIND: &str = "label-issue";
 
+/// What `antidote explain label-issues` prints.
+pub const EXPLANATION: &str = "\
+Label issues: label flipping, crowd-labelling bots, careless annotators.
+
+What it looks for: records whose label is probably wrong, because a model that never saw them \
+confidently puts them in another class, and the estimated amount of noise between the two \
+classes is large enough to include them.
+
+How: confident learning on out-of-sample probabilities (stratified 5-fold logistic regression \
+by default, or yours with `--probs`): a threshold per class (the mean probability the model gives \
+the class over the records labelled with it), the confident joint of given and true labels \
+counted with those thresholds and calibrated to the label counts, then, for each pair of \
+classes, the estimated number of mislabelled records is flagged among those with the largest \
+margin for the other class. The flagged set is the same as cleanlab 2.x's `find_label_issues` \
+with its defaults on the same probabilities. A flag's confidence is the margin between the \
+suggested class's probability and the given label's, so ambiguous records (a shirt that looks \
+like a T-shirt) weigh little and confident flips weigh a lot.
+
+Limits: only as good as the probabilities; a model that cannot tell two classes apart hides \
+flips between them. It misses clean-label and backdoor attacks, where the poisoned records keep \
+a label consistent with their content (the backdoor detectors look for those).
+
+References: Northcutt, Jiang and Chuang (2021), \"Confident Learning: Estimating Uncertainty \
+in Dataset Labels\", Journal of Artificial Intelligence Research 70, 1373-1411; cleanlab \
+(https://github.com/cleanlab/cleanlab), `cleanlab.filter.find_label_issues`.";
+
 /// The lowest per-class threshold, so that a class the model never believes in cannot make
 /// every record confident in it.
 const THRESHOLD_FLOOR: f64 = 2e-6;
