@@ -37,16 +37,37 @@
 #![warn(missing_docs)]
 
 pub mod detectors;
+pub mod fusion;
+pub mod policy;
 mod predictor;
 mod report;
+pub mod scan;
 mod stats;
 
-pub use predictor::{PredictError, Predictor};
+pub use predictor::{PredictError, Predictor, Reclassifier};
 pub use report::{
     ClassVerdict, DetectorId, DetectorReport, Flag, SourceVerdict, Trigger, TriggerPattern,
 };
 
+pub use detectors::duplicates::{
+    Duplicates, DuplicatesError, DuplicatesParams, DuplicatesParamsError, DuplicatesValidParams,
+};
+pub use detectors::instruction::{
+    InstructionPair, InstructionPoisoning, InstructionPoisoningError, InstructionPoisoningParams,
+    InstructionPoisoningParamsError, InstructionPoisoningValidParams, InstructionShape,
+};
 pub use detectors::label_issues::{
     LabelIssueRecord, LabelIssues, LabelIssuesError, LabelIssuesParams, LabelIssuesParamsError,
     LabelIssuesReport, LabelIssuesValidParams,
+};
+pub use detectors::outliers::{
+    Outliers, OutliersError, OutliersParams, OutliersParamsError, OutliersValidParams,
+};
+pub use detectors::sources::{
+    SourceTrust, SourceTrustError, SourceTrustParams, SourceTrustParamsError,
+    SourceTrustValidParams,
+};
+pub use detectors::triggers::{
+    TestedCandidate, TriggerColumn, TriggerSearch, TriggerSearchError, TriggerSearchOutcome,
+    TriggerSearchParams, TriggerSearchParamsError, TriggerSearchValidParams,
 };

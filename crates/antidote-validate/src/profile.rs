@@ -923,8 +923,10 @@ mod tests {
         assert!((999..=1001).contains(&total), "{total}");
         let first = x.summary.histogram[0];
         assert!((first.low - 0.0).abs() < 1e-12 && (first.high - 4.95).abs() < 1e-9);
+        // Five values of ten copies each. The sketch compacts 1000 values at random (KLL), so
+        // each bin edge is known to about 1.3% of the ranks (13 values) at 99% confidence.
         assert!(
-            (45..=55).contains(&first.count),
+            (50 - 26..=50 + 26).contains(&first.count),
             "five values of ten copies each: {}",
             first.count
         );

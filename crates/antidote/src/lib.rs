@@ -76,7 +76,10 @@ pub fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitStatus> {
         Command::Sign(args) => commands::sign::sign(&args, &global, printer),
         Command::Profile(args) => commands::profile::profile(&args, &global, printer),
         Command::Check(args) => commands::check::check(&args, &global, printer),
+        Command::Scan(args) => commands::scan::scan(&args, &global, printer),
+        Command::Explain(args) => commands::explain::explain(&args, printer),
         Command::Log(args) => commands::log::log(&args, &global, printer),
+        Command::Poison(args) => commands::poison::poison(&args, &global, printer),
     }
 }
 

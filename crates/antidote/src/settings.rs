@@ -64,6 +64,8 @@ pub struct Config {
     /// `[severity]`: severities by check name, overriding the defaults
     /// (`drift = "error"` makes any drifted column fail the run).
     pub severity: std::collections::BTreeMap<String, antidote_core::Severity>,
+    /// `[scan]`: the policy of `antidote scan` (quarantine score, when the data fails).
+    pub scan: antidote_detect::policy::Policy,
 }
 
 /// Reads the configuration: the file given, else `antidote.toml` in the project folder, else

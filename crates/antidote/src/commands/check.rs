@@ -867,6 +867,12 @@ fn token_names(tokens: &[serde_json::Value]) -> Vec<String> {
 }
 
 fn provenance(args: &CheckArgs) -> anyhow::Result<Provenance> {
+    provenance_of(&[("data", &args.data), ("baseline", &args.baseline)])
+}
+
+/// The provenance footer of a report: this command line, antidote's version, the time, and each
+/// input with its SHA-256 when it is one file.
+pub(crate) fn provenance_of(inputs: &[(&str, &Path)]) -> anyhow::Result<Provenance> {
     let digest = |path: &Path| -> anyhow::Result<Option<Digest>> {
         if !path.is_file() {
             return Ok(None);
@@ -878,18 +884,16 @@ fn provenance(args: &CheckArgs) -> anyhow::Result<Provenance> {
     Ok(Provenance {
         command: command_line(),
         version: format!("antidote {}", env!("CARGO_PKG_VERSION")),
-        inputs: vec![
-            Input {
-                role: "data".to_owned(),
-                path: args.data.display().to_string(),
-                digest: digest(&args.data)?,
-            },
-            Input {
-                role: "baseline".to_owned(),
-                path: args.baseline.display().to_string(),
-                digest: digest(&args.baseline)?,
-            },
-        ],
+        inputs: inputs
+            .iter()
+            .map(|(role, path)| {
+                Ok(Input {
+                    role: (*role).to_owned(),
+                    path: path.display().to_string(),
+                    digest: digest(path)?,
+                })
+            })
+            .collect::<anyhow::Result<_>>()?,
         generated: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     })
 }

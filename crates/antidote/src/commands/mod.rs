@@ -2,10 +2,14 @@
 
 pub mod check;
 pub mod diff;
+pub mod explain;
 pub mod keygen;
 pub mod lock;
 pub mod log;
+pub mod poison;
 pub mod profile;
+pub mod scan;
+mod scan_report;
 pub mod sign;
 pub mod verify;
 

@@ -7,6 +7,7 @@ mod fashion_mnist;
 mod images;
 mod ledger;
 mod lock_verify;
+mod poison;
 mod report;
 mod sign;
 

@@ -1,0 +1,96 @@
+//! Fusion: one suspicion score per record from every detector's flags, with the evidence that
+//! drove it.
+//!
+//! Detectors report a confidence in `(0, 1]` for each record they flag. Fusion combines them as
+//! independent pieces of evidence (a noisy-OR: the record is clean only if every detector that
+//! flagged it is wrong), so two detectors at 0.6 give 0.84 and agreement counts for more than
+//! either alone. A record no detector flags scores 0 and is not listed.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{DetectorId, DetectorReport};
+
+/// One flagged record after fusion.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FusedRecord {
+    /// The record's index in the scanned order.
+    pub index: usize,
+    /// The fused suspicion in `(0, 1]`.
+    pub score: f64,
+    /// The detectors that flagged it, most confident first.
+    pub detectors: Vec<DetectorId>,
+    /// Their sentences, in the same order.
+    pub evidence: Vec<String>,
+}
+
+/// Fuses the flags of `reports` into one entry per flagged record, highest score first (ties
+/// by index, so the order is deterministic).
+#[must_use]
+pub fn fuse(reports: &[DetectorReport]) -> Vec<FusedRecord> {
+    let mut by_record: std::collections::BTreeMap<usize, Vec<(f64, DetectorId, &str)>> =
+        std::collections::BTreeMap::new();
+    for report in reports {
+        for flag in &report.flags {
+            by_record.entry(flag.index).or_default().push((
+                flag.confidence.clamp(0.0, 1.0),
+                report.detector,
+                &flag.evidence,
+            ));
+        }
+    }
+    let mut fused: Vec<FusedRecord> = by_record
+        .into_iter()
+        .map(|(index, mut flags)| {
+            flags.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            let clean = flags
+                .iter()
+                .fold(1.0, |clean, (confidence, _, _)| clean * (1.0 - confidence));
+            FusedRecord {
+                index,
+                score: 1.0 - clean,
+                detectors: flags.iter().map(|(_, detector, _)| *detector).collect(),
+                evidence: flags
+                    .iter()
+                    .map(|(_, _, evidence)| (*evidence).to_owned())
+                    .collect(),
+            }
+        })
+        .collect();
+    fused.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
+    fused
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Flag;
+
+    fn report(detector: DetectorId, flags: &[(usize, f64)]) -> DetectorReport {
+        let mut report = DetectorReport::new(detector);
+        report.flags = flags
+            .iter()
+            .map(|&(index, confidence)| Flag {
+                index,
+                confidence,
+                evidence: format!("{detector} on {index}"),
+            })
+            .collect();
+        report
+    }
+
+    #[test]
+    fn agreement_raises_the_score_and_order_is_by_score() {
+        let fused = fuse(&[
+            report(DetectorId::LabelIssues, &[(3, 0.6), (7, 0.9)]),
+            report(DetectorId::Duplicates, &[(3, 0.6), (1, 0.2)]),
+        ]);
+        let order: Vec<usize> = fused.iter().map(|record| record.index).collect();
+        assert_eq!(order, [7, 3, 1]);
+        assert!((fused[1].score - 0.84).abs() < 1e-12);
+        assert_eq!(
+            fused[1].detectors,
+            [DetectorId::LabelIssues, DetectorId::Duplicates]
+        );
+        assert_eq!(fused[1].evidence[0], "label-issues on 3");
+    }
+}

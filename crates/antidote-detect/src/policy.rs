@@ -1,0 +1,187 @@
+//! The policy: which records are quarantined and when the data must not be trained on.
+//!
+//! Defaults need no configuration; `antidote.toml` overrides them under `[scan]`:
+//!
+//! ```toml
+//! [scan]
+//! quarantine_score = 0.5        # quarantine records whose fused score reaches this
+//! max_quarantine_share = 0.02   # more quarantined than this share: do not train
+//! fail_on_triggers = true       # a confirmed backdoor trigger: do not train
+//! fail_on_classes = true        # a class with a backdoor's signature: do not train
+//! fail_on_sources = true        # a distrusted source: do not train
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+use crate::DetectorReport;
+use crate::fusion::FusedRecord;
+
+/// What decides the quarantine and the verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Policy {
+    /// Records whose fused score is at least this are quarantined.
+    pub quarantine_score: f64,
+    /// When more than this share of the records is quarantined, the data must not be trained on.
+    pub max_quarantine_share: f64,
+    /// A confirmed trigger fails the scan.
+    pub fail_on_triggers: bool,
+    /// A class judged poisoned (spectral signatures, activation clustering) fails the scan.
+    pub fail_on_classes: bool,
+    /// A distrusted source fails the scan.
+    pub fail_on_sources: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            quarantine_score: 0.5,
+            max_quarantine_share: 0.02,
+            fail_on_triggers: true,
+            fail_on_classes: true,
+            fail_on_sources: true,
+        }
+    }
+}
+
+/// The decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// Whether the data may be trained on.
+    pub train: bool,
+    /// Why not, one sentence each (empty when `train`).
+    pub reasons: Vec<String>,
+    /// How many records are quarantined.
+    pub quarantined: usize,
+    /// How many records were scanned.
+    pub records: usize,
+}
+
+impl Policy {
+    /// Whether a fused record is quarantined.
+    #[must_use]
+    pub fn quarantines(&self, record: &FusedRecord) -> bool {
+        record.score >= self.quarantine_score
+    }
+
+    /// Decides, from the fused records and the detectors' reports. `class_name` names a class
+    /// index.
+    #[must_use]
+    pub fn decide(
+        &self,
+        records: usize,
+        fused: &[FusedRecord],
+        reports: &[DetectorReport],
+        class_name: &dyn Fn(usize) -> String,
+    ) -> Verdict {
+        let quarantined = fused
+            .iter()
+            .filter(|record| self.quarantines(record))
+            .count();
+        let mut reasons = Vec::new();
+        let share = quarantined as f64 / records.max(1) as f64;
+        if share > self.max_quarantine_share {
+            reasons.push(format!(
+                "{quarantined} of {records} records ({:.2}%) are quarantined, more than the {:.2}% the policy accepts",
+                100.0 * share,
+                100.0 * self.max_quarantine_share
+            ));
+        }
+        for report in reports {
+            if self.fail_on_triggers {
+                for trigger in report.triggers.iter().filter(|trigger| trigger.confirmed) {
+                    reasons.push(format!("{}: {}", report.detector, trigger.explanation));
+                }
+            }
+            if self.fail_on_classes {
+                for verdict in report.classes.iter().filter(|verdict| verdict.suspicious) {
+                    reasons.push(format!(
+                        "{}: class `{}` carries a backdoor's signature",
+                        report.detector,
+                        class_name(verdict.class)
+                    ));
+                }
+            }
+            if self.fail_on_sources {
+                for source in report.sources.iter().filter(|source| source.suspicious) {
+                    reasons.push(format!("{}: {}", report.detector, source.explanation));
+                }
+            }
+        }
+        Verdict {
+            train: reasons.is_empty(),
+            reasons,
+            quarantined,
+            records,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ClassVerdict, DetectorId};
+
+    fn fused(index: usize, score: f64) -> FusedRecord {
+        FusedRecord {
+            index,
+            score,
+            detectors: vec![DetectorId::LabelIssues],
+            evidence: vec![String::new()],
+        }
+    }
+
+    #[test]
+    fn quarantine_share_and_suspicious_classes_fail_the_data() {
+        let policy = Policy::default();
+        let name = |class: usize| format!("c{class}");
+        let few = [fused(0, 0.9), fused(1, 0.4)];
+        let verdict = policy.decide(100, &few, &[], &name);
+        assert!(verdict.train, "{verdict:?}");
+        assert_eq!(verdict.quarantined, 1);
+
+        let many: Vec<FusedRecord> = (0..3).map(|index| fused(index, 0.7)).collect();
+        let verdict = policy.decide(100, &many, &[], &name);
+        assert!(!verdict.train);
+        assert!(
+            verdict.reasons[0].contains("3 of 100"),
+            "{:?}",
+            verdict.reasons
+        );
+
+        let mut report = DetectorReport::new(DetectorId::ActivationClustering);
+        report.classes.push(ClassVerdict {
+            class: 2,
+            suspicious: true,
+            statistic: 0.7,
+            flagged: 10,
+            explanation: String::new(),
+        });
+        let verdict = policy.decide(100, &few, &[report.clone()], &name);
+        assert_eq!(
+            verdict.reasons,
+            ["activation-clustering: class `c2` carries a backdoor's signature"]
+        );
+        let lenient = Policy {
+            fail_on_classes: false,
+            ..Policy::default()
+        };
+        assert!(lenient.decide(100, &few, &[report], &name).train);
+    }
+
+    #[test]
+    fn reads_the_scan_table_and_refuses_unknown_keys() {
+        let policy: Policy = toml_like("quarantine_score = 0.8");
+        assert_eq!(policy.quarantine_score, 0.8);
+        assert_eq!(
+            policy.max_quarantine_share,
+            Policy::default().max_quarantine_share
+        );
+        assert!(serde_json::from_str::<Policy>(r#"{"quarantine": 1}"#).is_err());
+    }
+
+    fn toml_like(line: &str) -> Policy {
+        let (key, value) = line.split_once(" = ").unwrap();
+        serde_json::from_str(&format!("{{\"{key}\": {value}}}")).unwrap()
+    }
+}
