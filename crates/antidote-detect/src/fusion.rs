@@ -19,6 +19,8 @@ pub struct FusedRecord {
     pub score: f64,
     /// The detectors that flagged it, most confident first.
     pub detectors: Vec<DetectorId>,
+    /// Their confidences, in the same order.
+    pub confidences: Vec<f64>,
     /// Their sentences, in the same order.
     pub evidence: Vec<String>,
 }
@@ -49,6 +51,7 @@ pub fn fuse(reports: &[DetectorReport]) -> Vec<FusedRecord> {
                 index,
                 score: 1.0 - clean,
                 detectors: flags.iter().map(|(_, detector, _)| *detector).collect(),
+                confidences: flags.iter().map(|(confidence, _, _)| *confidence).collect(),
                 evidence: flags
                     .iter()
                     .map(|(_, _, evidence)| (*evidence).to_owned())

@@ -5,7 +5,7 @@
 //! ```toml
 //! [scan]
 //! quarantine_score = 0.5        # quarantine records whose fused score reaches this
-//! max_quarantine_share = 0.02   # more quarantined than this share: do not train
+//! max_quarantine_share = 0.05   # more quarantined than this share: do not train
 //! fail_on_triggers = true       # a confirmed backdoor trigger: do not train
 //! fail_on_classes = true        # a class with a backdoor's signature: do not train
 //! fail_on_sources = true        # a distrusted source: do not train
@@ -23,6 +23,11 @@ pub struct Policy {
     /// Records whose fused score is at least this are quarantined.
     pub quarantine_score: f64,
     /// When more than this share of the records is quarantined, the data must not be trained on.
+    ///
+    /// Real data has doubtful labels that no attacker put there: the clean Fashion-MNIST
+    /// training set has 3.3% of its records quarantined, nearly all for labels the network
+    /// confidently disagrees with, and uniform label flipping of 10% quarantines 20%. The default
+    /// of 5% passes the first and fails the second; lower it for data known to be clean.
     pub max_quarantine_share: f64,
     /// A confirmed trigger fails the scan.
     pub fail_on_triggers: bool,
@@ -36,7 +41,7 @@ impl Default for Policy {
     fn default() -> Self {
         Self {
             quarantine_score: 0.5,
-            max_quarantine_share: 0.02,
+            max_quarantine_share: 0.05,
             fail_on_triggers: true,
             fail_on_classes: true,
             fail_on_sources: true,
@@ -127,6 +132,7 @@ mod tests {
             index,
             score,
             detectors: vec![DetectorId::LabelIssues],
+            confidences: vec![score],
             evidence: vec![String::new()],
         }
     }

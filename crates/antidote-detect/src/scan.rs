@@ -18,11 +18,11 @@
 use std::collections::BTreeSet;
 use std::time::Instant;
 
-use antidote_core::{Progress, ProgressUnit};
-use antidote_data::{Record, Schema, Value};
+use antidote_core::{NoProgress, Progress, ProgressUnit, SplitMix64};
+use antidote_data::{ColumnKind, Record, Role, Schema, Value};
 use antidote_learn::{
-    Features, Featurizer, LabelIndex, LogisticRegression, LogisticRegressionValidParams, Mlp,
-    MlpModel, out_of_sample_probabilities,
+    Features, Featurizer, LabelIndex, LogisticModel, LogisticRegression,
+    LogisticRegressionValidParams, Mlp, stratified_folds,
 };
 use serde::Serialize;
 
@@ -30,7 +30,10 @@ use crate::detectors::activation_clustering::ActivationClustering;
 use crate::detectors::spectral::SpectralSignatures;
 use crate::fusion::{FusedRecord, fuse};
 use crate::policy::{Policy, Verdict};
-use crate::{DetectorId, DetectorReport, Flag, LabelIssues, PredictError, Predictor, Reclassifier};
+use crate::{
+    DetectorId, DetectorReport, Duplicates, Flag, InstructionPoisoning, LabelIssues, Outliers,
+    PredictError, Predictor, Reclassifier, SourceTrust, TriggerColumn, TriggerSearch,
+};
 
 /// What to scan and with which help.
 #[derive(Debug, Clone, Copy)]
@@ -172,6 +175,12 @@ pub enum ScanError {
 }
 
 /// Runs a scan.
+///
+/// # Errors
+///
+/// [`ScanError`] when there are no records, the caller's probabilities or embedding do not fit
+/// the data, or the built-in models cannot be trained on it. A detector that cannot run on this
+/// data is not an error: its report says why it was skipped.
 pub fn scan(
     input: ScanInput<'_>,
     options: &ScanOptions,
@@ -189,167 +198,68 @@ pub fn scan(
         .iter()
         .filter(|record| record.label.is_some())
         .count();
-    let (class_index, labels) = if labelled == records.len() {
+    let (class_names, labels) = if labelled == records.len() {
         let index = LabelIndex::from_records(records);
         let labels = index.encode(records)?;
-        (Some(index), Some(labels))
+        (index.labels().to_vec(), Some(labels))
     } else {
-        (None, None)
+        (Vec::new(), None)
     };
-    let class_names: Vec<String> = class_index
-        .as_ref()
-        .map(|index| index.labels().to_vec())
-        .unwrap_or_default();
     let class_count = class_names.len();
-    let learnable = labels.is_some() && class_count >= 2;
-    let mut reports = Vec::new();
     let mut models = Models::default();
 
     // Features and models, only for labelled data with at least two classes.
-    let mut learned: Option<Learned> = None;
-    if let (true, Some(labels)) = (learnable, labels.as_ref()) {
-        progress.start(
-            "featurize",
-            Some(records.len() as u64),
-            ProgressUnit::Records,
-        );
-        let featurizer = Featurizer::params()
-            .text_buckets(1 << 12)
-            .seed(options.seed)
-            .check()
-            .expect("valid featurizer parameters")
-            .fit(records, input.schema)?;
-        let features = featurizer.transform(records)?;
-        progress.finish();
-        clock.lap("featurize");
+    let learned = match labels.as_deref() {
+        Some(labels) if class_count >= 2 => Some(learn(
+            input,
+            labels,
+            class_count,
+            options,
+            progress,
+            &mut clock,
+            &mut models,
+        )?),
+        _ => None,
+    };
+    let context = Context {
+        records,
+        schema: input.schema,
+        class_names: &class_names,
+        options,
+        progress,
+    };
+    let skip_reason = || not_learnable(labels.is_some(), class_count);
 
-        let linear = LogisticRegression::params()
-            .check()
-            .expect("valid default parameters");
-        let probabilities = if let Some(given) = input.probabilities {
-            let expected = records.len() * class_count;
-            if given.len() != expected {
-                return Err(ScanError::ProbabilityShape {
-                    found: given.len(),
-                    expected,
-                    records: records.len(),
-                    classes: class_count,
-                });
-            }
-            models.probabilities_given = true;
-            given.to_vec()
-        } else {
-            progress.start(
-                "out-of-sample probabilities",
-                Some(options.folds as u64),
-                ProgressUnit::Records,
-            );
-            let probabilities = out_of_sample_probabilities(
-                &features,
-                labels,
-                class_count,
-                options.folds,
-                options.seed,
-                &linear,
-            )?;
-            progress.finish();
-            clock.lap("out-of-sample probabilities");
-            probabilities
-        };
-        models.out_of_sample_accuracy = Some(accuracy(&probabilities, labels, class_count));
-
-        let network = Mlp::params()
-            .seed(options.seed)
-            .check()
-            .expect("valid default parameters")
-            .fit(&features, labels, class_count, progress)?;
-        clock.lap("train network");
-        models.network_training_accuracy = Some(network.report().training_accuracy);
-
-        let (representation, width) = if let Some(column) = input.embedding {
-            models.representation = Some(format!("embedding `{column}`"));
-            embedding_matrix(records, column)?
-        } else {
-            models.representation = Some("network".to_owned());
-            let activations = network.activations(&features);
-            let width = activations.columns();
-            (activations.into_data(), width)
-        };
-        models.representation_width = Some(width);
-        learned = Some(Learned {
-            featurizer,
-            features,
-            probabilities,
-            network,
-            representation,
-            width,
-            linear,
-        });
-    }
-
-    // Label issues.
-    if enabled(DetectorId::LabelIssues) {
-        reports.push(match (&learned, &labels) {
-            (Some(learned), Some(labels)) => {
-                progress.start("label issues", None, ProgressUnit::Records);
-                let report = label_issues(labels, &learned.probabilities, &class_names);
-                progress.finish();
-                clock.lap("label issues");
-                report
-            }
-            _ => DetectorReport::skipped(
-                DetectorId::LabelIssues,
-                not_learnable(labels.is_some(), class_count),
-            ),
-        });
-    }
-
-    // Backdoor detectors on the representation.
-    for detector in [
-        DetectorId::SpectralSignatures,
-        DetectorId::ActivationClustering,
-    ] {
-        if !enabled(detector) {
+    let mut reports = Vec::new();
+    for detector in DetectorId::ALL {
+        if !enabled(detector) || detector == DetectorId::SourceTrust {
             continue;
         }
-        reports.push(match (&learned, &labels) {
-            (Some(learned), Some(labels)) => {
-                progress.start(detector.name(), None, ProgressUnit::Records);
-                let reclassifier = LinearReclassifier {
-                    features: &learned.features,
-                    labels,
-                    classes: class_count,
-                    params: &learned.linear,
-                };
-                let report = match detector {
-                    DetectorId::SpectralSignatures => SpectralSignatures::params()
-                        .check()
-                        .expect("valid default parameters")
-                        .run(
-                            &learned.representation,
-                            learned.width,
-                            labels,
-                            &class_names,
-                            Some(&reclassifier),
-                        ),
-                    _ => ActivationClustering::params()
-                        .seed(options.seed)
-                        .check()
-                        .expect("valid default parameters")
-                        .run(
-                            &learned.representation,
-                            learned.width,
-                            labels,
-                            &class_names,
-                            Some(&reclassifier),
-                        ),
-                };
-                progress.finish();
-                clock.lap(detector.name());
-                report
-            }
-            _ => DetectorReport::skipped(detector, not_learnable(labels.is_some(), class_count)),
-        });
+        let report = match (detector, &learned, labels.as_deref()) {
+            (DetectorId::Duplicates, _, labels) => context.duplicates(labels, input.embedding),
+            (DetectorId::InstructionPoisoning, _, _) => context.instruction(),
+            (_, Some(learned), Some(labels)) => match detector {
+                DetectorId::LabelIssues => context.label_issues(labels, &learned.probabilities),
+                DetectorId::Outliers => context.outliers(labels, learned),
+                DetectorId::SpectralSignatures | DetectorId::ActivationClustering
+                    if learned.text_only && input.embedding.is_none() =>
+                {
+                    DetectorReport::skipped(detector, TEXT_GEOMETRY)
+                }
+                DetectorId::SpectralSignatures | DetectorId::ActivationClustering => {
+                    context.backdoor_geometry(detector, labels, learned)
+                }
+                DetectorId::TriggerSearch => context.trigger_search(labels, learned)?,
+                _ => unreachable!("handled above"),
+            },
+            _ => DetectorReport::skipped(detector, skip_reason()),
+        };
+        clock.lap(detector.name());
+        reports.push(report);
+    }
+    if enabled(DetectorId::SourceTrust) {
+        reports.push(context.source_trust(&reports));
+        clock.lap(DetectorId::SourceTrust.name());
     }
 
     let fused = fuse(&reports);
@@ -362,9 +272,8 @@ pub fn scan(
     let verdict = options
         .policy
         .decide(records.len(), &fused, &reports, &name);
-    drop(clock);
     Ok(Scan {
-        class_names,
+        class_names: class_names.clone(),
         labels,
         reports,
         fused,
@@ -374,17 +283,402 @@ pub fn scan(
     })
 }
 
+/// Features, out-of-sample probabilities, the network and the representation.
+fn learn(
+    input: ScanInput<'_>,
+    labels: &[usize],
+    class_count: usize,
+    options: &ScanOptions,
+    progress: &dyn Progress,
+    clock: &mut Clock<'_>,
+    models: &mut Models,
+) -> Result<Learned, ScanError> {
+    let records = input.records;
+    progress.start(
+        "featurize",
+        Some(records.len() as u64),
+        ProgressUnit::Records,
+    );
+    let featurizer = Featurizer::params()
+        .text_buckets(1 << 12)
+        .seed(options.seed)
+        .check()
+        .expect("valid featurizer parameters")
+        .fit(records, input.schema)?;
+    let features = featurizer.transform(records)?;
+    progress.finish();
+    clock.lap("featurize");
+
+    let linear = LogisticRegression::params()
+        .check()
+        .expect("valid default parameters");
+    let enabled = |detector: DetectorId| options.detectors.contains(&detector);
+    let probabilities = if let Some(given) = input.probabilities {
+        let expected = records.len() * class_count;
+        if given.len() != expected {
+            return Err(ScanError::ProbabilityShape {
+                found: given.len(),
+                expected,
+                records: records.len(),
+                classes: class_count,
+            });
+        }
+        models.probabilities_given = true;
+        given.to_vec()
+    } else if !enabled(DetectorId::LabelIssues) {
+        Vec::new()
+    } else {
+        progress.start(
+            "out-of-sample probabilities",
+            Some(options.folds as u64),
+            ProgressUnit::Records,
+        );
+        let probabilities = network_out_of_sample(
+            &features,
+            labels,
+            class_count,
+            options.folds,
+            options.seed,
+            progress,
+        )?;
+        progress.finish();
+        clock.lap("out-of-sample probabilities");
+        probabilities
+    };
+    if !probabilities.is_empty() {
+        models.out_of_sample_accuracy = Some(accuracy(&probabilities, labels, class_count));
+    }
+
+    let needs_representation = [
+        DetectorId::Outliers,
+        DetectorId::SpectralSignatures,
+        DetectorId::ActivationClustering,
+    ]
+    .into_iter()
+    .any(enabled);
+    let (representation, width) = if !needs_representation {
+        (Vec::new(), 0)
+    } else if let Some(column) = input.embedding {
+        models.representation = Some(format!("embedding `{column}`"));
+        embedding_matrix(records, column)?
+    } else {
+        let network = Mlp::params()
+            .seed(options.seed)
+            .check()
+            .expect("valid default parameters")
+            .fit(&features, labels, class_count, progress)?;
+        clock.lap("train network");
+        models.network_training_accuracy = Some(network.report().training_accuracy);
+        models.representation = Some("network".to_owned());
+        let activations = network.activations(&features);
+        let width = activations.columns();
+        (activations.into_data(), width)
+    };
+    if needs_representation {
+        models.representation_width = Some(width);
+    }
+    let text_only = trigger_column(input.schema).is_some_and(|(_, image)| !image)
+        && featurizer
+            .blocks()
+            .iter()
+            .all(|block| block.encoding == antidote_learn::Encoding::TfIdf);
+    Ok(Learned {
+        text_only,
+        featurizer,
+        features,
+        probabilities,
+        representation,
+        width,
+        linear,
+        class_count,
+    })
+}
+
+/// Out-of-sample class probabilities from the network: stratified K-fold, each fold predicted by
+/// a network trained on the others.
+///
+/// Confident learning needs probabilities from a model that never saw the record; the network
+/// reaches a higher out-of-sample accuracy than logistic regression (0.88 against 0.85 on
+/// Fashion-MNIST, 0.67 against 0.58 on fortunes), so fewer correct labels look doubtful.
+fn network_out_of_sample(
+    features: &Features,
+    labels: &[usize],
+    classes: usize,
+    folds: usize,
+    seed: u64,
+    progress: &dyn Progress,
+) -> Result<Vec<f32>, ScanError> {
+    let rows = labels.len();
+    if folds < 2 || folds > rows {
+        return Err(ScanError::Fit(antidote_learn::FitError::Folds {
+            folds,
+            rows,
+        }));
+    }
+    let assignment = stratified_folds(labels, folds, seed);
+    let mut probabilities = vec![0.0_f32; rows * classes];
+    for fold in 0..folds {
+        let (held_out, training): (Vec<usize>, Vec<usize>) =
+            (0..rows).partition(|&row| assignment[row] == fold);
+        let training_labels: Vec<usize> = training.iter().map(|&row| labels[row]).collect();
+        let network = Mlp::params()
+            .seed(SplitMix64::derived(seed, &format!("fold {fold}")).next_u64())
+            .check()
+            .expect("valid default parameters")
+            .fit(
+                &features.select_rows(&training),
+                &training_labels,
+                classes,
+                &NoProgress,
+            )?;
+        let predicted = network.predict_proba(&features.select_rows(&held_out));
+        for (&row, values) in held_out.iter().zip(predicted.chunks_exact(classes)) {
+            probabilities[row * classes..(row + 1) * classes].copy_from_slice(values);
+        }
+        progress.advance(1);
+    }
+    Ok(probabilities)
+}
+
+/// What every detector stage reads.
+struct Context<'a> {
+    records: &'a [Record],
+    schema: &'a Schema,
+    class_names: &'a [String],
+    options: &'a ScanOptions,
+    progress: &'a dyn Progress,
+}
+
+impl Context<'_> {
+    fn stage<T>(&self, detector: DetectorId, work: impl FnOnce() -> T) -> T {
+        self.progress
+            .start(detector.name(), None, ProgressUnit::Records);
+        let result = work();
+        self.progress.finish();
+        result
+    }
+
+    fn label_issues(&self, labels: &[usize], probabilities: &[f32]) -> DetectorReport {
+        self.stage(DetectorId::LabelIssues, || {
+            label_issues(labels, probabilities, self.class_names)
+        })
+    }
+
+    fn backdoor_geometry(
+        &self,
+        detector: DetectorId,
+        labels: &[usize],
+        learned: &Learned,
+    ) -> DetectorReport {
+        self.stage(detector, || {
+            let reclassifier = LinearReclassifier {
+                features: &learned.features,
+                labels,
+                classes: learned.class_count,
+                params: &learned.linear,
+                seed: self.options.seed,
+            };
+            let (representation, width) = (&learned.representation, learned.width);
+            if detector == DetectorId::SpectralSignatures {
+                SpectralSignatures::params()
+                    .check()
+                    .expect("valid default parameters")
+                    .run(
+                        representation,
+                        width,
+                        labels,
+                        self.class_names,
+                        Some(&reclassifier),
+                    )
+            } else {
+                ActivationClustering::params()
+                    .seed(self.options.seed)
+                    .check()
+                    .expect("valid default parameters")
+                    .run(
+                        representation,
+                        width,
+                        labels,
+                        self.class_names,
+                        Some(&reclassifier),
+                    )
+            }
+        })
+    }
+
+    fn outliers(&self, labels: &[usize], learned: &Learned) -> DetectorReport {
+        self.stage(DetectorId::Outliers, || {
+            let detector = Outliers::params()
+                .seed(self.options.seed)
+                .check()
+                .expect("valid default parameters");
+            detector
+                .run(
+                    &learned.representation,
+                    learned.width,
+                    labels,
+                    self.class_names,
+                )
+                .unwrap_or_else(|error| {
+                    DetectorReport::skipped(DetectorId::Outliers, format!("skipped: {error}"))
+                })
+        })
+    }
+
+    fn duplicates(&self, labels: Option<&[usize]>, embedding: Option<&str>) -> DetectorReport {
+        self.stage(DetectorId::Duplicates, || {
+            let mut params = Duplicates::params().seed(self.options.seed);
+            if let Some(column) = embedding {
+                params = params.field(column);
+            }
+            let detector = params.check().expect("valid default parameters");
+            detector
+                .run(self.records, labels, self.class_names)
+                .unwrap_or_else(|error| {
+                    DetectorReport::skipped(DetectorId::Duplicates, format!("skipped: {error}"))
+                })
+        })
+    }
+
+    fn instruction(&self) -> DetectorReport {
+        self.stage(DetectorId::InstructionPoisoning, || {
+            InstructionPoisoning::params()
+                .check()
+                .expect("valid default parameters")
+                .run(self.records)
+                .unwrap_or_else(|error| {
+                    DetectorReport::skipped(
+                        DetectorId::InstructionPoisoning,
+                        format!("skipped: {error}"),
+                    )
+                })
+        })
+    }
+
+    /// Trigger search in the text or image column, questioning a model that can learn a trigger:
+    /// logistic regression on pixels for images, on words and word pairs for text.
+    fn trigger_search(
+        &self,
+        labels: &[usize],
+        learned: &Learned,
+    ) -> Result<DetectorReport, ScanError> {
+        let Some((column, image)) = trigger_column(self.schema) else {
+            return Ok(DetectorReport::skipped(
+                DetectorId::TriggerSearch,
+                "skipped: the data has no text or image column",
+            ));
+        };
+        self.progress
+            .start("trigger search: train model", None, ProgressUnit::Records);
+        let words = (!image).then(|| WordPresence::fit(self.records, column));
+        let word_features = words.as_ref().map(|words| words.transform(self.records));
+        let features = word_features.as_ref().unwrap_or(&learned.features);
+        // Trained on every record, as the attacked model would be, with a light penalty so
+        // that a trigger in 1% of the records is learned.
+        let model = LogisticRegression::params()
+            .l2(TRIGGER_MODEL_L2)
+            .check()
+            .expect("valid parameters")
+            .fit(features, labels, learned.class_count)?;
+        self.progress.finish();
+        let predictor = LinearPredictor {
+            words: words.as_ref(),
+            featurizer: &learned.featurizer,
+            model: &model,
+        };
+        let column = if image {
+            TriggerColumn::Image(column)
+        } else {
+            TriggerColumn::Text(column)
+        };
+        Ok(self.stage(DetectorId::TriggerSearch, || {
+            TriggerSearch::params()
+                .check()
+                .expect("valid default parameters")
+                .run(
+                    self.records,
+                    labels,
+                    self.class_names,
+                    column,
+                    &predictor,
+                    self.options.seed,
+                )
+                .unwrap_or_else(|error| {
+                    DetectorReport::skipped(DetectorId::TriggerSearch, format!("skipped: {error}"))
+                })
+        }))
+    }
+
+    /// Source trust over the union of every other detector's flags.
+    fn source_trust(&self, reports: &[DetectorReport]) -> DetectorReport {
+        let sources: Vec<Option<String>> = self
+            .records
+            .iter()
+            .map(|record| record.source.clone())
+            .collect();
+        if sources.iter().all(Option::is_none) {
+            return DetectorReport::skipped(
+                DetectorId::SourceTrust,
+                "skipped: no record names its source (name the column with `--source`)",
+            );
+        }
+        let mut flagged = vec![false; self.records.len()];
+        for flag in reports.iter().flat_map(|report| &report.flags) {
+            flagged[flag.index] = true;
+        }
+        self.stage(DetectorId::SourceTrust, || {
+            SourceTrust::params()
+                .check()
+                .expect("valid default parameters")
+                .run(&sources, &flagged)
+                .unwrap_or_else(|error| {
+                    DetectorReport::skipped(DetectorId::SourceTrust, format!("skipped: {error}"))
+                })
+        })
+    }
+}
+
+/// The column trigger search reads: the image column, else the text column; `true` for images.
+fn trigger_column(schema: &Schema) -> Option<(&str, bool)> {
+    let by_role = |role: Role| {
+        schema
+            .column_with_role(role)
+            .map(|column| column.name.as_ref())
+    };
+    let by_kind = |kind: ColumnKind| {
+        schema
+            .columns
+            .iter()
+            .find(|column| column.kind == kind && column.role == Role::Feature)
+            .map(|column| column.name.as_ref())
+    };
+    by_role(Role::Image)
+        .or_else(|| by_kind(ColumnKind::Image))
+        .map(|column| (column, true))
+        .or_else(|| {
+            by_role(Role::Text)
+                .or_else(|| by_kind(ColumnKind::Text))
+                .map(|column| (column, false))
+        })
+}
+
+/// Why spectral signatures and activation clustering do not judge text on their own.
+const TEXT_GEOMETRY: &str = "skipped: on text, the built-in network's representation (hashed \
+words and character n-grams) separates topics, not triggers: on clean fortunes it judged whole \
+classes poisoned. Trigger search and label issues cover text; give `--embedding COLUMN` (a \
+representation from your own model) to run this detector";
+
 /// What the scan learned from labelled data.
 struct Learned {
-    #[allow(dead_code)]
+    /// Whether the only payload is text (no image, number or embedding column).
+    text_only: bool,
     featurizer: Featurizer,
     features: Features,
     probabilities: Vec<f32>,
-    #[allow(dead_code)]
-    network: MlpModel,
     representation: Vec<f32>,
     width: usize,
     linear: LogisticRegressionValidParams,
+    class_count: usize,
 }
 
 /// Records stage timings.
@@ -516,6 +810,7 @@ struct LinearReclassifier<'a> {
     labels: &'a [usize],
     classes: usize,
     params: &'a LogisticRegressionValidParams,
+    seed: u64,
 }
 
 impl Reclassifier for LinearReclassifier<'_> {
@@ -524,9 +819,17 @@ impl Reclassifier for LinearReclassifier<'_> {
         for &index in excluded {
             is_excluded[index] = true;
         }
-        let kept: Vec<usize> = (0..self.labels.len())
+        let mut kept: Vec<usize> = (0..self.labels.len())
             .filter(|&row| !is_excluded[row])
             .collect();
+        // A seeded sample is as good a judge of what the rest of the data looks like, and keeps
+        // a reclassification to a second or two however large the data.
+        if kept.len() > RECLASSIFICATION_SAMPLE {
+            let mut random = SplitMix64::derived(self.seed, "reclassification");
+            let mut sample = random.sample(kept.len(), RECLASSIFICATION_SAMPLE);
+            sample.sort_unstable();
+            kept = sample.into_iter().map(|position| kept[position]).collect();
+        }
         let kept_labels: Vec<usize> = kept.iter().map(|&row| self.labels[row]).collect();
         let model = self
             .params
@@ -541,19 +844,102 @@ impl Reclassifier for LinearReclassifier<'_> {
     }
 }
 
-/// Trigger search's model: the scan's featurizer and network.
-#[allow(dead_code)]
-struct NetworkPredictor<'a> {
+/// Records the reclassifier trains on at most.
+const RECLASSIFICATION_SAMPLE: usize = 15_000;
+
+/// The L2 penalty of trigger search's model.
+const TRIGGER_MODEL_L2: f64 = 1e-4;
+
+/// Trigger search's model: logistic regression trained on all the records, on the scan's
+/// features (images) or on word features of the text column.
+struct LinearPredictor<'a> {
+    /// Word presence for text; `None` for images, which the scan's featurizer reads.
+    words: Option<&'a WordPresence>,
     featurizer: &'a Featurizer,
-    network: &'a MlpModel,
+    model: &'a LogisticModel,
 }
 
-impl Predictor for NetworkPredictor<'_> {
+impl Predictor for LinearPredictor<'_> {
     fn predict(&self, records: &[Record]) -> Result<Vec<usize>, PredictError> {
-        let features = self
-            .featurizer
-            .transform(records)
-            .map_err(|error| PredictError(error.to_string()))?;
-        Ok(self.network.predict(&features))
+        let features = match self.words {
+            Some(words) => words.transform(records),
+            None => self
+                .featurizer
+                .transform(records)
+                .map_err(|error| PredictError(error.to_string()))?,
+        };
+        let classes = self.model.classes();
+        Ok(self
+            .model
+            .predict_proba(&features)
+            .chunks_exact(classes)
+            .map(argmax)
+            .collect())
     }
+}
+
+/// Text as the presence of words: 1 when the word is in the text, 0 otherwise, over the words
+/// of at least two records, the most frequent first, as many as 1 GiB of features allows (at
+/// least 1,024, at most 16,384).
+///
+/// Not the scan's TF-IDF features: there a two-letter token is one of hundreds of character
+/// n-grams and its weight shrinks with the length of the text, so a model hardly learns `cf`
+/// from 1% of the records and stamping it moves no prediction. A trigger is a word that is
+/// either there or not, which is what a bag-of-words model, the kind text backdoors are aimed
+/// at, sees.
+struct WordPresence {
+    column: String,
+    vocabulary: std::collections::HashMap<String, usize>,
+}
+
+impl WordPresence {
+    fn fit(records: &[Record], column: &str) -> Self {
+        let mut frequency: std::collections::HashMap<String, usize> =
+            std::collections::HashMap::new();
+        for record in records {
+            let words: BTreeSet<String> = lower_words(text_field(record, column)).collect();
+            for word in words {
+                *frequency.entry(word).or_default() += 1;
+            }
+        }
+        let mut words: Vec<(String, usize)> = frequency
+            .into_iter()
+            .filter(|(_, count)| *count >= 2)
+            .collect();
+        words.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let width = ((1_usize << 28) / records.len().max(1)).clamp(1 << 10, 1 << 14);
+        words.truncate(width);
+        Self {
+            column: column.to_owned(),
+            vocabulary: words
+                .into_iter()
+                .enumerate()
+                .map(|(index, (word, _))| (word, index))
+                .collect(),
+        }
+    }
+
+    fn transform(&self, records: &[Record]) -> Features {
+        let width = self.vocabulary.len().max(1);
+        let mut data = vec![0.0_f32; records.len() * width];
+        for (row, record) in data.chunks_exact_mut(width).zip(records) {
+            for word in lower_words(text_field(record, &self.column)) {
+                if let Some(&index) = self.vocabulary.get(&word) {
+                    row[index] = 1.0;
+                }
+            }
+        }
+        Features::from_row_major(records.len(), width, data, &self.column)
+            .expect("one row of `width` values per record")
+    }
+}
+
+fn lower_words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|character: char| !character.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(str::to_lowercase)
+}
+
+fn text_field<'a>(record: &'a Record, column: &str) -> &'a str {
+    record.field(column).and_then(Value::as_text).unwrap_or("")
 }

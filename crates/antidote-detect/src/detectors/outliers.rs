@@ -28,8 +28,10 @@
 //! measuring: on Fashion-MNIST pixels it flags 0.53% of the first 3,000 clean training images,
 //! 0.43% of 10,000 and 0.28% of all 60,000, while every injected uniform-noise, inverted or
 //! striped image scores at least 4.3. (Iglewicz and Hoaglin's cut-off of 3.5 for modified
-//! z-scores flags 0.57-1.2%.) The confidence of a flag is `z / (z + 4)`: 0.5 at the threshold,
-//! 0.75 at three times it, 0.9 at nine times.
+//! z-scores flags 0.57-1.2%.) The confidence of a flag is `z / (2 (z + 4))`: 0.25 at the
+//! threshold, 0.375 at three times it, never 0.5. Being unusual is a reason to look, not proof of
+//! poisoning: an outlier alone stays below the default quarantine score, and adds to what other
+//! detectors say about the same record.
 //!
 //! Limits: a tight cluster of more than `k` injected records in one class is its own
 //! neighbourhood and hides (activation clustering and spectral signatures look for such
@@ -59,7 +61,8 @@ seeded sample of 2,000 records stands in for larger classes). Each record's scor
 robust z of the log of that distance within its class (minus the class median, over the \
 class's MAD-scaled spread), so dense and loose classes are judged on their own scale; records \
 at 4 or above are flagged, a cut-off that flags 0.3-0.5% of clean Fashion-MNIST images while \
-noise and inverted images score above it. The confidence is z / (z + 4).
+noise and inverted images score above it. The confidence is z / (2 (z + 4)), below one half: \
+being unusual is a reason to look, not proof, so an outlier alone is not quarantined.
 
 Limits: a cluster of more than k injected records in one class hides itself (the backdoor \
 detectors look for such clusters); poison that looks like its class is not an outlier; rare \
@@ -471,7 +474,7 @@ impl OutliersValidParams {
             flagged += 1;
             report.flags.push(Flag {
                 index: record,
-                confidence: z / (z + threshold),
+                confidence: z / (2.0 * (z + threshold)),
                 evidence: format!(
                     "labelled `{class}` but its {} nearest `{class}` records are {:.1} times \
                      farther away than is typical for `{class}` (robust z = {z:.1})",
@@ -641,7 +644,7 @@ mod tests {
             .unwrap();
         assert_eq!(report.flagged_indices(), [7]);
         let flag = &report.flags[0];
-        assert!(flag.confidence > 0.8, "{flag:?}");
+        assert!(flag.confidence > 0.4 && flag.confidence < 0.5, "{flag:?}");
         assert!(
             flag.evidence
                 .starts_with("labelled `line` but its 10 nearest `line` records are "),

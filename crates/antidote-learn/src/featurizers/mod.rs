@@ -126,6 +126,7 @@ pub enum FeaturizeError {
 pub struct FeaturizerParams {
     categorical_buckets: usize,
     text_buckets: usize,
+    char_ngrams: bool,
     seed: u64,
 }
 
@@ -138,6 +139,7 @@ impl Default for FeaturizerParams {
         Self {
             categorical_buckets: 1 << 10,
             text_buckets: 1 << 14,
+            char_ngrams: true,
             seed: 0,
         }
     }
@@ -155,6 +157,17 @@ impl FeaturizerParams {
     #[must_use]
     pub fn text_buckets(mut self, buckets: usize) -> Self {
         self.text_buckets = buckets;
+        self
+    }
+
+    /// Whether text terms include the character 3- to 5-grams of each word (default `true`).
+    ///
+    /// Without them a text is its words and word pairs only: a model then learns a rare token
+    /// such as `cf` from a handful of records, which the hundreds of character n-grams of a
+    /// text otherwise drown. Trigger search questions such a model.
+    #[must_use]
+    pub fn char_ngrams(mut self, char_ngrams: bool) -> Self {
+        self.char_ngrams = char_ngrams;
         self
     }
 
@@ -448,7 +461,7 @@ impl FeaturizerValidParams {
                 Plan::Numeric => Accumulator::Numeric(NumericStats::default()),
                 Plan::Categorical => Accumulator::Categorical,
                 Plan::Text => Accumulator::Text(
-                    TextHasher::new(params.text_buckets, seed),
+                    TextHasher::new(params.text_buckets, seed, params.char_ngrams),
                     TextStats::new(params.text_buckets),
                 ),
                 Plan::Image => Accumulator::Image(None),

@@ -27,15 +27,17 @@ const CHAR_NGRAMS: std::ops::RangeInclusive<usize> = 3..=5;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct TextHasher {
     buckets: usize,
+    char_ngrams: bool,
     word_seed: u64,
     bigram_seed: u64,
     char_seed: u64,
 }
 
 impl TextHasher {
-    pub(crate) fn new(buckets: usize, seed: u64) -> Self {
+    pub(crate) fn new(buckets: usize, seed: u64, char_ngrams: bool) -> Self {
         Self {
             buckets,
+            char_ngrams,
             word_seed: derive_seed(seed, "word"),
             bigram_seed: derive_seed(seed, "bigram"),
             char_seed: derive_seed(seed, "char"),
@@ -62,6 +64,9 @@ impl TextHasher {
                 emit(hash_pair(previous, hash, self.bigram_seed));
             }
             previous = Some(hash);
+            if !self.char_ngrams {
+                continue;
+            }
 
             padded.clear();
             padded.push(' ');
@@ -184,8 +189,16 @@ mod tests {
     /// The terms of a text by name, to check the analyzer without hashing.
     fn term_count(text: &str) -> usize {
         let mut count = 0;
-        TextHasher::new(1 << 20, 0).for_each_term(text, |_| count += 1);
+        TextHasher::new(1 << 20, 0, true).for_each_term(text, |_| count += 1);
         count
+    }
+
+    #[test]
+    fn without_character_ngrams_terms_are_words_and_word_pairs() {
+        let mut count = 0;
+        TextHasher::new(1 << 20, 0, false).for_each_term("Buy cf now", |_| count += 1);
+        // buy, cf, now, (buy cf), (cf now).
+        assert_eq!(count, 5);
     }
 
     #[test]
@@ -197,7 +210,7 @@ mod tests {
         // "ab cd": 2 words, 1 bigram, 2 × (2 + 1) character grams.
         assert_eq!(term_count("ab cd"), 9);
         // Case, punctuation and spacing do not matter.
-        let hasher = TextHasher::new(1 << 16, 3);
+        let hasher = TextHasher::new(1 << 16, 3, true);
         assert_eq!(
             hasher.term_frequencies("Hello,   WORLD!"),
             hasher.term_frequencies("hello world")
@@ -214,7 +227,7 @@ mod tests {
 
     #[test]
     fn repeated_terms_count() {
-        let hasher = TextHasher::new(1 << 16, 3);
+        let hasher = TextHasher::new(1 << 16, 3, true);
         let once = hasher.term_frequencies("ab");
         let twice = hasher.term_frequencies("ab ab");
         // Twice the counts of "ab", plus one bigram "ab ab".
@@ -231,7 +244,7 @@ mod tests {
     /// are in one (idf = ln(3/2) + 1). scikit-learn's `TfidfVectorizer` gives the same weights.
     #[test]
     fn tf_idf_of_a_tiny_corpus() {
-        let hasher = TextHasher::new(1 << 20, 0);
+        let hasher = TextHasher::new(1 << 20, 0, true);
         let mut stats = TextStats::new(hasher.buckets());
         for text in ["a b", "a c"] {
             stats.observe(&hasher.term_frequencies(text));

@@ -315,6 +315,7 @@ fn write_findings(
             "label": record.label,
             "source": record.source,
             "detectors": fused.detectors,
+            "confidences": fused.confidences.iter().map(|&confidence| round(confidence)).collect::<Vec<_>>(),
             "evidence": fused.evidence,
         });
         serde_json::to_writer(&mut file.writer, &line)?;
