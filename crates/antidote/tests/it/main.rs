@@ -9,6 +9,7 @@ mod ledger;
 mod lock_verify;
 mod poison;
 mod report;
+mod scan;
 mod sign;
 
 use std::path::{Path, PathBuf};
