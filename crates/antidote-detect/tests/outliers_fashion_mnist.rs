@@ -145,7 +145,7 @@ fn injected_off_distribution_images_are_all_flagged() {
     for flag in &report.flags {
         let z = report.scores[flag.index];
         assert!(z >= 4.0);
-        assert!((flag.confidence - z / (z + 4.0)).abs() < 1e-12);
+        assert!((flag.confidence - z / (2.0 * (z + 4.0))).abs() < 1e-12);
     }
     let noise = report
         .flags

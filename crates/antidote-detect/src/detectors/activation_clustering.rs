@@ -26,7 +26,7 @@ How: for each class, the penultimate activations are reduced to their 10 leading
 components and split by 2-means (k-means++ seeding, best of 3 seeded runs). The smaller cluster is \
 a candidate when it holds at most 35% of the class and the mean silhouette of the split is at \
 least 0.15 (one blob cut in two scores lower). Exclusionary reclassification decides: a model \
-trained without the cluster calls most of it another class for a backdoor, and the class's own \
+trained without the cluster calls at least 70% of it another class for a backdoor, and the class's own \
 label for a natural sub-group. A clean class gets a verdict and no findings. A record's score is \
 how much closer it is to the small cluster's centre than to the large one's, relative to the \
 distance between the centres.
@@ -172,6 +172,10 @@ impl ActivationClusteringValidParams {
     ///
     /// If the representation does not hold `labels.len() * width` values.
     #[must_use]
+    #[expect(
+        clippy::too_many_lines,
+        reason = "reduce, cluster and describe each class in one pass"
+    )]
     pub fn run(
         &self,
         representation: &[f32],
@@ -215,7 +219,10 @@ impl ActivationClusteringValidParams {
             }
             let seed = params.seed ^ (class as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
             let (assignment, _) = two_means(&reduced, reduced_width, seed, 3);
-            let ones = assignment.iter().filter(|&&cluster| cluster == 1).count();
+            let ones: usize = assignment
+                .iter()
+                .map(|&cluster| usize::from(cluster == 1))
+                .sum();
             let small = u8::from(ones <= cloud.len() - ones);
             let group: Vec<usize> = cloud
                 .indices

@@ -139,7 +139,7 @@ impl Split {
         let mut sorted = values.to_vec();
         sorted.sort_by(f64::total_cmp);
         let count = sorted.len();
-        if count < 4 || sorted[0] == sorted[count - 1] {
+        if count < 4 || sorted[count - 1] <= sorted[0] {
             return None;
         }
         let mut prefix = Vec::with_capacity(count + 1);
@@ -157,7 +157,7 @@ impl Split {
         };
         let mut best: Option<(f64, usize)> = None;
         for low in 1..count {
-            if sorted[low] == sorted[low - 1] {
+            if sorted[low] <= sorted[low - 1] {
                 continue;
             }
             let cost = within(0, low) + within(low, count);
@@ -314,65 +314,6 @@ pub(crate) fn silhouette(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn split_finds_the_gap_between_two_groups() {
-        let mut values: Vec<f64> = (0..90).map(|i| f64::from(i % 10) * 0.1).collect();
-        values.extend((0..10).map(|i| 10.0 + f64::from(i) * 0.1));
-        let split = Split::of(&values).unwrap();
-        assert_eq!((split.low_count, split.high_count), (90, 10));
-        assert_eq!(split.cut, 10.0);
-        assert!(split.separation > 20.0, "{}", split.separation);
-        // One uniform group splits in the middle with a modest separation.
-        let uniform: Vec<f64> = (0..100).map(f64::from).collect();
-        let split = Split::of(&uniform).unwrap();
-        assert!(split.separation < 4.0, "{}", split.separation);
-        assert!(Split::of(&[1.0; 10]).is_none());
-    }
-
-    #[test]
-    fn principal_direction_of_an_elongated_cloud() {
-        // Points along (1, 1) with a little spread along (1, -1).
-        let representation: Vec<f32> = (0..50)
-            .flat_map(|i| {
-                let along = i as f32 - 25.0;
-                let across = if i % 2 == 0 { 0.5 } else { -0.5 };
-                [along + across, along - across]
-            })
-            .collect();
-        let labels = vec![0; 50];
-        let cloud = ClassCloud::of_class(&representation, 2, &labels, 0);
-        let directions = cloud.principal_directions(1);
-        let (direction, variance) = &directions[0];
-        let half = std::f64::consts::FRAC_1_SQRT_2;
-        assert!((direction[0] - half).abs() < 1e-2 && (direction[1] - half).abs() < 1e-2);
-        assert!(*variance > 100.0);
-    }
-
-    #[test]
-    fn two_means_separates_two_blobs_and_silhouette_sees_it() {
-        let mut random = SplitMix64::new(5);
-        let mut points = Vec::new();
-        for row in 0..200 {
-            let centre = if row < 170 { 0.0 } else { 8.0 };
-            points.push(centre + random.normal());
-            points.push(random.normal());
-        }
-        let (assignment, _) = two_means(&points, 2, 1, 3);
-        let small = assignment[199];
-        assert!(assignment[170..].iter().all(|&c| c == small));
-        assert!(assignment[..170].iter().all(|&c| c != small));
-        assert!(silhouette(&points, 2, &assignment, 200, 1) > 0.6);
-
-        let blob: Vec<f64> = (0..400).map(|_| random.normal()).collect();
-        let (assignment, _) = two_means(&blob, 2, 1, 3);
-        assert!(silhouette(&blob, 2, &assignment, 200, 1) < 0.5);
-    }
-}
-
 /// What exclusionary reclassification says about a suspicious group of one class.
 pub(crate) struct Reclassified {
     /// Each group member's class by a model trained without the group, in group order; `None`
@@ -432,6 +373,13 @@ pub(crate) fn reclassify_group(
     }
 }
 
+/// The share of a group a model trained without it must call another class for the group to be
+/// a backdoor's. Measured on Fashion-MNIST with the built-in network: poisoned groups (a 4x4
+/// patch or a blended pattern on 5% of the data) are called another class at 74-100%, natural sub-groups of clean
+/// classes at 63-86% (the 86% one holds 41% of its class, above the largest share a candidate may
+/// hold). A simple majority let natural sub-groups through.
+const MIN_OTHER_SHARE: f64 = 0.7;
+
 /// A class's candidate poisoned group, as a backdoor detector found it.
 pub(crate) struct Candidate {
     pub class: usize,
@@ -450,8 +398,12 @@ pub(crate) struct Candidate {
 }
 
 /// Turns candidates into class verdicts and flags: a class is suspicious when its group passes
-/// the geometric floor and, with a reclassifier, most of the group is called another class by a
-/// model that did not learn from it (without one, when the geometry is strong).
+/// the geometric floor and, with a reclassifier, at least 70% of the group is called another
+/// class by a model that did not learn from it (without one, when the geometry is strong).
+#[expect(
+    clippy::too_many_lines,
+    reason = "one verdict per candidate, with its sentence for each outcome"
+)]
 pub(crate) fn judge(
     candidates: Vec<Candidate>,
     reclassifier: Option<&dyn crate::Reclassifier>,
@@ -491,7 +443,7 @@ pub(crate) fn judge(
             ));
         }
         let suspicious = match &verdict.predictions {
-            Some(_) => verdict.other_share >= 0.5,
+            Some(_) => verdict.other_share >= MIN_OTHER_SHARE,
             None => candidate.strong,
         };
         let mut flagged = 0;
@@ -561,4 +513,63 @@ pub(crate) fn judge(
         });
     }
     report.flags.sort_by_key(|flag| flag.index);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_finds_the_gap_between_two_groups() {
+        let mut values: Vec<f64> = (0..90).map(|i| f64::from(i % 10) * 0.1).collect();
+        values.extend((0..10).map(|i| 10.0 + f64::from(i) * 0.1));
+        let split = Split::of(&values).unwrap();
+        assert_eq!((split.low_count, split.high_count), (90, 10));
+        assert!((split.cut - 10.0).abs() < 1e-12, "{}", split.cut);
+        assert!(split.separation > 20.0, "{}", split.separation);
+        // One uniform group splits in the middle with a modest separation.
+        let uniform: Vec<f64> = (0..100).map(f64::from).collect();
+        let split = Split::of(&uniform).unwrap();
+        assert!(split.separation < 4.0, "{}", split.separation);
+        assert!(Split::of(&[1.0; 10]).is_none());
+    }
+
+    #[test]
+    fn principal_direction_of_an_elongated_cloud() {
+        // Points along (1, 1) with a little spread along (1, -1).
+        let representation: Vec<f32> = (0..50)
+            .flat_map(|i| {
+                let along = i as f32 - 25.0;
+                let across = if i % 2 == 0 { 0.5 } else { -0.5 };
+                [along + across, along - across]
+            })
+            .collect();
+        let labels = vec![0; 50];
+        let cloud = ClassCloud::of_class(&representation, 2, &labels, 0);
+        let directions = cloud.principal_directions(1);
+        let (direction, variance) = &directions[0];
+        let half = std::f64::consts::FRAC_1_SQRT_2;
+        assert!((direction[0] - half).abs() < 1e-2 && (direction[1] - half).abs() < 1e-2);
+        assert!(*variance > 100.0);
+    }
+
+    #[test]
+    fn two_means_separates_two_blobs_and_silhouette_sees_it() {
+        let mut random = SplitMix64::new(5);
+        let mut points = Vec::new();
+        for row in 0..200 {
+            let centre = if row < 170 { 0.0 } else { 8.0 };
+            points.push(centre + random.normal());
+            points.push(random.normal());
+        }
+        let (assignment, _) = two_means(&points, 2, 1, 3);
+        let small = assignment[199];
+        assert!(assignment[170..].iter().all(|&c| c == small));
+        assert!(assignment[..170].iter().all(|&c| c != small));
+        assert!(silhouette(&points, 2, &assignment, 200, 1) > 0.6);
+
+        let blob: Vec<f64> = (0..400).map(|_| random.normal()).collect();
+        let (assignment, _) = two_means(&blob, 2, 1, 3);
+        assert!(silhouette(&blob, 2, &assignment, 200, 1) < 0.5);
+    }
 }

@@ -11,7 +11,7 @@
 //! candidate group, and the class is suspicious only when the two sides are well separated
 //! (in units of their pooled standard deviation; one normal population split in two gives
 //! about 2.7) and, when a [`Reclassifier`](crate::Reclassifier) is available, a model trained
-//! without the group calls most of it another class (Chen et al. 2018's exclusionary
+//! without the group calls at least 70% of it another class (Chen et al. 2018's exclusionary
 //! reclassification).
 
 use serde::Serialize;
@@ -34,7 +34,7 @@ default; one normal population split in two is 2.7 apart) and holds at most 35% 
 (a backdoor in 5% of Fashion-MNIST is 33% of its target class; natural sub-groups of clean \
 Fashion-MNIST classes that are reclassified as a neighbouring class hold 41%). The candidate is \
 confirmed by \
-exclusionary reclassification: a model trained without the group calls most of it another \
+exclusionary reclassification: a model trained without the group calls at least 70% of it another \
 class, as it would call a shirt with a trigger patch a shirt. Each record's score is its robust \
 z-score along the direction, towards the smaller side.
 

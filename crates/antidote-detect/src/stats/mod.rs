@@ -103,6 +103,7 @@ pub(crate) fn median_and_mad(values: &[f64]) -> (f64, f64) {
 }
 
 #[cfg(test)]
+#[expect(clippy::float_cmp, reason = "the medians of these values are exact")]
 mod robust_tests {
     use super::*;
 
