@@ -242,8 +242,9 @@ const CHECK_EXAMPLES: &str = "Examples:
 const SCAN_ABOUT: &str =
     "Find the poisoned records themselves, explain each finding, and quarantine them.
 
-Trains its own models (cross-validated logistic regression for out-of-sample probabilities, a \
-small network whose penultimate activations are the representation), then runs the detectors: \
+Trains its own models (a small network: its 5-fold out-of-sample probabilities feed confident \
+learning, its penultimate activations are the representation the backdoor detectors read; a \
+logistic regression that trigger search questions), then runs the detectors: \
 label issues (confident learning), duplicates with conflicting labels, outliers, spectral \
 signatures and activation clustering (backdoors, with a verdict per class), trigger search (rare \
 tokens, phrases and pixel patches tied to one label, confirmed by stamping them on other records \
@@ -251,13 +252,13 @@ and measuring how often the model flips), instruction poisoning, and source trus
 are fused into one score per record; the policy decides what is quarantined and whether the \
 data may be trained on. `antidote explain DETECTOR` tells what each one does.
 
-Writes `DIR/findings.jsonl` (one line per flagged record: id, score, detectors, evidence, \
-highest score first) and `DIR/summary.json` (counts per detector and class, triggers, sources, \
+Writes `DIR/findings.jsonl` (one line per flagged record: id, score, whether it is quarantined, \
+detectors, their confidences and evidence, highest score first) and `DIR/summary.json` (counts per detector and class, triggers, sources, \
 policy, timings). The policy lives in `antidote.toml`:
 
   [scan]
   quarantine_score = 0.5        # quarantine records whose fused score reaches this
-  max_quarantine_share = 0.02   # more quarantined than this share: do not train
+  max_quarantine_share = 0.05   # more quarantined than this share: do not train
   fail_on_triggers = true       # a confirmed backdoor trigger: do not train
   fail_on_classes = true        # a class with a backdoor's signature: do not train
   fail_on_sources = true        # a distrusted source: do not train
