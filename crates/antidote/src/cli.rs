@@ -9,8 +9,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Defends machine-learning training pipelines against data poisoning.
 ///
 /// antidote pins datasets and models by content (lock, verify, diff, sign), checks new data
-/// against a baseline profile (profile, check), and keeps an append-only, hash-chained ledger of
-/// what happened to them (log).
+/// against a baseline profile (profile, check), finds the poisoned records themselves and
+/// quarantines them (scan, explain), poisons a copy as an attacker would to test all of this
+/// (poison), and keeps an append-only, hash-chained ledger of what happened (log).
 ///
 /// Exit codes: 0 success and clean; 1 the check failed (a mismatch, findings, drift);
 /// 2 bad input or usage.

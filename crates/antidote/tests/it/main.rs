@@ -4,6 +4,7 @@ mod check;
 mod diff;
 mod errors;
 mod fashion_mnist;
+mod help;
 mod images;
 mod ledger;
 mod lock_verify;
