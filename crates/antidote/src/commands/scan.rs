@@ -25,23 +25,12 @@ pub fn scan(args: &ScanArgs, global: &GlobalArgs, printer: Printer) -> anyhow::R
     let started = Instant::now();
     let (config, config_path) = settings::load_config(args.config.as_deref())?;
     let detectors = chosen_detectors(args)?;
-    let mut dataset = Dataset::open(&args.data, &args.dataset.read_options())
-        .with_context(|| format!("failed to open the dataset `{}`", args.data.display()))?;
-    let format = dataset.format();
-    let schema = dataset.schema().clone();
-    let records = read_all(&mut dataset, printer)?;
-    if records.is_empty() {
-        return Err(UserError::new(
-            format!("`{}` holds no records", args.data.display()),
-            "scan a dataset with at least one record",
-        )
-        .into());
-    }
-    let embedding = schema
-        .columns
-        .iter()
-        .find(|column| column.role == Role::Embedding)
-        .map(|column| column.name.to_string());
+    let Loaded {
+        format,
+        schema,
+        records,
+        embedding,
+    } = load(args, printer)?;
     let probabilities = match &args.probs {
         Some(path) => Some(read_probabilities(path, &records)?),
         None => None,
@@ -97,24 +86,7 @@ pub fn scan(args: &ScanArgs, global: &GlobalArgs, printer: Printer) -> anyhow::R
         super::scan_report::write(&document, path)
             .with_context(|| format!("failed to write the report `{}`", path.display()))?;
     }
-    record(
-        global,
-        printer,
-        "scan",
-        &args.data.display().to_string(),
-        if result.verdict.train {
-            "clean"
-        } else {
-            "poisoned"
-        },
-        json!({
-            "records": records.len(),
-            "flagged": result.fused.len(),
-            "quarantined": result.verdict.quarantined,
-            "reasons": result.verdict.reasons,
-            "out": args.out,
-        }),
-    );
+    record_in_ledger(global, printer, args, &result, records.len());
     if printer.json {
         let mut output = summary.clone();
         output["findings"] = json!(findings_path);
@@ -143,6 +115,69 @@ pub fn scan(args: &ScanArgs, global: &GlobalArgs, printer: Printer) -> anyhow::R
         }
     }
     Ok(ExitStatus::from_passed(result.verdict.train))
+}
+
+/// The dataset, read whole.
+struct Loaded {
+    format: Format,
+    schema: antidote_data::Schema,
+    records: Vec<Record>,
+    /// The column with the embedding role, if any.
+    embedding: Option<String>,
+}
+
+fn load(args: &ScanArgs, printer: Printer) -> anyhow::Result<Loaded> {
+    let mut dataset = Dataset::open(&args.data, &args.dataset.read_options())
+        .with_context(|| format!("failed to open the dataset `{}`", args.data.display()))?;
+    let format = dataset.format();
+    let schema = dataset.schema().clone();
+    let records = read_all(&mut dataset, printer)?;
+    if records.is_empty() {
+        return Err(UserError::new(
+            format!("`{}` holds no records", args.data.display()),
+            "scan a dataset with at least one record",
+        )
+        .into());
+    }
+    let embedding = schema
+        .columns
+        .iter()
+        .find(|column| column.role == Role::Embedding)
+        .map(|column| column.name.clone());
+    Ok(Loaded {
+        format,
+        schema,
+        records,
+        embedding,
+    })
+}
+
+/// Appends the scan's event to the ledger.
+fn record_in_ledger(
+    global: &GlobalArgs,
+    printer: Printer,
+    args: &ScanArgs,
+    result: &Scan,
+    records: usize,
+) {
+    record(
+        global,
+        printer,
+        "scan",
+        &args.data.display().to_string(),
+        if result.verdict.train {
+            "clean"
+        } else {
+            "poisoned"
+        },
+        json!({
+            "records": records,
+            "flagged": result.fused.len(),
+            "quarantined": result.verdict.quarantined,
+            "reasons": result.verdict.reasons,
+            "out": args.out,
+        }),
+    );
 }
 
 /// The detectors `--detectors` and `--skip` leave.

@@ -2,6 +2,7 @@
 //! bars on real data poisoned by `antidote poison` (Debian's fortunes, Fashion-MNIST).
 
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
 use std::path::Path;
 
 use antidote_data::writers::DatasetWriter;
@@ -346,7 +347,7 @@ fn instruction_data_with_a_leaking_trigger_fails_and_its_clean_copy_passes() {
                 .to_string_lossy()
                 .into_owned()
         })
-        .filter(|name| name.ends_with(".jsonl.gz") || name.ends_with(".jsonl"))
+        .filter(|name| name.contains(".jsonl"))
         .collect();
     names.sort();
     assert!(
@@ -453,5 +454,118 @@ fn two_annotators_who_relabel_most_of_their_records_are_named_and_no_other() {
         BTreeSet::from(["a07".to_owned(), "a23".to_owned()]),
         "{}",
         output.stdout
+    );
+}
+
+/// Given cleanlab's own out-of-sample probabilities with `--probs`, the label-issue findings are
+/// exactly the records cleanlab's `find_label_issues` flags (the parity fixture: 3,000
+/// Fashion-MNIST records, 10% of the labels flipped).
+#[test]
+fn given_probabilities_give_cleanlabs_flagged_set() {
+    let context = TestContext::new();
+    let fixture = fixtures().join("label_issues/fashion_mnist_3000_flip10.csv");
+    let mut reader = csv::Reader::from_path(&fixture).expect("the parity fixture");
+    let mut data = csv::Writer::from_path(context.path("data.csv")).expect("create the data");
+    let mut probs = csv::Writer::from_path(context.path("probs.csv")).expect("create the probs");
+    data.write_record(["id", "label", "brightness"])
+        .expect("write");
+    let classes: Vec<String> = (0..10).map(|class| class.to_string()).collect();
+    let mut header = vec!["id".to_owned()];
+    header.extend(classes.iter().cloned());
+    probs.write_record(&header).expect("write");
+    let mut cleanlab = BTreeSet::new();
+    for row in reader.records() {
+        let row = row.expect("a row");
+        let id = format!("r{}", &row[0]);
+        if &row[3] == "1" {
+            cleanlab.insert(id.clone());
+        }
+        data.write_record([id.as_str(), &row[2], "0.5"])
+            .expect("write");
+        let mut line = vec![id];
+        line.extend((4..14).map(|column| row[column].to_owned()));
+        probs.write_record(&line).expect("write");
+    }
+    data.flush().expect("flush");
+    probs.flush().expect("flush");
+    assert!(
+        cleanlab.len() > 100,
+        "{} issues in the fixture",
+        cleanlab.len()
+    );
+
+    let output = context.run(&[
+        "scan",
+        "data.csv",
+        "--id",
+        "id",
+        "--label",
+        "label",
+        "--probs",
+        "probs.csv",
+        "--detectors",
+        "label-issues",
+        "--out",
+        "scan",
+    ]);
+    assert!(output.code == 0 || output.code == 1, "{output:?}");
+    let flagged: BTreeSet<String> = findings(&context.path("scan/findings.jsonl"))
+        .iter()
+        .map(|finding| finding["id"].as_str().expect("an id").to_owned())
+        .collect();
+    assert_eq!(flagged, cleanlab);
+    let summary = read_json(&context.path("scan/summary.json"));
+    assert_eq!(summary["models"]["probabilities_given"], true, "{summary}");
+}
+
+/// `--embedding COLUMN`: the user's representation replaces the network's, and a record far
+/// from its class in it is an outlier.
+#[test]
+fn a_users_embedding_is_the_representation() {
+    let context = TestContext::new();
+    let mut lines = String::new();
+    let mut state = 0x2545_f491_u64;
+    let mut noise = || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((state >> 33) as f64 / f64::from(1_u32 << 31)) - 0.5
+    };
+    for index in 0..300 {
+        let class = index % 3;
+        let centre = [0.0, 10.0, 20.0][class];
+        let far = if index == 42 { 500.0 } else { 0.0 };
+        let vector: Vec<String> = (0..8)
+            .map(|_| format!("{:.4}", centre + far + noise()))
+            .collect();
+        writeln!(
+            lines,
+            "{{\"id\": \"r{index}\", \"label\": \"c{class}\", \"emb\": [{}]}}",
+            vector.join(", ")
+        )
+        .expect("write to a string");
+    }
+    context.write("data.jsonl", &lines);
+    let output = context.run(&[
+        "scan",
+        "data.jsonl",
+        "--embedding",
+        "emb",
+        "--detectors",
+        "outliers",
+        "--out",
+        "scan",
+    ]);
+    assert!(output.code == 0 || output.code == 1, "{output:?}");
+    let summary = read_json(&context.path("scan/summary.json"));
+    assert_eq!(
+        summary["models"]["representation"], "embedding `emb`",
+        "{summary}"
+    );
+    let found = findings(&context.path("scan/findings.jsonl"));
+    assert_eq!(
+        found.first().map(|finding| &finding["id"]),
+        Some(&json("\"r42\"")),
+        "{found:?}"
     );
 }
