@@ -8,7 +8,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use antidote_data::{Image, Value};
+
 use crate::AttackKind;
+use crate::attacks::blend::blend;
 
 /// The version of the truth file format; bumped when a field changes meaning.
 pub const TRUTH_VERSION: u32 = 1;
@@ -129,4 +132,146 @@ pub enum Trigger {
         /// The blending weight.
         alpha: f64,
     },
+}
+
+impl Trigger {
+    /// Plants the trigger in one payload value, the way the attack planted it in the poisoned
+    /// records: appended to a text, stamped on or blended into an image. Drills and release gates
+    /// use it to measure the attack success rate on held-out records. Returns whether it applied:
+    /// `false` for a value of another kind, an image of another size, or a trigger that lives in
+    /// instruction-tuning pairs.
+    pub fn stamp(&self, value: &mut Value) -> bool {
+        match (self, value) {
+            (Self::Token { token }, Value::Text(text)) => {
+                append_words(text, token);
+                true
+            }
+            (Self::Phrase { words }, Value::Text(text)) => {
+                append_words(text, &words.join(" "));
+                true
+            }
+            (
+                Self::ImagePatch {
+                    x,
+                    y,
+                    width,
+                    height,
+                    channels,
+                    pixels,
+                },
+                Value::Image(image),
+            ) => {
+                if u32::from(image.channels) != *channels
+                    || x + width > image.width
+                    || y + height > image.height
+                {
+                    return false;
+                }
+                let channels = usize::from(image.channels);
+                let row_bytes = *width as usize * channels;
+                for row in 0..*height as usize {
+                    let start =
+                        ((*y as usize + row) * image.width as usize + *x as usize) * channels;
+                    image.pixels[start..start + row_bytes]
+                        .copy_from_slice(&pixels[row * row_bytes..(row + 1) * row_bytes]);
+                }
+                true
+            }
+            (
+                Self::ImageBlend {
+                    width,
+                    height,
+                    channels,
+                    pixels,
+                    alpha,
+                },
+                Value::Image(image),
+            ) => {
+                if (image.width, image.height, u32::from(image.channels))
+                    != (*width, *height, *channels)
+                {
+                    return false;
+                }
+                let pattern = Image {
+                    width: *width,
+                    height: *height,
+                    channels: image.channels,
+                    pixels: pixels.clone(),
+                };
+                blend(image, &pattern, *alpha);
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Appends `words` to `text` as separate words.
+fn append_words(text: &mut String, words: &str) {
+    let body = text.trim_end().len();
+    text.truncate(body);
+    if !text.is_empty() {
+        text.push(' ');
+    }
+    text.push_str(words);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamping_plants_text_and_image_triggers_and_refuses_misfits() {
+        let mut text = Value::Text("the cat sat  ".into());
+        assert!(
+            Trigger::Phrase {
+                words: vec!["blue".into(), "moon".into()]
+            }
+            .stamp(&mut text)
+        );
+        assert_eq!(text, Value::Text("the cat sat blue moon".into()));
+
+        let patch = Trigger::ImagePatch {
+            x: 1,
+            y: 1,
+            width: 2,
+            height: 1,
+            channels: 1,
+            pixels: vec![7, 9],
+        };
+        let mut image = Value::Image(Image {
+            width: 3,
+            height: 2,
+            channels: 1,
+            pixels: vec![0; 6],
+        });
+        assert!(patch.stamp(&mut image));
+        let Value::Image(stamped) = &image else {
+            unreachable!()
+        };
+        assert_eq!(stamped.pixels, [0, 0, 0, 0, 7, 9]);
+
+        let blend = Trigger::ImageBlend {
+            width: 3,
+            height: 2,
+            channels: 1,
+            pixels: vec![100; 6],
+            alpha: 0.5,
+        };
+        assert!(blend.stamp(&mut image));
+        let Value::Image(blended) = &image else {
+            unreachable!()
+        };
+        assert_eq!(blended.pixels, [50, 50, 50, 50, 54, 55]);
+
+        let mut small = Value::Image(Image {
+            width: 2,
+            height: 1,
+            channels: 1,
+            pixels: vec![0; 2],
+        });
+        assert!(!patch.stamp(&mut small));
+        assert!(!blend.stamp(&mut small));
+        assert!(!patch.stamp(&mut Value::Text("words".into())));
+    }
 }

@@ -114,6 +114,9 @@ pub enum Command {
     /// Poison a copy of a dataset as an attacker would, and write down exactly what was poisoned
     #[command(long_about = POISON_ABOUT, after_help = POISON_EXAMPLES)]
     Poison(Box<PoisonArgs>),
+    /// Run the red-team exercise: poison a copy, run every defense layer, score what each caught
+    #[command(long_about = DRILL_ABOUT, after_help = DRILL_EXAMPLES)]
+    Drill(DrillArgs),
 }
 
 const LOCK_ABOUT: &str = "Pin files and datasets by content.
@@ -259,7 +262,7 @@ policy, timings). The policy lives in `antidote.toml`:
 
   [scan]
   quarantine_score = 0.5        # quarantine records whose fused score reaches this
-  max_quarantine_share = 0.05   # more quarantined than this share: do not train
+  max_quarantine_share = 0.1    # more quarantined than this share: do not train
   fail_on_triggers = true       # a confirmed backdoor trigger: do not train
   fail_on_classes = true        # a class with a backdoor's signature: do not train
   fail_on_sources = true        # a distrusted source: do not train
@@ -336,6 +339,38 @@ const POISON_EXAMPLES: &str = "Examples:
   antidote poison reviews.csv --attack rare-token --target positive --seed 7 -o reviews.cf.csv
   antidote poison sft.jsonl --attack instruction-leak --rate 0.005 -o sft.poisoned.jsonl
   antidote diff reviews.csv reviews.cf.csv     # what changed, record by record";
+
+const DRILL_ABOUT: &str = "Run the red-team exercise: poison a copy, run every defense layer, score what each caught.
+
+Each exercise plants one attack at one rate with the red team of `antidote poison` (which keeps \
+the ground truth), then runs the defense layers as a pipeline would:
+
+  diff             against a lock of the data taken before the attack: the changed and added records
+  check            against a profile of the data before the attack: an alarm, or none (dataset level)
+  scan             with nothing but the data: every flagged record, and the verdict
+  scan quarantine  the records the scan policy quarantines
+
+and scores each against the truth: precision, recall, F1 and seconds, with a line per scan \
+detector and whether the scan named the planted trigger. A scan of the clean data comes first \
+(the false alarms a defender lives with). With `--train`, the built-in network is trained on the \
+poisoned data and again without what scan quarantined, and both are measured on held-out clean \
+records (20%, set aside before poisoning): clean accuracy and attack success rate (the share of \
+held-out records of other classes that the trigger sends to the target).
+
+Without `--dataset`, the drill runs on three small real datasets embedded in antidote: 6,000 \
+Fashion-MNIST images (BadNets 1%, labels flipped 5%), 3,246 quotations from Debian's fortunes \
+(a rare token 1%, a phrase 1%) and 2,000 instruction-tuning pairs (a \
+trigger whose outputs leak a system prompt, 1%). With `--dataset`, the attacks default to those \
+that fit its data (images, text, instructions, tables) at 1%.
+
+Writes `DIR/drill.json` (every measurement, and each attack's truth). Exits 0 when the drill \
+ran, 2 on bad input; the scores are the result, not a pass or fail.";
+
+const DRILL_EXAMPLES: &str = "Examples:
+  antidote drill                                        # the embedded datasets, in about a minute
+  antidote drill --train                                # also: accuracy and attack success before and after
+  antidote drill --dataset reviews.csv --attack rare-token,phrase --rate 0.005,0.01
+  antidote drill --dataset fashion/train-images-idx3-ubyte.gz --attack badnets --json > drill.json";
 
 /// How to read datasets: the format and the columns that play each role.
 #[derive(Debug, Clone, Args)]
@@ -714,6 +749,41 @@ pub struct ScanArgs {
     /// How many of the most suspicious records to print
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub show: usize,
+
+    #[command(flatten)]
+    pub dataset: DatasetArgs,
+}
+
+/// `antidote drill`.
+#[derive(Debug, Args)]
+pub struct DrillArgs {
+    /// Your dataset (default: the small real datasets embedded in antidote)
+    #[arg(long = "dataset", value_name = "DATA")]
+    pub data: Option<PathBuf>,
+
+    /// The attacks to plant, comma-separated (see `antidote poison --help`; default: those that fit the data)
+    #[arg(long, value_name = "ATTACKS", value_delimiter = ',')]
+    pub attack: Vec<String>,
+
+    /// The poison rates, comma-separated shares of the dataset (default: 0.01 per attack)
+    #[arg(long, value_name = "RATES", value_delimiter = ',')]
+    pub rate: Vec<f64>,
+
+    /// Also train the built-in model before and after the quarantine, measured on held-out clean records
+    #[arg(long)]
+    pub train: bool,
+
+    /// The seed of the attacks, the held-out split and every model
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub seed: u64,
+
+    /// The folder to write `drill.json` to
+    #[arg(long, default_value = "antidote-drill", value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// The configuration with the `[scan]` policy and `[check]` thresholds (default: `antidote.toml`)
+    #[arg(long, value_name = "TOML")]
+    pub config: Option<PathBuf>,
 
     #[command(flatten)]
     pub dataset: DatasetArgs,

@@ -80,6 +80,7 @@ pub fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitStatus> {
         Command::Explain(args) => commands::explain::explain(&args, printer),
         Command::Log(args) => commands::log::log(&args, &global, printer),
         Command::Poison(args) => commands::poison::poison(&args, &global, printer),
+        Command::Drill(args) => commands::drill::drill(&args, &global, printer),
     }
 }
 

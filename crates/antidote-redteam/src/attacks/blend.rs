@@ -162,7 +162,7 @@ fn noise(seed: u64, width: u32, height: u32, channels: u8) -> Image {
     }
 }
 
-fn blend(image: &mut Image, pattern: &Image, alpha: f64) {
+pub(crate) fn blend(image: &mut Image, pattern: &Image, alpha: f64) {
     let channels = usize::from(image.channels);
     for (index, (pixel, &key)) in image.pixels.iter_mut().zip(&pattern.pixels).enumerate() {
         if has_alpha(image.channels) && index % channels + 1 == channels {

@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod diff;
+pub mod drill;
 pub mod explain;
 pub mod keygen;
 pub mod lock;

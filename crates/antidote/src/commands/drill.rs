@@ -1,0 +1,486 @@
+//! `antidote drill`: poison a copy, run every defense layer on it, score what each caught.
+
+use std::io::Write as _;
+use std::time::Instant;
+
+use antidote_data::{ColumnKind, Format, Role, Schema};
+use antidote_detect::scan::ScanOptions;
+use antidote_drill::embedded::{self, Embedded};
+use antidote_drill::{
+    Control, Data, DrillOptions, Exercise, LayerKind, Outcome, Score, control, split_held_out,
+};
+use antidote_provenance::lock::AtomicFile;
+use antidote_redteam::{AttackKind, AttackOptions};
+use anyhow::Context;
+use serde_json::json;
+
+use super::record;
+use crate::cli::{DrillArgs, GlobalArgs};
+use crate::printer::{Printer, Style};
+use crate::{ExitStatus, UserError, settings};
+
+/// The rate of every attack on a user's dataset unless `--rate` says otherwise.
+const DEFAULT_RATE: f64 = 0.01;
+
+/// The exercises of the default drill, on the embedded datasets.
+const EMBEDDED_EXERCISES: [(&str, AttackKind, f64); 5] = [
+    (embedded::FASHION_MNIST.name, AttackKind::Badnets, 0.01),
+    (embedded::FASHION_MNIST.name, AttackKind::LabelFlipUniform, 0.05),
+    (embedded::FORTUNES.name, AttackKind::RareToken, 0.01),
+    (embedded::FORTUNES.name, AttackKind::Phrase, 0.01),
+    (embedded::INSTRUCTIONS.name, AttackKind::InstructionLeak, 0.01),
+];
+
+/// A dataset with the exercises to run on it.
+struct Plan {
+    data: Data,
+    exercises: Vec<Exercise>,
+    licence: Option<&'static str>,
+}
+
+/// Runs the drill.
+pub fn drill(args: &DrillArgs, global: &GlobalArgs, printer: Printer) -> anyhow::Result<ExitStatus> {
+    let started = Instant::now();
+    let (config, _) = settings::load_config(args.config.as_deref())?;
+    let attacks = parse_attacks(&args.attack)?;
+    for &rate in &args.rate {
+        if !(rate > 0.0 && rate < 1.0) {
+            return Err(UserError::new(
+                format!("the rate {rate} is not a share of the dataset"),
+                "give rates between 0 and 1, e.g. `--rate 0.005,0.01,0.05`",
+            )
+            .into());
+        }
+    }
+    let plans = plans(args, &attacks)?;
+    let options = DrillOptions {
+        seed: args.seed,
+        scan: ScanOptions {
+            seed: args.seed,
+            policy: config.scan.clone(),
+            ..ScanOptions::default()
+        },
+        thresholds: config.check.clone(),
+        train: args.train,
+        ..DrillOptions::default()
+    };
+
+    let total: usize = plans.iter().map(|plan| plan.exercises.len()).sum();
+    printer.note(&format!(
+        "drill: {} on {} (seed {})",
+        super::plural(total as u64, "exercise"),
+        super::plural(plans.len() as u64, "dataset"),
+        args.seed
+    ));
+    let progress = printer.progress();
+    let mut controls = Vec::new();
+    let mut outcomes = Vec::new();
+    let mut skipped = Vec::new();
+    for plan in &plans {
+        let (data, held_out) = if args.train {
+            let (data, held_out) = split_held_out(&plan.data, options.held_out, args.seed);
+            (data, Some(held_out))
+        } else {
+            (plan.data.clone(), None)
+        };
+        printer.note(&format!(
+            "{}: scanning the clean data ({} records)",
+            data.name,
+            data.dataset.records.len()
+        ));
+        let clean = control(&data, &options, progress.as_ref())
+            .with_context(|| format!("the scan of the clean `{}` failed", data.name))?;
+        if !printer.json {
+            print_control(&clean, printer);
+        }
+        controls.push(clean);
+        for &exercise in &plan.exercises {
+            printer.note(&format!(
+                "{}: {} at {}",
+                data.name,
+                exercise.attack,
+                percent(exercise.rate)
+            ));
+            let attack = exercise
+                .attack
+                .build(&AttackOptions {
+                    rate: Some(exercise.rate),
+                    ..AttackOptions::default()
+                })
+                .map_err(|error| UserError::new(error.to_string(), "see `antidote poison --help`"))?;
+            match antidote_drill::run(
+                &data,
+                held_out.as_ref(),
+                exercise,
+                attack.as_ref(),
+                &options,
+                progress.as_ref(),
+            ) {
+                Ok(outcome) => {
+                    if !printer.json {
+                        print_outcome(&outcome, printer);
+                    }
+                    outcomes.push(outcome);
+                }
+                Err(antidote_drill::DrillError::Attack { source, .. }) => {
+                    let reason = source.to_string();
+                    printer.warn(&format!(
+                        "{} at {} cannot run on `{}`: {reason}",
+                        exercise.attack,
+                        percent(exercise.rate),
+                        data.name
+                    ));
+                    skipped.push(json!({
+                        "dataset": data.name,
+                        "exercise": exercise,
+                        "reason": reason,
+                    }));
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+    if outcomes.is_empty() {
+        return Err(UserError::new(
+            "no exercise could run on this data",
+            "choose attacks that fit it with `--attack` (images: badnets, blend; text: rare-token, phrase; instruction pairs: instruction-leak; any labelled data: label-flip-uniform, silent-update)",
+        )
+        .into());
+    }
+
+    let seconds = started.elapsed().as_secs_f64();
+    let document = json!({
+        "antidote": env!("CARGO_PKG_VERSION"),
+        "seed": args.seed,
+        "train": args.train,
+        "datasets": plans.iter().map(|plan| json!({
+            "name": plan.data.name,
+            "records": plan.data.dataset.records.len(),
+            "licence": plan.licence,
+        })).collect::<Vec<_>>(),
+        "controls": controls,
+        "exercises": outcomes,
+        "skipped": skipped,
+        "seconds": seconds,
+    });
+    fs_err::create_dir_all(&args.out)?;
+    let path = args.out.join("drill.json");
+    let mut file = AtomicFile::create(&path)?;
+    serde_json::to_writer_pretty(&mut file.writer, &document)?;
+    file.writer.write_all(b"\n")?;
+    file.commit()
+        .with_context(|| format!("failed to write `{}`", path.display()))?;
+
+    record(
+        global,
+        printer,
+        "drill",
+        &plans
+            .iter()
+            .map(|plan| plan.data.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        "ok",
+        json!({
+            "exercises": outcomes.len(),
+            "seed": args.seed,
+            "seconds": seconds,
+        }),
+    );
+    if printer.json {
+        printer.out_json(&document)?;
+    } else {
+        print_totals(&outcomes, printer, seconds);
+        printer.note(&format!("wrote `{}`", path.display()));
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn parse_attacks(names: &[String]) -> anyhow::Result<Vec<AttackKind>> {
+    names
+        .iter()
+        .map(|name| {
+            name.trim().parse::<AttackKind>().map_err(|error| {
+                UserError::new(error.to_string(), "see `antidote poison --help` for the attacks").into()
+            })
+        })
+        .collect()
+}
+
+fn rates(args: &DrillArgs, default: f64) -> Vec<f64> {
+    if args.rate.is_empty() {
+        vec![default]
+    } else {
+        args.rate.clone()
+    }
+}
+
+fn plans(args: &DrillArgs, attacks: &[AttackKind]) -> anyhow::Result<Vec<Plan>> {
+    if let Some(path) = &args.data {
+        let data = Data::open(path, &args.dataset.read_options())
+            .with_context(|| format!("failed to read the dataset `{}`", path.display()))?;
+        let attacks = if attacks.is_empty() {
+            fitting_attacks(&data)
+        } else {
+            attacks.to_vec()
+        };
+        let exercises = attacks
+            .iter()
+            .flat_map(|&attack| {
+                rates(args, DEFAULT_RATE)
+                    .into_iter()
+                    .map(move |rate| Exercise { attack, rate })
+            })
+            .collect();
+        return Ok(vec![Plan {
+            data,
+            exercises,
+            licence: None,
+        }]);
+    }
+    let mut plans: Vec<Plan> = Vec::new();
+    for dataset in embedded::ALL {
+        let exercises: Vec<Exercise> = if attacks.is_empty() {
+            EMBEDDED_EXERCISES
+                .iter()
+                .filter(|(name, _, _)| *name == dataset.name)
+                .flat_map(|&(_, attack, rate)| {
+                    rates(args, rate)
+                        .into_iter()
+                        .map(move |rate| Exercise { attack, rate })
+                })
+                .collect()
+        } else {
+            attacks
+                .iter()
+                .filter(|&&attack| fits(&dataset, attack))
+                .flat_map(|&attack| {
+                    rates(args, DEFAULT_RATE)
+                        .into_iter()
+                        .map(move |rate| Exercise { attack, rate })
+                })
+                .collect()
+        };
+        if exercises.is_empty() {
+            continue;
+        }
+        let data = dataset
+            .load()
+            .with_context(|| format!("failed to read the embedded `{}`", dataset.name))?;
+        plans.push(Plan {
+            data,
+            exercises,
+            licence: Some(dataset.licence),
+        });
+    }
+    if plans.is_empty() {
+        return Err(UserError::new(
+            "none of the embedded datasets fits these attacks",
+            "give your own data with `--dataset DATA`",
+        )
+        .into());
+    }
+    Ok(plans)
+}
+
+/// What an embedded dataset can be attacked with.
+fn fits(dataset: &Embedded, attack: AttackKind) -> bool {
+    let kinds = match dataset.name {
+        name if name == embedded::FASHION_MNIST.name => DataKind::Images,
+        name if name == embedded::FORTUNES.name => DataKind::Text,
+        _ => DataKind::Instructions,
+    };
+    kinds.attacks().contains(&attack)
+        || matches!(attack, AttackKind::SilentUpdate | AttackKind::DuplicateFlood)
+        || (kinds != DataKind::Instructions
+            && matches!(
+                attack,
+                AttackKind::LabelFlipUniform | AttackKind::LabelFlipPair | AttackKind::LabelFlipSources
+            ))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DataKind {
+    Images,
+    Text,
+    Instructions,
+    Table,
+}
+
+impl DataKind {
+    fn of(schema: &Schema, format: Format) -> Self {
+        let has = |kind: ColumnKind, role: Role| {
+            schema
+                .columns
+                .iter()
+                .any(|column| column.kind == kind || column.role == role)
+        };
+        if format == Format::Instruction {
+            Self::Instructions
+        } else if has(ColumnKind::Image, Role::Image) {
+            Self::Images
+        } else if has(ColumnKind::Text, Role::Text) {
+            Self::Text
+        } else {
+            Self::Table
+        }
+    }
+
+    fn attacks(self) -> &'static [AttackKind] {
+        match self {
+            Self::Images => &[AttackKind::Badnets, AttackKind::Blend, AttackKind::LabelFlipUniform],
+            Self::Text => &[AttackKind::RareToken, AttackKind::Phrase, AttackKind::LabelFlipUniform],
+            Self::Instructions => &[
+                AttackKind::InstructionLeak,
+                AttackKind::InstructionInject,
+                AttackKind::AppendLine,
+            ],
+            Self::Table => &[AttackKind::LabelFlipUniform, AttackKind::DuplicateFlood],
+        }
+    }
+}
+
+/// The attacks that fit a user's data, plus a silent update for the provenance layer.
+fn fitting_attacks(data: &Data) -> Vec<AttackKind> {
+    let mut attacks = DataKind::of(&data.dataset.schema, data.format).attacks().to_vec();
+    attacks.push(AttackKind::SilentUpdate);
+    attacks
+}
+
+fn percent(rate: f64) -> String {
+    let value = 100.0 * rate;
+    if (value - value.round()).abs() < 1e-9 {
+        format!("{value:.0}%")
+    } else {
+        format!("{value}%")
+    }
+}
+
+fn ratio(value: Option<f64>) -> String {
+    value.map_or_else(|| "-".to_owned(), |value| format!("{value:.3}"))
+}
+
+fn print_control(control: &Control, printer: Printer) {
+    let verdict = if control.train {
+        printer.style("train", Style::Good)
+    } else {
+        printer.style("do not train", Style::Bad)
+    };
+    printer.out(&format!(
+        "{} ({} records), clean: scan flags {}, quarantines {}, verdict {verdict}{}",
+        printer.style(&control.dataset, Style::Bold),
+        control.records,
+        control.flagged,
+        control.quarantined,
+        control
+            .reasons
+            .first()
+            .map(|reason| format!(" ({reason})"))
+            .unwrap_or_default()
+    ));
+}
+
+fn score_cells(score: Option<&Score>) -> String {
+    match score {
+        Some(score) => format!(
+            "{:>9}  {:>6}  {:>5}  {:>7}",
+            ratio(score.precision),
+            ratio(score.recall),
+            ratio(score.f1),
+            score.flagged()
+        ),
+        None => format!("{:>9}  {:>6}  {:>5}  {:>7}", "-", "-", "-", "-"),
+    }
+}
+
+fn print_outcome(outcome: &Outcome, printer: Printer) {
+    printer.out(&format!(
+        "\n  {} at {}: {}",
+        printer.style(outcome.exercise.attack.name(), Style::Bold),
+        percent(outcome.exercise.rate),
+        outcome.attack_summary
+    ));
+    printer.out(&format!(
+        "    {:<22} {:<5}  {:>9}  {:>6}  {:>5}  {:>7}  {:>7}",
+        "layer", "alarm", "precision", "recall", "F1", "flagged", "seconds"
+    ));
+    for layer in &outcome.layers {
+        let alarm = if layer.alarm {
+            printer.style("yes  ", Style::Good)
+        } else {
+            printer.style("no   ", Style::Warn)
+        };
+        printer.out(&format!(
+            "    {:<22} {alarm}  {}  {:>7.2}",
+            layer.layer.name(),
+            score_cells(layer.score.as_ref()),
+            layer.seconds
+        ));
+        if layer.layer == LayerKind::Scan {
+            for detector in &outcome.detectors {
+                printer.out(&format!(
+                    "      {:<20} {:<5}  {}",
+                    detector.detector.name(),
+                    "",
+                    score_cells(Some(&detector.score))
+                ));
+            }
+        }
+    }
+    if let Some(layer) = outcome.layer(LayerKind::Check) {
+        printer.out(&format!("    check {}", layer.summary));
+    }
+    if let Some(layer) = outcome.layer(LayerKind::Scan) {
+        printer.out(&format!("    scan verdict: {}", layer.summary));
+    }
+    if let Some(trigger) = &outcome.trigger {
+        let found = match &trigger.found {
+            Some(found) => printer.style(&format!("named: {found}"), Style::Good),
+            None => printer.style("not named", Style::Warn),
+        };
+        printer.out(&format!("    trigger planted: {}; {found}", trigger.planted));
+    }
+    if let Some(training) = &outcome.training {
+        let asr = |value: Option<f64>| {
+            value.map_or_else(String::new, |value| {
+                format!(", attack success {:.1}%", 100.0 * value)
+            })
+        };
+        printer.out(&format!(
+            "    model on {} held-out clean records: accuracy {:.1}%{} trained on the poisoned data; {:.1}%{} without the {} quarantined",
+            training.held_out,
+            100.0 * training.clean_accuracy,
+            asr(training.attack_success),
+            100.0 * training.clean_accuracy_after,
+            asr(training.attack_success_after),
+            training.removed
+        ));
+    }
+}
+
+fn print_totals(outcomes: &[Outcome], printer: Printer, seconds: f64) {
+    let caught = |layer: LayerKind| {
+        outcomes
+            .iter()
+            .filter(|outcome| outcome.layer(layer).is_some_and(|result| result.alarm))
+            .count()
+    };
+    let named = outcomes
+        .iter()
+        .filter(|outcome| outcome.trigger.as_ref().is_some_and(|t| t.found.is_some()))
+        .count();
+    let planted = outcomes.iter().filter(|outcome| outcome.trigger.is_some()).count();
+    let found_by_scan: usize = outcomes
+        .iter()
+        .filter_map(|outcome| outcome.layer(LayerKind::Quarantine)?.score)
+        .map(|score| score.true_positives)
+        .sum();
+    let poisoned: usize = outcomes.iter().map(|outcome| outcome.poisoned).sum();
+    printer.out(&format!(
+        "\n{} exercises in {seconds:.0}s: diff raised the alarm on {}, check on {}, scan on {}; scan named {named} of {planted} planted triggers and quarantined {found_by_scan} of {poisoned} poisoned records",
+        outcomes.len(),
+        caught(LayerKind::Diff),
+        caught(LayerKind::Check),
+        caught(LayerKind::Scan),
+    ));
+}
