@@ -4,7 +4,8 @@ use std::fmt::Write as _;
 
 use crate::svg;
 use crate::{
-    Block, Cell, CellFormat, Emphasis, Metric, Provenance, Report, Section, Table, Tokens,
+    Block, Card, Cell, CellFormat, Emphasis, Excerpts, Gallery, Metric, Passage, Picture,
+    Provenance, Report, Section, Table, Tokens,
 };
 
 const STYLE: &str = include_str!("style.css");
@@ -191,22 +192,34 @@ impl Page {
             inline(&section.title),
             inline(&section.about)
         );
-        // Consecutive charts share a grid, two abreast on a wide page.
-        let mut in_grid = false;
-        for block in &section.blocks {
-            let chart = matches!(block, Block::Distribution(_) | Block::Bars(_));
-            if chart && !in_grid {
-                self.html.push_str("<div class=\"chart-grid\">\n");
-            } else if !chart && in_grid {
-                self.html.push_str("</div>\n");
+        self.blocks(&section.blocks);
+        self.html.push_str("</section>\n");
+    }
+
+    /// Blocks in order. Consecutive charts share a grid, two abreast on a wide page; so do
+    /// consecutive cards.
+    fn blocks(&mut self, blocks: &[Block]) {
+        let mut grid: Option<&str> = None;
+        for block in blocks {
+            let wanted = match block {
+                Block::Distribution(_) | Block::Bars(_) => Some("chart-grid"),
+                Block::Card(_) => Some("card-grid"),
+                _ => None,
+            };
+            if grid != wanted {
+                if grid.is_some() {
+                    self.html.push_str("</div>\n");
+                }
+                if let Some(class) = wanted {
+                    let _ = writeln!(self.html, "<div class=\"{class}\">");
+                }
+                grid = wanted;
             }
-            in_grid = chart;
             self.block(block);
         }
-        if in_grid {
+        if grid.is_some() {
             self.html.push_str("</div>\n");
         }
-        self.html.push_str("</section>\n");
     }
 
     fn block(&mut self, block: &Block) {
@@ -226,7 +239,165 @@ impl Page {
                 self.figure(&chart.title, chart.caption.as_deref(), &drawing);
             }
             Block::Tokens(tokens) => self.tokens(tokens),
+            Block::Gallery(gallery) => self.gallery(gallery),
+            Block::Excerpts(excerpts) => self.excerpts(excerpts),
+            Block::Card(card) => self.card(card),
+            Block::Details(details) => {
+                let _ = writeln!(
+                    self.html,
+                    "<details class=\"more\">\n<summary>{}</summary>",
+                    inline(&details.summary)
+                );
+                self.blocks(&details.blocks);
+                self.html.push_str("</details>\n");
+            }
         }
+    }
+
+    fn gallery(&mut self, gallery: &Gallery) {
+        let _ = writeln!(
+            self.html,
+            "<figure class=\"gallery\">\n<h3>{}</h3>",
+            inline(&gallery.title)
+        );
+        for row in &gallery.rows {
+            let _ = write!(
+                self.html,
+                "<div class=\"gallery-row\">\n<div class=\"gallery-label\">{}</div>\n<div class=\"gallery-sets\">\n",
+                inline(&row.label)
+            );
+            for set in &row.sets {
+                if set.pictures.is_empty() {
+                    continue;
+                }
+                let _ = write!(
+                    self.html,
+                    "<div class=\"picture-set {}\"><div class=\"set-name\">{} <span class=\"count\">{}</span></div><div class=\"pictures\">",
+                    emphasis_class(set.emphasis),
+                    inline(&set.name),
+                    set.pictures.len()
+                );
+                for picture in &set.pictures {
+                    self.html.push_str("<figure class=\"thumb\">");
+                    self.html.push_str(&picture_tag(picture, THUMBNAIL));
+                    if !picture.caption.is_empty() {
+                        let _ = write!(
+                            self.html,
+                            "<figcaption>{}</figcaption>",
+                            inline(&picture.caption)
+                        );
+                    }
+                    self.html.push_str("</figure>");
+                }
+                self.html.push_str("</div></div>\n");
+            }
+            self.html.push_str("</div>\n</div>\n");
+        }
+        if let Some(caption) = &gallery.caption {
+            let _ = writeln!(self.html, "<figcaption>{}</figcaption>", inline(caption));
+        }
+        self.html.push_str("</figure>\n");
+    }
+
+    fn excerpts(&mut self, excerpts: &Excerpts) {
+        let _ = writeln!(
+            self.html,
+            "<figure class=\"excerpts\">\n<h3>{}</h3>",
+            inline(&excerpts.title)
+        );
+        for item in &excerpts.items {
+            let _ = write!(
+                self.html,
+                "<div class=\"excerpt {}\">\n<div class=\"excerpt-head\">{}</div>\n",
+                emphasis_class(item.emphasis),
+                inline(&item.heading)
+            );
+            if let Some(note) = &item.note {
+                let _ = writeln!(
+                    self.html,
+                    "<div class=\"excerpt-note\">{}</div>",
+                    inline(note)
+                );
+            }
+            let _ = write!(
+                self.html,
+                "<div class=\"passages columns-{}\">",
+                item.passages.len().clamp(1, 4)
+            );
+            for (index, passage) in item.passages.iter().enumerate() {
+                self.html.push_str("<div class=\"passage\">");
+                if let Some(column) = excerpts.columns.get(index) {
+                    let _ = write!(
+                        self.html,
+                        "<div class=\"passage-name\">{}</div>",
+                        inline(column)
+                    );
+                }
+                let _ = write!(self.html, "<p>{}</p></div>", marked(passage));
+            }
+            self.html.push_str("</div>\n</div>\n");
+        }
+        if let Some(caption) = &excerpts.caption {
+            let _ = writeln!(self.html, "<figcaption>{}</figcaption>", inline(caption));
+        }
+        self.html.push_str("</figure>\n");
+    }
+
+    fn card(&mut self, card: &Card) {
+        let emphasis = emphasis_class(card.emphasis);
+        let _ = write!(
+            self.html,
+            "<article class=\"card {emphasis}\">\n<h3>{}",
+            inline(&card.title)
+        );
+        if let Some(badge) = &card.badge {
+            let _ = write!(
+                self.html,
+                " <span class=\"badge {emphasis}\">{}</span>",
+                inline(badge)
+            );
+        }
+        self.html.push_str("</h3>\n<div class=\"card-body\">\n");
+        if !card.pictures.is_empty() {
+            self.html.push_str("<div class=\"card-pictures\">");
+            for picture in &card.pictures {
+                self.html.push_str("<figure>");
+                self.html.push_str(&picture_tag(picture, CARD_PICTURE));
+                if !picture.caption.is_empty() {
+                    let _ = write!(
+                        self.html,
+                        "<figcaption>{}</figcaption>",
+                        inline(&picture.caption)
+                    );
+                }
+                self.html.push_str("</figure>");
+            }
+            self.html.push_str("</div>\n");
+        }
+        if let Some(mark) = &card.mark {
+            let _ = writeln!(
+                self.html,
+                "<div class=\"card-mark\"><mark>{}</mark></div>",
+                escape(mark)
+            );
+        }
+        if !card.facts.is_empty() {
+            self.html.push_str("<dl class=\"facts\">");
+            for fact in &card.facts {
+                let _ = write!(
+                    self.html,
+                    "<div><dt>{}</dt><dd>{}</dd></div>",
+                    inline(&fact.label),
+                    inline(&fact.value)
+                );
+            }
+            self.html.push_str("</dl>\n");
+        }
+        self.html.push_str("</div>\n");
+        if let Some(text) = &card.text {
+            let _ = writeln!(self.html, "<p>{}</p>", inline(text));
+        }
+        self.html.push_str("</article>\n");
     }
 
     fn figure(&mut self, title: &str, caption: Option<&str>, drawing: &str) {
@@ -363,6 +534,78 @@ impl Page {
             escape(&provenance.generated)
         );
     }
+}
+
+/// The side, in CSS pixels, of the box a thumbnail is drawn in.
+const THUMBNAIL: u32 = 56;
+/// The side of the box a picture on a card is drawn in.
+const CARD_PICTURE: u32 = 112;
+
+/// An `<img>` of `picture` whose longer side is drawn at about `size` pixels: small pictures are
+/// enlarged by a whole factor, with sharp pixels, so that a 4x4 patch stays a crisp square.
+/// The `src` is a PNG `data:` URL made here; only the escaped description comes from the data.
+fn picture_tag(picture: &Picture, size: u32) -> String {
+    let Some(url) = picture.data_url() else {
+        return format!(
+            "<span class=\"no-picture\" title=\"{}\">no picture</span>",
+            escape(&picture.description)
+        );
+    };
+    let longest = picture.width.max(picture.height);
+    let (width, height) = if longest <= size {
+        let factor = (size / longest).max(1);
+        (picture.width * factor, picture.height * factor)
+    } else {
+        let scale = f64::from(size) / f64::from(longest);
+        (
+            ((f64::from(picture.width) * scale).round() as u32).max(1),
+            ((f64::from(picture.height) * scale).round() as u32).max(1),
+        )
+    };
+    let description = if picture.description.is_empty() {
+        &picture.caption
+    } else {
+        &picture.description
+    };
+    format!(
+        "<img src=\"{url}\" width=\"{width}\" height=\"{height}\" alt=\"{0}\" title=\"{0}\">",
+        escape(description)
+    )
+}
+
+/// A passage, escaped, with its valid marked spans inside `<mark>`.
+fn marked(passage: &Passage) -> String {
+    let text = &passage.text;
+    let mut spans: Vec<(usize, usize)> = passage
+        .marks
+        .iter()
+        .filter(|span| {
+            span.start < span.end
+                && span.end <= text.len()
+                && text.is_char_boundary(span.start)
+                && text.is_char_boundary(span.end)
+        })
+        .map(|span| (span.start, span.end))
+        .collect();
+    spans.sort_unstable();
+    let mut merged: Vec<(usize, usize)> = Vec::with_capacity(spans.len());
+    for (start, end) in spans {
+        match merged.last_mut() {
+            Some(last) if start <= last.1 => last.1 = last.1.max(end),
+            _ => merged.push((start, end)),
+        }
+    }
+    let mut html = String::with_capacity(text.len() + merged.len() * 16);
+    let mut at = 0;
+    for (start, end) in merged {
+        html.push_str(&escape(&text[at..start]));
+        html.push_str("<mark>");
+        html.push_str(&escape(&text[start..end]));
+        html.push_str("</mark>");
+        at = end;
+    }
+    html.push_str(&escape(&text[at..]));
+    html
 }
 
 fn capitalized(text: &str) -> String {

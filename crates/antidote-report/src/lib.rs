@@ -71,12 +71,14 @@
 #![warn(missing_docs)]
 
 mod html;
+mod picture;
 mod svg;
 
 use antidote_core::{Digest, Severity};
 use serde::{Deserialize, Serialize};
 
 pub use html::{escape, render_html};
+pub use picture::Picture;
 
 /// A report: a verdict, the numbers behind it, sections of evidence, and where it came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -198,6 +200,14 @@ pub enum Block {
     Bars(Bars),
     /// Tokens whose share grew, with their shares before and now.
     Tokens(Tokens),
+    /// Pictures in rows, such as flagged records beside typical ones of their class.
+    Gallery(Gallery),
+    /// Passages of text with spans marked, such as a trigger inside flagged records.
+    Excerpts(Excerpts),
+    /// One finding at a glance: pictures or a marked string, and its facts.
+    Card(Card),
+    /// Blocks folded under a one-line summary, opened by the reader when wanted (a long table).
+    Details(Details),
 }
 
 impl Block {
@@ -372,6 +382,134 @@ pub struct Token {
     pub share: f64,
     /// Whether the baseline never had it.
     pub new: bool,
+}
+
+/// Pictures in rows: one row per group (such as a class), each row holding named sets of
+/// pictures side by side (such as `flagged` and `typical`), so that the eye can compare them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Gallery {
+    /// The heading above the pictures.
+    pub title: String,
+    /// A line under them: what they are and how they were chosen.
+    pub caption: Option<String>,
+    /// The rows, top to bottom.
+    pub rows: Vec<GalleryRow>,
+}
+
+/// One row of a [`Gallery`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GalleryRow {
+    /// What the row's pictures share, such as `labelled `0``.
+    pub label: String,
+    /// The sets of the row, left to right.
+    pub sets: Vec<PictureSet>,
+}
+
+/// Pictures of one kind inside a [`GalleryRow`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PictureSet {
+    /// What they are, such as `flagged`; shown above them.
+    pub name: String,
+    /// How the set should catch the eye: flagged records are [`Emphasis::Bad`].
+    pub emphasis: Option<Emphasis>,
+    /// The pictures.
+    pub pictures: Vec<Picture>,
+}
+
+/// Records shown as text, with spans marked: snippets of flagged records with their trigger
+/// highlighted, or instruction-tuning pairs with the instruction beside the output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Excerpts {
+    /// The heading above the excerpts.
+    pub title: String,
+    /// A line under them.
+    pub caption: Option<String>,
+    /// Headings of the passages of every excerpt, left to right (such as `instruction` and
+    /// `output`); empty when each excerpt is a single passage.
+    pub columns: Vec<String>,
+    /// The excerpts.
+    pub items: Vec<Excerpt>,
+}
+
+/// One record in [`Excerpts`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Excerpt {
+    /// Which record, such as `` `r17` labelled `sports` ``; spans in backticks are set as code.
+    pub heading: String,
+    /// Why it is shown, such as the detector's evidence.
+    pub note: Option<String>,
+    /// How it should catch the eye.
+    pub emphasis: Option<Emphasis>,
+    /// Its passages, one per column.
+    pub passages: Vec<Passage>,
+}
+
+/// A piece of text with marked spans.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Passage {
+    /// The text, shown as it is (escaped, line breaks kept).
+    pub text: String,
+    /// Byte ranges of `text` to mark, such as a trigger; ranges that overlap are merged and
+    /// ranges that do not fall on character boundaries are ignored.
+    pub marks: Vec<Span>,
+}
+
+/// A byte range of a [`Passage`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Span {
+    /// First byte.
+    pub start: usize,
+    /// One past the last byte.
+    pub end: usize,
+}
+
+/// One finding at a glance, such as a discovered backdoor trigger: pictures of it or the string
+/// it is made of, its facts, and a sentence. Consecutive cards sit side by side.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Card {
+    /// The heading.
+    pub title: String,
+    /// A word beside the heading, such as `confirmed`, set as a badge when emphasised.
+    pub badge: Option<String>,
+    /// How the card should catch the eye.
+    pub emphasis: Option<Emphasis>,
+    /// Pictures of the finding, drawn larger than thumbnails.
+    pub pictures: Vec<Picture>,
+    /// A string to show marked and large, such as a trigger token.
+    pub mark: Option<String>,
+    /// Name and value pairs, such as `target` and `` `0` ``.
+    pub facts: Vec<Fact>,
+    /// A sentence on what was found.
+    pub text: Option<String>,
+}
+
+/// A name and a value on a [`Card`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fact {
+    /// The name, such as `flip rate`.
+    pub label: String,
+    /// The value, such as `83%`; spans in backticks are set as code.
+    pub value: String,
+}
+
+impl Fact {
+    /// A fact.
+    #[must_use]
+    pub fn new(label: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            label: label.into(),
+            value: value.into(),
+        }
+    }
+}
+
+/// Blocks folded under a summary line: the page stays short and the detail stays in it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Details {
+    /// The line the reader clicks, such as `All 78 flagged records as a table`.
+    pub summary: String,
+    /// What opens.
+    pub blocks: Vec<Block>,
 }
 
 /// Where a report came from, so that it can serve as evidence.

@@ -460,7 +460,13 @@ pub(crate) fn bars(chart: &Bars, id: usize) -> String {
     let description = format!("{}: {}", chart.title, chart.series.join(", "));
     open_svg(&mut svg, height, &description);
     hatch(&mut svg, id);
-    legend(&mut svg, &chart.series, id, bar_style);
+    // A single series needs no hatching to tell it apart: it is drawn solid.
+    let style: fn(usize, usize) -> String = if chart.series.len() == 1 {
+        |_, id| bar_style(1, id)
+    } else {
+        bar_style
+    };
+    legend(&mut svg, &chart.series, id, style);
 
     let (plot_left, plot_right) = (LABEL_WIDTH, WIDTH - VALUE_WIDTH);
     if chart.items.is_empty() {
@@ -519,7 +525,7 @@ pub(crate) fn bars(chart: &Bars, id: usize) -> String {
                 "<rect x=\"{plot_left:.1}\" y=\"{bar_top:.1}\" width=\"{width:.1}\" height=\"{BAR_HEIGHT:.1}\" {}>\
                  <title>{} \u{2014} {}: {}</title></rect>\
                  <text class=\"value\" x=\"{:.1}\" y=\"{:.1}\">{}</text>",
-                bar_style(index, id),
+                style(index, id),
                 escape(&item.label),
                 escape(name),
                 percent(value),
