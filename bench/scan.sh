@@ -34,52 +34,23 @@
 # the two processes. Training time is also shown on its own. The table gives each tool's time as a
 # multiple of antidote's.
 #
+# The machine may be shared: each measured run first waits (at most BENCH_QUIET_WAIT seconds,
+# default 180) for other processes to use less than 10% of the CPU, and the table says how much
+# of the CPU they took during each run (bench/common.sh).
+#
 # Needs /usr/bin/time, dataset-fashion-mnist and python3-venv (apt-get install when missing), and
 # creates or completes the virtual environment /var/tmp/antidote-bench-venv with numpy,
-# scikit-learn, cleanlab, adversarial-robustness-toolbox and torch. Torch comes from PyTorch's CPU
-# wheel index when that is reachable, else from Debian (`python3-torch`, with the environment
-# rebuilt on Debian's python3 with system site packages and NumPy < 2, which Debian's torch is
-# built against), else from PyPI. The results say which.
+# scikit-learn, cleanlab, adversarial-robustness-toolbox and torch (bench/common.sh). Torch comes
+# from PyTorch's CPU wheel index when that is reachable, else from Debian (`python3-torch`, with
+# the environment rebuilt on Debian's python3 with system site packages and NumPy < 2, which
+# Debian's torch is built against), else from PyPI. The results say which.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/common.sh
 
-need=()
-[ -x /usr/bin/time ] || need+=(time)
-[ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || need+=(dataset-fashion-mnist)
-python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
-if [ ${#need[@]} -gt 0 ]; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
-
-venv=/var/tmp/antidote-bench-venv
-peers='import numpy, sklearn, cleanlab, torch, art.defences.detector.poison'
-if ! "$venv/bin/python" -c "$peers" 2>/dev/null; then
-  echo "installing the Python peers into $venv ..." >&2
-  if ! "$venv/bin/python" -c 'import torch' 2>/dev/null; then
-    [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-    if ! "$venv/bin/pip" install -q --retries 1 --timeout 30 torch \
-        --index-url https://download.pytorch.org/whl/cpu 2>/dev/null; then
-      echo "PyTorch's CPU wheel index is unreachable: trying Debian's python3-torch" >&2
-      if { /usr/bin/python3 -c 'import torch' 2>/dev/null ||
-           { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch >/dev/null; }; } &&
-         /usr/bin/python3 -c 'import torch' 2>/dev/null; then
-        /usr/bin/python3 -m venv --system-site-packages "$venv"
-        "$venv/bin/pip" install -q "numpy<2"
-      else
-        echo "no Debian torch either: installing torch from PyPI" >&2
-        "$venv/bin/pip" install -q torch
-      fi
-    fi
-  fi
-  "$venv/bin/pip" install -q numpy scikit-learn cleanlab adversarial-robustness-toolbox packaging
-fi
-python="$venv/bin/python"
-
-# ANTIDOTE: an antidote binary to measure instead of building this tree's.
-if [ -z "${ANTIDOTE:-}" ]; then
-  cargo build --release --quiet -p antidote
-fi
-antidote="${ANTIDOTE:-${CARGO_TARGET_DIR:-target}/release/antidote}"
+bench_apt time:/usr/bin/time dataset-fashion-mnist:/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+bench_peers
+bench_antidote
 # BENCH_DATA: another IDX images file (with its labels file beside it), for a quick try.
 data="${BENCH_DATA:-/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz}"
 records=$(python3 -c 'import gzip,sys; f=(gzip.open if sys.argv[1].endswith(".gz") else open)(sys.argv[1],"rb"); print(int.from_bytes(f.read(8)[4:],"big"))' "$data")
@@ -87,53 +58,32 @@ work="$(mktemp -d /var/tmp/antidote-bench.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 cases="${BENCH_CASES:-clean badnets-1 badnets-5 blend-5 label-flip-10}"
 
-value() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
-ratio() { awk "BEGIN{ if ($2 > 0) printf \"%.1fx\", $1 / $2; else print \"n/a\" }"; }
-mib() { echo $(($1 / 1024)); }
-larger() { if [ "$1" -gt "$2" ]; then echo "$1"; else echo "$2"; fi; }
-
-# timed OUTPUT COMMAND...: runs COMMAND with its stdout in OUTPUT; prints "seconds peak_kib".
-timed() {
-  local output=$1
-  shift
-  /usr/bin/time -f "%e %M" -o "$work/time.txt" "$@" >"$output" 2>"$output.err" || {
-    local code=$?
-    # `antidote scan` exits 1 when the data must not be trained on: that is a result.
-    if [ "$code" -ne 1 ] || [ "$1" != "$antidote" ]; then
-      echo "failed ($code): $*" >&2
-      cat "$output.err" >&2
-      exit 2
-    fi
-  }
-  tail -n 1 "$work/time.txt"
-}
-
 # flagged_cell SCORE_LINE: "1,234" or, on clean data, "1,234 (2.1%)".
 flagged_cell() {
   local flagged share
   flagged=$(value "$1" flagged)
   share=$(value "$1" flagged_share)
   if [ "$(value "$1" truth)" = 0 ]; then
-    printf "%'d (%s%%)" "$flagged" "$(awk "BEGIN{printf \"%.1f\", 100 * $share}")"
+    printf "%s (%s%%)" "$flagged" "$(awk "BEGIN{printf \"%.1f\", 100 * $share}")"
   else
-    printf "%'d" "$flagged"
+    echo "$flagged"
   fi
 }
 
-# row TOOL SCORE_LINE SECONDS PEAK_KIB ANTIDOTE_SECONDS
+# row TOOL SCORE_LINE SECONDS PEAK_KIB ANTIDOTE_SECONDS OTHERS
 row() {
-  printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$(flagged_cell "$2")" \
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$(flagged_cell "$2")" \
     "$(value "$2" precision)" "$(value "$2" recall)" "$(value "$2" f1)" "$3" "$(mib "$4")" \
-    "$(ratio "$3" "$5")"
+    "$(ratio "$3" "$5")" "$(percent "$6")"
 }
 
 describe() {
   case "$1" in
     clean) echo "clean: the training set as Debian ships it" ;;
-    badnets-1) echo "BadNets: a 4x4 white patch in the bottom-right corner of 1% of the images (600), relabelled to class 0" ;;
-    badnets-5) echo "BadNets: a 4x4 white patch in the bottom-right corner of 5% of the images (3,000), relabelled to class 0" ;;
-    blend-5) echo "blend: seeded noise blended in at alpha 0.1 on 5% of the images (3,000), relabelled to class 0" ;;
-    label-flip-10) echo "label flip: 10% of the labels (6,000) flipped uniformly at random to another class" ;;
+    badnets-1) echo "BadNets: a 4x4 white patch in the bottom-right corner of 1% of the images, relabelled to class 0" ;;
+    badnets-5) echo "BadNets: a 4x4 white patch in the bottom-right corner of 5% of the images, relabelled to class 0" ;;
+    blend-5) echo "blend: seeded noise blended in at alpha 0.1 on 5% of the images, relabelled to class 0" ;;
+    label-flip-10) echo "label flip: 10% of the labels flipped uniformly at random to another class" ;;
     *) echo "unknown case \`$1\` (clean badnets-1 badnets-5 blend-5 label-flip-10)" >&2; exit 2 ;;
   esac
 }
@@ -147,19 +97,10 @@ poison_args() {
   esac
 }
 
-torch_source=$("$python" -c '
-import torch
-if torch.__file__.startswith("/usr/lib/python3/"): print("Debian python3-torch")
-elif "+cpu" in torch.__version__: print("PyTorch CPU wheel index")
-else: print("PyPI")')
-versions=$("$python" -c '
-import art, cleanlab, numpy, sklearn, torch
-print(f"cleanlab {cleanlab.__version__}, scikit-learn {sklearn.__version__}, adversarial-robustness-toolbox {art.__version__}, torch {torch.__version__}, numpy {numpy.__version__}")')
-
 echo
-echo "#### Scan benchmark ($(date -u +%Y-%m-%d), $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1), $(uname -m)): \`$data\`, $(printf "%'d" "$records") records"
+echo "#### Scan benchmark ($(bench_machine)): \`$data\`, $records records"
 echo
-echo "$("$antidote" --version) (commit $(git rev-parse --short HEAD)); $versions (torch from $torch_source); Python $("$python" -c 'import platform; print(platform.python_version())')."
+echo "$("$antidote" --version); $peer_versions (torch from $torch_source)."
 
 for case in $cases; do
   title=$(describe "$case")
@@ -175,41 +116,47 @@ for case in $cases; do
     truth="$input.truth.json"
   fi
 
-  read -r scan_s scan_k < <(timed "$dir/scan.out" "$antidote" --no-ledger --quiet scan "$input" --out "$dir/scan")
-  verdict=$(python3 -c 'import json,sys; print("train" if json.load(open(sys.argv[1]))["verdict"]["train"] else "do not train")' "$dir/scan/summary.json")
+  result=$(timed "$dir/scan.out" "$antidote" --no-ledger --quiet scan "$input" --out "$dir/scan")
+  read -r scan_s scan_k scan_o <<<"$result"
+  scan_verdict=$(verdict "$dir/scan/summary.json")
   findings="$dir/scan/findings.jsonl"
   all_line=$(python3 bench/score.py "$truth" "findings:$findings" --records "$records")
   quarantine_line=$(python3 bench/score.py "$truth" "quarantine:$findings" --records "$records")
   backdoor_line=$(python3 bench/score.py "$truth" "detector:trigger-search,activation-clustering,spectral-signatures:$findings" --records "$records")
   label_line=$(python3 bench/score.py "$truth" "detector:label-issues:$findings" --records "$records")
 
-  read -r cleanlab_s cleanlab_k < <(timed "$dir/cleanlab.out" "$python" bench/scan_peers.py cleanlab "$input" "$dir/cleanlab.ids")
+  result=$(timed "$dir/cleanlab.out" "$python" bench/scan_peers.py cleanlab "$input" "$dir/cleanlab.ids")
+  read -r cleanlab_s cleanlab_k cleanlab_o <<<"$result"
   cleanlab_line=$(python3 bench/score.py "$truth" "ids:$dir/cleanlab.ids" --records "$records")
 
-  read -r _ train_k < <(timed "$dir/train.out" "$python" bench/scan_peers.py art-train "$input" "$dir/cnn.pt")
+  result=$(timed "$dir/train.out" "$python" bench/scan_peers.py art-train "$input" "$dir/cnn.pt")
+  read -r _ train_k train_o <<<"$result"
   train_s=$(value "$(cat "$dir/train.out")" ready_seconds)
   train_accuracy=$(value "$(cat "$dir/train.out")" train_accuracy)
   art_rows=()
   for defence in activation spectral; do
-    read -r _ defence_k < <(timed "$dir/$defence.out" "$python" bench/scan_peers.py art-defence "$defence" "$input" "$dir/cnn.pt" "$dir/$defence.ids")
+    result=$(timed "$dir/$defence.out" "$python" bench/scan_peers.py art-defence "$defence" "$input" "$dir/cnn.pt" "$dir/$defence.ids")
+    read -r _ defence_k defence_o <<<"$result"
     defence_s=$(value "$(cat "$dir/$defence.out")" defence_seconds)
     seconds=$(awk "BEGIN{printf \"%.2f\", $train_s + $defence_s}")
     line=$(python3 bench/score.py "$truth" "ids:$dir/$defence.ids" --records "$records")
     name="ART \`ActivationDefence\`"
     [ "$defence" = spectral ] && name="ART \`SpectralSignatureDefense\`"
-    art_rows+=("$(row "$name (CNN $(printf '%.0f' "$train_s") s + defence $(printf '%.0f' "$defence_s") s)" "$line" "$seconds" "$(larger "$train_k" "$defence_k")" "$scan_s")")
+    others=$(larger "$train_o" "$defence_o")
+    art_rows+=("$(row "$name (CNN $(printf '%.1f' "$train_s") s + defence $(printf '%.1f' "$defence_s") s)" "$line" "$seconds" "$(larger "$train_k" "$defence_k")" "$scan_s" "$others")")
   done
 
   echo
   echo "##### $title"
   echo
-  echo "| tool | flagged | precision | recall | F1 | seconds | peak MiB | time vs antidote |"
-  echo "|---|---|---|---|---|---|---|---|"
-  row "antidote scan, every finding (verdict: $verdict)" "$all_line" "$scan_s" "$scan_k" "$scan_s"
-  row "antidote scan, quarantined only" "$quarantine_line" "$scan_s" "$scan_k" "$scan_s"
-  row "antidote scan, its backdoor detectors (trigger search, activation clustering, spectral signatures)" "$backdoor_line" "$scan_s" "$scan_k" "$scan_s"
-  row "antidote scan, its label-issues detector" "$label_line" "$scan_s" "$scan_k" "$scan_s"
-  row "cleanlab \`find_label_issues\` + scikit-learn \`LogisticRegression\` (5-fold)" "$cleanlab_line" "$cleanlab_s" "$cleanlab_k" "$scan_s"
+  [ "$truth" != none ] && echo "$(value "$all_line" truth) of $records records poisoned." && echo
+  echo "| tool | flagged | precision | recall | F1 | seconds | peak MiB | time vs antidote | CPU used by other processes |"
+  echo "|---|---|---|---|---|---|---|---|---|"
+  row "antidote scan, every finding (verdict: $scan_verdict)" "$all_line" "$scan_s" "$scan_k" "$scan_s" "$scan_o"
+  row "antidote scan, quarantined only" "$quarantine_line" "$scan_s" "$scan_k" "$scan_s" "$scan_o"
+  row "antidote scan, its backdoor detectors (trigger search, activation clustering, spectral signatures)" "$backdoor_line" "$scan_s" "$scan_k" "$scan_s" "$scan_o"
+  row "antidote scan, its label-issues detector" "$label_line" "$scan_s" "$scan_k" "$scan_s" "$scan_o"
+  row "cleanlab \`find_label_issues\` + scikit-learn \`LogisticRegression\` (5-fold)" "$cleanlab_line" "$cleanlab_s" "$cleanlab_k" "$scan_s" "$cleanlab_o"
   printf '%s\n' "${art_rows[@]}"
   echo
   echo "The CNN ART reads reached $train_accuracy accuracy on the (poisoned) training labels."
