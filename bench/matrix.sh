@@ -26,7 +26,10 @@
 # instruction poisoning; on clean data, all of these but label issues: the detectors whose findings
 # say a backdoor was planted). The truth knows only the planted poison, so label errors a dataset
 # already has count as false positives. Seconds and peak MiB are those of the scan process
-# (`/usr/bin/time`); the last column says how much CPU other processes took meanwhile.
+# (`/usr/bin/time`). The machine may be shared: each measured run first waits (at most
+# BENCH_QUIET_WAIT seconds, default 60) for other processes to use less than 10% of the CPU, runs
+# at a higher priority than theirs (`nice -n -10` as root), and the last column says how much of
+# the CPU they took meanwhile (bench/common.sh).
 #
 # With BENCH_PEERS=1 (the default), the Python peers that do the same job run on the same
 # poisoned copies (bench/scan_peers.py, installed into /var/tmp/antidote-bench-venv as
