@@ -84,6 +84,17 @@ percent() { awk "BEGIN{printf \"%.0f%%\", 100 * $1}"; }
 # than theirs (`nice -n $BENCH_NICE`, default -10, which needs root; without it the run keeps the
 # normal priority), so that their work takes little from it; and measure how much of the CPU they
 # used during the run, so that a table can say when a time was taken on a busy machine.
+# With the kernel's autogroup scheduling (the default on desktops and many servers), nice values
+# only order processes within one session, so the whole session of the run gets the priority too
+# (`/proc/self/autogroup`); bench_restore_priority puts the old one back.
+bench_priority() {
+  [ -w /proc/self/autogroup ] || return 0
+  autogroup_nice=$(sed -n 's/.* nice //p' /proc/self/autogroup)
+  echo "${BENCH_NICE:--10}" >/proc/self/autogroup 2>/dev/null || autogroup_nice=""
+}
+bench_restore_priority() {
+  if [ -n "${autogroup_nice:-}" ]; then echo "$autogroup_nice" >/proc/self/autogroup 2>/dev/null || true; fi
+}
 hz=$(getconf CLK_TCK)
 busy_jiffies() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
 wait_quiet() {

@@ -28,7 +28,8 @@
 # already has count as false positives. Seconds and peak MiB are those of the scan process
 # (`/usr/bin/time`). The machine may be shared: each measured run first waits (at most
 # BENCH_QUIET_WAIT seconds, default 60) for other processes to use less than 10% of the CPU, runs
-# at a higher priority than theirs (`nice -n -10` as root), and the last column says how much of
+# at a higher priority than theirs (`nice -n -10`, and the same for its session's scheduler
+# autogroup; as root), and the last column says how much of
 # the CPU they took meanwhile (bench/common.sh).
 #
 # With BENCH_PEERS=1 (the default), the Python peers that do the same job run on the same
@@ -49,7 +50,8 @@ peers="${BENCH_PEERS:-1}"
 [ "$peers" = 1 ] && bench_peers
 bench_antidote
 work="$(mktemp -d /var/tmp/antidote-bench.XXXXXX)"
-trap 'rm -rf "$work"' EXIT
+trap 'bench_restore_priority; rm -rf "$work"' EXIT
+bench_priority
 datasets="${BENCH_DATASETS:-fashion fortunes instructions}"
 rates="${BENCH_RATES:-0.005 0.01 0.05}"
 

@@ -36,7 +36,8 @@
 #
 # The machine may be shared: each measured run first waits (at most BENCH_QUIET_WAIT seconds,
 # default 60) for other processes to use less than 10% of the CPU, runs at a higher priority than
-# theirs (`nice -n -10` as root), and the table says how much of the CPU they took during each
+# theirs (`nice -n -10`, and the same for its
+# session's scheduler autogroup; as root), and the table says how much of the CPU they took during each
 # run (bench/common.sh).
 #
 # Needs /usr/bin/time, dataset-fashion-mnist and python3-venv (apt-get install when missing), and
@@ -56,7 +57,8 @@ bench_antidote
 data="${BENCH_DATA:-/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz}"
 records=$(python3 -c 'import gzip,sys; f=(gzip.open if sys.argv[1].endswith(".gz") else open)(sys.argv[1],"rb"); print(int.from_bytes(f.read(8)[4:],"big"))' "$data")
 work="$(mktemp -d /var/tmp/antidote-bench.XXXXXX)"
-trap 'rm -rf "$work"' EXIT
+trap 'bench_restore_priority; rm -rf "$work"' EXIT
+bench_priority
 cases="${BENCH_CASES:-clean badnets-1 badnets-5 blend-5 label-flip-10}"
 
 # flagged_cell SCORE_LINE: "1,234" or, on clean data, "1,234 (2.1%)".
