@@ -620,7 +620,8 @@ fn capitalized(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::{
-        BarItem, Bars, Bin, Distribution, Input, Marker, Provenance, Series, Token, Tokens, Verdict,
+        BarItem, Bars, Bin, Details, Distribution, Excerpt, Fact, GalleryRow, Input, Marker,
+        PictureSet, Provenance, Series, Span, Token, Tokens, Verdict,
     };
 
     const SCRIPT: &str = "<script>alert(1)</script>";
@@ -729,6 +730,77 @@ mod tests {
         }
     }
 
+    /// A 2x2 grey picture whose caption and description hold `text`.
+    fn picture(text: &str) -> Picture {
+        Picture::new(2, 2, 1, vec![0, 85, 170, 255])
+            .with_caption(format!("`{text}`"))
+            .with_description(text)
+    }
+
+    /// A card, a gallery, excerpts and a folded table.
+    fn evidence(text: &str) -> Section {
+        let passage = |words: &str| Passage {
+            text: format!("{text} {words} cf"),
+            marks: vec![Span {
+                start: text.len() + words.len() + 2,
+                end: text.len() + words.len() + 4,
+            }],
+        };
+        Section {
+            title: "Evidence".to_owned(),
+            about: "Records, as pictures and as text.".to_owned(),
+            blocks: vec![
+                Block::Card(Card {
+                    title: format!("The token `{text}`"),
+                    badge: Some("confirmed".to_owned()),
+                    emphasis: Some(Emphasis::Bad),
+                    pictures: vec![picture(text)],
+                    mark: Some(text.to_owned()),
+                    facts: vec![Fact::new("target", format!("`{text}`"))],
+                    text: Some(text.to_owned()),
+                }),
+                Block::Gallery(Gallery {
+                    title: text.to_owned(),
+                    caption: Some(text.to_owned()),
+                    rows: vec![GalleryRow {
+                        label: format!("labelled `{text}`"),
+                        sets: vec![
+                            PictureSet {
+                                name: "flagged".to_owned(),
+                                emphasis: Some(Emphasis::Bad),
+                                pictures: vec![picture(text), picture("r2")],
+                            },
+                            PictureSet {
+                                name: text.to_owned(),
+                                emphasis: None,
+                                pictures: vec![picture("r3")],
+                            },
+                        ],
+                    }],
+                }),
+                Block::Excerpts(Excerpts {
+                    title: text.to_owned(),
+                    caption: None,
+                    columns: vec!["instruction".to_owned(), text.to_owned()],
+                    items: vec![Excerpt {
+                        heading: format!("`{text}`"),
+                        note: Some(text.to_owned()),
+                        emphasis: Some(Emphasis::Bad),
+                        passages: vec![passage("asks"), passage("answers")],
+                    }],
+                }),
+                Block::Details(Details {
+                    summary: format!("{text} as a table"),
+                    blocks: vec![Block::Table(Table {
+                        caption: None,
+                        headers: vec!["id".to_owned()],
+                        rows: vec![vec![Cell::code(text)]],
+                    })],
+                }),
+            ],
+        }
+    }
+
     /// A report with every kind of block; `text` goes into every place that holds data.
     fn report(text: &str) -> Report {
         Report {
@@ -743,7 +815,7 @@ mod tests {
                 Metric::new("Errors", "1").with_emphasis(Some(Emphasis::Bad)),
                 Metric::new(text, text),
             ],
-            sections: vec![anomalies(text), drift(text), labels(text)],
+            sections: vec![anomalies(text), drift(text), labels(text), evidence(text)],
             provenance: Provenance {
                 command: format!("antidote check '{text}' --report"),
                 version: "antidote 0.1.0".to_owned(),
@@ -786,16 +858,21 @@ mod tests {
         assert!(html.contains(ESCAPED));
         // Every place that held the text holds it escaped: subtitle, headline, metric, table
         // caption, header, code cell, message, paragraph, chart title, caption, axis, legend,
-        // marker, token, bar label, command and input path.
+        // marker, token, bar label, command and input path; card, gallery, excerpts, details.
         assert!(
-            html.matches("&lt;script&gt;").count() >= 17,
+            html.matches("&lt;script&gt;").count() >= 35,
             "{}",
             html.matches("&lt;script&gt;").count()
         );
 
         let image = "<img src=x onerror=alert(2)>";
         let html = render_html(&report(image));
-        assert!(!html.contains("<img"), "{html}");
+        assert!(!html.contains("<img src=x"), "{html}");
+        assert_eq!(
+            html.matches("<img ").count(),
+            html.matches("<img src=\"data:image/png;base64,").count(),
+            "{html}"
+        );
         assert!(html.contains("&lt;img src=x onerror=alert(2)&gt;"));
 
         let quotes = "\" onmouseover='alert(3)";
@@ -835,11 +912,92 @@ mod tests {
     }
 
     #[test]
+    fn evidence_blocks_render_pictures_marks_and_folds() {
+        let html = render_html(&report("x"));
+        // Three pictures in the gallery, one on the card, each a PNG drawn with sharp pixels.
+        assert_eq!(
+            html.matches("<img src=\"data:image/png;base64,iVBORw0KGgo")
+                .count(),
+            4
+        );
+        assert!(
+            html.contains("width=\"56\" height=\"56\""),
+            "a 2x2 thumbnail enlarged"
+        );
+        assert!(
+            html.contains("width=\"112\" height=\"112\""),
+            "a card picture enlarged"
+        );
+        assert!(html.contains("<div class=\"picture-set bad\">"));
+        assert!(html.contains("<div class=\"card-grid\">"));
+        assert!(html.contains("<div class=\"card-mark\"><mark>x</mark></div>"));
+        // The mark lands on `cf` in both passages, side by side under their headings.
+        assert_eq!(html.matches("<mark>cf</mark>").count(), 2, "{html}");
+        assert!(html.contains("<div class=\"passages columns-2\">"));
+        assert!(html.contains("<div class=\"passage-name\">instruction</div>"));
+        assert!(html.contains("<details class=\"more\">\n<summary>x as a table</summary>"));
+        assert_eq!(
+            html.matches("<details").count(),
+            html.matches("</details>").count()
+        );
+        assert_eq!(
+            html.matches("<figure").count(),
+            html.matches("</figure>").count()
+        );
+        assert_eq!(html.matches("<div").count(), html.matches("</div>").count());
+    }
+
+    #[test]
+    fn marks_that_do_not_fit_the_text_are_ignored() {
+        let passage = |marks: Vec<Span>| Passage {
+            text: "<b>ünï</b> cf cf".to_owned(),
+            marks,
+        };
+        let span = |start, end| Span { start, end };
+        // Overlapping marks merge; a mark inside `ü` or past the end is dropped.
+        assert_eq!(
+            marked(&passage(vec![
+                span(14, 18),
+                span(13, 15),
+                span(4, 5),
+                span(0, 99)
+            ])),
+            "&lt;b&gt;ünï&lt;/b&gt; <mark>cf cf</mark>"
+        );
+        assert_eq!(
+            marked(&passage(vec![span(0, 3)])),
+            "<mark>&lt;b&gt;</mark>ünï&lt;/b&gt; cf cf"
+        );
+        assert_eq!(
+            marked(&passage(vec![span(5, 5)])),
+            "&lt;b&gt;ünï&lt;/b&gt; cf cf"
+        );
+    }
+
+    #[test]
+    fn an_invalid_picture_is_a_note_not_a_broken_image() {
+        let mut broken = picture("<x>");
+        broken.pixels.pop();
+        let tag = picture_tag(&broken, THUMBNAIL);
+        assert!(!tag.contains("<img"), "{tag}");
+        assert!(tag.contains("title=\"&lt;x&gt;\""), "{tag}");
+        // A large picture is drawn smaller, keeping its aspect ratio.
+        let wide = Picture::new(224, 112, 1, vec![0; 224 * 112]);
+        assert!(picture_tag(&wide, THUMBNAIL).contains("width=\"56\" height=\"28\""));
+    }
+
+    #[test]
     fn nothing_is_loaded_from_anywhere() {
         let html = render_html(&report("x"));
         assert!(!html.contains("http://"), "{html}");
         assert!(!html.contains("https://"), "{html}");
-        assert!(!html.contains("src="), "{html}");
+        for (index, _) in html.match_indices("src=") {
+            assert!(
+                html[index..].starts_with("src=\"data:image/png;base64,"),
+                "only pictures made here: {}",
+                &html[index..index + 40]
+            );
+        }
         assert!(!html.contains("@import"));
         assert!(!html.contains("<link"));
         assert!(!html.contains("<script"));
@@ -878,6 +1036,7 @@ mod tests {
     #[test]
     fn empty_and_degenerate_charts_still_render() {
         let mut odd = report("x");
+        odd.sections.truncate(3);
         odd.sections[1].blocks = vec![
             Block::Distribution(Distribution {
                 title: "empty".to_owned(),

@@ -1,19 +1,25 @@
 //! Reports of what antidote found, as one self-contained HTML file.
 //!
-//! Reports sit beside the defense layers: a command that finds something (`antidote check`, later
+//! Reports sit beside the defense layers: a command that finds something (`antidote check`,
 //! `antidote scan`) describes it as a [`Report`], a small document model, and [`render_html`]
 //! turns that into a single HTML page that opens in any browser without network access: inline
-//! CSS, inline SVG charts, no script, no font or image from elsewhere.
+//! CSS, inline SVG charts, pictures as PNG `data:` URLs, no script, no font or image from
+//! elsewhere.
 //!
 //! A report reads top down. The [`Verdict`] comes first (`PASSED` or `FAILED` in words, with one
 //! sentence saying whether to train and why), then the headline [`Metric`]s, then one
 //! [`Section`] per check or detector, each opening with a paragraph on what it looks for and
-//! followed by [`Block`]s of evidence: tables, overlaid [`Distribution`]s, grouped [`Bars`] and
-//! [`Tokens`] tables. The [`Provenance`] footer names the exact command, the antidote version,
+//! followed by [`Block`]s of evidence: tables, overlaid [`Distribution`]s, grouped [`Bars`],
+//! [`Tokens`] tables, [`Gallery`]s of [`Picture`]s (flagged records beside typical ones),
+//! [`Excerpts`] of text with spans marked (a trigger inside flagged records, instruction pairs
+//! side by side), [`Card`]s (a discovered trigger at a glance) and [`Details`] that fold a long
+//! table away. The [`Provenance`] footer names the exact command, the antidote version,
 //! the digests of the inputs and the time, so that the page can serve as evidence.
 //!
 //! Every piece of text in the model is data: the renderer [`escape`]s all of it, so a record
-//! holding `<script>` shows as text and never runs. Text in backticks is set as code.
+//! holding `<script>` shows as text and never runs. Text in backticks is set as code. A
+//! [`Picture`] holds pixels, never a URL or the bytes of a file: the renderer encodes the PNG
+//! itself, so only base64 characters reach an `src` attribute.
 //!
 //! This crate knows nothing about profiles or detectors; the `antidote` binary converts their
 //! results into a [`Report`]. Start with [`Report`] and [`render_html`].
@@ -399,7 +405,7 @@ pub struct Gallery {
 /// One row of a [`Gallery`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GalleryRow {
-    /// What the row's pictures share, such as `labelled `0``.
+    /// What the row's pictures share, such as ``labelled `0` ``.
     pub label: String,
     /// The sets of the row, left to right.
     pub sets: Vec<PictureSet>,

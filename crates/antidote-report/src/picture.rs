@@ -169,10 +169,10 @@ mod tests {
         let mut decoder = png::Decoder::new(std::io::Cursor::new(png))
             .read_info()
             .expect("a PNG");
-        let mut decoded = vec![0; decoder.output_buffer_size().expect("a size")];
-        let info = decoder.next_frame(&mut decoded).expect("a frame");
+        let mut buffer = vec![0; decoder.output_buffer_size().expect("a size")];
+        let info = decoder.next_frame(&mut buffer).expect("a frame");
         assert_eq!((info.width, info.height), (28, 28));
-        assert_eq!(&decoded[..info.buffer_size()], pixels.as_slice());
+        assert_eq!(&buffer[..info.buffer_size()], pixels.as_slice());
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! and the Merkle root `antidote lock` would record for its records.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::io::Write as _;
 use std::ops::Range;
 use std::path::Path;
@@ -40,6 +41,8 @@ const TYPICAL: usize = 8;
 const THUMBNAIL_SIDE: u32 = 64;
 /// The longest excerpt of a text, in bytes; longer texts are cut around their first mark.
 const EXCERPT: usize = 480;
+/// The most lines an excerpt keeps.
+const EXCERPT_LINES: usize = 9;
 /// How many classes or sources a bar chart shows.
 const BARS: usize = 20;
 /// Tables of classes or sources longer than this are folded.
@@ -151,7 +154,7 @@ fn count(number: usize, noun: &str) -> String {
     }
 }
 
-/// A trigger in a few words: `the token `cf``, `a 4x4 pixel patch at x 24, y 24`.
+/// A trigger in a few words: ``the token `cf` ``, `a 4x4 pixel patch at x 24, y 24`.
 fn trigger_name(pattern: &TriggerPattern) -> String {
     match pattern {
         TriggerPattern::Token { token } => format!("the token `{token}`"),
@@ -495,9 +498,8 @@ impl<'a> View<'a> {
         Some(Section {
             title: "Discovered triggers".to_owned(),
             about: format!(
-                "A backdoor trigger is a pattern an attacker stamps on a few records and relabels them with, so that a model trained on them obeys the pattern. {} confirmed of {} candidates: a confirmed trigger flips the predictions of clean records it is stamped on, and its records leave the target class once it is removed.",
-                confirmed,
-                triggers.len()
+                "A backdoor trigger is a pattern an attacker stamps on a few records and relabels them with, so that a model trained on them obeys the pattern. {confirmed} of {} confirmed: a confirmed trigger flips the predictions of clean records it is stamped on, and its records leave the target class once it is removed.",
+                count(triggers.len(), "candidate")
             ),
             blocks: triggers
                 .iter()
@@ -507,17 +509,13 @@ impl<'a> View<'a> {
     }
 
     fn trigger_card(&self, report: &DetectorReport, trigger: &Trigger) -> Card {
-        let target = trigger.target.map(|class| self.result.class_name(class));
-        let mut facts = vec![
-            Fact::new(
-                "target",
-                target
-                    .as_ref()
-                    .map_or_else(|| "none".to_owned(), |name| format!("`{name}`")),
-            ),
-            Fact::new("support", count(trigger.support, "record")),
-            Fact::new("purity", percent(trigger.purity)),
-        ];
+        let mut facts: Vec<Fact> = trigger
+            .target
+            .map(|class| Fact::new("target", format!("`{}`", self.result.class_name(class))))
+            .into_iter()
+            .collect();
+        facts.push(Fact::new("support", count(trigger.support, "record")));
+        facts.push(Fact::new("purity", percent(trigger.purity)));
         if let Some(rate) = trigger.flip_rate {
             facts.push(Fact::new("flip rate", percent(rate)));
         }
@@ -735,7 +733,7 @@ impl<'a> View<'a> {
                 "A backdoor or a targeted flip piles its records into one class; noise spreads over all."
                     .to_owned(),
             ),
-            series: vec!["flagged by any detector".to_owned()],
+            series: vec!["flagged".to_owned()],
             items: top_bars(items),
         }))
     }
@@ -814,12 +812,13 @@ impl<'a> View<'a> {
             if classes.len() > 3 {
                 named.push(format!("{} more classes", classes.len() - 3));
             }
-            sentence.push_str(&format!(", labelled {}", listing(&named)));
+            let _ = write!(sentence, ", labelled {}", listing(&named));
         }
         if let Some(threshold) = report.threshold {
-            sentence.push_str(&format!(
+            let _ = write!(
+                sentence,
                 "; a record is flagged from a score of {threshold:.2}"
-            ));
+            );
         }
         sentence.push('.');
         let suspicious: Vec<String> = report
@@ -829,19 +828,21 @@ impl<'a> View<'a> {
             .map(|verdict| format!("`{}`", self.result.class_name(verdict.class)))
             .collect();
         if !report.classes.is_empty() {
-            sentence.push_str(&if suspicious.is_empty() {
-                format!(
+            let _ = if suspicious.is_empty() {
+                write!(
+                    sentence,
                     " All {} classes it judged look clean.",
                     report.classes.len()
                 )
             } else {
-                format!(
+                write!(
+                    sentence,
                     " It judges {} of {} classes poisoned: {}.",
                     suspicious.len(),
                     report.classes.len(),
                     listing(&suspicious)
                 )
-            });
+            };
         }
         let confirmed = report
             .triggers
@@ -849,10 +850,11 @@ impl<'a> View<'a> {
             .filter(|trigger| trigger.confirmed)
             .count();
         if !report.triggers.is_empty() {
-            sentence.push_str(&format!(
+            let _ = write!(
+                sentence,
                 " It tested {} and confirmed {confirmed}.",
                 count(report.triggers.len(), "candidate trigger")
-            ));
+            );
         }
         sentence
     }
@@ -1679,10 +1681,11 @@ fn marks(text: &str, triggers: &[&TriggerPattern], quotes: &[String]) -> Vec<Spa
     spans
 }
 
-/// `text` cut to about `limit` bytes around its first mark, with an ellipsis where it was cut,
-/// and the marks moved with it.
+/// `text` cut to at most `limit` bytes and [`EXCERPT_LINES`] lines around its first mark, with
+/// an ellipsis where it was cut, and the marks moved with it.
 fn window(text: &str, marks: Vec<Span>, limit: usize) -> Passage {
-    if text.len() <= limit {
+    let lines = text.matches('\n').count() + 1;
+    if text.len() <= limit && lines <= EXCERPT_LINES {
         return Passage {
             text: text.to_owned(),
             marks,
@@ -1695,8 +1698,16 @@ fn window(text: &str, marks: Vec<Span>, limit: usize) -> Passage {
         at
     };
     let focus = marks.first().map_or(0, |span| span.start);
-    let start = floor(focus.saturating_sub(limit / 3));
-    let end = floor((start + limit).min(text.len()));
+    // Where each line starts, and the line of the focus.
+    let starts: Vec<usize> = std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(at, _)| at + 1))
+        .collect();
+    let line = starts.partition_point(|&at| at <= focus).saturating_sub(1);
+    let first_line = line.saturating_sub(EXCERPT_LINES / 3);
+    let last_line = (first_line + EXCERPT_LINES).min(starts.len());
+    let line_end = starts.get(last_line).map_or(text.len(), |&at| at - 1);
+    let start = floor(focus.saturating_sub(limit / 3).max(starts[first_line]));
+    let end = floor((start + limit).min(line_end).max(start));
     let prefix = if start > 0 { "\u{2026}" } else { "" };
     let suffix = if end < text.len() { "\u{2026}" } else { "" };
     let shift = prefix.len();
@@ -1776,6 +1787,24 @@ mod tests {
         assert_eq!(marked(&text, &passage), ["cf"]);
         let short = window("short cf", Vec::new(), 120);
         assert_eq!(short.text, "short cf");
+        // A short text of many lines keeps the lines around its mark.
+        let verse = "a line of verse\n".repeat(30) + "cf";
+        let start = verse.find("cf").expect("the token");
+        let passage = window(
+            &verse,
+            vec![Span {
+                start,
+                end: start + 2,
+            }],
+            480,
+        );
+        assert!(
+            passage.text.lines().count() <= EXCERPT_LINES,
+            "{}",
+            passage.text
+        );
+        assert!(passage.text.starts_with('\u{2026}'), "{}", passage.text);
+        assert_eq!(marked(&verse, &passage), ["cf"]);
     }
 
     #[test]

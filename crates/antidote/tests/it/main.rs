@@ -11,6 +11,7 @@ mod lock_verify;
 mod poison;
 mod report;
 mod scan;
+mod scan_report;
 mod sign;
 
 use std::path::{Path, PathBuf};
