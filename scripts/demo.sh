@@ -1,49 +1,14 @@
 #!/usr/bin/env bash
-# The main job on the embedded default: lock and verify a small real dataset shipped in the
-# repository (120 quotations from Debian's `fortunes`, 300 Fashion-MNIST images), sign the
-# lock, then tamper with a copy the way an attacker would and watch `verify` and `diff` fail.
+# The main job on the embedded default: `antidote drill` poisons copies of three small real
+# datasets carried in the binary (6,000 Fashion-MNIST images, 3,246 quotations from Debian's
+# fortunes, 2,000 instruction-tuning pairs) the way an attacker would, runs every defense layer
+# (diff against a lock, check against a profile, scan), and scores what each caught against the
+# ground truth. Needs only a Rust toolchain; extra arguments go to the drill (try `--train`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked --quiet -p antidote
 antidote="$(pwd)/${CARGO_TARGET_DIR:-target}/release/antidote"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/data"
-cp fixtures/fortunes_3class.csv "$work/data/"
-cp -r fixtures/fashion_mnist_300 "$work/data/"
 cd "$work"
-
-step() { printf '\n\033[1m$ antidote %s\033[0m\n' "$*"; }
-
-step keygen
-"$antidote" keygen
-step lock data --key antidote.key
-"$antidote" lock data --key antidote.key
-step verify --pubkey antidote.pub
-"$antidote" verify --pubkey antidote.pub
-step profile data/fortunes_3class.csv -o baseline.json
-"$antidote" profile data/fortunes_3class.csv -o baseline.json
-
-echo
-echo "# an attacker relabels three quotations to \`science\` and appends one record"
-sed -i -e 's/^computers-003,computers,/computers-003,science,/' \
-       -e 's/^food-004,food,/food-004,science,/' \
-       -e 's/^food-007,food,/food-007,science,/' data/fortunes_3class.csv
-echo 'food-999,food,"An apple a day keeps the doctor away."' >> data/fortunes_3class.csv
-
-step verify --pubkey antidote.pub
-status=0
-"$antidote" verify --pubkey antidote.pub || status=$?
-echo "(exit code $status: 1 means the data no longer matches the lock)"
-step diff antidote.lock data/fortunes_3class.csv
-"$antidote" diff antidote.lock data/fortunes_3class.csv || true
-step check data/fortunes_3class.csv --baseline baseline.json
-"$antidote" check data/fortunes_3class.csv --baseline baseline.json || true
-echo "(four records in 121 move no statistic past its threshold: statistics catch floods and shifts,"
-echo " the lock catches every changed record)"
-step log --verify
-"$antidote" log --verify
-if [ "$status" -ne 1 ]; then
-  echo "demo: expected verify to fail on the tampered copy" >&2
-  exit 1
-fi
+"$antidote" drill --no-ledger "$@"

@@ -99,9 +99,10 @@ impl Data {
             });
         }
         Ok(Self {
-            name: path
-                .file_name()
-                .map_or_else(|| path.display().to_string(), |name| name.to_string_lossy().into_owned()),
+            name: path.file_name().map_or_else(
+                || path.display().to_string(),
+                |name| name.to_string_lossy().into_owned(),
+            ),
             format,
             dataset,
             ids_are_positions,

@@ -255,13 +255,14 @@ pub fn run(
     options: &DrillOptions,
     progress: &dyn Progress,
 ) -> Result<Outcome, DrillError> {
-    let Poisoned { dataset, truth } = attack
-        .run(data.dataset.clone(), options.seed)
-        .map_err(|source| DrillError::Attack {
-            attack: exercise.attack.to_string(),
-            dataset: data.name.clone(),
-            source,
-        })?;
+    let Poisoned { dataset, truth } =
+        attack
+            .run(data.dataset.clone(), options.seed)
+            .map_err(|source| DrillError::Attack {
+                attack: exercise.attack.to_string(),
+                dataset: data.name.clone(),
+                source,
+            })?;
     let poisoned_ids: Vec<&str> = truth.poisoned.iter().map(String::as_str).collect();
     let mut layers = vec![
         diff_layer(data, &dataset, &poisoned_ids),
@@ -290,7 +291,10 @@ pub fn run(
     layers.push(LayerResult {
         layer: LayerKind::Scan,
         alarm: !result.verdict.train,
-        score: Some(Score::of(flagged.iter().copied(), poisoned_ids.iter().copied())),
+        score: Some(Score::of(
+            flagged.iter().copied(),
+            poisoned_ids.iter().copied(),
+        )),
         seconds,
         summary: verdict,
     });
@@ -482,9 +486,11 @@ fn same_trigger(planted: &Trigger, found: &TriggerPattern) -> bool {
     };
     match (planted, found) {
         (Trigger::Token { token }, _) => words_of(found).contains(&token.to_lowercase()),
-        (Trigger::Phrase { words }, _) => words_of(found)
-            .iter()
-            .any(|word| words.iter().any(|planted| planted.eq_ignore_ascii_case(word))),
+        (Trigger::Phrase { words }, _) => words_of(found).iter().any(|word| {
+            words
+                .iter()
+                .any(|planted| planted.eq_ignore_ascii_case(word))
+        }),
         (
             Trigger::InstructionString { text } | Trigger::OutputString { text },
             TriggerPattern::InstructionString { text: found },
@@ -569,7 +575,8 @@ fn train_and_measure(
 
 /// The held-out records of classes other than the target with the planted trigger stamped on.
 fn triggered_copies(held_out: &InMemoryDataset, truth: &Truth) -> Option<(Vec<Record>, String)> {
-    let (Some(trigger), Some(target), Some(column)) = (&truth.trigger, &truth.target, &truth.column)
+    let (Some(trigger), Some(target), Some(column)) =
+        (&truth.trigger, &truth.target, &truth.column)
     else {
         return None;
     };
@@ -663,4 +670,3 @@ impl Model {
         Ok(hits as f64 / records.len().max(1) as f64)
     }
 }
-

@@ -345,8 +345,8 @@ const DRILL_ABOUT: &str = "Run the red-team exercise: poison a copy, run every d
 Each exercise plants one attack at one rate with the red team of `antidote poison` (which keeps \
 the ground truth), then runs the defense layers as a pipeline would:
 
-  diff             against a lock of the data taken before the attack: the changed and added records
-  check            against a profile of the data before the attack: an alarm, or none (dataset level)
+  diff             with a lock taken before the attack: the changed and added records
+  check            with a profile taken before the attack: an alarm or none, for the whole data
   scan             with nothing but the data: every flagged record, and the verdict
   scan quarantine  the records the scan policy quarantines
 
@@ -361,7 +361,7 @@ Without `--dataset`, the drill runs on three small real datasets embedded in ant
 Fashion-MNIST images (BadNets 1%, labels flipped 5%), 3,246 quotations from Debian's fortunes \
 (a rare token 1%, a phrase 1%) and 2,000 instruction-tuning pairs (a \
 trigger whose outputs leak a system prompt, 1%). With `--dataset`, the attacks default to those \
-that fit its data (images, text, instructions, tables) at 1%.
+that fit its data (images, text, instructions, tables) and a silent update, at 1%.
 
 Writes `DIR/drill.json` (every measurement, and each attack's truth). Exits 0 when the drill \
 ran, 2 on bad input; the scores are the result, not a pass or fail.";

@@ -25,10 +25,18 @@ const DEFAULT_RATE: f64 = 0.01;
 /// The exercises of the default drill, on the embedded datasets.
 const EMBEDDED_EXERCISES: [(&str, AttackKind, f64); 5] = [
     (embedded::FASHION_MNIST.name, AttackKind::Badnets, 0.01),
-    (embedded::FASHION_MNIST.name, AttackKind::LabelFlipUniform, 0.05),
+    (
+        embedded::FASHION_MNIST.name,
+        AttackKind::LabelFlipUniform,
+        0.05,
+    ),
     (embedded::FORTUNES.name, AttackKind::RareToken, 0.01),
     (embedded::FORTUNES.name, AttackKind::Phrase, 0.01),
-    (embedded::INSTRUCTIONS.name, AttackKind::InstructionLeak, 0.01),
+    (
+        embedded::INSTRUCTIONS.name,
+        AttackKind::InstructionLeak,
+        0.01,
+    ),
 ];
 
 /// A dataset with the exercises to run on it.
@@ -39,7 +47,11 @@ struct Plan {
 }
 
 /// Runs the drill.
-pub fn drill(args: &DrillArgs, global: &GlobalArgs, printer: Printer) -> anyhow::Result<ExitStatus> {
+pub fn drill(
+    args: &DrillArgs,
+    global: &GlobalArgs,
+    printer: Printer,
+) -> anyhow::Result<ExitStatus> {
     let started = Instant::now();
     let (config, _) = settings::load_config(args.config.as_deref())?;
     let attacks = parse_attacks(&args.attack)?;
@@ -65,81 +77,11 @@ pub fn drill(args: &DrillArgs, global: &GlobalArgs, printer: Printer) -> anyhow:
         ..DrillOptions::default()
     };
 
-    let total: usize = plans.iter().map(|plan| plan.exercises.len()).sum();
-    printer.note(&format!(
-        "drill: {} on {} (seed {})",
-        super::plural(total as u64, "exercise"),
-        super::plural(plans.len() as u64, "dataset"),
-        args.seed
-    ));
-    let progress = printer.progress();
-    let mut controls = Vec::new();
-    let mut outcomes = Vec::new();
-    let mut skipped = Vec::new();
-    for plan in &plans {
-        let (data, held_out) = if args.train {
-            let (data, held_out) = split_held_out(&plan.data, options.held_out, args.seed);
-            (data, Some(held_out))
-        } else {
-            (plan.data.clone(), None)
-        };
-        printer.note(&format!(
-            "{}: scanning the clean data ({} records)",
-            data.name,
-            data.dataset.records.len()
-        ));
-        let clean = control(&data, &options, progress.as_ref())
-            .with_context(|| format!("the scan of the clean `{}` failed", data.name))?;
-        if !printer.json {
-            print_control(&clean, printer);
-        }
-        controls.push(clean);
-        for &exercise in &plan.exercises {
-            printer.note(&format!(
-                "{}: {} at {}",
-                data.name,
-                exercise.attack,
-                percent(exercise.rate)
-            ));
-            let attack = exercise
-                .attack
-                .build(&AttackOptions {
-                    rate: Some(exercise.rate),
-                    ..AttackOptions::default()
-                })
-                .map_err(|error| UserError::new(error.to_string(), "see `antidote poison --help`"))?;
-            match antidote_drill::run(
-                &data,
-                held_out.as_ref(),
-                exercise,
-                attack.as_ref(),
-                &options,
-                progress.as_ref(),
-            ) {
-                Ok(outcome) => {
-                    if !printer.json {
-                        print_outcome(&outcome, printer);
-                    }
-                    outcomes.push(outcome);
-                }
-                Err(antidote_drill::DrillError::Attack { source, .. }) => {
-                    let reason = source.to_string();
-                    printer.warn(&format!(
-                        "{} at {} cannot run on `{}`: {reason}",
-                        exercise.attack,
-                        percent(exercise.rate),
-                        data.name
-                    ));
-                    skipped.push(json!({
-                        "dataset": data.name,
-                        "exercise": exercise,
-                        "reason": reason,
-                    }));
-                }
-                Err(error) => return Err(error.into()),
-            }
-        }
-    }
+    let Results {
+        controls,
+        outcomes,
+        skipped,
+    } = exercise_all(&plans, args, &options, printer)?;
     if outcomes.is_empty() {
         return Err(UserError::new(
             "no exercise could run on this data",
@@ -196,12 +138,114 @@ pub fn drill(args: &DrillArgs, global: &GlobalArgs, printer: Printer) -> anyhow:
     Ok(ExitStatus::Success)
 }
 
+/// What the exercises measured, and those that could not run.
+struct Results {
+    controls: Vec<Control>,
+    outcomes: Vec<Outcome>,
+    skipped: Vec<serde_json::Value>,
+}
+
+/// Runs every plan's control and exercises, printing each as it finishes.
+fn exercise_all(
+    plans: &[Plan],
+    args: &DrillArgs,
+    options: &DrillOptions,
+    printer: Printer,
+) -> anyhow::Result<Results> {
+    let total: usize = plans.iter().map(|plan| plan.exercises.len()).sum();
+    printer.note(&format!(
+        "drill: {} on {} (seed {})",
+        super::plural(total as u64, "exercise"),
+        super::plural(plans.len() as u64, "dataset"),
+        args.seed
+    ));
+    let progress = printer.progress();
+    let mut controls = Vec::new();
+    let mut outcomes = Vec::new();
+    let mut skipped = Vec::new();
+    for plan in plans {
+        let (data, held_out) = if args.train {
+            let (data, held_out) = split_held_out(&plan.data, options.held_out, args.seed);
+            (data, Some(held_out))
+        } else {
+            (plan.data.clone(), None)
+        };
+        printer.note(&format!(
+            "{}: scanning the clean data ({} records)",
+            data.name,
+            data.dataset.records.len()
+        ));
+        let clean = control(&data, options, progress.as_ref())
+            .with_context(|| format!("the scan of the clean `{}` failed", data.name))?;
+        if !printer.json {
+            print_control(&clean, printer);
+        }
+        controls.push(clean);
+        for &exercise in &plan.exercises {
+            printer.note(&format!(
+                "{}: {} at {}",
+                data.name,
+                exercise.attack,
+                percent(exercise.rate)
+            ));
+            let attack = exercise
+                .attack
+                .build(&AttackOptions {
+                    rate: Some(exercise.rate),
+                    ..AttackOptions::default()
+                })
+                .map_err(|error| {
+                    UserError::new(error.to_string(), "see `antidote poison --help`")
+                })?;
+            match antidote_drill::run(
+                &data,
+                held_out.as_ref(),
+                exercise,
+                attack.as_ref(),
+                options,
+                progress.as_ref(),
+            ) {
+                Ok(outcome) => {
+                    if !printer.json {
+                        print_outcome(&outcome, printer);
+                    }
+                    outcomes.push(outcome);
+                }
+                Err(antidote_drill::DrillError::Attack { source, .. }) => {
+                    let reason = source.to_string();
+                    printer.warn(&format!(
+                        "{} at {} cannot run on `{}`: {reason}",
+                        exercise.attack,
+                        percent(exercise.rate),
+                        data.name
+                    ));
+                    skipped.push(json!({
+                        "dataset": data.name,
+                        "exercise": exercise,
+                        "reason": reason,
+                    }));
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+    Ok(Results {
+        controls,
+        outcomes,
+        skipped,
+    })
+}
+
 fn parse_attacks(names: &[String]) -> anyhow::Result<Vec<AttackKind>> {
     names
         .iter()
         .map(|name| {
             name.trim().parse::<AttackKind>().map_err(|error| {
-                UserError::new(error.to_string(), "see `antidote poison --help` for the attacks").into()
+                UserError::new(
+                    error.to_string(),
+                    "see `antidote poison --help` for the attacks",
+                )
+                .into()
             })
         })
         .collect()
@@ -291,11 +335,16 @@ fn fits(dataset: &Embedded, attack: AttackKind) -> bool {
         _ => DataKind::Instructions,
     };
     kinds.attacks().contains(&attack)
-        || matches!(attack, AttackKind::SilentUpdate | AttackKind::DuplicateFlood)
+        || matches!(
+            attack,
+            AttackKind::SilentUpdate | AttackKind::DuplicateFlood
+        )
         || (kinds != DataKind::Instructions
             && matches!(
                 attack,
-                AttackKind::LabelFlipUniform | AttackKind::LabelFlipPair | AttackKind::LabelFlipSources
+                AttackKind::LabelFlipUniform
+                    | AttackKind::LabelFlipPair
+                    | AttackKind::LabelFlipSources
             ))
 }
 
@@ -328,8 +377,16 @@ impl DataKind {
 
     fn attacks(self) -> &'static [AttackKind] {
         match self {
-            Self::Images => &[AttackKind::Badnets, AttackKind::Blend, AttackKind::LabelFlipUniform],
-            Self::Text => &[AttackKind::RareToken, AttackKind::Phrase, AttackKind::LabelFlipUniform],
+            Self::Images => &[
+                AttackKind::Badnets,
+                AttackKind::Blend,
+                AttackKind::LabelFlipUniform,
+            ],
+            Self::Text => &[
+                AttackKind::RareToken,
+                AttackKind::Phrase,
+                AttackKind::LabelFlipUniform,
+            ],
             Self::Instructions => &[
                 AttackKind::InstructionLeak,
                 AttackKind::InstructionInject,
@@ -342,7 +399,9 @@ impl DataKind {
 
 /// The attacks that fit a user's data, plus a silent update for the provenance layer.
 fn fitting_attacks(data: &Data) -> Vec<AttackKind> {
-    let mut attacks = DataKind::of(&data.dataset.schema, data.format).attacks().to_vec();
+    let mut attacks = DataKind::of(&data.dataset.schema, data.format)
+        .attacks()
+        .to_vec();
     attacks.push(AttackKind::SilentUpdate);
     attacks
 }
@@ -438,7 +497,10 @@ fn print_outcome(outcome: &Outcome, printer: Printer) {
             Some(found) => printer.style(&format!("named: {found}"), Style::Good),
             None => printer.style("not named", Style::Warn),
         };
-        printer.out(&format!("    trigger planted: {}; {found}", trigger.planted));
+        printer.out(&format!(
+            "    trigger planted: {}; {found}",
+            trigger.planted
+        ));
     }
     if let Some(training) = &outcome.training {
         let asr = |value: Option<f64>| {
@@ -469,7 +531,10 @@ fn print_totals(outcomes: &[Outcome], printer: Printer, seconds: f64) {
         .iter()
         .filter(|outcome| outcome.trigger.as_ref().is_some_and(|t| t.found.is_some()))
         .count();
-    let planted = outcomes.iter().filter(|outcome| outcome.trigger.is_some()).count();
+    let planted = outcomes
+        .iter()
+        .filter(|outcome| outcome.trigger.is_some())
+        .count();
     let found_by_scan: usize = outcomes
         .iter()
         .filter_map(|outcome| outcome.layer(LayerKind::Quarantine)?.score)

@@ -2,6 +2,7 @@
 
 mod check;
 mod diff;
+mod drill;
 mod errors;
 mod fashion_mnist;
 mod help;
