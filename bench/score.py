@@ -62,6 +62,9 @@ def score(flagged, truth):
     f1 = None
     if precision is not None and recall is not None:
         f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
+    elif truth:
+        # Nothing flagged: precision is undefined, but nothing was caught.
+        f1 = 0.0
     return {
         "flagged": len(flagged),
         "truth": len(truth),
