@@ -29,8 +29,8 @@
 # (`/usr/bin/time`). The machine may be shared: each measured run first waits (at most
 # BENCH_QUIET_WAIT seconds, default 60) for other processes to use less than 10% of the CPU, runs
 # at a higher priority than theirs (`nice -n -10`, and the same for its session's scheduler
-# autogroup; as root), and the last column says how much of
-# the CPU they took meanwhile (bench/common.sh).
+# autogroup; as root), and the last column says how much of the CPU they took meanwhile
+# (bench/common.sh).
 #
 # With BENCH_PEERS=1 (the default), the Python peers that do the same job run on the same
 # poisoned copies (bench/scan_peers.py, installed into /var/tmp/antidote-bench-venv as

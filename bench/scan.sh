@@ -36,9 +36,8 @@
 #
 # The machine may be shared: each measured run first waits (at most BENCH_QUIET_WAIT seconds,
 # default 60) for other processes to use less than 10% of the CPU, runs at a higher priority than
-# theirs (`nice -n -10`, and the same for its
-# session's scheduler autogroup; as root), and the table says how much of the CPU they took during each
-# run (bench/common.sh).
+# theirs (`nice -n -10`, and the same for its session's scheduler autogroup; as root), and the
+# table says how much of the CPU they took during each run (bench/common.sh).
 #
 # Needs /usr/bin/time, dataset-fashion-mnist and python3-venv (apt-get install when missing), and
 # creates or completes the virtual environment /var/tmp/antidote-bench-venv with numpy,
