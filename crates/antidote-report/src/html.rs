@@ -302,8 +302,14 @@ impl Page {
     fn excerpts(&mut self, excerpts: &Excerpts) {
         let _ = writeln!(
             self.html,
-            "<figure class=\"excerpts\">\n<h3>{}</h3>",
-            inline(&excerpts.title)
+            "<figure class=\"excerpts\">\n<h3>{}</h3>\n<div class=\"excerpt-list{}\">",
+            inline(&excerpts.title),
+            // Single passages are short: two abreast on a wide page.
+            if excerpts.columns.len() > 1 {
+                ""
+            } else {
+                " abreast"
+            }
         );
         for item in &excerpts.items {
             let _ = write!(
@@ -337,6 +343,7 @@ impl Page {
             }
             self.html.push_str("</div>\n</div>\n");
         }
+        self.html.push_str("</div>\n");
         if let Some(caption) = &excerpts.caption {
             let _ = writeln!(self.html, "<figcaption>{}</figcaption>", inline(caption));
         }

@@ -424,6 +424,8 @@ struct View<'a> {
     flagged: Vec<bool>,
     /// The confirmed triggers, whose patterns are marked in every text shown.
     triggers: Vec<&'a TriggerPattern>,
+    /// The records the first section shows, so that a detector's section need not repeat them.
+    shown_first: Vec<usize>,
 }
 
 impl<'a> View<'a> {
@@ -438,6 +440,12 @@ impl<'a> View<'a> {
             result,
             records,
             payload: payload(schema, records),
+            shown_first: result
+                .fused
+                .iter()
+                .take(SHOWN)
+                .map(|fused| fused.index)
+                .collect(),
             flagged,
             triggers: result
                 .reports
@@ -745,7 +753,7 @@ impl<'a> View<'a> {
             report
                 .notes
                 .iter()
-                .map(|note| Block::paragraph(note.clone())),
+                .map(|note| Block::paragraph(sentence(note))),
         );
         blocks.extend(score_distribution(report).map(Block::Distribution));
         blocks.extend(self.class_bars(report));
@@ -761,11 +769,23 @@ impl<'a> View<'a> {
             .take(SHOWN)
             .map(|flag| (flag.index, flag.evidence.clone()))
             .collect();
-        blocks.extend(self.evidence(
-            &shown,
-            &format!("What {} flagged", report.detector),
-            Some(report),
-        ));
+        let repeated = !matches!(self.payload, Payload::Other)
+            && !shown.is_empty()
+            && shown
+                .iter()
+                .all(|(index, _)| self.shown_first.contains(index));
+        if repeated {
+            blocks.push(Block::paragraph(format!(
+                "The records `{}` flagged are all among the most suspicious records shown above.",
+                report.detector
+            )));
+        } else {
+            blocks.extend(self.evidence(
+                &shown,
+                &format!("What {} flagged", report.detector),
+                Some(report),
+            ));
+        }
         blocks.extend(self.trigger_table(report));
         blocks.extend(self.class_table(report));
         blocks.extend(source_table(report));
@@ -1355,12 +1375,32 @@ fn skipped_section(skipped: &[&DetectorReport]) -> Option<Section> {
                 .map(|report| {
                     vec![
                         Cell::code(report.detector.name()),
-                        Cell::text(report.notes.join(" ")),
+                        Cell::text(
+                            report
+                                .notes
+                                .iter()
+                                .map(|note| sentence(note))
+                                .collect::<Vec<_>>()
+                                .join(" "),
+                        ),
                     ]
                 })
                 .collect(),
         })],
     })
+}
+
+/// A detector's note as a sentence: capitalised, with a full stop.
+fn sentence(note: &str) -> String {
+    let mut characters = note.trim().chars();
+    let Some(first) = characters.next() else {
+        return String::new();
+    };
+    let mut text: String = first.to_uppercase().chain(characters).collect();
+    if !text.ends_with(['.', '!', '?', ')']) {
+        text.push('.');
+    }
+    text
 }
 
 /// The first paragraph of the detector's explanation: what it looks for.
@@ -1851,6 +1891,8 @@ mod tests {
             listing(&["a".to_owned(), "b".to_owned(), "c".to_owned()]),
             "a, b and c"
         );
+        assert_eq!(sentence("tested 3 things"), "Tested 3 things.");
+        assert_eq!(sentence("`cf` is rare."), "`cf` is rare.");
         assert_eq!(percent(0.24), "24%");
         assert_eq!(percent(0.015), "1.5%");
         assert_eq!(percent(0.0003), "0.03%");
