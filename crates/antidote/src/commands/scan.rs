@@ -82,8 +82,7 @@ pub fn scan(args: &ScanArgs, global: &GlobalArgs, printer: Printer) -> anyhow::R
         }
     });
     if let Some(path) = &report_path {
-        let document =
-            super::scan_report::document(&result, &records, &schema, &summary, args)?;
+        let document = super::scan_report::document(&result, &records, &schema, &summary, args)?;
         super::scan_report::write(&document, path)
             .with_context(|| format!("failed to write the report `{}`", path.display()))?;
     }

@@ -972,6 +972,9 @@ impl<'a> View<'a> {
         if rows.is_empty() {
             return None;
         }
+        // The class holding most flagged records first: a backdoor or a targeted flip piles
+        // its records into one class.
+        rows.sort_by_key(|(_, pictures)| std::cmp::Reverse(pictures.len()));
         let per_row = (TYPICAL / rows.len()).clamp(2, 4);
         let gallery_rows = rows
             .into_iter()
