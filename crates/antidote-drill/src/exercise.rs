@@ -130,6 +130,13 @@ pub struct Training {
     pub clean_accuracy_after: f64,
     /// Attack success rate, trained without the quarantined records.
     pub attack_success_after: Option<f64>,
+    /// Accuracy of the model trained on the data before the attack: the best the quarantine
+    /// can give back.
+    pub clean_model_accuracy: f64,
+    /// The share of triggered held-out records the model trained on clean data sends to the
+    /// target anyway: the floor of the attack success rate (a trigger of common words moves
+    /// predictions a little by itself).
+    pub clean_model_attack_success: Option<f64>,
 }
 
 /// What a scan of the clean data says: the false alarms a defender lives with.
@@ -330,6 +337,7 @@ pub fn run(
     });
     let training = match held_out {
         Some(held_out) if options.train => Some(train_and_measure(
+            &data.dataset,
             &dataset,
             held_out,
             &truth,
@@ -539,9 +547,10 @@ fn found_trigger(planted: &Trigger, target: Option<&str>, result: &Scan) -> Opti
         })
 }
 
-/// Trains the built-in network on the poisoned records, then without the quarantined ones,
-/// and measures both on the held-out clean records.
+/// Trains the built-in network on the poisoned records, then without the quarantined ones, and
+/// on the records before the attack, and measures the three on the held-out clean records.
 fn train_and_measure(
+    clean: &InMemoryDataset,
     poisoned: &InMemoryDataset,
     held_out: &InMemoryDataset,
     truth: &Truth,
@@ -556,6 +565,7 @@ fn train_and_measure(
         .collect();
     let before = Model::train(&poisoned.records, poisoned, seed)?;
     let after = Model::train(&kept, poisoned, seed)?;
+    let baseline = Model::train(&clean.records, clean, seed)?;
     let triggered = triggered_copies(held_out, truth);
     Ok(Training {
         held_out: held_out.records.len(),
@@ -569,6 +579,11 @@ fn train_and_measure(
         attack_success_after: triggered
             .as_ref()
             .map(|(records, target)| after.share_predicted(records, target))
+            .transpose()?,
+        clean_model_accuracy: baseline.accuracy(&held_out.records)?,
+        clean_model_attack_success: triggered
+            .as_ref()
+            .map(|(records, target)| baseline.share_predicted(records, target))
             .transpose()?,
     })
 }

@@ -353,9 +353,10 @@ the ground truth), then runs the defense layers as a pipeline would:
 and scores each against the truth: precision, recall, F1 and seconds, with a line per scan \
 detector and whether the scan named the planted trigger. A scan of the clean data comes first \
 (the false alarms a defender lives with). With `--train`, the built-in network is trained on the \
-poisoned data and again without what scan quarantined, and both are measured on held-out clean \
-records (20%, set aside before poisoning): clean accuracy and attack success rate (the share of \
-held-out records of other classes that the trigger sends to the target).
+poisoned data, again without what scan quarantined, and on the data before the attack, and the \
+three are measured on held-out clean records (20%, set aside before poisoning): clean accuracy \
+and attack success rate (the share of held-out records of other classes that the trigger sends \
+to the target; the model that never saw the attack gives its floor).
 
 Without `--dataset`, the drill runs on three small real datasets embedded in antidote: 6,000 \
 Fashion-MNIST images (BadNets 1%, labels flipped 5%), 3,246 quotations from Debian's fortunes \
@@ -715,8 +716,8 @@ pub struct ScanArgs {
     /// the flagged records themselves (image thumbnails beside typical records of their class,
     /// text with the trigger highlighted), the discovered triggers, and the command, version and
     /// input digests. Values from the dataset are escaped.
-    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "")]
-    pub report: Option<PathBuf>,
+    #[arg(long, value_name = "FILE", num_args = 0..=1)]
+    pub report: Option<Option<PathBuf>>,
 
     /// Your own out-of-sample probabilities instead of the built-in cross-validated model
     ///

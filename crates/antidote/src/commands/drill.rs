@@ -509,13 +509,21 @@ fn print_outcome(outcome: &Outcome, printer: Printer) {
             })
         };
         printer.out(&format!(
-            "    model on {} held-out clean records: accuracy {:.1}%{} trained on the poisoned data; {:.1}%{} without the {} quarantined",
+            "    model on {} held-out clean records, trained on the poisoned data: accuracy {:.1}%{}",
             training.held_out,
             100.0 * training.clean_accuracy,
             asr(training.attack_success),
+        ));
+        printer.out(&format!(
+            "      without the {} quarantined: accuracy {:.1}%{}",
+            training.removed,
             100.0 * training.clean_accuracy_after,
             asr(training.attack_success_after),
-            training.removed
+        ));
+        printer.out(&format!(
+            "      on the data before the attack: accuracy {:.1}%{}",
+            100.0 * training.clean_model_accuracy,
+            asr(training.clean_model_attack_success),
         ));
     }
 }

@@ -74,13 +74,10 @@ pub fn scan(args: &ScanArgs, global: &GlobalArgs, printer: Printer) -> anyhow::R
     let summary_path = args.out.join("summary.json");
     write_json(&summary, &summary_path)
         .with_context(|| format!("failed to write `{}`", summary_path.display()))?;
-    let report_path = args.report.as_ref().map(|path| {
-        if path.as_os_str().is_empty() {
-            args.out.join("report.html")
-        } else {
-            path.clone()
-        }
-    });
+    let report_path = args
+        .report
+        .as_ref()
+        .map(|path| path.clone().unwrap_or_else(|| args.out.join("report.html")));
     if let Some(path) = &report_path {
         let document = super::scan_report::document(&result, &records, &schema, &summary, args)?;
         super::scan_report::write(&document, path)

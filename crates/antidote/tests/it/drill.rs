@@ -144,6 +144,8 @@ fn training_measures_the_model_on_held_out_records_before_and_after_the_quaranti
         "clean_accuracy_after",
         "attack_success",
         "attack_success_after",
+        "clean_model_accuracy",
+        "clean_model_attack_success",
     ] {
         let value = training[key]
             .as_f64()

@@ -117,6 +117,32 @@ fn markup_in_text_and_labels_is_escaped_in_the_scan_report() {
 }
 
 /// Writes a grey PNG of 8x8 pixels at `relative`, its pixels derived from `seed`.
+#[test]
+fn report_without_a_file_name_goes_in_the_output_folder() {
+    let context = TestContext::new();
+    context.fixture("fortunes_3class.csv", "data.csv");
+    let output = context.run(&[
+        "scan",
+        "data.csv",
+        "--out",
+        "out",
+        "--report",
+        "--no-ledger",
+    ]);
+    assert!(matches!(output.code, 0 | 1), "{output:?}");
+    let html = std::fs::read_to_string(context.path("out/report.html")).expect("out/report.html");
+    assert!(
+        html.starts_with("<!DOCTYPE html>"),
+        "{}",
+        &html[..100.min(html.len())]
+    );
+    assert!(
+        output.stderr.contains("out/report.html"),
+        "{}",
+        output.stderr
+    );
+}
+
 fn png(context: &TestContext, relative: &str, seed: u8) {
     let path = context.path(relative);
     std::fs::create_dir_all(path.parent().expect("a parent")).expect("create folders");
