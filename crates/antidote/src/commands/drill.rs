@@ -460,7 +460,7 @@ fn print_outcome(outcome: &Outcome, printer: Printer) {
         outcome.attack_summary
     ));
     printer.out(&format!(
-        "    {:<22} {:<5}  {:>9}  {:>6}  {:>5}  {:>7}  {:>7}",
+        "    {:<23} {:<5}  {:>9}  {:>6}  {:>5}  {:>7}  {:>7}",
         "layer", "alarm", "precision", "recall", "F1", "flagged", "seconds"
     ));
     for layer in &outcome.layers {
@@ -470,7 +470,7 @@ fn print_outcome(outcome: &Outcome, printer: Printer) {
             printer.style("no   ", Style::Warn)
         };
         printer.out(&format!(
-            "    {:<22} {alarm}  {}  {:>7.2}",
+            "    {:<23} {alarm}  {}  {:>7.2}",
             layer.layer.name(),
             score_cells(layer.score.as_ref()),
             layer.seconds
@@ -478,7 +478,7 @@ fn print_outcome(outcome: &Outcome, printer: Printer) {
         if layer.layer == LayerKind::Scan {
             for detector in &outcome.detectors {
                 printer.out(&format!(
-                    "      {:<20} {:<5}  {}",
+                    "      {:<21} {:<5}  {}",
                     detector.detector.name(),
                     "",
                     score_cells(Some(&detector.score))
