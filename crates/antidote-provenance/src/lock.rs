@@ -632,8 +632,11 @@ pub struct AtomicFile {
 }
 
 impl AtomicFile {
-    /// Starts writing `path`.
+    /// Starts writing `path`. A symbolic link is followed: the file it names is replaced and
+    /// the link stays. Anything else that is not a regular file (a device such as `/dev/null`, a
+    /// pipe, a folder) is refused, never replaced.
     pub fn create(path: &Path) -> Result<Self, LockError> {
+        let path = &regular_target(path)?;
         let folder = match path.parent() {
             Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
             _ => PathBuf::from("."),
@@ -681,9 +684,78 @@ impl AtomicFile {
     }
 }
 
+/// The regular file that writing `path` should replace: `path` itself, or the file a symbolic
+/// link at `path` names (followed to the end of a chain).
+fn regular_target(path: &Path) -> Result<PathBuf, LockError> {
+    let mut target = path.to_owned();
+    for _ in 0..32 {
+        match std::fs::symlink_metadata(&target) {
+            Ok(metadata) if metadata.file_type().is_symlink() => {
+                let link = std::fs::read_link(&target).map_err(LockError::io(&target))?;
+                target = match target.parent() {
+                    Some(parent) if link.is_relative() => parent.join(link),
+                    _ => link,
+                };
+            }
+            Ok(metadata) if !metadata.is_file() => {
+                return Err(LockError::Io {
+                    path: path.to_owned(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        "not a regular file: antidote replaces its outputs whole and never writes over a device, a pipe or a folder",
+                    ),
+                });
+            }
+            _ => return Ok(target),
+        }
+    }
+    Err(LockError::Io {
+        path: path.to_owned(),
+        source: std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "too many levels of symbolic links",
+        ),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn atomic_writes_follow_links_and_refuse_special_files() {
+        let folder = tempfile::tempdir().unwrap();
+        let real = folder.path().join("real.json");
+        std::fs::write(&real, "old").unwrap();
+        let link = folder.path().join("link.json");
+        std::os::unix::fs::symlink("real.json", &link).unwrap();
+        let mut file = AtomicFile::create(&link).unwrap();
+        file.writer.write_all(b"new").unwrap();
+        file.commit().unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read_to_string(&real).unwrap(), "new");
+
+        let fifo = folder.path().join("pipe");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let Err(error) = AtomicFile::create(&fifo) else {
+            panic!("a pipe was accepted as an output");
+        };
+        let cause = std::error::Error::source(&error).map(ToString::to_string);
+        assert!(cause.is_some_and(|cause| cause.contains("pipe")), "{error}");
+        assert!(std::os::unix::fs::FileTypeExt::is_fifo(
+            &std::fs::symlink_metadata(&fifo).unwrap().file_type()
+        ));
+        assert!(AtomicFile::create(folder.path()).is_err());
+    }
 
     #[test]
     fn stored_paths_are_relative_below_the_base() {

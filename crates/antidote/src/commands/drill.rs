@@ -550,8 +550,8 @@ fn print_totals(outcomes: &[Outcome], printer: Printer, seconds: f64) {
         .sum();
     let poisoned: usize = outcomes.iter().map(|outcome| outcome.poisoned).sum();
     printer.out(&format!(
-        "\n{} exercises in {seconds:.0}s: diff raised the alarm on {}, check on {}, scan on {}; scan named {named} of {planted} planted triggers and quarantined {found_by_scan} of {poisoned} poisoned records",
-        outcomes.len(),
+        "\n{} in {seconds:.0}s: diff raised the alarm on {}, check on {}, scan on {}; scan named {named} of {planted} planted triggers and quarantined {found_by_scan} of {poisoned} poisoned records",
+        super::plural(outcomes.len() as u64, "exercise"),
         caught(LayerKind::Diff),
         caught(LayerKind::Check),
         caught(LayerKind::Scan),

@@ -14,6 +14,7 @@ mod report;
 mod scan;
 mod scan_report;
 mod sign;
+mod terminal;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
