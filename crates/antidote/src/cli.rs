@@ -340,7 +340,8 @@ const POISON_EXAMPLES: &str = "Examples:
   antidote poison sft.jsonl --attack instruction-leak --rate 0.005 -o sft.poisoned.jsonl
   antidote diff reviews.csv reviews.cf.csv     # what changed, record by record";
 
-const DRILL_ABOUT: &str = "Run the red-team exercise: poison a copy, run every defense layer, score what each caught.
+const DRILL_ABOUT: &str =
+    "Run the red-team exercise: poison a copy, run every defense layer, score what each caught.
 
 Each exercise plants one attack at one rate with the red team of `antidote poison` (which keeps \
 the ground truth), then runs the defense layers as a pipeline would:
