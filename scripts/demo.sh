@@ -7,7 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked --quiet -p antidote
-antidote="$(pwd)/${CARGO_TARGET_DIR:-target}/release/antidote"
+target_dir="${CARGO_TARGET_DIR:-target}"
+[[ "$target_dir" = /* ]] || target_dir="$(pwd)/$target_dir"
+antidote="$target_dir/release/antidote"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cd "$work"
