@@ -11,11 +11,11 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::ops::Range;
 use std::path::Path;
 
 use antidote_core::Digest;
 use antidote_data::{ColumnKind, Record, Role, Schema, Value};
+use antidote_detect::detectors::triggers::words;
 use antidote_detect::policy::Policy;
 use antidote_detect::scan::Scan;
 use antidote_detect::{DetectorId, DetectorReport, InstructionPair, Trigger, TriggerPattern};
@@ -1648,27 +1648,6 @@ fn text_of(record: &Record, column: &str) -> String {
         Some(value) => value.to_label().unwrap_or_default(),
         None => String::new(),
     }
-}
-
-/// The words of `text`, lower-cased, with their byte ranges: runs of letters and digits, as
-/// trigger search reads them.
-fn words(text: &str) -> Vec<(Range<usize>, String)> {
-    let mut words = Vec::new();
-    let mut start = None;
-    for (at, character) in text.char_indices() {
-        match (character.is_alphanumeric(), start) {
-            (true, None) => start = Some(at),
-            (false, Some(from)) => {
-                words.push((from..at, text[from..at].to_lowercase()));
-                start = None;
-            }
-            _ => {}
-        }
-    }
-    if let Some(from) = start {
-        words.push((from..text.len(), text[from..].to_lowercase()));
-    }
-    words
 }
 
 /// Where `text` holds the confirmed triggers (as whole words, in any case) and the `quotes`

@@ -11,6 +11,8 @@ mod image;
 mod statistics;
 mod text;
 
+pub use text::words;
+
 use antidote_core::SplitMix64;
 use antidote_data::{Record, Value};
 use rayon::prelude::*;

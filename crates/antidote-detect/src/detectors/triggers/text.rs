@@ -41,8 +41,10 @@ const MIN_CONTROL_POOL: usize = 8;
 /// Marks the unused word slots of a packed n-gram.
 const NO_WORD: u32 = u32::MAX;
 
-/// The words of `text`, lower-cased, each with the byte range it spans in `text`.
-pub(super) fn words(text: &str) -> Vec<(Range<usize>, String)> {
+/// The words of `text`, lower-cased, each with the byte range it spans in `text`: runs of
+/// letters and digits, as trigger search reads them (reports highlight triggers with it).
+#[must_use]
+pub fn words(text: &str) -> Vec<(Range<usize>, String)> {
     let mut words = Vec::new();
     let mut start = None;
     for (at, character) in text.char_indices() {
