@@ -1,5 +1,6 @@
 //! Integration tests of the `antidote` binary: exit codes, stdout and stderr.
 
+mod browser;
 mod check;
 mod diff;
 mod drill;
