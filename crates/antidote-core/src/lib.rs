@@ -18,8 +18,11 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod display;
 mod digest;
 mod finding;
+pub mod math;
+pub mod words;
 mod progress;
 mod random;
 
