@@ -18,13 +18,13 @@
 //! ```
 #![warn(missing_docs)]
 
-pub mod display;
 mod digest;
+pub mod display;
 mod finding;
 pub mod math;
-pub mod words;
 mod progress;
 mod random;
+pub mod words;
 
 pub use digest::{Digest, DigestAlgorithm, DigestParseError};
 pub use finding::{Evidence, Finding, RecordId, Severity};
