@@ -51,6 +51,13 @@ impl Format {
         }
     }
 
+    /// Whether records written in this format keep their source: IDX files and image folders
+    /// have nowhere to store one.
+    #[must_use]
+    pub fn stores_sources(self) -> bool {
+        !matches!(self, Self::Idx | Self::ImageFolder)
+    }
+
     /// Guesses the format of `path` from its name, and for folders from their layout.
     ///
     /// Returns `None` for files that are not datasets (model weights, archives, READMEs) and for

@@ -79,6 +79,16 @@ impl fmt::Display for Role {
     }
 }
 
+/// What a payload column holds: images or text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PayloadKind {
+    /// Decoded images.
+    Image,
+    /// Free text.
+    Text,
+}
+
 /// One column of a dataset.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Column {
@@ -102,6 +112,51 @@ impl Schema {
     #[must_use]
     pub fn column_with_role(&self, role: Role) -> Option<&Column> {
         self.columns.iter().find(|column| column.role == role)
+    }
+
+    /// The image column: the one with the image role, else the first image feature column.
+    #[must_use]
+    pub fn image_column(&self) -> Option<&Column> {
+        self.payload_of(Role::Image, ColumnKind::Image)
+    }
+
+    /// The text column: the one with the text role, else the first text feature column.
+    #[must_use]
+    pub fn text_column(&self) -> Option<&Column> {
+        self.payload_of(Role::Text, ColumnKind::Text)
+    }
+
+    /// The column a record's payload is in: the image column, else the text column
+    /// (see [`Schema::image_column`] and [`Schema::text_column`]), with what it holds.
+    ///
+    /// ```
+    /// use antidote_data::{Column, ColumnKind, PayloadKind, Role, Schema};
+    ///
+    /// let schema = Schema {
+    ///     columns: vec![
+    ///         Column { name: "review".into(), kind: ColumnKind::Text, role: Role::Feature },
+    ///         Column { name: "stars".into(), kind: ColumnKind::Integer, role: Role::Label },
+    ///     ],
+    /// };
+    /// assert_eq!(schema.payload_column(), Some(("review", PayloadKind::Text)));
+    /// ```
+    #[must_use]
+    pub fn payload_column(&self) -> Option<(&str, PayloadKind)> {
+        self.image_column()
+            .map(|column| (column.name.as_str(), PayloadKind::Image))
+            .or_else(|| {
+                self.text_column()
+                    .map(|column| (column.name.as_str(), PayloadKind::Text))
+            })
+    }
+
+    /// The column with `role`, else the first feature column of `kind`.
+    fn payload_of(&self, role: Role, kind: ColumnKind) -> Option<&Column> {
+        self.column_with_role(role).or_else(|| {
+            self.columns
+                .iter()
+                .find(|column| column.kind == kind && column.role == Role::Feature)
+        })
     }
 
     /// The column called `name`, if any.
@@ -151,6 +206,39 @@ mod tests {
             kind,
             role,
         }
+    }
+
+    #[test]
+    fn the_payload_is_the_image_else_the_text_by_role_then_by_kind() {
+        let mut schema = Schema {
+            columns: vec![
+                column("id", ColumnKind::Text, Role::Id),
+                column("caption", ColumnKind::Text, Role::Feature),
+                column("notes", ColumnKind::Text, Role::Text),
+            ],
+        };
+        assert_eq!(schema.payload_column(), Some(("notes", PayloadKind::Text)));
+        schema.columns[2].role = Role::Feature;
+        assert_eq!(
+            schema.payload_column(),
+            Some(("caption", PayloadKind::Text))
+        );
+        schema
+            .columns
+            .push(column("photo", ColumnKind::Image, Role::Feature));
+        assert_eq!(schema.payload_column(), Some(("photo", PayloadKind::Image)));
+        schema
+            .columns
+            .push(column("scan", ColumnKind::Image, Role::Image));
+        assert_eq!(schema.payload_column(), Some(("scan", PayloadKind::Image)));
+        assert_eq!(
+            schema.text_column().map(|column| column.name.as_str()),
+            Some("caption")
+        );
+        let numbers = Schema {
+            columns: vec![column("x", ColumnKind::Float, Role::Feature)],
+        };
+        assert_eq!(numbers.payload_column(), None);
     }
 
     #[test]

@@ -8,9 +8,13 @@
 //! upstream "quality improvement" is the signature of a poisoning attempt.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 
-use antidote_core::Digest;
+use antidote_core::{Digest, Progress};
+use antidote_data::ReadOptions;
 use serde::{Deserialize, Serialize};
+
+use crate::lock::{self, Lock, LockError};
 
 /// What the lock keeps of each record: enough to say which records and fields changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,6 +86,119 @@ pub struct RecordDiff {
 
 fn label_text(label: Option<&str>) -> &str {
     label.unwrap_or("(none)")
+}
+
+/// One version of one dataset, as a diff sees it: the entries of its records, in order.
+#[derive(Debug, Clone)]
+pub struct DatasetVersion {
+    /// The dataset's path, as given or as the lock stores it.
+    pub path: String,
+    /// Its absolute path, to pair datasets across two sides.
+    pub absolute: PathBuf,
+    /// Its records.
+    pub entries: Vec<RecordEntry>,
+    /// Whether record ids are positions (no id column).
+    pub ids_are_positions: bool,
+    /// Records per label.
+    pub label_counts: BTreeMap<String, u64>,
+}
+
+impl DatasetVersion {
+    /// Every dataset the lock at `lock_path` pins record by record (none for a lock made with
+    /// `--files-only`).
+    pub fn from_lock(lock_path: &Path) -> Result<Vec<Self>, LockError> {
+        let lock = Lock::read(lock_path)?;
+        let base = lock::lock_base(lock_path);
+        let records = lock.read_records(lock_path)?;
+        Ok(lock
+            .datasets
+            .iter()
+            .zip(records)
+            .map(|(locked, entries)| Self {
+                path: locked.path.clone(),
+                absolute: lock::absolute(&lock::resolve(&base, &locked.path)),
+                entries,
+                ids_are_positions: locked.ids_are_positions,
+                label_counts: locked.label_counts.clone(),
+            })
+            .collect())
+    }
+
+    /// The dataset at `path` as it is now.
+    pub fn read(
+        path: &Path,
+        options: &ReadOptions,
+        progress: &dyn Progress,
+    ) -> Result<Self, LockError> {
+        let mut entries = Vec::new();
+        let mut sink = |entry: RecordEntry| {
+            entries.push(entry);
+            Ok(())
+        };
+        let digest = lock::digest_dataset(path, options, progress, &mut sink, path)?;
+        Ok(Self {
+            path: path.display().to_string(),
+            absolute: lock::absolute(path),
+            entries,
+            ids_are_positions: digest.ids_are_positions,
+            label_counts: digest.label_counts,
+        })
+    }
+}
+
+/// Pairs the datasets of two sides: the only one with the only one, else by path. Datasets
+/// without a partner are left out.
+#[must_use]
+pub fn pair_versions(
+    old: Vec<DatasetVersion>,
+    mut new: Vec<DatasetVersion>,
+) -> Vec<(DatasetVersion, DatasetVersion)> {
+    if old.len() == 1 && new.len() == 1 {
+        return old.into_iter().zip(new).collect();
+    }
+    let mut pairs = Vec::new();
+    for version in old {
+        if let Some(index) = new.iter().position(|candidate| {
+            candidate.absolute == version.absolute || candidate.path == version.path
+        }) {
+            pairs.push((version, new.remove(index)));
+        }
+    }
+    pairs
+}
+
+/// The difference between two versions of a dataset, with their names and sizes.
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionDiff {
+    /// The old version's path.
+    pub old: String,
+    /// The new version's path.
+    pub new: String,
+    /// Records in the old version.
+    pub old_records: usize,
+    /// Records in the new version.
+    pub new_records: usize,
+    /// What changed, record by record.
+    #[serde(flatten)]
+    pub diff: RecordDiff,
+}
+
+impl VersionDiff {
+    /// Compares two versions record by record.
+    #[must_use]
+    pub fn between(old: &DatasetVersion, new: &DatasetVersion) -> Self {
+        Self {
+            old: old.path.clone(),
+            new: new.path.clone(),
+            old_records: old.entries.len(),
+            new_records: new.entries.len(),
+            diff: RecordDiff::between(
+                &old.entries,
+                &new.entries,
+                old.ids_are_positions && new.ids_are_positions,
+            ),
+        }
+    }
 }
 
 impl RecordDiff {

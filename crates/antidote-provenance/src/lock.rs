@@ -10,10 +10,13 @@
 //! locked repository can be moved or cloned; other paths are stored absolute.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufWriter, Write};
+use std::io::{BufRead, Write};
 use std::path::{Component, Path, PathBuf};
 
 use antidote_core::{Digest, Progress, ProgressUnit};
+/// Atomic output moved to `antidote_data::output`; re-exported here for callers of the old path.
+pub use antidote_data::output::AtomicFile;
+use antidote_data::output::OutputError;
 use antidote_data::{Dataset, Format, ReadError, ReadOptions, RoleNames, Schema};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -595,7 +598,7 @@ impl Lock {
             source: std::io::Error::other(error),
         })?;
         file.writer.write_all(b"\n").map_err(LockError::io(path))?;
-        file.commit()
+        Ok(file.commit()?)
     }
 
     /// Reads the records sidecar: the entries of each dataset, in order.
@@ -623,139 +626,21 @@ impl Lock {
     }
 }
 
-/// A file written under a temporary name in the same folder, renamed into place on commit, so
-/// that readers never see half of it.
-pub struct AtomicFile {
-    path: PathBuf,
-    /// Where to write.
-    pub writer: BufWriter<tempfile::NamedTempFile>,
-}
-
-impl AtomicFile {
-    /// Starts writing `path`. A symbolic link is followed: the file it names is replaced and
-    /// the link stays. Anything else that is not a regular file (a device such as `/dev/null`, a
-    /// pipe, a folder) is refused, never replaced.
-    pub fn create(path: &Path) -> Result<Self, LockError> {
-        let path = &regular_target(path)?;
-        let folder = match path.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
-            _ => PathBuf::from("."),
-        };
-        fs_err::create_dir_all(&folder).map_err(LockError::io(&folder))?;
-        let temporary = tempfile::Builder::new()
-            .prefix(".antidote-")
-            .tempfile_in(&folder)
-            .map_err(LockError::io(path))?;
-        Ok(Self {
-            path: path.to_owned(),
-            writer: BufWriter::with_capacity(1 << 18, temporary),
-        })
-    }
-
-    /// Flushes and renames into place.
-    pub fn commit(self) -> Result<(), LockError> {
-        let temporary = self.writer.into_inner().map_err(|error| LockError::Io {
-            path: self.path.clone(),
-            source: error.into_error(),
-        })?;
-        temporary
-            .as_file()
-            .sync_all()
-            .map_err(LockError::io(&self.path))?;
-        // Temporary files are private (0600); the result gets the usual mode of a new file, or
-        // keeps the mode of the file it replaces.
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = fs_err::metadata(&self.path)
-                .map_or(0o644, |metadata| metadata.permissions().mode());
-            temporary
-                .as_file()
-                .set_permissions(std::fs::Permissions::from_mode(mode))
-                .map_err(LockError::io(&self.path))?;
-        }
-        temporary
-            .persist(&self.path)
-            .map_err(|error| LockError::Io {
-                path: self.path.clone(),
-                source: error.error,
-            })?;
-        Ok(())
-    }
-}
-
-/// The regular file that writing `path` should replace: `path` itself, or the file a symbolic
-/// link at `path` names (followed to the end of a chain).
-fn regular_target(path: &Path) -> Result<PathBuf, LockError> {
-    let mut target = path.to_owned();
-    for _ in 0..32 {
-        match std::fs::symlink_metadata(&target) {
-            Ok(metadata) if metadata.file_type().is_symlink() => {
-                let link = std::fs::read_link(&target).map_err(LockError::io(&target))?;
-                target = match target.parent() {
-                    Some(parent) if link.is_relative() => parent.join(link),
-                    _ => link,
-                };
-            }
-            Ok(metadata) if !metadata.is_file() => {
-                return Err(LockError::Io {
-                    path: path.to_owned(),
-                    source: std::io::Error::new(
-                        std::io::ErrorKind::InvalidInput,
-                        "not a regular file: antidote replaces its outputs whole and never writes over a device, a pipe or a folder",
-                    ),
-                });
-            }
-            _ => return Ok(target),
+impl From<OutputError> for LockError {
+    fn from(error: OutputError) -> Self {
+        match error {
+            OutputError::Io { path, source } => Self::Io { path, source },
+            OutputError::Exists { path } => Self::Io {
+                source: std::io::Error::from(std::io::ErrorKind::AlreadyExists),
+                path,
+            },
         }
     }
-    Err(LockError::Io {
-        path: path.to_owned(),
-        source: std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "too many levels of symbolic links",
-        ),
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn atomic_writes_follow_links_and_refuse_special_files() {
-        let folder = tempfile::tempdir().unwrap();
-        let real = folder.path().join("real.json");
-        std::fs::write(&real, "old").unwrap();
-        let link = folder.path().join("link.json");
-        std::os::unix::fs::symlink("real.json", &link).unwrap();
-        let mut file = AtomicFile::create(&link).unwrap();
-        file.writer.write_all(b"new").unwrap();
-        file.commit().unwrap();
-        assert!(
-            std::fs::symlink_metadata(&link)
-                .unwrap()
-                .file_type()
-                .is_symlink()
-        );
-        assert_eq!(std::fs::read_to_string(&real).unwrap(), "new");
-
-        let fifo = folder.path().join("pipe");
-        let status = std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let Err(error) = AtomicFile::create(&fifo) else {
-            panic!("a pipe was accepted as an output");
-        };
-        let cause = std::error::Error::source(&error).map(ToString::to_string);
-        assert!(cause.is_some_and(|cause| cause.contains("pipe")), "{error}");
-        assert!(std::os::unix::fs::FileTypeExt::is_fifo(
-            &std::fs::symlink_metadata(&fifo).unwrap().file_type()
-        ));
-        assert!(AtomicFile::create(folder.path()).is_err());
-    }
 
     #[test]
     fn stored_paths_are_relative_below_the_base() {

@@ -13,6 +13,7 @@ use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
 use antidote_core::Digest;
+use antidote_data::output::{AtomicFile, OutputError};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use p256::ecdsa::signature::{Signer as _, Verifier as _};
@@ -282,36 +283,17 @@ pub fn write_key_pair(
 
 /// Writes `contents` to a new file at `path` atomically, failing if `path` exists.
 fn write_new_file(path: &Path, contents: &[u8], mode: u32) -> Result<(), SigningError> {
-    let write_error = |source| SigningError::Write {
-        path: path.to_owned(),
-        source,
+    let error = |error: OutputError| match error {
+        OutputError::Exists { path } => SigningError::Exists { path },
+        OutputError::Io { path, source } => SigningError::Write { path, source },
     };
-    let dir = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".antidote-key-");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        builder.permissions(std::fs::Permissions::from_mode(mode));
-    }
-    #[cfg(not(unix))]
-    let _ = mode;
-    let mut file = builder.tempfile_in(dir).map_err(write_error)?;
-    file.write_all(contents).map_err(write_error)?;
-    file.as_file().sync_all().map_err(write_error)?;
-    file.persist_noclobber(path).map_err(|err| {
-        if err.error.kind() == io::ErrorKind::AlreadyExists {
-            SigningError::Exists {
-                path: path.to_owned(),
-            }
-        } else {
-            write_error(err.error)
-        }
-    })?;
-    Ok(())
+    let mut file = AtomicFile::create_new(path).map_err(error)?.with_mode(mode);
+    file.write_all(contents)
+        .map_err(|source| SigningError::Write {
+            path: path.to_owned(),
+            source,
+        })?;
+    file.commit().map_err(error)
 }
 
 const PRIVATE_KEY_LABEL: &str = "PRIVATE KEY";

@@ -266,13 +266,7 @@ pub(crate) fn text_column(
         return named_column(schema, name);
     }
     schema
-        .column_with_role(Role::Text)
-        .or_else(|| {
-            schema
-                .columns
-                .iter()
-                .find(|column| column.kind == ColumnKind::Text && column.role == Role::Feature)
-        })
+        .text_column()
         .map(|column| column.name.clone())
         .ok_or_else(|| AttackError::NoColumn {
             attack,
@@ -291,13 +285,7 @@ pub(crate) fn image_column(
         return named_column(schema, name);
     }
     schema
-        .column_with_role(Role::Image)
-        .or_else(|| {
-            schema
-                .columns
-                .iter()
-                .find(|column| column.kind == ColumnKind::Image)
-        })
+        .image_column()
         .map(|column| column.name.clone())
         .ok_or_else(|| AttackError::NoColumn {
             attack,

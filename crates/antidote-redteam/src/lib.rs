@@ -69,6 +69,7 @@
 
 pub mod attacks;
 mod common;
+mod copy;
 mod error;
 mod options;
 mod truth;
@@ -81,6 +82,7 @@ use serde::{Deserialize, Serialize};
 pub use attacks::badnets::{PatchPattern, PatchPosition};
 pub use attacks::label_flip::{FlipMode, SourceChoice};
 pub use common::{Placement, classes, poison_count};
+pub use copy::CopyError;
 pub use error::{AttackError, ParamsError};
 pub use options::AttackOptions;
 pub use truth::{TRUTH_VERSION, Trigger, Truth};

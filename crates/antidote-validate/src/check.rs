@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::profile::{
     CategoricalStats, ColumnProfile, ColumnStats, NumericStats, Profile, TextStats,
 };
+use crate::rules::Rules;
 use crate::stats;
 
 /// Points of the quantile grids compared by the numeric drift tests.
@@ -132,6 +133,25 @@ impl CheckReport {
             .iter()
             .filter(|anomaly| anomaly.severity == severity)
             .count()
+    }
+
+    /// Adds the anomalies of the declarative `rules` on `current`, gives each check named in
+    /// `severities` that severity (`drift = "error"` fails the run on any drifted column), and
+    /// orders the anomalies worst first, keeping the order of equals.
+    pub fn apply_rules(
+        &mut self,
+        current: &Profile,
+        rules: &Rules,
+        severities: &BTreeMap<String, Severity>,
+    ) {
+        self.anomalies.extend(rules.evaluate(current, &self.drift));
+        for anomaly in &mut self.anomalies {
+            if let Some(severity) = severities.get(&anomaly.check) {
+                anomaly.severity = *severity;
+            }
+        }
+        self.anomalies
+            .sort_by_key(|anomaly| std::cmp::Reverse(anomaly.severity));
     }
 }
 

@@ -6,7 +6,8 @@
 //! baseline profile: schema changes, drift per column, label shift, duplicate rate, and the
 //! declarative [`rules::Rules`] of `antidote.toml`.
 //!
-//! Start with [`profile::Profile::of_dataset`] and [`check::check`].
+//! Start with [`profile::Profile::of_dataset`] and [`check::check`]; [`page::CheckPage`] turns
+//! a check into the HTML report of `antidote check --report`.
 //!
 //! ```no_run
 //! use antidote_core::NoProgress;
@@ -25,6 +26,7 @@
 #![warn(missing_docs)]
 
 pub mod check;
+pub mod page;
 pub mod profile;
 pub mod rules;
 pub mod sketch;

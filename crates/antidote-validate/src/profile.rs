@@ -10,8 +10,12 @@
 //! The profiler itself profiles batches in parallel and merges them.
 
 use std::collections::{BTreeMap, HashSet};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 
+use antidote_core::display::escape_control;
 use antidote_core::{Progress, ProgressUnit};
+use antidote_data::output::{AtomicFile, OutputError};
 use antidote_data::{ColumnKind, Dataset, Format, Record, Role, Schema, Value};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -536,6 +540,69 @@ pub struct ColumnProfile {
 }
 
 impl ColumnProfile {
+    /// One line about the column for a terminal: the statistics that fit its kind, with
+    /// values from the data made safe to print.
+    #[must_use]
+    pub fn summary(&self) -> String {
+        match &self.stats {
+            ColumnStats::Numeric(stats) => format!(
+                "mean {:.4}, std {:.4}, min {}, median {}, max {}",
+                stats.moments.mean,
+                stats.moments.std(),
+                stats
+                    .min
+                    .map_or_else(|| "-".to_owned(), |value| format!("{value}")),
+                stats
+                    .quantiles
+                    .quantile(0.5)
+                    .map_or_else(|| "-".to_owned(), |value| format!("{value}")),
+                stats
+                    .max
+                    .map_or_else(|| "-".to_owned(), |value| format!("{value}")),
+            ),
+            ColumnStats::Categorical(stats) => {
+                let top: Vec<String> = stats
+                    .counts
+                    .items()
+                    .iter()
+                    .take(3)
+                    .map(|(item, count)| format!("`{}` {count}", escape_control(item)))
+                    .collect();
+                format!(
+                    "~{:.0} distinct; top {}",
+                    stats.distinct.estimate(),
+                    top.join(", ")
+                )
+            }
+            ColumnStats::Text(stats) => format!(
+                "median {} chars, {} tokens; ~{:.0} distinct tokens",
+                stats.chars.quantile(0.5).unwrap_or(0.0),
+                stats.tokens.quantile(0.5).unwrap_or(0.0),
+                stats.distinct_tokens.estimate()
+            ),
+            ColumnStats::Image(stats) => {
+                let channels: Vec<String> =
+                    stats.channels.keys().map(ToString::to_string).collect();
+                format!(
+                    "{}x{} to {}x{}, {} channel(s), mean brightness {:.1}",
+                    stats.width.min.unwrap_or(0.0),
+                    stats.height.min.unwrap_or(0.0),
+                    stats.width.max.unwrap_or(0.0),
+                    stats.height.max.unwrap_or(0.0),
+                    channels.join("/"),
+                    stats.brightness.moments.mean
+                )
+            }
+            ColumnStats::Vector(stats) => format!(
+                "dimensions {:?}, mean norm {:.4}",
+                stats.dimensions.keys().collect::<Vec<_>>(),
+                stats.norm.moments.mean
+            ),
+            ColumnStats::Identifier { distinct } => format!("~{:.0} distinct", distinct.estimate()),
+            ColumnStats::Other => String::new(),
+        }
+    }
+
     /// The share of records without a value.
     #[must_use]
     pub fn missing_share(&self) -> f64 {
@@ -656,7 +723,78 @@ pub enum ProfileError {
     SchemaMismatch(String),
 }
 
+/// Errors from reading a profile file.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadProfileError {
+    /// There is no file at the path.
+    #[error("profile `{path}` does not exist")]
+    Missing {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The file could not be read.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// The file is not profile JSON.
+    #[error("`{path}` line {line}: not a valid antidote profile: {reason}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// The line the parser stopped at.
+        line: usize,
+        /// The parser's reason.
+        reason: serde_json::Error,
+    },
+    /// The profile was written in another format version.
+    #[error(
+        "`{path}` has profile format version {version}, this antidote reads version {PROFILE_VERSION}"
+    )]
+    Version {
+        /// The file.
+        path: PathBuf,
+        /// Its version.
+        version: u32,
+    },
+}
+
 impl Profile {
+    /// Reads a profile written by [`Profile::write`], checking its format version.
+    pub fn read(path: &Path) -> Result<Self, ReadProfileError> {
+        if !path.is_file() {
+            return Err(ReadProfileError::Missing {
+                path: path.to_owned(),
+            });
+        }
+        let text = fs_err::read_to_string(path)?;
+        let profile: Self =
+            serde_json::from_str(&text).map_err(|reason| ReadProfileError::Invalid {
+                path: path.to_owned(),
+                line: reason.line(),
+                reason,
+            })?;
+        if profile.version != PROFILE_VERSION {
+            return Err(ReadProfileError::Version {
+                path: path.to_owned(),
+                version: profile.version,
+            });
+        }
+        Ok(profile)
+    }
+
+    /// Writes the profile as pretty JSON, atomically.
+    pub fn write(&self, path: &Path) -> Result<(), OutputError> {
+        let mut file = AtomicFile::create(path)?;
+        serde_json::to_writer_pretty(&mut file, self).map_err(|error| OutputError::Io {
+            path: path.to_owned(),
+            source: error.into(),
+        })?;
+        file.write_all(b"\n").map_err(|source| OutputError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        file.commit()
+    }
+
     /// An empty profile for datasets with `schema`.
     #[must_use]
     pub fn empty(schema: &Schema) -> Self {

@@ -2,12 +2,13 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{RecordSink, WriteError, commit, temporary_next_to};
+use super::{RecordSink, WriteError};
+use crate::output::AtomicFile;
 use crate::{Record, Role, Schema, Value};
 
 pub(crate) struct CsvSink {
     path: PathBuf,
-    writer: csv::Writer<tempfile::NamedTempFile>,
+    writer: csv::Writer<AtomicFile>,
     columns: Vec<(String, Role)>,
 }
 
@@ -22,7 +23,7 @@ pub(crate) fn cell(value: &Value) -> String {
 
 impl CsvSink {
     pub(crate) fn create(path: &Path, schema: &Schema) -> Result<Self, WriteError> {
-        let temporary = temporary_next_to(path)?;
+        let temporary = AtomicFile::create_new(path)?;
         let tab_separated = path
             .extension()
             .is_some_and(|extension| extension.eq_ignore_ascii_case("tsv"));
@@ -70,11 +71,11 @@ impl RecordSink for CsvSink {
     }
 
     fn finish(self: Box<Self>) -> Result<Vec<PathBuf>, WriteError> {
-        let temporary = self.writer.into_inner().map_err(|error| WriteError::Io {
+        let file = self.writer.into_inner().map_err(|error| WriteError::Io {
             path: self.path.clone(),
             source: error.into_error(),
         })?;
-        commit(temporary, &self.path)?;
+        file.commit()?;
         Ok(vec![self.path])
     }
 }

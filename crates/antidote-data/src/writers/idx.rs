@@ -6,7 +6,8 @@
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-use super::{RecordSink, WriteError, commit, temporary_next_to};
+use super::{RecordSink, WriteError};
+use crate::output::AtomicFile;
 use crate::{Format, Record, Value};
 
 pub(crate) struct IdxSink {
@@ -33,6 +34,19 @@ fn labels_path(images: &Path) -> PathBuf {
     images.with_file_name(renamed)
 }
 
+/// A scratch file next to `path` for the pixels, deleted when dropped.
+fn spool_next_to(path: &Path) -> Result<::tempfile::NamedTempFile, WriteError> {
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    fs_err::create_dir_all(&folder).map_err(WriteError::io(&folder))?;
+    ::tempfile::Builder::new()
+        .prefix(".antidote-")
+        .tempfile_in(&folder)
+        .map_err(WriteError::io(path))
+}
+
 impl IdxSink {
     pub(crate) fn create(path: &Path) -> Result<Self, WriteError> {
         let labels_path = labels_path(path);
@@ -42,7 +56,7 @@ impl IdxSink {
         Ok(Self {
             path: path.to_owned(),
             labels_path,
-            spool: BufWriter::with_capacity(1 << 20, temporary_next_to(path)?),
+            spool: BufWriter::with_capacity(1 << 20, spool_next_to(path)?),
             labels: Vec::new(),
             shape: None,
             count: 0,
@@ -58,25 +72,22 @@ impl IdxSink {
     }
 
     fn write_file(path: &Path, header: &[u8], body: &mut dyn Read) -> Result<(), WriteError> {
-        let temporary = temporary_next_to(path)?;
+        let mut file = AtomicFile::create_new(path)?;
         let gzipped = path
             .extension()
             .is_some_and(|extension| extension.eq_ignore_ascii_case("gz"));
-        {
-            let file = temporary.as_file();
-            let mut output: Box<dyn Write> = if gzipped {
-                Box::new(flate2::write::GzEncoder::new(
-                    BufWriter::new(file),
-                    flate2::Compression::default(),
-                ))
-            } else {
-                Box::new(BufWriter::new(file))
-            };
+        if gzipped {
+            let mut output =
+                flate2::write::GzEncoder::new(&mut file, flate2::Compression::default());
             output.write_all(header).map_err(WriteError::io(path))?;
             std::io::copy(body, &mut output).map_err(WriteError::io(path))?;
-            output.flush().map_err(WriteError::io(path))?;
+            output.finish().map_err(WriteError::io(path))?;
+        } else {
+            file.write_all(header).map_err(WriteError::io(path))?;
+            std::io::copy(body, &mut file).map_err(WriteError::io(path))?;
         }
-        commit(temporary, path)
+        file.commit()?;
+        Ok(())
     }
 }
 

@@ -7,35 +7,29 @@
 use std::path::{Path, PathBuf};
 
 use super::{RecordSink, WriteError};
+use crate::output::AtomicFolder;
 use crate::{Format, Record, Value};
 
 pub(crate) struct ImageFolderSink {
     path: PathBuf,
-    staging: Option<::tempfile::TempDir>,
+    staging: Option<AtomicFolder>,
     files: Vec<PathBuf>,
 }
 
 impl ImageFolderSink {
     pub(crate) fn create(path: &Path) -> Result<Self, WriteError> {
-        let parent = match path.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
-            _ => PathBuf::from("."),
-        };
-        fs_err::create_dir_all(&parent).map_err(WriteError::io(&parent))?;
-        let staging = ::tempfile::Builder::new()
-            .prefix(".antidote-")
-            .tempdir_in(&parent)
-            .map_err(WriteError::io(path))?;
         Ok(Self {
             path: path.to_owned(),
-            staging: Some(staging),
+            staging: Some(AtomicFolder::create_new(path)?),
             files: Vec::new(),
         })
     }
 }
 
-/// A file or folder name made safe: path separators and leading dots replaced.
-fn safe_name(text: &str) -> String {
+/// A file or folder name made safe: path separators and control characters replaced, no
+/// leading dots. Records are written under these names.
+#[must_use]
+pub fn safe_name(text: &str) -> String {
     let cleaned: String = text
         .chars()
         .map(|character| {
@@ -84,7 +78,7 @@ impl RecordSink for ImageFolderSink {
             .or_else(|| stem.strip_suffix(".jpeg"))
             .unwrap_or(stem);
         let staging = self.staging.as_ref().expect("staging lives until finish");
-        let folder = staging.path().join(&class);
+        let folder = staging.staging().join(&class);
         fs_err::create_dir_all(&folder).map_err(WriteError::io(&folder))?;
         let file = folder.join(format!("{}.png", safe_name(stem)));
         if file.exists() {
@@ -119,8 +113,7 @@ impl RecordSink for ImageFolderSink {
 
     fn finish(mut self: Box<Self>) -> Result<Vec<PathBuf>, WriteError> {
         let staging = self.staging.take().expect("finish runs once");
-        let staged = staging.keep();
-        fs_err::rename(&staged, &self.path).map_err(WriteError::io(&self.path))?;
+        staging.commit()?;
         Ok(std::mem::take(&mut self.files))
     }
 }

@@ -1,14 +1,15 @@
 //! JSON Lines: one object per record, keys in schema order, then any extra fields.
 
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::{RecordSink, WriteError, commit, temporary_next_to};
+use super::{RecordSink, WriteError};
+use crate::output::AtomicFile;
 use crate::{ColumnKind, Record, Role, Schema, Value};
 
 pub(crate) struct JsonlSink {
     path: PathBuf,
-    writer: BufWriter<tempfile::NamedTempFile>,
+    writer: AtomicFile,
     columns: Vec<(String, Role, ColumnKind)>,
 }
 
@@ -25,10 +26,9 @@ fn typed(text: &str, kind: ColumnKind) -> serde_json::Value {
 
 impl JsonlSink {
     pub(crate) fn create(path: &Path, schema: &Schema) -> Result<Self, WriteError> {
-        let temporary = temporary_next_to(path)?;
         Ok(Self {
             path: path.to_owned(),
-            writer: BufWriter::with_capacity(1 << 18, temporary),
+            writer: AtomicFile::create_new(path)?,
             columns: schema
                 .columns
                 .iter()
@@ -65,11 +65,7 @@ impl RecordSink for JsonlSink {
     }
 
     fn finish(self: Box<Self>) -> Result<Vec<PathBuf>, WriteError> {
-        let temporary = self.writer.into_inner().map_err(|error| WriteError::Io {
-            path: self.path.clone(),
-            source: error.into_error(),
-        })?;
-        commit(temporary, &self.path)?;
+        self.writer.commit()?;
         Ok(vec![self.path])
     }
 }

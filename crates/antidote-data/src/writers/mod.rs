@@ -9,12 +9,15 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::output::OutputError;
 use crate::{Format, Record, Schema};
 
 mod csv;
 mod idx;
 mod image_folder;
 mod jsonl;
+
+pub use image_folder::safe_name;
 
 /// Errors from writing a dataset.
 #[derive(Debug, thiserror::Error)]
@@ -124,40 +127,13 @@ impl DatasetWriter {
     }
 }
 
-/// A temporary file next to `path`, renamed onto it on commit.
-pub(crate) fn temporary_next_to(path: &Path) -> Result<tempfile::NamedTempFile, WriteError> {
-    let folder = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    fs_err::create_dir_all(&folder).map_err(WriteError::io(&folder))?;
-    tempfile::Builder::new()
-        .prefix(".antidote-")
-        .tempfile_in(&folder)
-        .map_err(WriteError::io(path))
-}
-
-/// Renames a finished temporary file onto `path`, with the usual permissions of a new file.
-pub(crate) fn commit(temporary: tempfile::NamedTempFile, path: &Path) -> Result<(), WriteError> {
-    temporary
-        .as_file()
-        .sync_all()
-        .map_err(WriteError::io(path))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        temporary
-            .as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))
-            .map_err(WriteError::io(path))?;
+impl From<OutputError> for WriteError {
+    fn from(error: OutputError) -> Self {
+        match error {
+            OutputError::Exists { path } => Self::Exists { path },
+            OutputError::Io { path, source } => Self::Io { path, source },
+        }
     }
-    temporary
-        .persist_noclobber(path)
-        .map_err(|error| WriteError::Io {
-            path: path.to_owned(),
-            source: error.error,
-        })?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,47 +1,28 @@
 //! `antidote diff`: what changed between two versions of a dataset, record by record.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use antidote_core::display::{escape_control, list_plain, list_some, plural};
 use antidote_data::Format;
-use antidote_provenance::diff::{RecordDiff, RecordEntry};
-use antidote_provenance::lock::{self, Lock};
+use antidote_provenance::diff::{DatasetVersion, VersionDiff, pair_versions};
 use anyhow::Context;
-use serde::Serialize;
 use serde_json::json;
 
-use super::{list_plain, list_some, plural, record};
+use super::record;
 use crate::cli::{DatasetArgs, DiffArgs, GlobalArgs};
 use crate::printer::{Printer, Style};
 use crate::{ExitStatus, UserError};
-
-/// One version of one dataset, as the diff sees it.
-struct Version {
-    /// The dataset's path, as given or as the lock stores it.
-    path: String,
-    /// Absolute path, to pair datasets across sides.
-    absolute: PathBuf,
-    entries: Vec<RecordEntry>,
-    ids_are_positions: bool,
-    label_counts: BTreeMap<String, u64>,
-}
-
-/// The result for one pair of versions.
-#[derive(Serialize)]
-struct PairDiff {
-    old: String,
-    new: String,
-    old_records: usize,
-    new_records: usize,
-    #[serde(flatten)]
-    diff: RecordDiff,
-}
 
 fn is_lock(path: &Path) -> bool {
     !path.is_dir() && Format::detect(path).is_none()
 }
 
-fn load_side(path: &Path, dataset: &DatasetArgs, printer: Printer) -> anyhow::Result<Vec<Version>> {
+fn load_side(
+    path: &Path,
+    dataset: &DatasetArgs,
+    printer: Printer,
+) -> anyhow::Result<Vec<DatasetVersion>> {
     if !path.exists() {
         return Err(UserError::new(
             format!("`{}` does not exist", path.display()),
@@ -50,66 +31,27 @@ fn load_side(path: &Path, dataset: &DatasetArgs, printer: Printer) -> anyhow::Re
         .into());
     }
     if is_lock(path) {
-        let lock = Lock::read(path)?;
-        let base = lock::lock_base(path);
-        let records = lock.read_records(path)?;
-        if lock.datasets.is_empty() {
+        let versions = DatasetVersion::from_lock(path)?;
+        if versions.is_empty() {
             return Err(UserError::new(
                 format!("`{}` pins no dataset record by record", path.display()),
                 "lock the data without `--files-only` to diff it record by record",
             )
             .into());
         }
-        return Ok(lock
-            .datasets
-            .iter()
-            .zip(records)
-            .map(|(locked, entries)| Version {
-                path: locked.path.clone(),
-                absolute: lock::absolute(&lock::resolve(&base, &locked.path)),
-                entries,
-                ids_are_positions: locked.ids_are_positions,
-                label_counts: locked.label_counts.clone(),
-            })
-            .collect());
+        return Ok(versions);
     }
-    let mut entries = Vec::new();
-    let mut sink = |entry: RecordEntry| {
-        entries.push(entry);
-        Ok(())
-    };
     let progress = printer.progress();
-    let digest = lock::digest_dataset(
-        path,
-        &dataset.read_options(),
-        progress.as_ref(),
-        &mut sink,
-        path,
-    )
-    .with_context(|| format!("failed to read `{}`", path.display()))?;
-    Ok(vec![Version {
-        path: path.display().to_string(),
-        absolute: lock::absolute(path),
-        entries,
-        ids_are_positions: digest.ids_are_positions,
-        label_counts: digest.label_counts,
-    }])
+    let version = DatasetVersion::read(path, &dataset.read_options(), progress.as_ref())
+        .with_context(|| format!("failed to read `{}`", path.display()))?;
+    Ok(vec![version])
 }
 
-/// Pairs datasets across the two sides: the only one with the only one, else by path.
-fn pair(old: Vec<Version>, new: Vec<Version>) -> anyhow::Result<Vec<(Version, Version)>> {
-    if old.len() == 1 && new.len() == 1 {
-        return Ok(old.into_iter().zip(new).collect());
-    }
-    let mut pairs = Vec::new();
-    let mut new = new;
-    for version in old {
-        if let Some(index) = new.iter().position(|candidate| {
-            candidate.absolute == version.absolute || candidate.path == version.path
-        }) {
-            pairs.push((version, new.remove(index)));
-        }
-    }
+/// Diffs two versions and prints the changes.
+pub fn diff(args: &DiffArgs, global: &GlobalArgs, printer: Printer) -> anyhow::Result<ExitStatus> {
+    let old = load_side(&args.old, &args.dataset, printer)?;
+    let new = load_side(&args.new, &args.dataset, printer)?;
+    let pairs = pair_versions(old, new);
     if pairs.is_empty() {
         return Err(UserError::new(
             "the two sides have no dataset in common",
@@ -117,27 +59,9 @@ fn pair(old: Vec<Version>, new: Vec<Version>) -> anyhow::Result<Vec<(Version, Ve
         )
         .into());
     }
-    Ok(pairs)
-}
-
-/// Diffs two versions and prints the changes.
-pub fn diff(args: &DiffArgs, global: &GlobalArgs, printer: Printer) -> anyhow::Result<ExitStatus> {
-    let old = load_side(&args.old, &args.dataset, printer)?;
-    let new = load_side(&args.new, &args.dataset, printer)?;
-    let pairs = pair(old, new)?;
-    let results: Vec<PairDiff> = pairs
+    let results: Vec<VersionDiff> = pairs
         .iter()
-        .map(|(old, new)| PairDiff {
-            old: old.path.clone(),
-            new: new.path.clone(),
-            old_records: old.entries.len(),
-            new_records: new.entries.len(),
-            diff: RecordDiff::between(
-                &old.entries,
-                &new.entries,
-                old.ids_are_positions && new.ids_are_positions,
-            ),
-        })
+        .map(|(old, new)| VersionDiff::between(old, new))
         .collect();
     let same = results.iter().all(|result| result.diff.is_empty());
     record(
@@ -174,7 +98,13 @@ pub fn diff(args: &DiffArgs, global: &GlobalArgs, printer: Printer) -> anyhow::R
     Ok(ExitStatus::from_passed(same))
 }
 
-fn print_pair(old: &Version, new: &Version, result: &PairDiff, show: usize, printer: Printer) {
+fn print_pair(
+    old: &DatasetVersion,
+    new: &DatasetVersion,
+    result: &VersionDiff,
+    show: usize,
+    printer: Printer,
+) {
     let diff = &result.diff;
     let heading = format!("`{}` -> `{}`", result.old, result.new);
     if diff.is_empty() {
@@ -220,13 +150,13 @@ fn print_pair(old: &Version, new: &Version, result: &PairDiff, show: usize, prin
             .map(|change| match &change.label {
                 Some(label) => format!(
                     "`{}` (label `{}` -> `{}`)",
-                    super::escape(&change.id),
-                    super::escape(label.old.as_deref().unwrap_or("none")),
-                    super::escape(label.new.as_deref().unwrap_or("none"))
+                    escape_control(&change.id),
+                    escape_control(label.old.as_deref().unwrap_or("none")),
+                    escape_control(label.new.as_deref().unwrap_or("none"))
                 ),
                 None => format!(
                     "`{}` ({})",
-                    super::escape(&change.id),
+                    escape_control(&change.id),
                     change.fields.join(", ")
                 ),
             })
@@ -245,6 +175,6 @@ fn label_shifts(old: &BTreeMap<String, u64>, new: &BTreeMap<String, u64>) -> Vec
     changes
         .into_iter()
         .take(8)
-        .map(|(label, before, after)| format!("`{}` {before} -> {after}", super::escape(&label)))
+        .map(|(label, before, after)| format!("`{}` {before} -> {after}", escape_control(&label)))
         .collect()
 }

@@ -155,8 +155,8 @@ fn exercise_all(
     let total: usize = plans.iter().map(|plan| plan.exercises.len()).sum();
     printer.note(&format!(
         "drill: {} on {} (seed {})",
-        super::plural(total as u64, "exercise"),
-        super::plural(plans.len() as u64, "dataset"),
+        antidote_core::display::plural(total as u64, "exercise"),
+        antidote_core::display::plural(plans.len() as u64, "dataset"),
         args.seed
     ));
     let progress = printer.progress();
@@ -551,7 +551,7 @@ fn print_totals(outcomes: &[Outcome], printer: Printer, seconds: f64) {
     let poisoned: usize = outcomes.iter().map(|outcome| outcome.poisoned).sum();
     printer.out(&format!(
         "\n{} in {seconds:.0}s: diff raised the alarm on {}, check on {}, scan on {}; scan named {named} of {planted} planted triggers and quarantined {found_by_scan} of {poisoned} poisoned records",
-        super::plural(outcomes.len() as u64, "exercise"),
+        antidote_core::display::plural(outcomes.len() as u64, "exercise"),
         caught(LayerKind::Diff),
         caught(LayerKind::Check),
         caught(LayerKind::Scan),

@@ -2,12 +2,13 @@
 
 use std::time::Instant;
 
+use antidote_core::display::{human_bytes, plural};
 use antidote_data::Format;
 use antidote_provenance::{attest, lock, signing};
 use anyhow::Context;
 use serde_json::json;
 
-use super::{human_bytes, plural, record};
+use super::record;
 use crate::ExitStatus;
 use crate::cli::{GlobalArgs, LockArgs};
 use crate::printer::{Printer, Style};

@@ -76,7 +76,7 @@ pub fn log(args: &LogArgs, global: &GlobalArgs, printer: Printer) -> anyhow::Res
             event.time,
             event.kind,
             outcome,
-            super::escape(&event.subject),
+            antidote_core::display::escape_control(&event.subject),
             printer.style(&event.actor, Style::Dim)
         ));
     }

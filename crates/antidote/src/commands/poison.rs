@@ -5,15 +5,12 @@
 //! Nothing is overwritten. After writing, the copy is read back and compared record by record
 //! with what the attack produced, so that the truth is exact for the files on disk.
 
-use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use antidote_data::writers::DatasetWriter;
-use antidote_data::{Dataset, Format, Role, Value};
-use antidote_provenance::lock::AtomicFile;
+use antidote_core::display::{escape_control, list_some, plural};
+use antidote_data::{Dataset, Format, Role};
 use antidote_redteam::attacks::blend::read_pattern;
 use antidote_redteam::{
     AttackError, AttackKind, AttackOptions, InMemoryDataset, ParamsError, Poisoned, Truth,
@@ -21,7 +18,7 @@ use antidote_redteam::{
 use anyhow::Context;
 use serde_json::json;
 
-use super::{escape, list_some, plural, record};
+use super::record;
 use crate::cli::{GlobalArgs, PoisonArgs};
 use crate::printer::{Printer, Style};
 use crate::{ExitStatus, UserError};
@@ -73,12 +70,13 @@ pub fn poison(
 
     let mut poisoned = poisoned_copy(args, options, &mut dataset, printer)?;
     if format == Format::ImageFolder {
-        fit_ids_to_image_folder(&mut poisoned);
+        poisoned.fit_ids_to_image_folder();
     }
 
-    let files = write_dataset(&poisoned, &output, format)?;
-    verify_written(&poisoned, &output, format, &read_options)?;
-    write_truth(&poisoned.truth, &truth_path)
+    let files = poisoned.write(&output, format, &read_options)?;
+    poisoned
+        .truth
+        .write(&truth_path)
         .with_context(|| format!("failed to write the truth `{}`", truth_path.display()))?;
 
     let truth = &poisoned.truth;
@@ -132,13 +130,9 @@ fn poisoned_copy(
             args.data.display()
         ));
     }
-    let holds_sources = !matches!(format, Format::Idx | Format::ImageFolder);
-    if kind == AttackKind::DuplicateFlood && !holds_sources && options.fake_sources.is_none() {
-        // IDX files and image folders have nowhere to store a source.
-        options.fake_sources = Some(0);
-    }
+    options.fit_to_format(kind, format);
     if let Some(path) = &args.pattern_image {
-        let channels = first_image_channels(&input).unwrap_or(1);
+        let channels = input.image_channels().unwrap_or(1);
         options.pattern_image =
             Some(read_pattern(path, channels).map_err(|error| params_error(&error, kind))?);
     }
@@ -154,7 +148,7 @@ fn poisoned_copy(
         .schema
         .column_with_role(Role::Source)
         .is_some();
-    if !holds_sources && !input_had_sources && output_has_sources {
+    if !format.stores_sources() && !input_had_sources && output_has_sources {
         return Err(UserError::new(
             format!("{format} data cannot store the fake sources `{kind}` attributes records to"),
             if kind == AttackKind::DuplicateFlood {
@@ -182,7 +176,7 @@ fn print_summary(
         printer.style(&format!("`{}`", truth.attack), Style::Bold),
         truth.seed,
         started.elapsed().as_secs_f64(),
-        escape(&truth.summary)
+        escape_control(&truth.summary)
     ));
     if !truth.poisoned.is_empty() {
         printer.out(&format!(
@@ -192,7 +186,7 @@ fn print_summary(
         ));
     }
     if let Some(target) = &truth.target {
-        printer.out(&format!("  target: `{}`", escape(target)));
+        printer.out(&format!("  target: `{}`", escape_control(target)));
     }
     if !truth.sources.is_empty() {
         printer.out(&format!(
@@ -245,15 +239,6 @@ fn attack_options(args: &PoisonArgs) -> AttackOptions {
         fake_sources: args.fake_sources,
         column: args.column.clone(),
     }
-}
-
-fn first_image_channels(dataset: &InMemoryDataset) -> Option<u8> {
-    dataset.records.iter().find_map(|record| {
-        record.fields.iter().find_map(|(_, value)| match value {
-            Value::Image(image) => Some(image.channels),
-            _ => None,
-        })
-    })
 }
 
 fn params_error(error: &ParamsError, kind: AttackKind) -> anyhow::Error {
@@ -374,132 +359,4 @@ fn truth_path_for(output: &Path) -> PathBuf {
     let mut name = OsString::from(output.as_os_str());
     name.push(".truth.json");
     PathBuf::from(name)
-}
-
-/// Image folders name files after their class and write PNG: a record moved to another class,
-/// appended, kept in a sub-folder or stored as JPEG is read back as `class/file.png`. Give every
-/// record that id now (unique, untouched records first so that they keep their names), and
-/// record the renames in the truth.
-fn fit_ids_to_image_folder(poisoned: &mut Poisoned) {
-    let named: HashSet<String> = poisoned.truth.poisoned.iter().cloned().collect();
-    let mut taken: HashSet<String> = HashSet::new();
-    let mut renames = Vec::new();
-    for untouched_pass in [true, false] {
-        for record in &mut poisoned.dataset.records {
-            if named.contains(record.id.as_str()) == untouched_pass {
-                continue;
-            }
-            let id = record.id.to_string();
-            let class = file_safe(record.label.as_deref().unwrap_or("unlabelled"));
-            let file = id.rsplit('/').next().unwrap_or(&id);
-            let stem = file_safe(
-                file.strip_suffix(".png")
-                    .or_else(|| file.strip_suffix(".jpg"))
-                    .or_else(|| file.strip_suffix(".jpeg"))
-                    .unwrap_or(file),
-            );
-            let mut candidate = format!("{class}/{stem}.png");
-            let mut copy = 1;
-            while taken.contains(&candidate) {
-                candidate = format!("{class}/{stem}-{copy}.png");
-                copy += 1;
-            }
-            taken.insert(candidate.clone());
-            if candidate != id {
-                record.id = candidate.clone().into();
-                renames.push((id, candidate));
-            }
-        }
-    }
-    for (old, new) in renames {
-        poisoned.truth.rename(&old, &new);
-    }
-}
-
-/// A file or folder name as the image-folder writer makes it: separators and control
-/// characters replaced, no leading dots.
-fn file_safe(text: &str) -> String {
-    let cleaned: String = text
-        .chars()
-        .map(|character| {
-            if character == '/' || character == '\\' || character.is_control() {
-                '_'
-            } else {
-                character
-            }
-        })
-        .collect();
-    let trimmed = cleaned.trim_start_matches('.');
-    if trimmed.is_empty() {
-        "_".to_owned()
-    } else {
-        trimmed.to_owned()
-    }
-}
-
-fn write_dataset(
-    poisoned: &Poisoned,
-    output: &Path,
-    format: Format,
-) -> anyhow::Result<Vec<PathBuf>> {
-    let context = || format!("failed to write the poisoned copy `{}`", output.display());
-    let mut writer =
-        DatasetWriter::create(output, format, &poisoned.dataset.schema).with_context(context)?;
-    for record in &poisoned.dataset.records {
-        writer.write(record).with_context(context)?;
-    }
-    writer.finish().with_context(context)
-}
-
-/// Reads the copy back and checks that every record is the one the attack produced, so that
-/// the truth describes the files, not only the records in memory.
-fn verify_written(
-    poisoned: &Poisoned,
-    output: &Path,
-    format: Format,
-    read_options: &antidote_data::ReadOptions,
-) -> anyhow::Result<()> {
-    let mut options = read_options.clone();
-    options.format = Some(format);
-    if let Some(column) = poisoned.dataset.schema.column_with_role(Role::Source) {
-        options.roles.source = Some(column.name.clone());
-    }
-    let written = Dataset::open(output, &options)
-        .and_then(|mut dataset| InMemoryDataset::read(&mut dataset))
-        .with_context(|| {
-            format!(
-                "failed to read back the poisoned copy `{}`",
-                output.display()
-            )
-        })?;
-    let expected: HashMap<&str, antidote_core::Digest> = poisoned
-        .dataset
-        .records
-        .iter()
-        .map(|record| (record.id.as_str(), record.content_hash()))
-        .collect();
-    let mismatch = written
-        .records
-        .iter()
-        .find(|record| expected.get(record.id.as_str()) != Some(&record.content_hash()));
-    if written.records.len() != expected.len() || mismatch.is_some() {
-        return Err(anyhow::anyhow!(
-            "the poisoned copy `{}` does not read back as written ({} records written, {} read{}); this is a bug",
-            output.display(),
-            expected.len(),
-            written.records.len(),
-            mismatch
-                .map(|record| format!(", first difference at `{}`", record.id))
-                .unwrap_or_default()
-        ));
-    }
-    Ok(())
-}
-
-fn write_truth(truth: &Truth, path: &Path) -> anyhow::Result<()> {
-    let mut file = AtomicFile::create(path)?;
-    serde_json::to_writer_pretty(&mut file.writer, truth)?;
-    file.writer.write_all(b"\n")?;
-    file.commit()?;
-    Ok(())
 }

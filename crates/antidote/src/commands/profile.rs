@@ -1,62 +1,17 @@
 //! `antidote profile`: a mergeable profile of a dataset.
 
-use std::io::Write as _;
-use std::path::Path;
 use std::time::Instant;
 
+use antidote_core::display::{escape_control, plural};
 use antidote_data::Dataset;
-use antidote_provenance::lock::AtomicFile;
-use antidote_validate::profile::{ColumnProfile, ColumnStats, PROFILE_VERSION, Profile};
+use antidote_validate::profile::Profile;
 use anyhow::Context;
 use serde_json::json;
 
-use super::{escape, plural, record};
+use super::{read_profile, record};
 use crate::cli::{GlobalArgs, ProfileArgs};
 use crate::printer::{Printer, Style};
 use crate::{ExitStatus, UserError};
-
-/// Reads a profile written by `antidote profile`.
-pub fn read_profile(path: &Path) -> anyhow::Result<Profile> {
-    if !path.is_file() {
-        return Err(UserError::new(
-            format!("profile `{}` does not exist", path.display()),
-            "create one with `antidote profile DATA -o baseline.json`",
-        )
-        .into());
-    }
-    let text = fs_err::read_to_string(path)?;
-    let profile: Profile = serde_json::from_str(&text).map_err(|error| {
-        UserError::new(
-            format!(
-                "`{}` line {}: not a valid antidote profile: {error}",
-                path.display(),
-                error.line()
-            ),
-            "profiles are written by `antidote profile`; re-create it",
-        )
-    })?;
-    if profile.version != PROFILE_VERSION {
-        return Err(UserError::new(
-            format!(
-                "`{}` has profile format version {}, this antidote reads version {PROFILE_VERSION}",
-                path.display(),
-                profile.version
-            ),
-            "re-create the profile with this version of `antidote profile`",
-        )
-        .into());
-    }
-    Ok(profile)
-}
-
-/// Writes a profile atomically.
-pub fn write_profile(profile: &Profile, path: &Path) -> anyhow::Result<()> {
-    let mut file = AtomicFile::create(path)?;
-    serde_json::to_writer_pretty(&mut file.writer, profile)?;
-    file.writer.write_all(b"\n")?;
-    file.commit()?;
-    Ok(())
-}
 
 /// Profiles a dataset, or merges profiles.
 pub fn profile(
@@ -93,7 +48,8 @@ pub fn profile(
         })?
     };
     profile.summarize();
-    write_profile(&profile, &args.output)
+    profile
+        .write(&args.output)
         .with_context(|| format!("failed to write the profile `{}`", args.output.display()))?;
     if profile.skipped > 0 {
         printer.warn(&format!(
@@ -153,11 +109,11 @@ fn print_profile(profile: &Profile, printer: Printer, seconds: f64) {
     for column in &profile.columns {
         printer.out(&format!(
             "  {:<width$}  {:<11}  {:<9}  {:>6.1}%  {}",
-            escape(&column.name),
+            escape_control(&column.name),
             column.kind.to_string(),
             column.role.to_string(),
             100.0 * column.missing_share(),
-            summary(column)
+            column.summary()
         ));
     }
     if let Some(label) = &profile.label {
@@ -167,7 +123,7 @@ fn print_profile(profile: &Profile, printer: Printer, seconds: f64) {
         let listed: Vec<String> = shares
             .iter()
             .take(12)
-            .map(|(label, share)| format!("`{}` {:.1}%", escape(label), 100.0 * share))
+            .map(|(label, share)| format!("`{}` {:.1}%", escape_control(label), 100.0 * share))
             .collect();
         let more = if shares.len() > 12 {
             format!(" and {} more", shares.len() - 12)
@@ -180,64 +136,5 @@ fn print_profile(profile: &Profile, printer: Printer, seconds: f64) {
             label.entropy_bits(),
             listed.join(", ")
         ));
-    }
-}
-
-fn summary(column: &ColumnProfile) -> String {
-    match &column.stats {
-        ColumnStats::Numeric(stats) => format!(
-            "mean {:.4}, std {:.4}, min {}, median {}, max {}",
-            stats.moments.mean,
-            stats.moments.std(),
-            stats
-                .min
-                .map_or_else(|| "-".to_owned(), |value| format!("{value}")),
-            stats
-                .quantiles
-                .quantile(0.5)
-                .map_or_else(|| "-".to_owned(), |value| format!("{value}")),
-            stats
-                .max
-                .map_or_else(|| "-".to_owned(), |value| format!("{value}")),
-        ),
-        ColumnStats::Categorical(stats) => {
-            let top: Vec<String> = stats
-                .counts
-                .items()
-                .iter()
-                .take(3)
-                .map(|(item, count)| format!("`{}` {count}", escape(item)))
-                .collect();
-            format!(
-                "~{:.0} distinct; top {}",
-                stats.distinct.estimate(),
-                top.join(", ")
-            )
-        }
-        ColumnStats::Text(stats) => format!(
-            "median {} chars, {} tokens; ~{:.0} distinct tokens",
-            stats.chars.quantile(0.5).unwrap_or(0.0),
-            stats.tokens.quantile(0.5).unwrap_or(0.0),
-            stats.distinct_tokens.estimate()
-        ),
-        ColumnStats::Image(stats) => {
-            let channels: Vec<String> = stats.channels.keys().map(ToString::to_string).collect();
-            format!(
-                "{}x{} to {}x{}, {} channel(s), mean brightness {:.1}",
-                stats.width.min.unwrap_or(0.0),
-                stats.height.min.unwrap_or(0.0),
-                stats.width.max.unwrap_or(0.0),
-                stats.height.max.unwrap_or(0.0),
-                channels.join("/"),
-                stats.brightness.moments.mean
-            )
-        }
-        ColumnStats::Vector(stats) => format!(
-            "dimensions {:?}, mean norm {:.4}",
-            stats.dimensions.keys().collect::<Vec<_>>(),
-            stats.norm.moments.mean
-        ),
-        ColumnStats::Identifier { distinct } => format!("~{:.0} distinct", distinct.estimate()),
-        ColumnStats::Other => String::new(),
     }
 }

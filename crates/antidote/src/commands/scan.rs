@@ -5,6 +5,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use antidote_core::display::{escape_control as escape, plural};
 use antidote_core::{ProgressUnit, RecordId};
 use antidote_data::writers::DatasetWriter;
 use antidote_data::{Dataset, Format, Record, Role};
@@ -15,7 +16,7 @@ use antidote_provenance::lock::AtomicFile;
 use anyhow::Context;
 use serde_json::{Value as Json, json};
 
-use super::{escape, plural, record};
+use super::record;
 use crate::cli::{GlobalArgs, ScanArgs};
 use crate::printer::{Printer, Style};
 use crate::{ExitStatus, UserError, settings};

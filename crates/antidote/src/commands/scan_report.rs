@@ -76,7 +76,7 @@ pub fn document(
         .partition(|report| !was_skipped(report));
     sections.extend(ran.iter().map(|report| view.detector_section(report)));
     sections.extend(skipped_section(&skipped));
-    let mut provenance = super::check::provenance_of(&[("data", &args.data)])?;
+    let mut provenance = super::provenance_of(&[("data", &args.data)])?;
     provenance.inputs.push(Input {
         role: "lock root".to_owned(),
         path: args.data.display().to_string(),

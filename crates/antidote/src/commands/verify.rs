@@ -1,5 +1,6 @@
 //! `antidote verify`: check data against a lock, and the lock against its signature.
 
+use antidote_core::display::{escape_control, human_bytes, list_plain, list_some, plural};
 use antidote_provenance::signing;
 use antidote_provenance::verify::{
     self as check, DatasetOutcome, FileChange, SignatureStatus, VerifyReport,
@@ -7,7 +8,7 @@ use antidote_provenance::verify::{
 use anyhow::Context;
 use serde_json::json;
 
-use super::{escape, human_bytes, list_plain, list_some, plural, record};
+use super::record;
 use crate::cli::{GlobalArgs, VerifyArgs};
 use crate::printer::{Printer, Style};
 use crate::{ExitStatus, UserError};
@@ -189,7 +190,11 @@ fn print_dataset(dataset: &check::DatasetReport, printer: Printer) {
                     .iter()
                     .take(10)
                     .map(|change| {
-                        format!("`{}` ({})", escape(&change.id), change.fields.join(", "))
+                        format!(
+                            "`{}` ({})",
+                            escape_control(&change.id),
+                            change.fields.join(", ")
+                        )
                     })
                     .collect();
                 printer.out(&format!(

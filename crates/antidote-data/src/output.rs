@@ -1,0 +1,391 @@
+//! Atomic output: every file antidote writes (locks, sidecars, signatures, keys, profiles,
+//! reports, truths, dataset copies) is written under a temporary name in the same folder and
+//! renamed into place on [`AtomicFile::commit`], so that a reader never sees half of it and a
+//! failed run leaves nothing half-written.
+//!
+//! A symbolic link at the output is followed: the file it names is replaced and the link stays.
+//! Anything else that is not a regular file (a device such as `/dev/null`, a pipe, a folder) is
+//! refused, never replaced.
+//!
+//! ```no_run
+//! use std::io::Write as _;
+//! use antidote_data::output::AtomicFile;
+//!
+//! let mut file = AtomicFile::create("summary.json".as_ref())?;
+//! file.write_all(b"{}\n")?;
+//! file.commit()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// Errors from writing an output file.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    /// The output could not be written, or is not a regular file.
+    #[error("failed to access `{path}`")]
+    Io {
+        /// The output.
+        path: PathBuf,
+        /// The reason.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The output already exists and was opened with [`AtomicFile::create_new`].
+    #[error("`{path}` already exists; antidote never overwrites data")]
+    Exists {
+        /// The output.
+        path: PathBuf,
+    },
+}
+
+impl OutputError {
+    fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Self + '_ {
+        move |source| Self::Io {
+            path: path.to_owned(),
+            source,
+        }
+    }
+
+    /// The output this error is about.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        match self {
+            Self::Io { path, .. } | Self::Exists { path } => path,
+        }
+    }
+}
+
+/// A file written under a temporary name in the same folder, renamed into place on commit, so
+/// that readers never see half of it. Dropped without a commit, it leaves nothing behind.
+#[derive(Debug)]
+pub struct AtomicFile {
+    path: PathBuf,
+    /// Whether an existing file is replaced ([`AtomicFile::create`]) or refused
+    /// ([`AtomicFile::create_new`]).
+    replace: bool,
+    /// The permissions of the result; `None` keeps those of the file replaced, else `0o644`.
+    mode: Option<u32>,
+    /// Where to write (buffered; [`AtomicFile`] also implements [`Write`]).
+    pub writer: BufWriter<tempfile::NamedTempFile>,
+}
+
+impl AtomicFile {
+    /// Starts writing `path`, replacing the file there if any. A symbolic link is followed: the
+    /// file it names is replaced and the link stays. Anything else that is not a regular file (a
+    /// device, a pipe, a folder) is refused. Missing folders are created.
+    pub fn create(path: &Path) -> Result<Self, OutputError> {
+        let target = regular_target(path)?;
+        Self::start(target, true)
+    }
+
+    /// Starts writing a new file at `path`: if anything exists there, now or at commit, the
+    /// write fails with [`OutputError::Exists`] and nothing is replaced. Missing folders are
+    /// created.
+    pub fn create_new(path: &Path) -> Result<Self, OutputError> {
+        if path.exists() {
+            return Err(OutputError::Exists {
+                path: path.to_owned(),
+            });
+        }
+        Self::start(path.to_owned(), false)
+    }
+
+    fn start(path: PathBuf, replace: bool) -> Result<Self, OutputError> {
+        let folder = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        fs_err::create_dir_all(&folder).map_err(OutputError::io(&folder))?;
+        let temporary = tempfile::Builder::new()
+            .prefix(".antidote-")
+            .tempfile_in(&folder)
+            .map_err(OutputError::io(&path))?;
+        Ok(Self {
+            path,
+            replace,
+            mode: None,
+            writer: BufWriter::with_capacity(1 << 18, temporary),
+        })
+    }
+
+    /// Gives the result the Unix permissions `mode` (such as `0o600` for a private key) instead
+    /// of the usual ones of a new file. The temporary file is private (`0o600`) until commit.
+    #[must_use]
+    pub fn with_mode(mut self, mode: u32) -> Self {
+        self.mode = Some(mode);
+        self
+    }
+
+    /// The file that commit writes: the path given, or the file a link there names.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Flushes, syncs and renames into place.
+    pub fn commit(self) -> Result<(), OutputError> {
+        let temporary = self.writer.into_inner().map_err(|error| OutputError::Io {
+            path: self.path.clone(),
+            source: error.into_error(),
+        })?;
+        temporary
+            .as_file()
+            .sync_all()
+            .map_err(OutputError::io(&self.path))?;
+        // Temporary files are private (0600); the result gets the mode asked for, else keeps
+        // the mode of the file it replaces, else gets the usual mode of a new file.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = self.mode.unwrap_or_else(|| {
+                if self.replace {
+                    fs_err::metadata(&self.path)
+                        .map_or(0o644, |metadata| metadata.permissions().mode())
+                } else {
+                    0o644
+                }
+            });
+            temporary
+                .as_file()
+                .set_permissions(std::fs::Permissions::from_mode(mode))
+                .map_err(OutputError::io(&self.path))?;
+        }
+        let persisted = if self.replace {
+            temporary.persist(&self.path)
+        } else {
+            temporary.persist_noclobber(&self.path)
+        };
+        persisted.map_err(|error| {
+            if !self.replace && error.error.kind() == std::io::ErrorKind::AlreadyExists {
+                OutputError::Exists {
+                    path: self.path.clone(),
+                }
+            } else {
+                OutputError::Io {
+                    path: self.path.clone(),
+                    source: error.error,
+                }
+            }
+        })?;
+        Ok(())
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buffer: &[u8]) -> std::io::Result<usize> {
+        self.writer.write(buffer)
+    }
+
+    fn write_all(&mut self, buffer: &[u8]) -> std::io::Result<()> {
+        self.writer.write_all(buffer)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.writer.flush()
+    }
+}
+
+/// A folder written under a temporary name next to its final path, renamed into place on
+/// [`AtomicFolder::commit`]; dropped without a commit, it is deleted. It never replaces
+/// anything.
+#[derive(Debug)]
+pub struct AtomicFolder {
+    path: PathBuf,
+    staging: tempfile::TempDir,
+}
+
+impl AtomicFolder {
+    /// Starts writing a new folder at `path`; fails with [`OutputError::Exists`] if anything
+    /// is there. Missing parent folders are created.
+    pub fn create_new(path: &Path) -> Result<Self, OutputError> {
+        if path.exists() {
+            return Err(OutputError::Exists {
+                path: path.to_owned(),
+            });
+        }
+        let parent = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        fs_err::create_dir_all(&parent).map_err(OutputError::io(&parent))?;
+        let staging = tempfile::Builder::new()
+            .prefix(".antidote-")
+            .tempdir_in(&parent)
+            .map_err(OutputError::io(path))?;
+        Ok(Self {
+            path: path.to_owned(),
+            staging,
+        })
+    }
+
+    /// Where to write the folder's files until commit.
+    #[must_use]
+    pub fn staging(&self) -> &Path {
+        self.staging.path()
+    }
+
+    /// Renames the folder into place.
+    pub fn commit(self) -> Result<(), OutputError> {
+        if self.path.exists() {
+            return Err(OutputError::Exists { path: self.path });
+        }
+        let staged = self.staging.keep();
+        fs_err::rename(&staged, &self.path).map_err(|source| {
+            // Best effort: the error below is the one to report.
+            let _ = fs_err::remove_dir_all(&staged);
+            OutputError::Io {
+                path: self.path.clone(),
+                source,
+            }
+        })
+    }
+}
+
+/// The regular file that writing `path` should replace: `path` itself, or the file a symbolic
+/// link at `path` names (followed to the end of a chain).
+fn regular_target(path: &Path) -> Result<PathBuf, OutputError> {
+    let mut target = path.to_owned();
+    for _ in 0..32 {
+        match std::fs::symlink_metadata(&target) {
+            Ok(metadata) if metadata.file_type().is_symlink() => {
+                let link = std::fs::read_link(&target).map_err(OutputError::io(&target))?;
+                target = match target.parent() {
+                    Some(parent) if link.is_relative() => parent.join(link),
+                    _ => link,
+                };
+            }
+            Ok(metadata) if !metadata.is_file() => {
+                return Err(OutputError::Io {
+                    path: path.to_owned(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        "not a regular file: antidote replaces its outputs whole and never writes over a device, a pipe or a folder",
+                    ),
+                });
+            }
+            _ => return Ok(target),
+        }
+    }
+    Err(OutputError::Io {
+        path: path.to_owned(),
+        source: std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "too many levels of symbolic links",
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_writes_follow_links_and_refuse_special_files() {
+        let folder = tempfile::tempdir().unwrap();
+        let real = folder.path().join("real.json");
+        std::fs::write(&real, "old").unwrap();
+        let link = folder.path().join("link.json");
+        std::os::unix::fs::symlink("real.json", &link).unwrap();
+        let mut file = AtomicFile::create(&link).unwrap();
+        file.writer.write_all(b"new").unwrap();
+        file.commit().unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read_to_string(&real).unwrap(), "new");
+
+        let fifo = folder.path().join("pipe");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let Err(error) = AtomicFile::create(&fifo) else {
+            panic!("a pipe was accepted as an output");
+        };
+        let cause = std::error::Error::source(&error).map(ToString::to_string);
+        assert!(cause.is_some_and(|cause| cause.contains("pipe")), "{error}");
+        assert!(std::os::unix::fs::FileTypeExt::is_fifo(
+            &std::fs::symlink_metadata(&fifo).unwrap().file_type()
+        ));
+        assert!(AtomicFile::create(folder.path()).is_err());
+        assert!(AtomicFile::create(Path::new("/dev/null")).is_err());
+    }
+
+    #[test]
+    fn nothing_is_written_before_commit_and_nothing_is_left_without_one() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("sub/out.txt");
+        let mut file = AtomicFile::create(&path).unwrap();
+        file.write_all(b"half").unwrap();
+        assert!(!path.exists());
+        drop(file);
+        assert!(!path.exists());
+        assert_eq!(
+            std::fs::read_dir(folder.path().join("sub"))
+                .unwrap()
+                .count(),
+            0
+        );
+    }
+
+    #[test]
+    fn folders_appear_whole_on_commit_and_never_replace() {
+        let root = tempfile::tempdir().unwrap();
+        let path = root.path().join("out/images");
+        let folder = AtomicFolder::create_new(&path).unwrap();
+        std::fs::write(folder.staging().join("a.png"), "png").unwrap();
+        assert!(!path.exists());
+        folder.commit().unwrap();
+        assert_eq!(std::fs::read_to_string(path.join("a.png")).unwrap(), "png");
+        assert!(matches!(
+            AtomicFolder::create_new(&path),
+            Err(OutputError::Exists { .. })
+        ));
+        let other = root.path().join("out/other");
+        drop(AtomicFolder::create_new(&other).unwrap());
+        assert_eq!(
+            std::fs::read_dir(root.path().join("out")).unwrap().count(),
+            1
+        );
+    }
+
+    #[test]
+    fn new_files_never_replace_and_keep_their_mode() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("key");
+        let mut file = AtomicFile::create_new(&path).unwrap().with_mode(0o600);
+        file.write_all(b"secret").unwrap();
+        // Something appears at the path while writing: commit refuses to replace it.
+        std::fs::write(&path, "theirs").unwrap();
+        let error = file.commit().unwrap_err();
+        assert!(matches!(error, OutputError::Exists { .. }), "{error}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "theirs");
+        assert!(matches!(
+            AtomicFile::create_new(&path),
+            Err(OutputError::Exists { .. })
+        ));
+
+        let other = folder.path().join("other");
+        let mut file = AtomicFile::create_new(&other).unwrap().with_mode(0o600);
+        file.write_all(b"secret").unwrap();
+        file.commit().unwrap();
+        let mode = std::fs::metadata(&other).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+
+        // A replaced file keeps its mode.
+        std::fs::set_permissions(&other, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let mut file = AtomicFile::create(&other).unwrap();
+        file.write_all(b"again").unwrap();
+        file.commit().unwrap();
+        let mode = std::fs::metadata(&other).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o640);
+        assert_eq!(std::fs::read_to_string(&other).unwrap(), "again");
+    }
+}
