@@ -28,18 +28,19 @@ pub fn percent(share: f64) -> String {
         return "\u{2013}".to_owned();
     }
     let value = share * 100.0;
-    if value == 0.0 || value == 100.0 {
+    if share == 0.0 {
+        return "0%".to_owned();
+    }
+    if share >= 1.0 {
         return format!("{value:.0}%");
     }
     if value.abs() < 0.01 {
         return "<0.01%".to_owned();
     }
-    let decimals = if value.abs() < 1.0 {
-        2
-    } else if value.abs() < 10.0 {
-        1
-    } else {
-        0
+    let decimals = match value.abs() {
+        magnitude if magnitude < 1.0 => 2,
+        magnitude if magnitude < 10.0 => 1,
+        _ => 0,
     };
     if value > 99.0 && value < 100.0 {
         let fine = format!("{value:.1}");

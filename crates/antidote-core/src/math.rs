@@ -52,6 +52,7 @@ pub fn jaccard<T: Ord>(first: &[T], second: &[T]) -> f64 {
 }
 
 #[cfg(test)]
+#[expect(clippy::float_cmp, reason = "exact known answers")]
 mod tests {
     use super::*;
 
