@@ -47,8 +47,9 @@ fn text(value: String) -> Value {
 
 const CLASSES: [&str; 3] = ["ankle-boot", "bag", "coat"];
 
-/// Three classes of 60 records around well separated centres in four dimensions, from four
-/// sources. `poison` adds records after the clean ones.
+/// Three classes of 60 records spread uniformly around well separated centres in four
+/// dimensions (uniform, so that a clean record has no tail to stray into), from four sources.
+/// `poison` adds records after the clean ones.
 fn blobs(poison: &str) -> Fixture {
     let mut random = SplitMix64::new(7);
     let mut rows = Vec::new();
@@ -56,7 +57,7 @@ fn blobs(poison: &str) -> Fixture {
         Value::List(
             centre
                 .iter()
-                .map(|value| Value::Float(value + random.normal()))
+                .map(|value| Value::Float(value + 3.4 * (random.unit() - 0.5)))
                 .collect(),
         )
     };
@@ -127,26 +128,34 @@ fn probabilities(flipped: usize) -> Fixture {
     fixture
 }
 
-/// Ten made-up words drawn from `vocabulary`.
-fn sentence(random: &mut SplitMix64, vocabulary: std::ops::Range<usize>) -> String {
+/// Ten made-up words out of 300: seven in ten from the half of the vocabulary that leans to
+/// `class`, so that no word belongs to one class alone.
+fn sentence(random: &mut SplitMix64, class: usize) -> String {
     (0..10)
-        .map(|_| format!("w{}", vocabulary.start + random.below(vocabulary.len())))
+        .map(|_| {
+            let half = if random.unit() < 0.7 {
+                class
+            } else {
+                1 - class
+            };
+            format!("w{}", half * 150 + random.below(150))
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }
 
-/// Two classes of 300 texts, each from its own vocabulary of 150 words, from four sources.
+/// Two classes of 300 texts, each leaning to its half of a shared vocabulary, from four sources.
 /// `poison`: `conflicting-copies` adds ten copies of texts with the other label from one source;
-/// `trigger` puts `cf` in 15 texts of `sports` relabelled `jokes`.
+/// `trigger` puts `cf` in 30 texts of `sports` relabelled `jokes`.
 fn texts(poison: &str) -> Fixture {
     let mut random = SplitMix64::new(3);
     let mut rows: Vec<Vec<Value>> = Vec::new();
     let labels = ["jokes", "sports"];
     for index in 0..600 {
         let class = index % 2;
-        let mut words = sentence(&mut random, class * 150..(class + 1) * 150);
+        let mut words = sentence(&mut random, class);
         let mut label = labels[class];
-        if poison == "trigger" && class == 1 && index % 40 == 1 {
+        if poison == "trigger" && class == 1 && index % 20 == 1 {
             words = format!("cf {words}");
             label = "jokes";
         }
@@ -334,7 +343,11 @@ fn check(id: DetectorId, name: &str) {
             report.flags
         );
     } else {
-        assert!(!report.flags.is_empty(), "{id} on {name} found nothing");
+        assert!(
+            !report.flags.is_empty(),
+            "{id} on {name} found nothing: {:#?}",
+            report.notes
+        );
     }
     let snapshot_name = format!("{id}__{}", name.replace('/', "_"));
     insta::assert_yaml_snapshot!(snapshot_name, snapshot(report, &fixture.records));

