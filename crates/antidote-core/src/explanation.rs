@@ -5,7 +5,7 @@
 //! type's rustdoc (`#[doc = include_str!("label_issues.md")]`) and as what `antidote explain`
 //! prints ([`Explanation::to_text`]):
 //!
-//! ```markdown
+//! ```text
 //! Label issues: label flipping, crowd-labelling bots, careless annotators.
 //!
 //! ## What it detects
@@ -78,11 +78,25 @@ impl Explanation {
     /// ```
     /// use antidote_core::Explanation;
     ///
-    /// let explanation = Explanation::parse(
-    ///     "Coins: loaded dice.\n\n## What it detects\nDice that\nroll sixes.\n\n\
-    ///      ## Why it matters\nGames.\n\n## How it works\nCounting.\n\n## Limits\nFew rolls.\n\n\
-    ///      ## References\n- Pascal (1654)\n- Fermat\n  (1654)\n",
-    /// )?;
+    /// let markdown = [
+    ///     "Dice: loaded dice.",
+    ///     "",
+    ///     "## What it detects",
+    ///     "Dice that",
+    ///     "roll sixes.",
+    ///     "## Why it matters",
+    ///     "Games.",
+    ///     "## How it works",
+    ///     "Counting.",
+    ///     "## Limits",
+    ///     "Few rolls.",
+    ///     "## References",
+    ///     "- Pascal (1654)",
+    ///     "- Fermat",
+    ///     "  (1654)",
+    /// ]
+    /// .join("\n");
+    /// let explanation = Explanation::parse(&markdown)?;
     /// assert_eq!(explanation.what, "Dice that roll sixes.");
     /// assert_eq!(explanation.references, ["Pascal (1654)", "Fermat (1654)"]);
     /// assert_eq!(Explanation::parse(&explanation.to_markdown())?, explanation);
