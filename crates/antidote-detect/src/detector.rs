@@ -60,6 +60,10 @@ pub static DETECTORS: [&dyn Detector; 8] = [
 ];
 
 /// The registered detector with this id.
+///
+/// # Panics
+///
+/// Never: every id is registered (tested).
 #[must_use]
 pub fn detector(id: DetectorId) -> &'static dyn Detector {
     DETECTORS

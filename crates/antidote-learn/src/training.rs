@@ -25,6 +25,10 @@ use crate::{
 ///
 /// [`FitError::Folds`] for fewer than 2 folds or more folds than records, and any error of
 /// fitting a network on a fold.
+///
+/// # Panics
+///
+/// Never: the network's default parameters are valid.
 pub fn network_out_of_sample_probabilities(
     features: &Features,
     labels: &[usize],

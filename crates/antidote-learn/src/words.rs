@@ -86,6 +86,10 @@ impl WordPresence {
 
     /// The features of `records`: one row each, one column per vocabulary word (at least one
     /// column, all zero, when the vocabulary is empty).
+    ///
+    /// # Panics
+    ///
+    /// Never: the matrix has one row of `width` values per record by construction.
     #[must_use]
     pub fn transform(&self, records: &[Record]) -> Features {
         let width = self.vocabulary.len().max(1);

@@ -28,6 +28,10 @@ static TEXTS: LazyLock<Vec<(DetectorId, String)>> = LazyLock::new(|| {
 /// What `antidote explain DETECTOR` prints: the first line names the detector and what it
 /// catches; then what it looks for, how it decides, its limits and its references. Rendered
 /// from the detector's markdown outline (its rustdoc), see [`explanation_of`].
+///
+/// # Panics
+///
+/// Never: every id is registered (tested).
 #[must_use]
 pub fn explanation(detector: DetectorId) -> &'static str {
     TEXTS

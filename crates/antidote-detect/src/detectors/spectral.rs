@@ -23,6 +23,10 @@ use super::geometry::{Candidate, ClassCloud, Split, judge};
 use crate::{DetectorId, DetectorReport, Reclassifier};
 
 #[doc = include_str!("spectral.md")]
+#[expect(
+    clippy::doc_markdown,
+    reason = "the explanation is what `antidote explain` prints: venues, paper titles and algorithm names (NeurIPS, MinHash) stay plain text"
+)]
 #[derive(Debug, Clone, Copy)]
 pub struct SpectralSignatures;
 

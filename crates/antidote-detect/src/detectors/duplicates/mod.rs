@@ -72,6 +72,10 @@ const FLOOD_SPREAD_FLOOR: f64 = 0.5;
 const NAMED_RECORDS: usize = 3;
 
 #[doc = include_str!("explanation.md")]
+#[expect(
+    clippy::doc_markdown,
+    reason = "the explanation is what `antidote explain` prints: venues, paper titles and algorithm names (NeurIPS, MinHash) stay plain text"
+)]
 #[derive(Debug, Clone, Copy)]
 pub struct Duplicates;
 

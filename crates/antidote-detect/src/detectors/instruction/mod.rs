@@ -125,6 +125,10 @@ impl Behaviour {
 /// assert_eq!(report.flags[0].evidence, "the output says `my system prompt is`");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[expect(
+    clippy::doc_markdown,
+    reason = "the explanation is what `antidote explain` prints: venues, paper titles and algorithm names (NeurIPS, MinHash) stay plain text"
+)]
 #[derive(Debug, Clone, Copy)]
 pub struct InstructionPoisoning;
 
