@@ -20,16 +20,20 @@
 
 mod digest;
 pub mod display;
+mod explanation;
 mod finding;
 pub mod math;
 mod progress;
 mod random;
+mod status;
 pub mod words;
 
 pub use digest::{Digest, DigestAlgorithm, DigestParseError};
+pub use explanation::{Explanation, ExplanationError};
 pub use finding::{Evidence, Finding, RecordId, Severity};
 pub use progress::{NoProgress, Progress, ProgressUnit};
 pub use random::SplitMix64;
+pub use status::DetectorStatus;
 
 /// An error and its causes on one line, joined by `: `, for reports that keep one string.
 #[must_use]

@@ -8,6 +8,11 @@
 //! fusion of their scores into one suspicion per record, and the policy that decides what is
 //! quarantined; `antidote scan` drives them.
 //!
+//! Every detector implements the [`Detector`] trait, and [`DETECTORS`] lists them in running
+//! order: [`scan::scan`] is a loop over that list. A detector says what it [`Need`]s (labels,
+//! a text or image column, sources), so that the reasons a detector is skipped are written in
+//! one place, and its report carries a typed [`DetectorStatus`].
+//!
 //! The first detector is [`LabelIssues`], confident learning on out-of-sample probabilities,
 //! which flags the same records as cleanlab's `find_label_issues`. Detectors take their
 //! parameters through a builder whose `check()` returns the only type that can `run`:
@@ -36,6 +41,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod detector;
 pub mod detectors;
 pub mod fusion;
 pub mod policy;
@@ -44,6 +50,8 @@ mod report;
 pub mod scan;
 mod stats;
 
+pub use antidote_core::DetectorStatus;
+pub use detector::{DETECTORS, Detector, Learned, Need, ScanContext};
 pub use predictor::{PredictError, Predictor, Reclassifier};
 pub use report::{
     ClassVerdict, DetectorId, DetectorReport, Flag, SourceVerdict, Trigger, TriggerPattern,

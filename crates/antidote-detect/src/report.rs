@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use antidote_core::DetectorStatus;
 use serde::{Deserialize, Serialize};
 
 /// The detectors `antidote scan` runs, by their command-line names.
@@ -187,6 +188,9 @@ pub struct SourceVerdict {
 pub struct DetectorReport {
     /// Which detector.
     pub detector: DetectorId,
+    /// Whether it ran, or was skipped and why.
+    #[serde(default)]
+    pub status: DetectorStatus,
     /// One score per record in scanned order, higher meaning more suspicious, on the detector's
     /// own scale (empty when the detector gives no per-record score).
     pub scores: Vec<f64>,
@@ -211,6 +215,7 @@ impl DetectorReport {
     pub fn new(detector: DetectorId) -> Self {
         Self {
             detector,
+            status: DetectorStatus::Ran,
             scores: Vec::new(),
             threshold: None,
             flags: Vec::new(),
@@ -221,12 +226,21 @@ impl DetectorReport {
         }
     }
 
-    /// The report of a detector that did not run, with the reason.
+    /// The report of a detector that did not run, with the reason (a clause: its note reads
+    /// `skipped: {reason}`).
     #[must_use]
     pub fn skipped(detector: DetectorId, reason: impl Into<String>) -> Self {
+        let reason = reason.into();
         let mut report = Self::new(detector);
-        report.notes.push(reason.into());
+        report.notes.push(format!("skipped: {reason}"));
+        report.status = DetectorStatus::Skipped { reason };
         report
+    }
+
+    /// Whether the detector was skipped.
+    #[must_use]
+    pub fn is_skipped(&self) -> bool {
+        self.status.is_skipped()
     }
 
     /// The indices of the flagged records.

@@ -118,10 +118,7 @@ fn records(texts: &[String]) -> Vec<Record> {
 /// The lower-cased words of a text, which is what makes two texts the same quote up to
 /// spacing, case and punctuation.
 fn words(text: &str) -> Vec<String> {
-    text.split(|character: char| !character.is_alphanumeric())
-        .filter(|word| !word.is_empty())
-        .map(str::to_lowercase)
-        .collect()
+    antidote_core::words::lower_words(text).collect()
 }
 
 #[test]

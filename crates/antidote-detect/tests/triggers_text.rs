@@ -178,7 +178,7 @@ fn a_rare_token_in_one_percent_of_the_records_is_found() -> TestResult {
     // 147 `sports` fortunes and the 32 relabelled ones, of 3,246.
     assert!(
         trigger.explanation.starts_with(
-            "The token `cf` is in 32 records, 100% labelled `sports` (`sports` is 6% of the data); \
+            "The token `cf` is in 32 records, 100% labelled `sports` (`sports` is 5.5% of the data); \
              stamped on "
         ),
         "{}",

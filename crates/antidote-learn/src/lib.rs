@@ -14,7 +14,11 @@
 //!   [`out_of_sample_probabilities`], its stratified K-fold predictions, which confident
 //!   learning reads;
 //! - [`Mlp`]: a small neural network trained with Adam on faer, whose last hidden layer
-//!   ([`MlpModel::activations`]) is the representation that backdoor detectors read.
+//!   ([`MlpModel::activations`]) is the representation that backdoor detectors read, and
+//!   [`network_out_of_sample_probabilities`], its stratified K-fold predictions;
+//! - the training recipes the scan, the drill and the release gate share:
+//!   [`calibration_temperature`], [`reclassify_excluded`] (exclusionary reclassification),
+//!   [`WordPresence`] (text as the presence of words) and [`RecordClassifier`].
 //!
 //! ```
 //! use std::{path::Path, sync::Arc};
@@ -57,6 +61,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod calibration;
 mod features;
 mod featurizers;
 mod folds;
@@ -65,7 +70,10 @@ mod labels;
 mod lbfgs;
 mod logistic;
 mod mlp;
+mod training;
+mod words;
 
+pub use calibration::{calibration_temperature, tempered};
 pub use features::{Encoding, FeatureBlock, Features, ShapeError};
 pub use featurizers::{
     FeaturizeError, Featurizer, FeaturizerParams, FeaturizerParamsError, FeaturizerValidParams,
@@ -78,3 +86,8 @@ pub use logistic::{
     out_of_sample_probabilities,
 };
 pub use mlp::{Mlp, MlpModel, MlpParams, MlpParamsError, MlpReport, MlpValidParams};
+pub use training::{
+    RECLASSIFICATION_SAMPLE, RecordClassifier, RecordFeatures, accuracy,
+    network_out_of_sample_probabilities, reclassify_excluded,
+};
+pub use words::WordPresence;

@@ -847,6 +847,7 @@ pub fn out_of_sample_probabilities(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use antidote_core::math::argmax;
 
     /// A deterministic stream of numbers in `[0, 1)` (a linear congruential generator), so the
     /// tests need no random crate.
@@ -879,12 +880,6 @@ mod tests {
             Features::from_row_major(rows, columns, data, "x").unwrap(),
             labels,
         )
-    }
-
-    fn argmax(row: &[f32]) -> usize {
-        (0..row.len())
-            .max_by(|&a, &b| row[a].total_cmp(&row[b]).then(b.cmp(&a)))
-            .unwrap()
     }
 
     fn accuracy(probabilities: &[f32], labels: &[usize], classes: usize) -> f64 {

@@ -36,6 +36,7 @@
 
 use std::time::{Duration, Instant};
 
+use antidote_core::math::argmax;
 use antidote_core::{Progress, ProgressUnit, SplitMix64};
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
@@ -330,17 +331,6 @@ impl MlpModel {
         }];
         Features::from_parts(features.rows(), width, data, blocks)
     }
-}
-
-/// The index of the largest value, the lowest among ties.
-fn argmax(values: &[f32]) -> usize {
-    let mut best = 0;
-    for (index, value) in values.iter().enumerate() {
-        if *value > values[best] {
-            best = index;
-        }
-    }
-    best
 }
 
 impl MlpValidParams {

@@ -14,6 +14,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use antidote_core::display::escape_control;
+use antidote_core::words::lower_words;
 use antidote_core::{Progress, ProgressUnit};
 use antidote_data::output::{AtomicFile, OutputError};
 use antidote_data::{ColumnKind, Dataset, Format, Record, Role, Schema, Value};
@@ -218,18 +219,11 @@ impl Default for TextStats {
     }
 }
 
-/// The tokens of a text as antidote counts them: lowercase runs of letters and digits.
-pub fn tokens(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|character: char| !character.is_alphanumeric())
-        .filter(|token| !token.is_empty())
-        .map(str::to_lowercase)
-}
-
 impl TextStats {
     fn add(&mut self, text: &str) {
         self.chars.add(text.chars().count() as f64);
         let mut count = 0u64;
-        for token in tokens(text) {
+        for token in lower_words(text) {
             count += 1;
             self.distinct_tokens.add(&token);
             self.token_counts.add(&token, 1);

@@ -9,36 +9,15 @@
 //! than cutting one blob (mean silhouette above a floor), and the verdict comes from exclusionary
 //! reclassification when a [`Reclassifier`](crate::Reclassifier) is given.
 
+use crate::detector::{Detector, Need, ScanContext};
+use crate::predictor::LinearReclassifier;
+use crate::scan::ScanError;
 use serde::Serialize;
 
 use super::geometry::{Candidate, ClassCloud, judge, silhouette, two_means};
 use crate::{DetectorId, DetectorReport, Reclassifier};
 
-/// What `antidote explain activation-clustering` prints.
-pub const EXPLANATION: &str = "\
-Activation clustering: backdoors, per class, with a verdict for each class.
-
-What it looks for: a class whose records fall into two clusters in the network's representation, \
-a small one and a large one, where the small one holds records that only the trigger ties to the \
-class.
-
-How: for each class, the penultimate activations are reduced to their 10 leading principal \
-components and split by 2-means (k-means++ seeding, best of 3 seeded runs). The smaller cluster is \
-a candidate when it holds at most 35% of the class and the mean silhouette of the split is at \
-least 0.15 (one blob cut in two scores lower). Exclusionary reclassification decides: a model \
-trained without the cluster calls at least 70% of it another class for a backdoor, and the class's own \
-label for a natural sub-group. A clean class gets a verdict and no findings. A record's score is \
-how much closer it is to the small cluster's centre than to the large one's, relative to the \
-distance between the centres.
-
-Limits: needs a representation in which the backdoor is visible; very light poisoning (a few \
-records in a large class) does not form a cluster; a trigger that makes poisoned records spread \
-instead of cluster escapes it. The reclassification costs one model fit per candidate class.
-
-References: Chen et al. (2018), \"Detecting Backdoor Attacks on Deep Neural Networks by \
-Activation Clustering\", SafeAI@AAAI 2019, arXiv:1811.03728.";
-
-/// Activation clustering with a per-class verdict.
+#[doc = include_str!("activation_clustering.md")]
 #[derive(Debug, Clone, Copy)]
 pub struct ActivationClustering;
 
@@ -291,5 +270,37 @@ impl ActivationClusteringValidParams {
         }
         judge(candidates, reclassifier, class_names, &mut report);
         report
+    }
+}
+
+impl Detector for ActivationClustering {
+    fn id(&self) -> DetectorId {
+        DetectorId::ActivationClustering
+    }
+
+    fn needs(&self) -> &'static [Need] {
+        &[Need::Classes, Need::BackdoorRepresentation]
+    }
+
+    fn explanation_markdown(&self) -> &'static str {
+        include_str!("activation_clustering.md")
+    }
+
+    fn run(&self, context: &ScanContext<'_>) -> Result<DetectorReport, ScanError> {
+        let (labels, learned) = context.classes();
+        let reclassifier = LinearReclassifier::new(learned, labels, context.options.seed);
+        Ok(context.stage(DetectorId::ActivationClustering, || {
+            ActivationClustering::params()
+                .seed(context.options.seed)
+                .check()
+                .expect("valid default parameters")
+                .run(
+                    &learned.representation,
+                    learned.width,
+                    labels,
+                    context.class_names,
+                    Some(&reclassifier),
+                )
+        }))
     }
 }

@@ -26,42 +26,21 @@
 use std::cmp::Ordering;
 use std::fmt::Write as _;
 
+use antidote_core::math::argmax;
 use antidote_core::{Evidence, Finding, RecordId, Severity};
 use serde::Serialize;
 
+use crate::detector::{Detector, Need, ScanContext};
+use crate::scan::ScanError;
 use crate::stats::pairwise_sum;
+use crate::{DetectorId, DetectorReport, Flag};
+use antidote_learn::{calibration_temperature, tempered};
 
 /// The command-line id of this detector, also the `source` of its evidence.
 pub const DETECTOR_ID: &str = "label-issues";
 
 /// The `kind` of the findings this detector reports.
 pub const FINDING_KIND: &str = "label-issue";
-
-/// What `antidote explain label-issues` prints.
-pub const EXPLANATION: &str = "\
-Label issues: label flipping, crowd-labelling bots, careless annotators.
-
-What it looks for: records whose label is probably wrong, because a model that never saw them \
-confidently puts them in another class, and the estimated amount of noise between the two \
-classes is large enough to include them.
-
-How: confident learning on out-of-sample probabilities (stratified 5-fold logistic regression \
-by default, or yours with `--probs`): a threshold per class (the mean probability the model gives \
-the class over the records labelled with it), the confident joint of given and true labels \
-counted with those thresholds and calibrated to the label counts, then, for each pair of \
-classes, the estimated number of mislabelled records is flagged among those with the largest \
-margin for the other class. The flagged set is the same as cleanlab 2.x's `find_label_issues` \
-with its defaults on the same probabilities. A flag's confidence is the margin between the \
-suggested class's probability and the given label's, so ambiguous records (a shirt that looks \
-like a T-shirt) weigh little and confident flips weigh a lot.
-
-Limits: only as good as the probabilities; a model that cannot tell two classes apart hides \
-flips between them. It misses clean-label and backdoor attacks, where the poisoned records keep \
-a label consistent with their content (the backdoor detectors look for those).
-
-References: Northcutt, Jiang and Chuang (2021), \"Confident Learning: Estimating Uncertainty \
-in Dataset Labels\", Journal of Artificial Intelligence Research 70, 1373-1411; cleanlab \
-(https://github.com/cleanlab/cleanlab), `cleanlab.filter.find_label_issues`.";
 
 /// The lowest per-class threshold, so that a class the model never believes in cannot make
 /// every record confident in it.
@@ -81,38 +60,11 @@ const RANGE_SLACK: f64 = 1e-6;
 /// whole counts of at least 1, so it never changes a result.
 const TINY: f64 = 1e-100;
 
-/// ## What it detects
-/// Records whose label is probably wrong: the model, trained without them (out-of-sample
-/// probabilities, for example from K-fold cross-validation), confidently puts them in another
-/// class, and the estimated amount of noise between those two classes is large enough to
-/// include them.
-///
-/// ## Why it matters
-/// Label flipping is the cheapest poisoning attack: it needs no access to the training code, only
-/// to the labels, and a crowd-labelling bot or a careless annotator leaves the same trace. A few
-/// percent of flipped labels measurably lowers accuracy and can be aimed at one class.
-///
-/// ## How it works
-/// Confident learning: a threshold per class (the mean probability the model gives the class
-/// over the records labelled with it), the confident joint of given and true labels counted
-/// with those thresholds and calibrated to the label counts, then, for each pair of classes, the
-/// estimated number of mislabelled records is flagged among those with the largest margin for
-/// the other class. The result is the same flagged set as cleanlab 2.x's `find_label_issues`
-/// with its defaults, on the same probabilities; see [`LabelIssuesParams`] for the knobs.
-///
-/// ## Limits
-/// Only as good as the probabilities: they must be out-of-sample, and a model that cannot tell
-/// two classes apart hides flips between them. It misses clean-label and backdoor attacks, where
-/// the poisoned records keep a label consistent with their content, and flags genuinely
-/// ambiguous records (a shirt that looks like a T-shirt) as readily as poisoned ones. On exact
-/// ties of margins or rounding residuals, it keeps the earlier record, as a stable sort does;
-/// cleanlab's answer on such ties depends on numpy's sort for the CPU.
-///
-/// ## References
-/// - Northcutt, Jiang and Chuang (2021), "Confident Learning: Estimating Uncertainty in Dataset
-///   Labels", Journal of Artificial Intelligence Research 70, 1373-1411.
-/// - cleanlab 2.x, `cleanlab.filter.find_label_issues` (<https://github.com/cleanlab/cleanlab>),
-///   the reference implementation this detector matches.
+#[doc = include_str!("label_issues.md")]
+#[expect(
+    clippy::doc_markdown,
+    reason = "the explanation is what `antidote explain` prints: venues, paper titles and algorithm names (NeurIPS, MinHash) stay plain text"
+)]
 #[derive(Debug, Clone, Copy)]
 pub struct LabelIssues;
 
@@ -758,17 +710,6 @@ fn given_label_is_top(row: &[f64], label: usize) -> bool {
         && row[label + 1..].iter().all(|&value| value <= boosted)
 }
 
-/// The first index of the largest value.
-fn argmax(row: &[f64]) -> usize {
-    let mut best = 0;
-    for (class, &value) in row.iter().enumerate().skip(1) {
-        if value > row[best] {
-            best = class;
-        }
-    }
-    best
-}
-
 fn explain(
     record: &LabelIssueRecord,
     flagged: bool,
@@ -809,6 +750,74 @@ fn format_probability(probability: f64) -> String {
     } else {
         format!("{probability:.2}")
     }
+}
+
+impl Detector for LabelIssues {
+    fn id(&self) -> DetectorId {
+        DetectorId::LabelIssues
+    }
+
+    fn needs(&self) -> &'static [Need] {
+        &[Need::Classes]
+    }
+
+    fn explanation_markdown(&self) -> &'static str {
+        include_str!("label_issues.md")
+    }
+
+    fn run(&self, context: &ScanContext<'_>) -> Result<DetectorReport, ScanError> {
+        let (labels, learned) = context.classes();
+        Ok(context.stage(DetectorId::LabelIssues, || {
+            scan_report(labels, &learned.probabilities, context.class_names)
+        }))
+    }
+}
+
+/// The scan's report: cleanlab's flagged set, each flag's confidence the calibrated margin of
+/// the suggested class over the given label.
+fn scan_report(labels: &[usize], probabilities: &[f32], class_names: &[String]) -> DetectorReport {
+    let classes = class_names.len();
+    let wide: Vec<f64> = probabilities
+        .iter()
+        .map(|&value| f64::from(value))
+        .collect();
+    let detector = LabelIssues::params()
+        .check()
+        .expect("valid default parameters");
+    let found = match detector.run(labels, &wide, classes) {
+        Ok(found) => found,
+        Err(error) => return DetectorReport::skipped(DetectorId::LabelIssues, error.to_string()),
+    };
+    let mut report = DetectorReport::new(DetectorId::LabelIssues);
+    let temperature = calibration_temperature(labels, &wide, classes);
+    report.scores = found
+        .records
+        .iter()
+        .map(|record| 1.0 - record.self_confidence)
+        .collect();
+    for (index, record) in found.records.iter().enumerate() {
+        if !found.flagged[index] {
+            continue;
+        }
+        // How far the model prefers the suggested class: a confident, wide margin is a likely
+        // flip; a narrow one an ambiguous record. Measured on probabilities calibrated to the
+        // model's real accuracy, so that an over-confident model on hard data (a network on five
+        // categories of quotations) does not make every doubtful label look certain. The
+        // flagged set itself stays cleanlab's.
+        let row = &wide[index * classes..(index + 1) * classes];
+        let calibrated = |class: usize| tempered(row, class, temperature);
+        let margin = calibrated(record.suggested_label) - calibrated(labels[index]);
+        report.flags.push(Flag {
+            index,
+            confidence: margin.clamp(0.05, 0.99),
+            evidence: found.explanation_with_names(index, class_names),
+        });
+    }
+    let flagged = report.flags.len();
+    report.notes.push(format!(
+        "{flagged} records flagged by confident learning over {classes} classes; confidences from probabilities calibrated at temperature {temperature:.2}"
+    ));
+    report
 }
 
 #[cfg(test)]

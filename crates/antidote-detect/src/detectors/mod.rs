@@ -10,20 +10,40 @@ pub mod sources;
 pub mod spectral;
 pub mod triggers;
 
+use std::sync::LazyLock;
+
+use antidote_core::Explanation;
+
 use crate::DetectorId;
+use crate::detector::{DETECTORS, detector};
+
+/// Every detector's explanation, rendered once.
+static TEXTS: LazyLock<Vec<(DetectorId, String)>> = LazyLock::new(|| {
+    DETECTORS
+        .iter()
+        .map(|detector| (detector.id(), detector.explanation().to_text()))
+        .collect()
+});
 
 /// What `antidote explain DETECTOR` prints: the first line names the detector and what it
-/// catches; then what it looks for, how it decides, its limits and its references.
+/// catches; then what it looks for, how it decides, its limits and its references. Rendered
+/// from the detector's markdown outline (its rustdoc), see [`explanation_of`].
+///
+/// # Panics
+///
+/// Never: every id is registered (tested).
 #[must_use]
 pub fn explanation(detector: DetectorId) -> &'static str {
-    match detector {
-        DetectorId::LabelIssues => label_issues::EXPLANATION,
-        DetectorId::Duplicates => duplicates::EXPLANATION,
-        DetectorId::Outliers => outliers::EXPLANATION,
-        DetectorId::SpectralSignatures => spectral::EXPLANATION,
-        DetectorId::ActivationClustering => activation_clustering::EXPLANATION,
-        DetectorId::TriggerSearch => triggers::EXPLANATION,
-        DetectorId::InstructionPoisoning => instruction::EXPLANATION,
-        DetectorId::SourceTrust => sources::EXPLANATION,
-    }
+    TEXTS
+        .iter()
+        .find(|(id, _)| *id == detector)
+        .map(|(_, text)| text.as_str())
+        .expect("every detector id is registered (tested)")
+}
+
+/// The structured explanation of `id`: what it detects, why it matters, how it works, its
+/// limits and its references.
+#[must_use]
+pub fn explanation_of(id: DetectorId) -> Explanation {
+    detector(id).explanation()
 }

@@ -44,34 +44,10 @@ use faer::{Accum, MatMut, MatRef, Par};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::detector::{Detector, Need, ScanContext};
+use crate::scan::ScanError;
 use crate::stats::{median, median_and_mad};
 use crate::{DetectorId, DetectorReport, Flag};
-
-/// What `antidote explain outliers` prints.
-pub const EXPLANATION: &str = "\
-Outliers: records far from their own class.
-
-What it looks for: injected off-distribution records (noise, another domain, inverted or \
-corrupted copies) that were given a label but do not look like the other records of that \
-class.
-
-How: for each record, the mean Euclidean distance to its 10 nearest neighbours of the same \
-class in the representation, each column scaled by its standard deviation over the dataset (a \
-seeded sample of 2,000 records stands in for larger classes). Each record's score is the \
-robust z of the log of that distance within its class (minus the class median, over the \
-class's MAD-scaled spread), so dense and loose classes are judged on their own scale; records \
-at 4 or above are flagged, a cut-off that flags 0.3-0.5% of clean Fashion-MNIST images while \
-noise and inverted images score above it. The confidence is z / (2 (z + 4)), below one half: \
-being unusual is a reason to look, not proof, so an outlier alone is not quarantined.
-
-Limits: a cluster of more than k injected records in one class hides itself (the backdoor \
-detectors look for such clusters); poison that looks like its class is not an outlier; rare \
-but genuine records are.
-
-References: Ramaswamy, Rastogi and Shim (2000), \"Efficient algorithms for mining outliers \
-from large data sets\", SIGMOD; Angiulli and Pizzuti (2002), \"Fast outlier detection in high \
-dimensional spaces\", PKDD; Iglewicz and Hoaglin (1993), \"How to Detect and Handle \
-Outliers\".";
 
 /// Query rows per block: the unit of parallel work, fixed so that results do not depend on the
 /// thread count.
@@ -81,28 +57,7 @@ const BLOCK_ROWS: usize = 256;
 /// does not turn every rounding difference into an outlier.
 const MIN_SPREAD: f64 = 1e-6;
 
-/// ## What it detects
-/// Records far from the other records of their class in representation space: injected
-/// off-distribution samples.
-///
-/// ## Why it matters
-/// Poisoning by injection adds records an attacker chose, not records drawn from the task's
-/// distribution; many of them are visibly unlike their class.
-///
-/// ## How it works
-/// The mean distance to the `k` nearest neighbours of the same class, in standardised columns,
-/// as a robust z-score of its log within the class; see the [module documentation](self) and
-/// [`OutliersParams`].
-///
-/// ## Limits
-/// A cluster of more than `k` injected records in one class hides itself, and poison that
-/// looks like its class is not an outlier.
-///
-/// ## References
-/// - Ramaswamy, Rastogi and Shim (2000), "Efficient algorithms for mining outliers from large
-///   data sets", SIGMOD.
-/// - Angiulli and Pizzuti (2002), "Fast outlier detection in high dimensional spaces", PKDD.
-/// - Iglewicz and Hoaglin (1993), "How to Detect and Handle Outliers", ASQC.
+#[doc = include_str!("outliers.md")]
 #[derive(Debug, Clone, Copy)]
 pub struct Outliers;
 
@@ -595,6 +550,39 @@ fn mean_of_smallest_roots(values: impl Iterator<Item = f32>, count: usize) -> f6
         .map(|&value| f64::from(value).sqrt())
         .sum::<f64>()
         / smallest.len() as f64
+}
+
+impl Detector for Outliers {
+    fn id(&self) -> DetectorId {
+        DetectorId::Outliers
+    }
+
+    fn needs(&self) -> &'static [Need] {
+        &[Need::Classes]
+    }
+
+    fn explanation_markdown(&self) -> &'static str {
+        include_str!("outliers.md")
+    }
+
+    fn run(&self, context: &ScanContext<'_>) -> Result<DetectorReport, ScanError> {
+        let (labels, learned) = context.classes();
+        Ok(context.stage(DetectorId::Outliers, || {
+            Outliers::params()
+                .seed(context.options.seed)
+                .check()
+                .expect("valid default parameters")
+                .run(
+                    &learned.representation,
+                    learned.width,
+                    labels,
+                    context.class_names,
+                )
+                .unwrap_or_else(|error| {
+                    DetectorReport::skipped(DetectorId::Outliers, error.to_string())
+                })
+        }))
+    }
 }
 
 #[cfg(test)]

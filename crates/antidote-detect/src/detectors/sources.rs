@@ -41,6 +41,7 @@
 
 use std::collections::BTreeMap;
 
+use antidote_core::display::percent;
 use serde::Serialize;
 use statrs::distribution::{Binomial, DiscreteCDF};
 use statrs::function::beta::ln_beta;
@@ -48,31 +49,9 @@ use statrs::function::factorial::ln_binomial;
 
 use crate::stats::{median, median_and_mad};
 
+use crate::detector::{Detector, Need, ScanContext};
+use crate::scan::ScanError;
 use crate::{DetectorId, DetectorReport, Flag, SourceVerdict};
-
-/// What `antidote explain source-trust` prints.
-pub const EXPLANATION: &str = "\
-Source trust: contributors whose records are flagged far more often than the rest.
-
-What it looks for: an annotator, vendor, shard or federated client (the `source` column) that \
-contributed many poisoned records, seen through the flags of the other detectors.
-
-How: for each source, a one-sided test of its number of flagged records against the flagged \
-share of the rest of the dataset: binomial, or beta-binomial when honest sources' shares vary \
-more than chance explains (the spread is estimated robustly from all sources), with Holm's \
-correction for the number of sources (family-wise error 0.001). A source is distrusted when the corrected test rejects and its \
-flagged share is at least twice the rest's, so that a huge source with a tiny excess is not \
-named. Every record of a distrusted source is flagged with confidence 0.6: worth a look, not \
-proof.
-
-Limits: only as good as the other detectors' flags. A source that poisons few of its records, \
-or whose poison the detectors miss, does not stand out; a source with few records cannot reach \
-significance; an honest annotator of the hardest class may collect more flags than others.
-
-References: Holm (1979), \"A simple sequentially rejective multiple test procedure\", \
-Scandinavian Journal of Statistics 6(2), 65-70; Williams (1975), \"The analysis of binary \
-responses from toxicological experiments involving reproduction and teratogenicity\", \
-Biometrics 31, 949-952.";
 
 /// The confidence of a flag on a record of a distrusted source.
 const SOURCE_CONFIDENCE: f64 = 0.6;
@@ -80,27 +59,7 @@ const SOURCE_CONFIDENCE: f64 = 0.6;
 /// Below this many sources, their spread says too little and the test is binomial.
 const MIN_SOURCES_FOR_SPREAD: usize = 5;
 
-/// ## What it detects
-/// Sources (annotators, vendors, shards, federated clients) whose records the other detectors
-/// flag far more often than the rest of the dataset's.
-///
-/// ## Why it matters
-/// A malicious or careless contributor poisons many records at once; naming it lets a person
-/// review or drop everything it sent, including what the detectors missed.
-///
-/// ## How it works
-/// A one-sided binomial (or, when honest sources vary, beta-binomial) test per source against
-/// the rest's flagged share, Holm's correction over sources, and an effect-size floor; see the [module documentation](self) and
-/// [`SourceTrustParams`].
-///
-/// ## Limits
-/// Only as good as the flags it counts; small sources cannot reach significance.
-///
-/// ## References
-/// - Holm (1979), "A simple sequentially rejective multiple test procedure", Scandinavian
-///   Journal of Statistics 6(2), 65-70.
-/// - Williams (1975), "The analysis of binary responses from toxicological experiments
-///   involving reproduction and teratogenicity", Biometrics 31, 949-952.
+#[doc = include_str!("sources.md")]
 #[derive(Debug, Clone, Copy)]
 pub struct SourceTrust;
 
@@ -476,18 +435,6 @@ fn explain(
     head + &tail
 }
 
-/// A share as a percentage with at most one decimal, or `<0.1%` for a small non-zero share.
-fn percent(share: f64) -> String {
-    if share > 0.0 && share < 0.001 {
-        "<0.1%".to_owned()
-    } else if share >= 0.1 {
-        format!("{:.0}%", share * 100.0)
-    } else {
-        let text = format!("{:.1}", share * 100.0);
-        format!("{}%", text.strip_suffix(".0").unwrap_or(&text))
-    }
-}
-
 /// A share as percentage points with one decimal.
 fn format_points(share: f64) -> String {
     format!("{:.1}", share * 100.0)
@@ -501,6 +448,42 @@ fn format_p(p_value: f64) -> String {
         format!("{p_value:.0e}")
     } else {
         format!("{p_value:.2}")
+    }
+}
+
+impl Detector for SourceTrust {
+    fn id(&self) -> DetectorId {
+        DetectorId::SourceTrust
+    }
+
+    fn needs(&self) -> &'static [Need] {
+        &[Need::Sources]
+    }
+
+    fn explanation_markdown(&self) -> &'static str {
+        include_str!("sources.md")
+    }
+
+    /// Source trust over the union of the flags of every detector that ran before.
+    fn run(&self, context: &ScanContext<'_>) -> Result<DetectorReport, ScanError> {
+        let sources: Vec<Option<String>> = context
+            .records
+            .iter()
+            .map(|record| record.source.clone())
+            .collect();
+        let mut flagged = vec![false; context.records.len()];
+        for flag in context.earlier.iter().flat_map(|report| &report.flags) {
+            flagged[flag.index] = true;
+        }
+        Ok(context.stage(DetectorId::SourceTrust, || {
+            SourceTrust::params()
+                .check()
+                .expect("valid default parameters")
+                .run(&sources, &flagged)
+                .unwrap_or_else(|error| {
+                    DetectorReport::skipped(DetectorId::SourceTrust, error.to_string())
+                })
+        }))
     }
 }
 
@@ -650,7 +633,7 @@ mod tests {
         assert_eq!(percent(0.06), "6%");
         assert_eq!(percent(0.055), "5.5%");
         assert_eq!(percent(0.82), "82%");
-        assert_eq!(percent(0.0004), "<0.1%");
+        assert_eq!(percent(0.0004), "0.04%");
         assert_eq!(format_p(1.2e-30), "1e-30");
         assert_eq!(format_p(0.25), "0.25");
     }

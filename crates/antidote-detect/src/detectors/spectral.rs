@@ -14,40 +14,19 @@
 //! without the group calls at least 70% of it another class (Chen et al. 2018's exclusionary
 //! reclassification).
 
+use crate::detector::{Detector, Need, ScanContext};
+use crate::predictor::LinearReclassifier;
+use crate::scan::ScanError;
 use serde::Serialize;
 
 use super::geometry::{Candidate, ClassCloud, Split, judge};
 use crate::{DetectorId, DetectorReport, Reclassifier};
 
-/// What `antidote explain spectral-signatures` prints.
-pub const EXPLANATION: &str = "\
-Spectral signatures: backdoors, per class.
-
-What it looks for: inside one class, a group of records that the network represents \
-differently from the rest, as a backdoor's poisoned records are (they carry the trigger, and \
-the network learned to recognise the trigger rather than their content).
-
-How: for each class, the network's penultimate activations are centred and projected on their \
-top principal direction. The projections are split in two by exact 1-D 2-means; the smaller \
-side is a candidate when the two sides are far apart (at least 3 pooled standard deviations by \
-default; one normal population split in two is 2.7 apart) and holds at most 35% of the class \
-(a backdoor in 5% of Fashion-MNIST is 33% of its target class; natural sub-groups of clean \
-Fashion-MNIST classes that are reclassified as a neighbouring class hold 41%). The candidate is \
-confirmed by \
-exclusionary reclassification: a model trained without the group calls at least 70% of it another \
-class, as it would call a shirt with a trigger patch a shirt. Each record's score is its robust \
-z-score along the direction, towards the smaller side.
-
-Limits: needs a representation in which the backdoor is visible (a network trained on the \
-poisoned data); a class that is poisoned very lightly (a handful of records) or whose poison is \
-spread along many directions may not separate. A natural sub-group of a class separates too; \
-the reclassification is what keeps it from being flagged.
-
-References: Tran, Li and Madry (2018), \"Spectral Signatures in Backdoor Attacks\", NeurIPS; \
-Chen et al. (2018), \"Detecting Backdoor Attacks on Deep Neural Networks by Activation \
-Clustering\", section 4.2 (exclusionary reclassification).";
-
-/// Spectral signatures with a per-class verdict.
+#[doc = include_str!("spectral.md")]
+#[expect(
+    clippy::doc_markdown,
+    reason = "the explanation is what `antidote explain` prints: venues, paper titles and algorithm names (NeurIPS, MinHash) stay plain text"
+)]
 #[derive(Debug, Clone, Copy)]
 pub struct SpectralSignatures;
 
@@ -225,5 +204,36 @@ impl SpectralSignaturesValidParams {
         }
         judge(candidates, reclassifier, class_names, &mut report);
         report
+    }
+}
+
+impl Detector for SpectralSignatures {
+    fn id(&self) -> DetectorId {
+        DetectorId::SpectralSignatures
+    }
+
+    fn needs(&self) -> &'static [Need] {
+        &[Need::Classes, Need::BackdoorRepresentation]
+    }
+
+    fn explanation_markdown(&self) -> &'static str {
+        include_str!("spectral.md")
+    }
+
+    fn run(&self, context: &ScanContext<'_>) -> Result<DetectorReport, ScanError> {
+        let (labels, learned) = context.classes();
+        let reclassifier = LinearReclassifier::new(learned, labels, context.options.seed);
+        Ok(context.stage(DetectorId::SpectralSignatures, || {
+            SpectralSignatures::params()
+                .check()
+                .expect("valid default parameters")
+                .run(
+                    &learned.representation,
+                    learned.width,
+                    labels,
+                    context.class_names,
+                    Some(&reclassifier),
+                )
+        }))
     }
 }

@@ -16,6 +16,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use antidote_core::SplitMix64;
+use antidote_core::words::lower_words;
 use antidote_data::{ColumnKind, Dataset, ReadOptions, Record, Schema, Value, from_rows};
 use antidote_detect::{PredictError, Predictor};
 use antidote_learn::{Features, Featurizer, LabelIndex, LogisticModel, LogisticRegression};
@@ -38,12 +39,6 @@ enum Featurization {
         column: String,
         vocabulary: HashMap<String, usize>,
     },
-}
-
-fn lower_words(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|character: char| !character.is_alphanumeric())
-        .filter(|word| !word.is_empty())
-        .map(str::to_lowercase)
 }
 
 fn text_field<'a>(record: &'a Record, column: &str) -> &'a str {

@@ -7,7 +7,8 @@ use crate::cli::ExplainArgs;
 use crate::printer::{Printer, Style};
 use crate::{ExitStatus, UserError};
 
-/// The full explanation of a detector.
+/// The full explanation of a detector, as `antidote explain` prints it: rendered from the
+/// markdown outline that is also the detector's rustdoc.
 #[must_use]
 pub fn explanation(detector: DetectorId) -> &'static str {
     antidote_detect::detectors::explanation(detector)
@@ -44,15 +45,16 @@ pub fn explain(args: &ExplainArgs, printer: Printer) -> anyhow::Result<ExitStatu
         )
         .into());
     };
+    let text = antidote_detect::detectors::explanation_of(id).to_text();
     if printer.json {
-        printer.out_json(&json!({ "detector": id.name(), "explanation": explanation(id) }))?;
+        printer.out_json(&json!({ "detector": id.name(), "explanation": text }))?;
     } else {
-        printer.out(explanation(id));
+        printer.out(&text);
     }
     Ok(ExitStatus::Success)
 }
 
-/// The first line of the explanation.
-fn headline(id: DetectorId) -> &'static str {
-    explanation(id).lines().next().unwrap_or_default()
+/// The first paragraph of the explanation: the detector's name and what it catches.
+fn headline(id: DetectorId) -> String {
+    antidote_detect::detectors::explanation_of(id).summary
 }

@@ -615,9 +615,7 @@ fn print_summary(
         options.policy.quarantine_score
     ));
     for report in &result.reports {
-        let status = if report.flags.is_empty()
-            && report.notes.iter().any(|note| note.starts_with("skipped"))
-        {
+        let status = if report.is_skipped() {
             printer.style("skipped", Style::Dim)
         } else {
             plural(report.flags.len() as u64, "record")

@@ -114,14 +114,9 @@ fn merkle_root(records: &[Record]) -> Digest {
     builder.finish()
 }
 
-/// Whether a detector did not run (its notes say why).
+/// Whether a detector did not run (its status says why).
 fn was_skipped(report: &DetectorReport) -> bool {
-    report.flags.is_empty()
-        && report.scores.is_empty()
-        && report.classes.is_empty()
-        && report.triggers.is_empty()
-        && report.sources.is_empty()
-        && report.notes.iter().any(|note| note.starts_with("skipped"))
+    report.is_skipped()
 }
 
 /// `a`, `a and b`, `a, b and c`.

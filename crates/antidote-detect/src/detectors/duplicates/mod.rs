@@ -56,39 +56,10 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use self::groups::UnionFind;
+use crate::detector::{Detector, ScanContext};
+use crate::scan::ScanError;
 use crate::stats::median_and_mad;
 use crate::{DetectorId, DetectorReport, Flag};
-
-/// What `antidote explain duplicates` prints.
-pub const EXPLANATION: &str = "\
-Duplicates: conflicting copies and duplicate flooding.
-
-What it looks for: records whose content (every field but the id, label and source) appears \
-more than once, exactly or nearly, either with conflicting labels (a label-flipping attacker \
-adds a relabelled, often lightly edited copy instead of editing the original) or in a group far \
-larger than the dataset's usual duplicates (flooding, to make one record weigh more in \
-training).
-
-How: exact duplicates share a BLAKE3 hash of the canonical payload. Near duplicates: text by \
-MinHash over two-word shingles with banding, confirmed by a Jaccard similarity of at least 0.8; \
-images by the low-frequency DCT coefficients a perceptual hash reads, hashed in bands of \
-random-hyperplane signs and confirmed by a pixel difference (root mean square, brightness \
-removed) of at most 4% of the range; embeddings by random-hyperplane hashing, confirmed by a \
-cosine of at least 0.99. Verified \
-pairs are joined into groups with union-find. In a group with conflicting labels, the members \
-that disagree with the majority label are flagged (all of them when no label has a majority), \
-with a confidence equal to the share of the group that carries another label. A group is a \
-flood when its size is far above the median group size over records (median plus 3.5 \
-MAD-scaled spreads of log2 sizes); all its copies but the first are flagged.
-
-Limits: tabular records are compared exactly only; heavier edits (paraphrases, crops, \
-augmentations) escape the hashes; near-duplicate thresholds can join genuinely similar \
-records, and a group can grow through a chain of near copies. A tied pair is flagged on both \
-sides, since nothing says which copy is the original.
-
-References: Broder (1997), \"On the resemblance and containment of documents\"; Zauner \
-(2010), \"Implementation and benchmarking of perceptual image hash functions\"; Charikar \
-(2002), \"Similarity estimation techniques from rounding algorithms\", STOC.";
 
 /// How far above the median, in MAD-scaled spreads of log2 group sizes, a group is a flood.
 const FLOOD_SPREADS: f64 = 3.5;
@@ -100,29 +71,11 @@ const FLOOD_SPREAD_FLOOR: f64 = 0.5;
 /// How many other records an explanation names before it says "and N more".
 const NAMED_RECORDS: usize = 3;
 
-/// ## What it detects
-/// Exact and near-duplicate records with conflicting labels, and duplicate flooding (one
-/// record copied far more often than the dataset's other duplicates).
-///
-/// ## Why it matters
-/// A label-flipping attacker who cannot change the original adds a relabelled copy, often
-/// lightly edited so that an exact hash misses it; a flooding attacker makes one record weigh
-/// more in training by repeating it.
-///
-/// ## How it works
-/// A content hash for exact copies; `MinHash` with banding for text, perceptual signatures
-/// checked on the pixels for images and random-hyperplane hashing for embeddings find near copies;
-/// union-find groups them, and the labels and sizes of the groups decide what is flagged. See
-/// the [module documentation](self) for the details and [`DuplicatesParams`] for the knobs.
-///
-/// ## Limits
-/// Tabular records are compared exactly only; paraphrases, crops and augmentations escape the
-/// hashes; a tied pair is flagged on both sides.
-///
-/// ## References
-/// - Broder (1997), "On the resemblance and containment of documents", SEQUENCES.
-/// - Zauner (2010), "Implementation and benchmarking of perceptual image hash functions".
-/// - Charikar (2002), "Similarity estimation techniques from rounding algorithms", STOC.
+#[doc = include_str!("explanation.md")]
+#[expect(
+    clippy::doc_markdown,
+    reason = "the explanation is what `antidote explain` prints: venues, paper titles and algorithm names (NeurIPS, MinHash) stay plain text"
+)]
 #[derive(Debug, Clone, Copy)]
 pub struct Duplicates;
 
@@ -906,6 +859,32 @@ fn notes(
         flood.size, flood.typical
     ));
     notes
+}
+
+impl Detector for Duplicates {
+    fn id(&self) -> DetectorId {
+        DetectorId::Duplicates
+    }
+
+    fn explanation_markdown(&self) -> &'static str {
+        include_str!("explanation.md")
+    }
+
+    fn run(&self, context: &ScanContext<'_>) -> Result<DetectorReport, ScanError> {
+        Ok(context.stage(DetectorId::Duplicates, || {
+            let mut params = Duplicates::params().seed(context.options.seed);
+            if let Some(column) = context.embedding {
+                params = params.field(column);
+            }
+            params
+                .check()
+                .expect("valid default parameters")
+                .run(context.records, context.labels, context.class_names)
+                .unwrap_or_else(|error| {
+                    DetectorReport::skipped(DetectorId::Duplicates, error.to_string())
+                })
+        }))
+    }
 }
 
 #[cfg(test)]

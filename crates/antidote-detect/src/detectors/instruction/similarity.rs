@@ -9,8 +9,9 @@
 use std::collections::HashMap;
 
 use antidote_core::SplitMix64;
+use antidote_core::math::jaccard;
 
-use super::text::{Token, jaccard};
+use super::text::Token;
 
 /// At most this many members of a group are compared pairwise (evenly spaced over the group),
 /// which bounds the cost of a large group at `24 * 23 / 2` comparisons.
@@ -237,9 +238,14 @@ pub(crate) fn mean_pairwise(members: &[usize], similarity: impl Fn(usize, usize)
     }
 }
 
-/// The output similarity of two pairs' shingles.
+/// The output similarity of two pairs' shingles: their Jaccard index, 0 when both outputs are
+/// empty (two empty outputs are not near copies of each other).
 pub(crate) fn output_similarity(shingles: &[Vec<u64>], first: usize, second: usize) -> f64 {
-    jaccard(&shingles[first], &shingles[second])
+    let (first, second) = (&shingles[first], &shingles[second]);
+    if first.is_empty() && second.is_empty() {
+        return 0.0;
+    }
+    jaccard(first, second)
 }
 
 #[cfg(test)]

@@ -139,26 +139,6 @@ pub(crate) fn shingles(tokens: &[Token]) -> Vec<u64> {
     hashes
 }
 
-/// The Jaccard similarity of two sorted, distinct sets; 0 when both are empty.
-pub(crate) fn jaccard(first: &[u64], second: &[u64]) -> f64 {
-    if first.is_empty() && second.is_empty() {
-        return 0.0;
-    }
-    let (mut i, mut j, mut common) = (0, 0, 0_usize);
-    while i < first.len() && j < second.len() {
-        match first[i].cmp(&second[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                common += 1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    common as f64 / (first.len() + second.len() - common) as f64
-}
-
 /// Byte offsets at which `phrase` occurs in `text` as whole words: not preceded or followed by
 /// a letter or digit.
 pub(crate) fn phrase_positions(text: &str, phrase: &str) -> Vec<usize> {
@@ -340,9 +320,6 @@ mod tests {
 
     #[test]
     fn jaccard_of_known_sets() {
-        assert!((jaccard(&[1, 2, 3], &[2, 3, 4]) - 0.5).abs() < 1e-12);
-        assert!(jaccard(&[], &[]).abs() < 1e-12);
-        assert!((jaccard(&[7], &[7]) - 1.0).abs() < 1e-12);
         let text = tokens("the cat sat on the mat");
         assert_eq!(shingles(&text).len(), 4);
         assert_eq!(shingles(&tokens("one two")).len(), 2);

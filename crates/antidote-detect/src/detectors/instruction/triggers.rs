@@ -14,7 +14,7 @@ use rayon::prelude::*;
 
 use super::Behaviour;
 use super::similarity::{Baseline, TfIdf, mean_pairwise, output_similarity, sample_members};
-use super::text::{Token, hash_words, is_stop_word, jaccard};
+use super::text::{Token, hash_words, is_stop_word};
 
 /// The words of the injection phrases that are not stop words.
 const INJECTION_WORDS: &[&str] = &[
@@ -228,7 +228,7 @@ fn evaluate(
                 let others: Vec<f64> = sample
                     .iter()
                     .filter(|&&other| other != member)
-                    .map(|&other| jaccard(&inputs.shingles[member], &inputs.shingles[other]))
+                    .map(|&other| output_similarity(inputs.shingles, member, other))
                     .collect();
                 !others.is_empty()
                     && others.iter().sum::<f64>() / others.len() as f64 >= output_threshold

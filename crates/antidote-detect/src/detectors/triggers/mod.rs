@@ -5,7 +5,10 @@
 //! and tied to one label beyond chance, with a way to stamp them on a record, a control stamp of
 //! as much natural content, and a way to remove them. This module runs the causal test on each
 //! candidate with the [`Predictor`] trained on all the data, and turns the confirmed ones into
-//! triggers, flags and sentences. See [`EXPLANATION`] for the method and its references.
+//! triggers, flags and sentences. See [`TriggerSearch`] for what it detects, its limits and its
+//! references.
+//!
+#![doc = include_str!("method.md")]
 
 mod image;
 mod statistics;
@@ -14,49 +17,17 @@ mod text;
 pub use text::words;
 
 use antidote_core::SplitMix64;
+use antidote_core::display::percent;
+use antidote_core::math::jaccard;
 use antidote_data::{Record, Value};
 use rayon::prelude::*;
 
+use crate::detector::{Detector, Need, ScanContext};
 use crate::predictor::{PredictError, Predictor};
 use crate::report::{DetectorId, DetectorReport, Flag, Trigger, TriggerPattern};
-
-/// What `antidote explain trigger-search` prints.
-pub const EXPLANATION: &str = "\
-Trigger search: backdoor triggers (rare tokens, phrases, pixel patches) and the records carrying \
-them.
-
-What it looks for: features that are rare overall but almost always carry one label (a token \
-like `cf`, a phrase of common words, a small patch of constant pixels), which the model trained \
-on the data obeys: stamped on records of other classes they move them to that label, and the \
-records carrying them leave the label once they are removed.
-
-How: word n-grams of one to four words (for text) or pixel states (a value in one of eight \
-brightness bands, for images) in few enough records to be rare are tested for enrichment of \
-their most common label (binomial test, cutoff by Benjamini-Hochberg at a 1% false discovery \
-rate). Overlapping n-grams are merged into the longest phrase their records share; pixel states \
-with overlapping records are grouped into a patch whose pattern is their per-pixel median, and \
-kept only if nearly constant across its records, as a stamp is and natural content is not. Each \
-candidate then gets a causal test. Sufficiency: stamped on up to 200 records of other classes, \
-it must flip at least 30% of them to the target, significantly more than a control stamping as \
-much natural content (random words of the same length and frequency, or the same box from \
-another image; exact McNemar test). Necessity: removed from its carriers labelled with the \
-target, significantly more than half of them must leave the target (binomial test). Records \
-carrying a confirmed trigger and its target label are flagged; the confidence combines the flip \
-rate over the control, the share of carriers that revert and the purity.
-
-Limits: only as strong as the model's reaction: a backdoor the model did not learn is not \
-confirmed (its records still have flipped labels, which label issues sees). Hashed character \
-n-grams dilute a two-letter token, so a model on them hardly learns `cf`; word features keep \
-it. A natural cue that is the only evidence of many records of one class is indistinguishable \
-from a trigger. Not searched: triggers in more than 10% of the records or in fewer than 5, \
-paraphrased, syntactic or style triggers, moving patches, clean-label attacks, and blended \
-full-image patterns at low opacity (no pixel is in a rare state; activation clustering and \
-spectral signatures see their effect).
-
-References: Gu, Dolan-Gavitt and Garg (2017), \"BadNets\"; Dai, Chen and Li (2019), \"A Backdoor \
-Attack Against LSTM-Based Text Classification Systems\"; Chen et al. (2021), \"BadNL\"; Qi et al. \
-(2021), \"ONION\"; Wang et al. (2019), \"Neural Cleanse\"; McNemar (1947); Benjamini and Hochberg \
-(1995), \"Controlling the False Discovery Rate\".";
+use crate::scan::ScanError;
+use antidote_core::ProgressUnit;
+use antidote_learn::{LogisticRegression, RecordClassifier, RecordFeatures, WordPresence};
 
 /// Fewer records than this, among those the causal test stamps, make no verdict.
 const MIN_TESTED_RECORDS: usize = 10;
@@ -64,7 +35,7 @@ const MIN_TESTED_RECORDS: usize = 10;
 #[doc = include_str!("explanation.md")]
 #[expect(
     clippy::doc_markdown,
-    reason = "author names and paper titles (McNemar, BadNets, BadNL) are not code"
+    reason = "the explanation is what `antidote explain` prints: venues, paper titles and algorithm names (NeurIPS, MinHash) stay plain text"
 )]
 #[derive(Debug, Clone, Copy)]
 pub struct TriggerSearch;
@@ -875,18 +846,6 @@ fn capitalise(text: &str) -> String {
     })
 }
 
-/// A share as a whole percentage, never rounding a share that is not 0 or 1 to `0%` or `100%`.
-fn percent(share: f64) -> String {
-    let value = share * 100.0;
-    if value > 0.0 && value < 1.0 {
-        "<1%".to_owned()
-    } else if value > 99.0 && value < 100.0 {
-        ">99%".to_owned()
-    } else {
-        format!("{value:.0}%")
-    }
-}
-
 fn validate(
     records: &[Record],
     labels: &[usize],
@@ -958,28 +917,6 @@ fn with_field(record: &Record, column: &str, value: Value) -> Record {
     record
 }
 
-/// The Jaccard index of two sorted record lists: shared records over all records.
-fn jaccard(first: &[u32], second: &[u32]) -> f64 {
-    let (mut i, mut j, mut shared) = (0, 0, 0_usize);
-    while i < first.len() && j < second.len() {
-        match first[i].cmp(&second[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                shared += 1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    let union = first.len() + second.len() - shared;
-    if union == 0 {
-        1.0
-    } else {
-        shared as f64 / union as f64
-    }
-}
-
 /// How a sentence names what a value is, for errors.
 fn kind_of(value: &Value) -> &'static str {
     match value {
@@ -1034,6 +971,74 @@ fn enrichment_of_counts(
     )
 }
 
+/// The L2 penalty of trigger search's model in a scan: light, so that a trigger in 1% of the
+/// records is learned.
+const SCAN_MODEL_L2: f64 = 1e-4;
+
+impl Detector for TriggerSearch {
+    fn id(&self) -> DetectorId {
+        DetectorId::TriggerSearch
+    }
+
+    fn needs(&self) -> &'static [Need] {
+        &[Need::Classes, Need::TriggerColumn]
+    }
+
+    fn explanation_markdown(&self) -> &'static str {
+        include_str!("explanation.md")
+    }
+
+    /// Trigger search in the text or image column, questioning a model that can learn a
+    /// trigger: logistic regression on the scan's features for images, on the presence of words
+    /// for text, trained on every record as the attacked model would be.
+    fn run(&self, context: &ScanContext<'_>) -> Result<DetectorReport, ScanError> {
+        let (labels, learned) = context.classes();
+        let (column, image) = context
+            .trigger_column()
+            .expect("checked by `Need::TriggerColumn`");
+        context
+            .progress
+            .start("trigger search: train model", None, ProgressUnit::Records);
+        let words = (!image).then(|| WordPresence::fit(context.records, column));
+        let word_features = words.as_ref().map(|words| words.transform(context.records));
+        let features = word_features.as_ref().unwrap_or(&learned.features);
+        let model = LogisticRegression::params()
+            .l2(SCAN_MODEL_L2)
+            .check()
+            .expect("valid parameters")
+            .fit(features, labels, learned.class_count)?;
+        context.progress.finish();
+        let classifier = RecordClassifier {
+            features: words.as_ref().map_or(
+                RecordFeatures::Featurizer(&learned.featurizer),
+                RecordFeatures::Words,
+            ),
+            model,
+        };
+        let column = if image {
+            TriggerColumn::Image(column)
+        } else {
+            TriggerColumn::Text(column)
+        };
+        Ok(context.stage(DetectorId::TriggerSearch, || {
+            TriggerSearch::params()
+                .check()
+                .expect("valid default parameters")
+                .run(
+                    context.records,
+                    labels,
+                    context.class_names,
+                    column,
+                    &classifier,
+                    context.options.seed,
+                )
+                .unwrap_or_else(|error| {
+                    DetectorReport::skipped(DetectorId::TriggerSearch, error.to_string())
+                })
+        }))
+    }
+}
+
 #[cfg(test)]
 #[expect(clippy::float_cmp, reason = "the known answers are exact doubles")]
 mod tests {
@@ -1042,9 +1047,10 @@ mod tests {
     #[test]
     fn percentages_never_round_to_all_or_nothing() {
         assert_eq!(percent(0.0), "0%");
-        assert_eq!(percent(0.004), "<1%");
+        assert_eq!(percent(0.004), "0.4%");
         assert_eq!(percent(0.5), "50%");
-        assert_eq!(percent(0.996), ">99%");
+        assert_ne!(percent(0.996), "100%");
+        assert_eq!(percent(0.99999), ">99.9%");
         assert_eq!(percent(1.0), "100%");
     }
 
@@ -1105,7 +1111,7 @@ mod tests {
         assert_eq!((target, purity), (1, 1.0));
         assert!((ln_p_value - (5.0 * 0.1_f64.ln() + 2_f64.ln())).abs() < 1e-9);
         assert_eq!(jaccard(&[1, 2, 3], &[2, 3, 4]), 0.5);
-        assert_eq!(jaccard(&[], &[]), 1.0);
+        assert_eq!(jaccard::<u32>(&[], &[]), 1.0);
     }
 
     #[test]

@@ -9,7 +9,6 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
-use std::ops::Range;
 use std::sync::Arc;
 
 use antidote_core::SplitMix64;
@@ -41,27 +40,9 @@ const MIN_CONTROL_POOL: usize = 8;
 /// Marks the unused word slots of a packed n-gram.
 const NO_WORD: u32 = u32::MAX;
 
-/// The words of `text`, lower-cased, each with the byte range it spans in `text`: runs of
-/// letters and digits, as trigger search reads them (reports highlight triggers with it).
-#[must_use]
-pub fn words(text: &str) -> Vec<(Range<usize>, String)> {
-    let mut words = Vec::new();
-    let mut start = None;
-    for (at, character) in text.char_indices() {
-        match (character.is_alphanumeric(), start) {
-            (true, None) => start = Some(at),
-            (false, Some(from)) => {
-                words.push((from..at, text[from..at].to_lowercase()));
-                start = None;
-            }
-            _ => {}
-        }
-    }
-    if let Some(from) = start {
-        words.push((from..text.len(), text[from..].to_lowercase()));
-    }
-    words
-}
+/// The words of `text` as trigger search reads them (reports highlight triggers with it): the
+/// one word splitter of antidote, lower-cased runs of letters and digits with their byte ranges.
+pub use antidote_core::words::words;
 
 /// The text of `record`'s `column`: numbers and booleans in their label form, nothing for a
 /// missing value.
