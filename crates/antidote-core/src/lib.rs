@@ -18,18 +18,20 @@
 //! ```
 #![warn(missing_docs)]
 
-pub mod display;
 mod digest;
+pub mod display;
 mod finding;
 pub mod math;
-pub mod words;
 mod progress;
 mod random;
+mod trigger;
+pub mod words;
 
 pub use digest::{Digest, DigestAlgorithm, DigestParseError};
 pub use finding::{Evidence, Finding, RecordId, Severity};
 pub use progress::{NoProgress, Progress, ProgressUnit};
 pub use random::SplitMix64;
+pub use trigger::Trigger;
 
 /// An error and its causes on one line, joined by `: `, for reports that keep one string.
 #[must_use]

@@ -37,16 +37,21 @@
 #![warn(missing_docs)]
 
 pub mod detectors;
+pub mod findings;
 pub mod fusion;
+pub mod output;
+pub mod page;
 pub mod policy;
 mod predictor;
+pub mod probabilities;
 mod report;
 pub mod scan;
 mod stats;
 
+pub use antidote_core::Trigger;
 pub use predictor::{PredictError, Predictor, Reclassifier};
 pub use report::{
-    ClassVerdict, DetectorId, DetectorReport, Flag, SourceVerdict, Trigger, TriggerPattern,
+    ClassVerdict, DetectorId, DetectorReport, DiscoveredTrigger, Flag, SourceVerdict,
 };
 
 pub use detectors::duplicates::{

@@ -24,7 +24,7 @@ use antidote_learn::{
     Features, Featurizer, LabelIndex, LogisticModel, LogisticRegression,
     LogisticRegressionValidParams, Mlp, stratified_folds,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::detectors::activation_clustering::ActivationClustering;
 use crate::detectors::spectral::SpectralSignatures;
@@ -74,7 +74,7 @@ impl Default for ScanOptions {
 }
 
 /// How long a stage took.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Timing {
     /// The stage.
     pub stage: String,
@@ -83,7 +83,7 @@ pub struct Timing {
 }
 
 /// The models the scan trained, for the summary.
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Models {
     /// Accuracy of the out-of-sample predictions against the given labels.
     pub out_of_sample_accuracy: Option<f64>,
@@ -262,7 +262,7 @@ pub fn scan(
         clock.lap(DetectorId::SourceTrust.name());
     }
 
-    let fused = fuse(&reports);
+    let mut fused = fuse(&reports);
     let name = |class: usize| {
         class_names
             .get(class)
@@ -271,7 +271,7 @@ pub fn scan(
     };
     let verdict = options
         .policy
-        .decide(records.len(), &fused, &reports, &name);
+        .decide(records.len(), &mut fused, &reports, &name);
     Ok(Scan {
         class_names: class_names.clone(),
         labels,

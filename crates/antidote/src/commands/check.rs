@@ -5,13 +5,12 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
 
-use antidote_core::{Digest, Severity};
+use antidote_core::Severity;
 use antidote_data::Dataset;
-use antidote_provenance::hashing::sha256_file;
 use antidote_provenance::lock::AtomicFile;
 use antidote_report::{
-    BarItem, Bars, Bin, Block, Cell, Distribution, Emphasis, Input, Metric, Provenance, Report,
-    Section, Series, Table, Token, Tokens, Verdict,
+    BarItem, Bars, Bin, Block, Cell, Distribution, Emphasis, Metric, Provenance, Report, Section,
+    Series, Table, Token, Tokens, Verdict,
 };
 use antidote_validate::check::{self as validation, CheckReport, ColumnDrift, Thresholds};
 use antidote_validate::profile::{CategoricalStats, ColumnProfile, ColumnStats, Profile};
@@ -21,7 +20,7 @@ use anyhow::Context;
 use serde_json::json;
 
 use super::profile::read_profile;
-use super::{escape, plural, record};
+use super::{escape, plural, provenance_of, record};
 use crate::cli::{CheckArgs, GlobalArgs};
 use crate::printer::{Printer, Style};
 use crate::{ExitStatus, settings};
@@ -870,54 +869,6 @@ fn provenance(args: &CheckArgs) -> anyhow::Result<Provenance> {
     provenance_of(&[("data", &args.data), ("baseline", &args.baseline)])
 }
 
-/// The provenance footer of a report: this command line, antidote's version, the time, and each
-/// input with its SHA-256 when it is one file.
-pub(crate) fn provenance_of(inputs: &[(&str, &Path)]) -> anyhow::Result<Provenance> {
-    let digest = |path: &Path| -> anyhow::Result<Option<Digest>> {
-        if !path.is_file() {
-            return Ok(None);
-        }
-        let hash = sha256_file(path)
-            .with_context(|| format!("failed to hash `{}` for the report", path.display()))?;
-        Ok(Some(hash.sha256))
-    };
-    Ok(Provenance {
-        command: command_line(),
-        version: format!("antidote {}", env!("CARGO_PKG_VERSION")),
-        inputs: inputs
-            .iter()
-            .map(|(role, path)| {
-                Ok(Input {
-                    role: (*role).to_owned(),
-                    path: path.display().to_string(),
-                    digest: digest(path)?,
-                })
-            })
-            .collect::<anyhow::Result<_>>()?,
-        generated: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-    })
-}
-
-/// This process's command line, quoted for a POSIX shell where needed.
-fn command_line() -> String {
-    std::env::args_os()
-        .map(|argument| shell_quote(&argument.to_string_lossy()))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn shell_quote(argument: &str) -> String {
-    let plain = !argument.is_empty()
-        && argument
-            .chars()
-            .all(|character| character.is_ascii_alphanumeric() || "-_./=:,@+%".contains(character));
-    if plain {
-        argument.to_owned()
-    } else {
-        format!("'{}'", argument.replace('\'', "'\\''"))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -994,14 +945,5 @@ mod tests {
         );
         report.anomalies.clear();
         assert_eq!(headline(&report), "Train: no anomaly at error severity");
-    }
-
-    #[test]
-    fn arguments_are_quoted_for_the_shell_only_when_needed() {
-        assert_eq!(shell_quote("--baseline"), "--baseline");
-        assert_eq!(shell_quote("data/v2.csv"), "data/v2.csv");
-        assert_eq!(shell_quote("my data.csv"), "'my data.csv'");
-        assert_eq!(shell_quote("it's"), "'it'\\''s'");
-        assert_eq!(shell_quote(""), "''");
     }
 }

@@ -10,13 +10,18 @@ pub mod log;
 pub mod poison;
 pub mod profile;
 pub mod scan;
-mod scan_report;
 pub mod sign;
 pub mod verify;
 
 use std::fmt::Write as _;
 
+use std::path::Path;
+
+use antidote_core::Digest;
+use antidote_provenance::hashing::sha256_file;
 use antidote_provenance::ledger::{Ledger, NewEvent};
+use antidote_report::{Input, Provenance};
+use anyhow::Context as _;
 
 use crate::cli::GlobalArgs;
 use crate::printer::Printer;
@@ -122,6 +127,54 @@ pub fn escape(text: &str) -> String {
         .collect()
 }
 
+/// The provenance footer of a report: this command line, antidote's version, the time, and each
+/// input with its SHA-256 when it is one file.
+pub(crate) fn provenance_of(inputs: &[(&str, &Path)]) -> anyhow::Result<Provenance> {
+    let digest = |path: &Path| -> anyhow::Result<Option<Digest>> {
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let hash = sha256_file(path)
+            .with_context(|| format!("failed to hash `{}` for the report", path.display()))?;
+        Ok(Some(hash.sha256))
+    };
+    Ok(Provenance {
+        command: command_line(),
+        version: format!("antidote {}", env!("CARGO_PKG_VERSION")),
+        inputs: inputs
+            .iter()
+            .map(|(role, path)| {
+                Ok(Input {
+                    role: (*role).to_owned(),
+                    path: path.display().to_string(),
+                    digest: digest(path)?,
+                })
+            })
+            .collect::<anyhow::Result<_>>()?,
+        generated: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    })
+}
+
+/// This process's command line, quoted for a POSIX shell where needed.
+fn command_line() -> String {
+    std::env::args_os()
+        .map(|argument| shell_quote(&argument.to_string_lossy()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn shell_quote(argument: &str) -> String {
+    let plain = !argument.is_empty()
+        && argument
+            .chars()
+            .all(|character| character.is_ascii_alphanumeric() || "-_./=:,@+%".contains(character));
+    if plain {
+        argument.to_owned()
+    } else {
+        format!("'{}'", argument.replace('\'', "'\\''"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,5 +191,14 @@ mod tests {
             .collect();
         assert_eq!(list_some(&items, 2), "`a`, `b` and 1 more");
         assert_eq!(escape("a\x1b[31mb"), "a\\u{1b}[31mb");
+    }
+
+    #[test]
+    fn arguments_are_quoted_for_the_shell_only_when_needed() {
+        assert_eq!(shell_quote("--baseline"), "--baseline");
+        assert_eq!(shell_quote("data/v2.csv"), "data/v2.csv");
+        assert_eq!(shell_quote("my data.csv"), "'my data.csv'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(shell_quote(""), "''");
     }
 }

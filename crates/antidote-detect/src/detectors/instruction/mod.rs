@@ -47,7 +47,7 @@ use stride::{AppendedLine, Side};
 use text::Token;
 use triggers::{FoundTrigger, TriggerInputs, TriggerSettings};
 
-use crate::{DetectorId, DetectorReport, Flag, Trigger, TriggerPattern};
+use crate::{DetectorId, DetectorReport, DiscoveredTrigger, Flag, Trigger};
 
 /// What `antidote explain instruction-poisoning` prints.
 pub const EXPLANATION: &str = "\
@@ -636,8 +636,8 @@ impl InstructionPoisoningValidParams {
 
         report.triggers = found
             .iter()
-            .map(|trigger| Trigger {
-                pattern: TriggerPattern::InstructionString {
+            .map(|trigger| DiscoveredTrigger {
+                pattern: Trigger::InstructionString {
                     text: trigger.text.clone(),
                 },
                 target: None,

@@ -18,7 +18,9 @@ use antidote_data::{Record, Value};
 use rayon::prelude::*;
 
 use crate::predictor::{PredictError, Predictor};
-use crate::report::{DetectorId, DetectorReport, Flag, Trigger, TriggerPattern};
+use antidote_core::Trigger;
+
+use crate::report::{DetectorId, DetectorReport, DiscoveredTrigger, Flag};
 
 /// What `antidote explain trigger-search` prints.
 pub const EXPLANATION: &str = "\
@@ -427,7 +429,7 @@ pub enum TriggerSearchError {
 pub struct TestedCandidate {
     /// The candidate as a trigger: its pattern, target, support, purity and measured flip rate,
     /// with `confirmed` saying whether the test confirmed it.
-    pub trigger: Trigger,
+    pub trigger: DiscoveredTrigger,
     /// The share of the same records flipped to the target by the control stamp.
     pub control_rate: f64,
     /// How many records of other classes were stamped and counted (those the model did not
@@ -554,7 +556,7 @@ impl TriggerSearchValidParams {
                     measurements(outcome, candidate, target_name),
                 ));
             }
-            let trigger = Trigger {
+            let trigger = DiscoveredTrigger {
                 pattern: candidate.pattern.clone(),
                 target: Some(candidate.target),
                 support: candidate.carriers.len(),
@@ -743,7 +745,7 @@ struct Mined<'a> {
 
 /// A feature that is rare overall and tied to one label beyond chance.
 struct Candidate<'a> {
-    pattern: TriggerPattern,
+    pattern: Trigger,
     /// How a sentence names it: "the token `cf`".
     name: String,
     target: usize,
