@@ -47,6 +47,7 @@ impl Scan {
     /// # Panics
     ///
     /// When `records` are not the records this scan ran on (too few of them).
+    #[must_use = "the findings are a lazy iterator"]
     pub fn findings<'a>(
         &'a self,
         records: &'a [Record],

@@ -286,7 +286,7 @@ pub fn run(
         .collect();
     let quarantined: Vec<&str> = result
         .findings(&dataset.records)
-        .filter(|flagged| flagged.quarantined())
+        .filter(antidote_detect::findings::FlaggedRecord::quarantined)
         .map(|flagged| flagged.record.id.as_str())
         .collect();
     let id = |index: usize| dataset.records[index].id.as_str();

@@ -59,7 +59,7 @@ pub struct PageInput<'a> {
     pub data: &'a Path,
     /// The Merkle root `antidote lock` records for the records
     /// (`antidote_provenance::merkle`), so that the report names exactly the data it describes.
-    pub lock_root: &'a Digest,
+    pub lock_root: Digest,
 }
 
 /// The report of a scan. `provenance` is the footer (command, version, inputs and their
@@ -87,7 +87,7 @@ pub fn document(input: &PageInput<'_>, mut provenance: Provenance) -> Report {
     provenance.inputs.push(Input {
         role: "lock root".to_owned(),
         path: data.display().to_string(),
-        digest: Some(lock_root.clone()),
+        digest: Some(lock_root),
     });
     Report {
         title: "antidote scan".to_owned(),

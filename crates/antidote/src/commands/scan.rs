@@ -38,7 +38,9 @@ pub fn scan(args: &ScanArgs, global: &GlobalArgs, printer: Printer) -> anyhow::R
         embedding,
     } = load(args, printer)?;
     let probabilities = match &args.probs {
-        Some(path) => Some(read_probabilities(path, &records).map_err(probabilities_error)?),
+        Some(path) => {
+            Some(read_probabilities(path, &records).map_err(|error| probabilities_error(&error))?)
+        }
         None => None,
     };
     let options = ScanOptions {
@@ -233,14 +235,14 @@ fn read_all(dataset: &mut Dataset, printer: Printer) -> anyhow::Result<Vec<Recor
 }
 
 /// `--probs` that cannot be used, with what to give instead.
-fn probabilities_error(error: ProbabilitiesError) -> anyhow::Error {
-    let hint = match &error {
+fn probabilities_error(error: &ProbabilitiesError) -> anyhow::Error {
+    let hint = match error {
         ProbabilitiesError::Open { .. } => "check the path",
         ProbabilitiesError::Line { .. } => {
             "`--probs` takes a CSV with a header of class names (and optionally `id`), one row of out-of-sample probabilities per record"
         }
     };
-    UserError::new(antidote_core::error_chain(&error), hint).into()
+    UserError::new(antidote_core::error_chain(error), hint).into()
 }
 
 /// Writes `path` through an atomic file: whole or not at all.
@@ -272,7 +274,7 @@ fn write_report(
         schema,
         policy,
         data: &args.data,
-        lock_root: &lock_root,
+        lock_root,
     };
     let document = page::document(&input, provenance_of(&[("data", &args.data)])?);
     let html = antidote_report::render_html(&document);
