@@ -201,17 +201,7 @@ mod tests {
 
     #[test]
     fn percent_never_reads_as_none_or_all_unless_it_is() {
-        for share in [
-            1e-9,
-            1e-5,
-            0.0001,
-            0.004,
-            0.5,
-            0.99,
-            0.9994,
-            0.99999,
-            1.0 - 1e-12,
-        ] {
+        for share in [1e-9, 1e-5, 0.0001, 0.004, 0.5, 0.99, 0.9994, 0.99999, 1.0 - 1e-12] {
             let text = percent(share);
             assert_ne!(text, "0%", "{share}");
             assert_ne!(text, "100%", "{share}");
