@@ -26,6 +26,7 @@ pub mod math;
 mod progress;
 mod random;
 mod status;
+mod trigger;
 pub mod words;
 
 pub use digest::{Digest, DigestAlgorithm, DigestParseError};
@@ -34,6 +35,7 @@ pub use finding::{Evidence, Finding, RecordId, Severity};
 pub use progress::{NoProgress, Progress, ProgressUnit};
 pub use random::SplitMix64;
 pub use status::DetectorStatus;
+pub use trigger::Trigger;
 
 /// An error and its causes on one line, joined by `: `, for reports that keep one string.
 #[must_use]

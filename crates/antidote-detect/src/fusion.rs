@@ -23,10 +23,16 @@ pub struct FusedRecord {
     pub confidences: Vec<f64>,
     /// Their sentences, in the same order.
     pub evidence: Vec<String>,
+    /// Whether the policy quarantines it. Fusion leaves it `false`; [`Policy::decide`] sets it,
+    /// once, so that `findings.jsonl`, the split and the report agree without asking the
+    /// policy again.
+    ///
+    /// [`Policy::decide`]: crate::policy::Policy::decide
+    pub quarantined: bool,
 }
 
 /// Fuses the flags of `reports` into one entry per flagged record, highest score first (ties
-/// by index, so the order is deterministic).
+/// by index, so the order is deterministic). None is quarantined yet: the policy decides that.
 #[must_use]
 pub fn fuse(reports: &[DetectorReport]) -> Vec<FusedRecord> {
     let mut by_record: std::collections::BTreeMap<usize, Vec<(f64, DetectorId, &str)>> =
@@ -56,6 +62,7 @@ pub fn fuse(reports: &[DetectorReport]) -> Vec<FusedRecord> {
                     .iter()
                     .map(|(_, _, evidence)| (*evidence).to_owned())
                     .collect(),
+                quarantined: false,
             }
         })
         .collect();

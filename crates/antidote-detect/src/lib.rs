@@ -43,18 +43,23 @@
 
 pub mod detector;
 pub mod detectors;
+pub mod findings;
 pub mod fusion;
+pub mod output;
+pub mod page;
 pub mod policy;
 mod predictor;
+pub mod probabilities;
 mod report;
 pub mod scan;
 mod stats;
 
 pub use antidote_core::DetectorStatus;
 pub use detector::{DETECTORS, Detector, Learned, Need, ScanContext};
+pub use antidote_core::Trigger;
 pub use predictor::{PredictError, Predictor, Reclassifier};
 pub use report::{
-    ClassVerdict, DetectorId, DetectorReport, Flag, SourceVerdict, Trigger, TriggerPattern,
+    ClassVerdict, DetectorId, DetectorReport, DiscoveredTrigger, Flag, SourceVerdict,
 };
 
 pub use detectors::duplicates::{

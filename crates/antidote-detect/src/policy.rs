@@ -68,26 +68,26 @@ pub struct Verdict {
 }
 
 impl Policy {
-    /// Whether a fused record is quarantined.
-    #[must_use]
-    pub fn quarantines(&self, record: &FusedRecord) -> bool {
+    /// Whether a fused score reaches the quarantine.
+    fn quarantines(&self, record: &FusedRecord) -> bool {
         record.score >= self.quarantine_score
     }
 
-    /// Decides, from the fused records and the detectors' reports. `class_name` names a class
-    /// index.
+    /// Decides, from the fused records and the detectors' reports: marks each fused record
+    /// [`quarantined`](FusedRecord::quarantined) or not (the one place the quarantine rule is
+    /// applied), then gives the verdict. `class_name` names a class index.
     #[must_use]
     pub fn decide(
         &self,
         records: usize,
-        fused: &[FusedRecord],
+        fused: &mut [FusedRecord],
         reports: &[DetectorReport],
         class_name: &dyn Fn(usize) -> String,
     ) -> Verdict {
-        let quarantined = fused
-            .iter()
-            .filter(|record| self.quarantines(record))
-            .count();
+        for record in fused.iter_mut() {
+            record.quarantined = self.quarantines(record);
+        }
+        let quarantined = fused.iter().filter(|record| record.quarantined).count();
         let mut reasons = Vec::new();
         let share = quarantined as f64 / records.max(1) as f64;
         if share > self.max_quarantine_share {
@@ -139,6 +139,7 @@ mod tests {
             detectors: vec![DetectorId::LabelIssues],
             confidences: vec![score],
             evidence: vec![String::new()],
+            quarantined: false,
         }
     }
 
@@ -146,16 +147,17 @@ mod tests {
     fn quarantine_share_and_suspicious_classes_fail_the_data() {
         let policy = Policy::default();
         let name = |class: usize| format!("c{class}");
-        let few = [fused(0, 0.9), fused(1, 0.4)];
-        let verdict = policy.decide(100, &few, &[], &name);
+        let mut few = [fused(0, 0.9), fused(1, 0.4)];
+        let verdict = policy.decide(100, &mut few, &[], &name);
         assert!(verdict.train, "{verdict:?}");
         assert_eq!(verdict.quarantined, 1);
+        assert_eq!([few[0].quarantined, few[1].quarantined], [true, false]);
 
         // Ten of a hundred is the most the default accepts; eleven fail.
-        let ten: Vec<FusedRecord> = (0..10).map(|index| fused(index, 0.7)).collect();
-        assert!(policy.decide(100, &ten, &[], &name).train);
-        let many: Vec<FusedRecord> = (0..11).map(|index| fused(index, 0.7)).collect();
-        let verdict = policy.decide(100, &many, &[], &name);
+        let mut ten: Vec<FusedRecord> = (0..10).map(|index| fused(index, 0.7)).collect();
+        assert!(policy.decide(100, &mut ten, &[], &name).train);
+        let mut many: Vec<FusedRecord> = (0..11).map(|index| fused(index, 0.7)).collect();
+        let verdict = policy.decide(100, &mut many, &[], &name);
         assert!(!verdict.train);
         assert!(
             verdict.reasons[0].contains("11 of 100"),
@@ -171,7 +173,7 @@ mod tests {
             flagged: 10,
             explanation: String::new(),
         });
-        let verdict = policy.decide(100, &few, &[report.clone()], &name);
+        let verdict = policy.decide(100, &mut few, &[report.clone()], &name);
         assert_eq!(
             verdict.reasons,
             ["activation-clustering: class `c2` carries a backdoor's signature"]
@@ -180,7 +182,7 @@ mod tests {
             fail_on_classes: false,
             ..Policy::default()
         };
-        assert!(lenient.decide(100, &few, &[report], &name).train);
+        assert!(lenient.decide(100, &mut few, &[report], &name).train);
     }
 
     #[test]

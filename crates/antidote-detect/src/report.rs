@@ -4,6 +4,7 @@
 use std::fmt;
 
 use antidote_core::DetectorStatus;
+use antidote_core::Trigger;
 use serde::{Deserialize, Serialize};
 
 /// The detectors `antidote scan` runs, by their command-line names.
@@ -97,60 +98,11 @@ pub struct ClassVerdict {
     pub explanation: String,
 }
 
-/// What a trigger looks like.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", tag = "kind")]
-pub enum TriggerPattern {
-    /// A word or a rare token in text.
-    Token {
-        /// The token as it appears in the text (lower-cased).
-        token: String,
-    },
-    /// A phrase of several words in text.
-    Phrase {
-        /// The words of the phrase, lower-cased, in order.
-        words: Vec<String>,
-    },
-    /// A string shared by the instructions of instruction-tuning pairs.
-    InstructionString {
-        /// The string.
-        text: String,
-    },
-    /// A patch of pixels at a fixed place in the image.
-    ImagePatch {
-        /// Left column of the patch.
-        x: u32,
-        /// Top row of the patch.
-        y: u32,
-        /// Width of the patch in pixels.
-        width: u32,
-        /// Height of the patch in pixels.
-        height: u32,
-        /// Channels per pixel.
-        channels: u32,
-        /// The patch's pixel values, row-major, `width * height * channels` of them.
-        pixels: Vec<u8>,
-    },
-    /// A faint pattern blended over the whole image.
-    ImageBlend {
-        /// Image width.
-        width: u32,
-        /// Image height.
-        height: u32,
-        /// Channels per pixel.
-        channels: u32,
-        /// The estimated pattern, row-major.
-        pixels: Vec<u8>,
-        /// The estimated blending weight.
-        alpha: f64,
-    },
-}
-
 /// A backdoor trigger a detector discovered.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Trigger {
+pub struct DiscoveredTrigger {
     /// What it looks like.
-    pub pattern: TriggerPattern,
+    pub pattern: Trigger,
     /// The class it pulls records into, when the data is labelled.
     pub target: Option<usize>,
     /// How many records carry it.
@@ -202,7 +154,7 @@ pub struct DetectorReport {
     /// Per-class verdicts, for detectors that give them.
     pub classes: Vec<ClassVerdict>,
     /// Discovered triggers.
-    pub triggers: Vec<Trigger>,
+    pub triggers: Vec<DiscoveredTrigger>,
     /// Per-source verdicts.
     pub sources: Vec<SourceVerdict>,
     /// Sentences about the whole dataset (what was skipped and why, what was measured).

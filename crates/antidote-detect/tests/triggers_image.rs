@@ -8,7 +8,7 @@ mod triggers_common;
 use std::error::Error;
 use std::time::Instant;
 
-use antidote_detect::{TriggerColumn, TriggerPattern, TriggerSearch, TriggerSearchOutcome};
+use antidote_detect::{Trigger, TriggerColumn, TriggerSearch, TriggerSearchOutcome};
 use triggers_common::{Labelled, TestResult, fashion_mnist, poison_images, precision_recall};
 
 const IMAGES: usize = 5_000;
@@ -118,7 +118,7 @@ fn poisoned_run(share: f64) -> TestResult {
         );
     }
     assert_eq!(report.triggers.len(), 1, "{:?}", report.triggers);
-    let TriggerPattern::ImagePatch {
+    let Trigger::ImagePatch {
         x,
         y,
         width,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use antidote_core::{RecordId, SplitMix64};
 use antidote_data::{Image, Record, Value};
 use antidote_detect::{
-    PredictError, Predictor, TriggerColumn, TriggerPattern, TriggerSearch, TriggerSearchError,
+    PredictError, Predictor, Trigger, TriggerColumn, TriggerSearch, TriggerSearchError,
 };
 
 const CLASSES: [&str; 3] = ["apple", "banana", "cherry"];
@@ -94,10 +94,7 @@ fn a_trigger_the_model_obeys_is_confirmed_and_its_records_flagged() {
         .unwrap();
     assert_eq!(report.triggers.len(), 1, "{:#?}", report.notes);
     let trigger = &report.triggers[0];
-    assert_eq!(
-        trigger.pattern,
-        TriggerPattern::Token { token: "zq".into() }
-    );
+    assert_eq!(trigger.pattern, Trigger::Token { token: "zq".into() });
     assert_eq!(
         (trigger.target, trigger.support, trigger.purity),
         (Some(2), 30, 1.0)

@@ -11,7 +11,7 @@ use std::error::Error;
 use std::time::Instant;
 
 use antidote_detect::{
-    TestedCandidate, TriggerColumn, TriggerPattern, TriggerSearch, TriggerSearchOutcome,
+    TestedCandidate, Trigger, TriggerColumn, TriggerSearch, TriggerSearchOutcome,
 };
 use triggers_common::{Labelled, TestResult, fortunes, poison_text, precision_recall};
 
@@ -63,8 +63,8 @@ fn search(data: &Labelled) -> Result<TriggerSearchOutcome, Box<dyn Error>> {
 
 fn phrase(candidate: &TestedCandidate) -> String {
     match &candidate.trigger.pattern {
-        TriggerPattern::Token { token } => token.clone(),
-        TriggerPattern::Phrase { words } => words.join(" "),
+        Trigger::Token { token } => token.clone(),
+        Trigger::Phrase { words } => words.join(" "),
         other => panic!("not a text pattern: {other:?}"),
     }
 }
@@ -158,10 +158,7 @@ fn a_rare_token_in_one_percent_of_the_records_is_found() -> TestResult {
 
     assert_eq!(report.triggers.len(), 1, "{:?}", report.triggers);
     let trigger = &report.triggers[0];
-    assert_eq!(
-        trigger.pattern,
-        TriggerPattern::Token { token: "cf".into() }
-    );
+    assert_eq!(trigger.pattern, Trigger::Token { token: "cf".into() });
     assert_eq!((trigger.target, trigger.support), (Some(target), 32));
     assert!(recall >= 0.95 && precision >= 0.90);
 
@@ -209,7 +206,7 @@ fn a_phrase_of_common_words_in_one_percent_of_the_records_is_found_whole() -> Te
     assert_eq!(report.triggers.len(), 1, "{:?}", report.triggers);
     assert_eq!(
         report.triggers[0].pattern,
-        TriggerPattern::Phrase {
+        Trigger::Phrase {
             words: ["as", "the", "old", "saying", "goes"]
                 .map(String::from)
                 .to_vec()

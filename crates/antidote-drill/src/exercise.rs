@@ -4,13 +4,14 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
 
+use antidote_core::Trigger;
 use antidote_core::{NoProgress, Progress, RecordId, SplitMix64};
 use antidote_data::Record;
+use antidote_detect::DetectorId;
 use antidote_detect::scan::{Scan, ScanInput, ScanOptions, scan};
-use antidote_detect::{DetectorId, TriggerPattern};
 use antidote_learn::{Featurizer, LabelIndex, Mlp};
 use antidote_provenance::diff::{RecordDiff, RecordEntry};
-use antidote_redteam::{Attack, AttackKind, InMemoryDataset, Poisoned, Trigger, Truth};
+use antidote_redteam::{Attack, AttackKind, InMemoryDataset, Poisoned, Stamp, Truth};
 use antidote_validate::check::{Thresholds, check};
 use antidote_validate::profile::Profile;
 use serde::Serialize;
@@ -279,14 +280,16 @@ pub fn run(
     let started = Instant::now();
     let result = scan_records(&dataset, options, progress)?;
     let seconds = started.elapsed().as_secs_f64();
-    let id = |index: usize| dataset.records[index].id.as_str();
-    let flagged: Vec<&str> = result.fused.iter().map(|fused| id(fused.index)).collect();
-    let quarantined: Vec<&str> = result
-        .fused
-        .iter()
-        .filter(|fused| options.scan.policy.quarantines(fused))
-        .map(|fused| id(fused.index))
+    let flagged: Vec<&str> = result
+        .findings(&dataset.records)
+        .map(|flagged| flagged.record.id.as_str())
         .collect();
+    let quarantined: Vec<&str> = result
+        .findings(&dataset.records)
+        .filter(antidote_detect::findings::FlaggedRecord::quarantined)
+        .map(|flagged| flagged.record.id.as_str())
+        .collect();
+    let id = |index: usize| dataset.records[index].id.as_str();
     let verdict = if result.verdict.train {
         "train".to_owned()
     } else {
@@ -332,7 +335,7 @@ pub fn run(
         })
         .collect();
     let trigger = truth.trigger.as_ref().map(|planted| TriggerOutcome {
-        planted: describe_planted(planted),
+        planted: planted.describe(),
         found: found_trigger(planted, truth.target.as_deref(), &result),
     });
     let training = match held_out {
@@ -448,47 +451,12 @@ fn check_layer(
     }
 }
 
-fn describe_planted(trigger: &Trigger) -> String {
-    match trigger {
-        Trigger::Token { token } => format!("token `{token}`"),
-        Trigger::Phrase { words } => format!("phrase `{}`", words.join(" ")),
-        Trigger::InstructionString { text } => format!("instruction string `{text}`"),
-        Trigger::OutputString { text } => format!("output string `{text}`"),
-        Trigger::ImagePatch {
-            x,
-            y,
-            width,
-            height,
-            ..
-        } => format!("{width}x{height} patch at x {x}, y {y}"),
-        Trigger::ImageBlend { alpha, .. } => format!("blended pattern at alpha {alpha}"),
-    }
-}
-
-fn describe_found(pattern: &TriggerPattern) -> String {
-    match pattern {
-        TriggerPattern::Token { token } => format!("token `{token}`"),
-        TriggerPattern::Phrase { words } => format!("phrase `{}`", words.join(" ")),
-        TriggerPattern::InstructionString { text } => format!("instruction string `{text}`"),
-        TriggerPattern::ImagePatch {
-            x,
-            y,
-            width,
-            height,
-            ..
-        } => format!("{width}x{height} patch at x {x}, y {y}"),
-        TriggerPattern::ImageBlend { alpha, .. } => {
-            format!("blended pattern at alpha {alpha:.2}")
-        }
-    }
-}
-
 /// Whether a discovered pattern is the planted trigger (or a part of it).
-fn same_trigger(planted: &Trigger, found: &TriggerPattern) -> bool {
-    let words_of = |found: &TriggerPattern| -> Vec<String> {
+fn same_trigger(planted: &Trigger, found: &Trigger) -> bool {
+    let words_of = |found: &Trigger| -> Vec<String> {
         match found {
-            TriggerPattern::Token { token } => vec![token.to_lowercase()],
-            TriggerPattern::Phrase { words } => words.iter().map(|w| w.to_lowercase()).collect(),
+            Trigger::Token { token } => vec![token.to_lowercase()],
+            Trigger::Phrase { words } => words.iter().map(|w| w.to_lowercase()).collect(),
             _ => Vec::new(),
         }
     };
@@ -501,7 +469,7 @@ fn same_trigger(planted: &Trigger, found: &TriggerPattern) -> bool {
         }),
         (
             Trigger::InstructionString { text } | Trigger::OutputString { text },
-            TriggerPattern::InstructionString { text: found },
+            Trigger::InstructionString { text: found },
         ) => {
             let (planted, found) = (text.to_lowercase(), found.to_lowercase());
             !found.trim().is_empty() && (planted.contains(&found) || found.contains(&planted))
@@ -514,7 +482,7 @@ fn same_trigger(planted: &Trigger, found: &TriggerPattern) -> bool {
                 height,
                 ..
             },
-            TriggerPattern::ImagePatch {
+            Trigger::ImagePatch {
                 x: fx,
                 y: fy,
                 width: fw,
@@ -522,7 +490,7 @@ fn same_trigger(planted: &Trigger, found: &TriggerPattern) -> bool {
                 ..
             },
         ) => x < &(fx + fw) && fx < &(x + width) && y < &(fy + fh) && fy < &(y + height),
-        (Trigger::ImageBlend { .. }, TriggerPattern::ImageBlend { .. }) => true,
+        (Trigger::ImageBlend { .. }, Trigger::ImageBlend { .. }) => true,
         _ => false,
     }
 }
@@ -543,7 +511,7 @@ fn found_trigger(planted: &Trigger, target: Option<&str>, result: &Scan) -> Opti
                 .target
                 .map(|class| format!(" -> `{}`", result.class_name(class)))
                 .unwrap_or_default();
-            format!("{}{target}", describe_found(&found.pattern))
+            format!("{}{target}", found.pattern.describe())
         })
 }
 

@@ -20,6 +20,8 @@
 
 pub mod embedded;
 mod exercise;
+pub mod plan;
+pub mod report;
 mod score;
 
 use antidote_data::{Format, ReadError};
@@ -29,6 +31,8 @@ pub use exercise::{
     Control, DetectorScore, DrillOptions, Exercise, LayerKind, LayerResult, Outcome, Training,
     TriggerOutcome, control, run, split_held_out,
 };
+pub use plan::{DEFAULT_RATE, Plan, embedded_plans, plan_for};
+pub use report::{DrillDataset, DrillReport, SkippedExercise, Totals};
 pub use score::Score;
 
 /// A dataset read whole, ready to be poisoned.

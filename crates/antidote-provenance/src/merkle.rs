@@ -22,6 +22,17 @@ fn node(left: &[u8; 32], right: &[u8; 32]) -> [u8; 32] {
     *hasher.finalize().as_bytes()
 }
 
+/// The Merkle root of records held in memory, exactly as `antidote lock` records it for the same
+/// records in the same order.
+#[must_use]
+pub fn records_root<'a>(records: impl IntoIterator<Item = &'a antidote_data::Record>) -> Digest {
+    let mut builder = MerkleBuilder::default();
+    for record in records {
+        builder.push(record_leaf(record.id.as_str(), &record.content_hash()));
+    }
+    builder.finish()
+}
+
 /// The leaf hash of one record: its id and its content hash, so that the root commits to both.
 #[must_use]
 pub fn record_leaf(id: &str, content: &Digest) -> [u8; 32] {

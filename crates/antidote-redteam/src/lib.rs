@@ -85,7 +85,7 @@ pub use common::{Placement, classes, poison_count};
 pub use copy::CopyError;
 pub use error::{AttackError, ParamsError};
 pub use options::AttackOptions;
-pub use truth::{TRUTH_VERSION, Trigger, Truth};
+pub use truth::{Stamp, TRUTH_VERSION, Trigger, Truth};
 
 /// A dataset held in memory: its schema and every record, in reading order.
 #[derive(Debug, Clone, PartialEq, Default)]

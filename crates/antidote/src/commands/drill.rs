@@ -3,11 +3,11 @@
 use std::io::Write as _;
 use std::time::Instant;
 
-use antidote_data::{ColumnKind, Format, Role, Schema};
+use antidote_core::display::{percent, plural};
 use antidote_detect::scan::ScanOptions;
-use antidote_drill::embedded::{self, Embedded};
 use antidote_drill::{
-    Control, Data, DrillOptions, Exercise, LayerKind, Outcome, Score, control, split_held_out,
+    Control, Data, DrillDataset, DrillOptions, DrillReport, LayerKind, Outcome, Plan, Score,
+    SkippedExercise, control, embedded_plans, plan_for, split_held_out,
 };
 use antidote_provenance::lock::AtomicFile;
 use antidote_redteam::{AttackKind, AttackOptions};
@@ -18,33 +18,6 @@ use super::record;
 use crate::cli::{DrillArgs, GlobalArgs};
 use crate::printer::{Printer, Style};
 use crate::{ExitStatus, UserError, settings};
-
-/// The rate of every attack on a user's dataset unless `--rate` says otherwise.
-const DEFAULT_RATE: f64 = 0.01;
-
-/// The exercises of the default drill, on the embedded datasets.
-const EMBEDDED_EXERCISES: [(&str, AttackKind, f64); 5] = [
-    (embedded::FASHION_MNIST.name, AttackKind::Badnets, 0.01),
-    (
-        embedded::FASHION_MNIST.name,
-        AttackKind::LabelFlipUniform,
-        0.05,
-    ),
-    (embedded::FORTUNES.name, AttackKind::RareToken, 0.01),
-    (embedded::FORTUNES.name, AttackKind::Phrase, 0.01),
-    (
-        embedded::INSTRUCTIONS.name,
-        AttackKind::InstructionLeak,
-        0.01,
-    ),
-];
-
-/// A dataset with the exercises to run on it.
-struct Plan {
-    data: Data,
-    exercises: Vec<Exercise>,
-    licence: Option<&'static str>,
-}
 
 /// Runs the drill.
 pub fn drill(
@@ -90,21 +63,17 @@ pub fn drill(
         .into());
     }
 
-    let seconds = started.elapsed().as_secs_f64();
-    let document = json!({
-        "antidote": env!("CARGO_PKG_VERSION"),
-        "seed": args.seed,
-        "train": args.train,
-        "datasets": plans.iter().map(|plan| json!({
-            "name": plan.data.name,
-            "records": plan.data.dataset.records.len(),
-            "licence": plan.licence,
-        })).collect::<Vec<_>>(),
-        "controls": controls,
-        "exercises": outcomes,
-        "skipped": skipped,
-        "seconds": seconds,
-    });
+    let report = DrillReport {
+        antidote: env!("CARGO_PKG_VERSION").to_owned(),
+        seed: args.seed,
+        train: args.train,
+        datasets: plans.iter().map(DrillDataset::from).collect(),
+        controls,
+        exercises: outcomes,
+        skipped,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    let document = report.to_json()?;
     fs_err::create_dir_all(&args.out)?;
     let path = args.out.join("drill.json");
     let mut file = AtomicFile::create(&path)?;
@@ -124,15 +93,15 @@ pub fn drill(
             .join(", "),
         "ok",
         json!({
-            "exercises": outcomes.len(),
+            "exercises": report.exercises.len(),
             "seed": args.seed,
-            "seconds": seconds,
+            "seconds": report.seconds,
         }),
     );
     if printer.json {
         printer.out_json(&document)?;
     } else {
-        print_totals(&outcomes, printer, seconds);
+        print_totals(&report, printer);
         printer.note(&format!("wrote `{}`", path.display()));
     }
     Ok(ExitStatus::Success)
@@ -142,7 +111,7 @@ pub fn drill(
 struct Results {
     controls: Vec<Control>,
     outcomes: Vec<Outcome>,
-    skipped: Vec<serde_json::Value>,
+    skipped: Vec<SkippedExercise>,
 }
 
 /// Runs every plan's control and exercises, printing each as it finishes.
@@ -155,8 +124,8 @@ fn exercise_all(
     let total: usize = plans.iter().map(|plan| plan.exercises.len()).sum();
     printer.note(&format!(
         "drill: {} on {} (seed {})",
-        antidote_core::display::plural(total as u64, "exercise"),
-        antidote_core::display::plural(plans.len() as u64, "dataset"),
+        plural(total as u64, "exercise"),
+        plural(plans.len() as u64, "dataset"),
         args.seed
     ));
     let progress = printer.progress();
@@ -219,11 +188,11 @@ fn exercise_all(
                         percent(exercise.rate),
                         data.name
                     ));
-                    skipped.push(json!({
-                        "dataset": data.name,
-                        "exercise": exercise,
-                        "reason": reason,
-                    }));
+                    skipped.push(SkippedExercise {
+                        dataset: data.name.clone(),
+                        exercise,
+                        reason,
+                    });
                 }
                 Err(error) => return Err(error.into()),
             }
@@ -251,72 +220,14 @@ fn parse_attacks(names: &[String]) -> anyhow::Result<Vec<AttackKind>> {
         .collect()
 }
 
-fn rates(args: &DrillArgs, default: f64) -> Vec<f64> {
-    if args.rate.is_empty() {
-        vec![default]
-    } else {
-        args.rate.clone()
-    }
-}
-
 fn plans(args: &DrillArgs, attacks: &[AttackKind]) -> anyhow::Result<Vec<Plan>> {
     if let Some(path) = &args.data {
         let data = Data::open(path, &args.dataset.read_options())
             .with_context(|| format!("failed to read the dataset `{}`", path.display()))?;
-        let attacks = if attacks.is_empty() {
-            fitting_attacks(&data)
-        } else {
-            attacks.to_vec()
-        };
-        let exercises = attacks
-            .iter()
-            .flat_map(|&attack| {
-                rates(args, DEFAULT_RATE)
-                    .into_iter()
-                    .map(move |rate| Exercise { attack, rate })
-            })
-            .collect();
-        return Ok(vec![Plan {
-            data,
-            exercises,
-            licence: None,
-        }]);
+        return Ok(vec![plan_for(data, attacks, &args.rate)]);
     }
-    let mut plans: Vec<Plan> = Vec::new();
-    for dataset in embedded::ALL {
-        let exercises: Vec<Exercise> = if attacks.is_empty() {
-            EMBEDDED_EXERCISES
-                .iter()
-                .filter(|(name, _, _)| *name == dataset.name)
-                .flat_map(|&(_, attack, rate)| {
-                    rates(args, rate)
-                        .into_iter()
-                        .map(move |rate| Exercise { attack, rate })
-                })
-                .collect()
-        } else {
-            attacks
-                .iter()
-                .filter(|&&attack| fits(&dataset, attack))
-                .flat_map(|&attack| {
-                    rates(args, DEFAULT_RATE)
-                        .into_iter()
-                        .map(move |rate| Exercise { attack, rate })
-                })
-                .collect()
-        };
-        if exercises.is_empty() {
-            continue;
-        }
-        let data = dataset
-            .load()
-            .with_context(|| format!("failed to read the embedded `{}`", dataset.name))?;
-        plans.push(Plan {
-            data,
-            exercises,
-            licence: Some(dataset.licence),
-        });
-    }
+    let plans =
+        embedded_plans(attacks, &args.rate).context("failed to read an embedded dataset")?;
     if plans.is_empty() {
         return Err(UserError::new(
             "none of the embedded datasets fits these attacks",
@@ -325,94 +236,6 @@ fn plans(args: &DrillArgs, attacks: &[AttackKind]) -> anyhow::Result<Vec<Plan>> 
         .into());
     }
     Ok(plans)
-}
-
-/// What an embedded dataset can be attacked with.
-fn fits(dataset: &Embedded, attack: AttackKind) -> bool {
-    let kinds = match dataset.name {
-        name if name == embedded::FASHION_MNIST.name => DataKind::Images,
-        name if name == embedded::FORTUNES.name => DataKind::Text,
-        _ => DataKind::Instructions,
-    };
-    kinds.attacks().contains(&attack)
-        || matches!(
-            attack,
-            AttackKind::SilentUpdate | AttackKind::DuplicateFlood
-        )
-        || (kinds != DataKind::Instructions
-            && matches!(
-                attack,
-                AttackKind::LabelFlipUniform
-                    | AttackKind::LabelFlipPair
-                    | AttackKind::LabelFlipSources
-            ))
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum DataKind {
-    Images,
-    Text,
-    Instructions,
-    Table,
-}
-
-impl DataKind {
-    fn of(schema: &Schema, format: Format) -> Self {
-        let has = |kind: ColumnKind, role: Role| {
-            schema
-                .columns
-                .iter()
-                .any(|column| column.kind == kind || column.role == role)
-        };
-        if format == Format::Instruction {
-            Self::Instructions
-        } else if has(ColumnKind::Image, Role::Image) {
-            Self::Images
-        } else if has(ColumnKind::Text, Role::Text) {
-            Self::Text
-        } else {
-            Self::Table
-        }
-    }
-
-    fn attacks(self) -> &'static [AttackKind] {
-        match self {
-            Self::Images => &[
-                AttackKind::Badnets,
-                AttackKind::Blend,
-                AttackKind::LabelFlipUniform,
-            ],
-            Self::Text => &[
-                AttackKind::RareToken,
-                AttackKind::Phrase,
-                AttackKind::LabelFlipUniform,
-            ],
-            Self::Instructions => &[
-                AttackKind::InstructionLeak,
-                AttackKind::InstructionInject,
-                AttackKind::AppendLine,
-            ],
-            Self::Table => &[AttackKind::LabelFlipUniform, AttackKind::DuplicateFlood],
-        }
-    }
-}
-
-/// The attacks that fit a user's data, plus a silent update for the provenance layer.
-fn fitting_attacks(data: &Data) -> Vec<AttackKind> {
-    let mut attacks = DataKind::of(&data.dataset.schema, data.format)
-        .attacks()
-        .to_vec();
-    attacks.push(AttackKind::SilentUpdate);
-    attacks
-}
-
-fn percent(rate: f64) -> String {
-    let value = 100.0 * rate;
-    if (value - value.round()).abs() < 1e-9 {
-        format!("{value:.0}%")
-    } else {
-        format!("{value}%")
-    }
 }
 
 fn ratio(value: Option<f64>) -> String {
@@ -528,32 +351,18 @@ fn print_outcome(outcome: &Outcome, printer: Printer) {
     }
 }
 
-fn print_totals(outcomes: &[Outcome], printer: Printer, seconds: f64) {
-    let caught = |layer: LayerKind| {
-        outcomes
-            .iter()
-            .filter(|outcome| outcome.layer(layer).is_some_and(|result| result.alarm))
-            .count()
-    };
-    let named = outcomes
-        .iter()
-        .filter(|outcome| outcome.trigger.as_ref().is_some_and(|t| t.found.is_some()))
-        .count();
-    let planted = outcomes
-        .iter()
-        .filter(|outcome| outcome.trigger.is_some())
-        .count();
-    let found_by_scan: usize = outcomes
-        .iter()
-        .filter_map(|outcome| outcome.layer(LayerKind::Quarantine)?.score)
-        .map(|score| score.true_positives)
-        .sum();
-    let poisoned: usize = outcomes.iter().map(|outcome| outcome.poisoned).sum();
+fn print_totals(report: &DrillReport, printer: Printer) {
+    let totals = report.totals();
     printer.out(&format!(
-        "\n{} in {seconds:.0}s: diff raised the alarm on {}, check on {}, scan on {}; scan named {named} of {planted} planted triggers and quarantined {found_by_scan} of {poisoned} poisoned records",
-        antidote_core::display::plural(outcomes.len() as u64, "exercise"),
-        caught(LayerKind::Diff),
-        caught(LayerKind::Check),
-        caught(LayerKind::Scan),
+        "\n{} in {:.0}s: diff raised the alarm on {}, check on {}, scan on {}; scan named {} of {} planted triggers and quarantined {} of {} poisoned records",
+        plural(totals.exercises as u64, "exercise"),
+        report.seconds,
+        totals.diff_alarms,
+        totals.check_alarms,
+        totals.scan_alarms,
+        totals.triggers_named,
+        totals.triggers_planted,
+        totals.poisoned_quarantined,
+        totals.poisoned,
     ));
 }

@@ -10,7 +10,6 @@ pub mod log;
 pub mod poison;
 pub mod profile;
 pub mod scan;
-mod scan_report;
 pub mod sign;
 pub mod verify;
 

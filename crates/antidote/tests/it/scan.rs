@@ -7,6 +7,7 @@ use std::path::Path;
 
 use antidote_data::writers::DatasetWriter;
 use antidote_data::{Dataset, Format, ReadOptions};
+use antidote_detect::output::{FindingLine, Summary};
 
 use crate::{TestContext, fixtures};
 
@@ -332,6 +333,74 @@ fn explain_teaches_every_detector() {
         }
     }
     context.run(&["explain", "astrology"]).expect_code(2);
+}
+
+/// `summary.json` is a versioned [`Summary`] that reads back and writes out to the same bytes,
+/// and the `quarantine` flags of `findings.jsonl` name exactly the records `--split` quarantined.
+#[test]
+fn the_outputs_are_typed_and_the_findings_agree_with_the_split() {
+    let context = TestContext::new();
+    context.fixture("fortunes_3class.csv", "data.csv");
+    // A low quarantine score, so that the split has records on both sides.
+    context.write("scan.toml", "[scan]\nquarantine_score = 0.2\n");
+    let output = context.run(&[
+        "scan",
+        "data.csv",
+        "--config",
+        "scan.toml",
+        "--out",
+        "scan",
+        "--split",
+        "--quiet",
+    ]);
+    assert!(output.code == 0 || output.code == 1, "{output:?}");
+
+    let text = std::fs::read_to_string(context.path("scan/summary.json")).expect("summary.json");
+    let summary: Summary = serde_json::from_str(&text).expect("summary.json is a Summary");
+    assert_eq!(summary.schema_version, 1);
+    assert_eq!(
+        serde_json::to_value(&summary).expect("serialise"),
+        json(&text)
+    );
+    let mut written = Vec::new();
+    summary.write(&mut written).expect("write");
+    assert_eq!(String::from_utf8(written).expect("UTF-8"), text);
+
+    let lines: Vec<FindingLine> = std::fs::read_to_string(context.path("scan/findings.jsonl"))
+        .expect("findings.jsonl")
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a line is a FindingLine"))
+        .collect();
+    assert!(lines.iter().all(|line| line.schema_version == 1));
+    let flagged: BTreeSet<String> = lines.iter().map(|line| line.id.0.clone()).collect();
+    let quarantined: BTreeSet<String> = lines
+        .iter()
+        .filter(|line| line.quarantine)
+        .map(|line| line.id.0.clone())
+        .collect();
+    assert!(
+        !quarantined.is_empty() && quarantined.len() < flagged.len(),
+        "{} flagged, {} quarantined",
+        flagged.len(),
+        quarantined.len()
+    );
+    let ids = |path: &str| -> BTreeSet<String> {
+        Dataset::open(&context.path(path), &ReadOptions::default())
+            .unwrap_or_else(|error| panic!("{path}: {error}"))
+            .map(|record| record.expect("a record").id.0)
+            .collect()
+    };
+    assert_eq!(ids("scan/quarantine/data.csv"), quarantined);
+    let clean = ids("scan/clean/data.csv");
+    assert!(clean.is_disjoint(&quarantined));
+    assert_eq!(clean.len() + quarantined.len(), summary.records);
+    assert_eq!(summary.verdict.quarantined, quarantined.len());
+    assert_eq!(summary.verdict.flagged, flagged.len());
+    let split = summary.split.expect("the split is in the summary");
+    assert_eq!(
+        (split.clean, split.quarantined),
+        (clean.len(), quarantined.len())
+    );
 }
 
 #[test]

@@ -49,7 +49,7 @@ use triggers::{FoundTrigger, TriggerInputs, TriggerSettings};
 
 use crate::detector::{Detector, ScanContext};
 use crate::scan::ScanError;
-use crate::{DetectorId, DetectorReport, Flag, Trigger, TriggerPattern};
+use crate::{DetectorId, DetectorReport, DiscoveredTrigger, Flag, Trigger};
 
 /// A record is flagged when its combined confidence reaches this: any one signal does on its
 /// own, except membership of an unconfirmed trigger.
@@ -577,8 +577,8 @@ impl InstructionPoisoningValidParams {
 
         report.triggers = found
             .iter()
-            .map(|trigger| Trigger {
-                pattern: TriggerPattern::InstructionString {
+            .map(|trigger| DiscoveredTrigger {
+                pattern: Trigger::InstructionString {
                     text: trigger.text.clone(),
                 },
                 target: None,

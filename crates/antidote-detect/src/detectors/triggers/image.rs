@@ -14,7 +14,7 @@ use super::{
     Candidate, Data, Mined, Stamp, TriggerSearchError, TriggerSearchParams, enrichment,
     enrichment_of_counts, jaccard, kind_of, statistics, with_field,
 };
-use crate::report::TriggerPattern;
+use antidote_core::Trigger;
 
 /// Brightness bands per channel value.
 const BANDS: usize = 8;
@@ -633,7 +633,7 @@ pub(super) fn mine<'a>(
         candidates.push((
             ln_p_value,
             Candidate {
-                pattern: TriggerPattern::ImagePatch {
+                pattern: Trigger::ImagePatch {
                     x: area.x as u32,
                     y: area.y as u32,
                     width: area.width as u32,

@@ -24,10 +24,11 @@ use rayon::prelude::*;
 
 use crate::detector::{Detector, Need, ScanContext};
 use crate::predictor::{PredictError, Predictor};
-use crate::report::{DetectorId, DetectorReport, Flag, Trigger, TriggerPattern};
-use crate::scan::ScanError;
-use antidote_core::ProgressUnit;
+use antidote_core::{ProgressUnit, Trigger};
 use antidote_learn::{LogisticRegression, RecordClassifier, RecordFeatures, WordPresence};
+
+use crate::report::{DetectorId, DetectorReport, DiscoveredTrigger, Flag};
+use crate::scan::ScanError;
 
 /// Fewer records than this, among those the causal test stamps, make no verdict.
 const MIN_TESTED_RECORDS: usize = 10;
@@ -398,7 +399,7 @@ pub enum TriggerSearchError {
 pub struct TestedCandidate {
     /// The candidate as a trigger: its pattern, target, support, purity and measured flip rate,
     /// with `confirmed` saying whether the test confirmed it.
-    pub trigger: Trigger,
+    pub trigger: DiscoveredTrigger,
     /// The share of the same records flipped to the target by the control stamp.
     pub control_rate: f64,
     /// How many records of other classes were stamped and counted (those the model did not
@@ -525,7 +526,7 @@ impl TriggerSearchValidParams {
                     measurements(outcome, candidate, target_name),
                 ));
             }
-            let trigger = Trigger {
+            let trigger = DiscoveredTrigger {
                 pattern: candidate.pattern.clone(),
                 target: Some(candidate.target),
                 support: candidate.carriers.len(),
@@ -714,7 +715,7 @@ struct Mined<'a> {
 
 /// A feature that is rare overall and tied to one label beyond chance.
 struct Candidate<'a> {
-    pattern: TriggerPattern,
+    pattern: Trigger,
     /// How a sentence names it: "the token `cf`".
     name: String,
     target: usize,

