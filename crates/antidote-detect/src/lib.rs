@@ -55,8 +55,8 @@ pub mod scan;
 mod stats;
 
 pub use antidote_core::DetectorStatus;
-pub use detector::{DETECTORS, Detector, Learned, Need, ScanContext};
 pub use antidote_core::Trigger;
+pub use detector::{DETECTORS, Detector, Learned, Need, ScanContext};
 pub use predictor::{PredictError, Predictor, Reclassifier};
 pub use report::{
     ClassVerdict, DetectorId, DetectorReport, DiscoveredTrigger, Flag, SourceVerdict,

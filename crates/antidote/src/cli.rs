@@ -65,6 +65,21 @@ pub struct GlobalArgs {
     /// Do not record this run in the ledger
     #[arg(long, global = true)]
     pub no_ledger: bool,
+
+    /// The configuration file (default: `antidote.toml` in the project folder)
+    ///
+    /// One file for every command: `[check]` thresholds, `[rules]` and `[severity]` for `check`,
+    /// the `[scan]` policy for `scan` and `drill`. Without it, antidote reads `antidote.toml` from
+    /// the nearest folder upward that holds one, else uses the defaults. `--rules` is the same
+    /// option, kept for `antidote check`.
+    #[arg(
+        long,
+        global = true,
+        alias = "rules",
+        env = "ANTIDOTE_CONFIG",
+        value_name = "TOML"
+    )]
+    pub config: Option<PathBuf>,
 }
 
 /// Colour output.
@@ -537,10 +552,6 @@ pub struct CheckArgs {
     #[arg(long, required = true, value_name = "PROFILE")]
     pub baseline: PathBuf,
 
-    /// The configuration with `[check]` thresholds and `[rules]` (default: `antidote.toml` in the project folder)
-    #[arg(long, value_name = "TOML")]
-    pub rules: Option<PathBuf>,
-
     /// How many anomalies to print (all of them with `--json`)
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub show: usize,
@@ -744,10 +755,6 @@ pub struct ScanArgs {
     #[arg(long, default_value_t = 5, value_name = "K", value_parser = clap::value_parser!(usize))]
     pub folds: usize,
 
-    /// The configuration with the `[scan]` policy (default: `antidote.toml` in the project folder)
-    #[arg(long, value_name = "TOML")]
-    pub config: Option<PathBuf>,
-
     /// How many of the most suspicious records to print
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub show: usize,
@@ -782,10 +789,6 @@ pub struct DrillArgs {
     /// The folder to write `drill.json` to
     #[arg(long, default_value = "antidote-drill", value_name = "DIR")]
     pub out: PathBuf,
-
-    /// The configuration with the `[scan]` policy and `[check]` thresholds (default: `antidote.toml`)
-    #[arg(long, value_name = "TOML")]
-    pub config: Option<PathBuf>,
 
     #[command(flatten)]
     pub dataset: DatasetArgs,

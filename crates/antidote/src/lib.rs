@@ -67,20 +67,21 @@ impl UserError {
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitStatus> {
-    let global = cli.global;
+    let settings = settings::Settings::resolve(&cli.global)?;
+    let global = &settings;
     match cli.command {
-        Command::Lock(args) => commands::lock::lock(&args, &global, printer),
-        Command::Verify(args) => commands::verify::verify(&args, &global, printer),
-        Command::Diff(args) => commands::diff::diff(&args, &global, printer),
-        Command::Keygen(args) => commands::keygen::keygen(&args, &global, printer),
-        Command::Sign(args) => commands::sign::sign(&args, &global, printer),
-        Command::Profile(args) => commands::profile::profile(&args, &global, printer),
-        Command::Check(args) => commands::check::check(&args, &global, printer),
-        Command::Scan(args) => commands::scan::scan(&args, &global, printer),
+        Command::Lock(args) => commands::lock::lock(&args, global, printer),
+        Command::Verify(args) => commands::verify::verify(&args, global, printer),
+        Command::Diff(args) => commands::diff::diff(&args, global, printer),
+        Command::Keygen(args) => commands::keygen::keygen(&args, global, printer),
+        Command::Sign(args) => commands::sign::sign(&args, global, printer),
+        Command::Profile(args) => commands::profile::profile(&args, global, printer),
+        Command::Check(args) => commands::check::check(&args, global, printer),
+        Command::Scan(args) => commands::scan::scan(&args, global, printer),
         Command::Explain(args) => commands::explain::explain(&args, printer),
-        Command::Log(args) => commands::log::log(&args, &global, printer),
-        Command::Poison(args) => commands::poison::poison(&args, &global, printer),
-        Command::Drill(args) => commands::drill::drill(&args, &global, printer),
+        Command::Log(args) => commands::log::log(&args, global, printer),
+        Command::Poison(args) => commands::poison::poison(&args, global, printer),
+        Command::Drill(args) => commands::drill::drill(&args, global, printer),
     }
 }
 

@@ -1,4 +1,6 @@
-//! Where things are: the project folder and the ledger.
+//! Settings resolved once per run: where the project folder, the ledger and the configuration
+//! are, and what the configuration says. The command line overrides the environment, which
+//! overrides `antidote.toml`; commands read the resolved [`Settings`], never the raw flags.
 
 use std::path::{Path, PathBuf};
 
@@ -21,9 +23,32 @@ pub fn project_folder(start: &Path) -> PathBuf {
         .to_owned()
 }
 
+/// What every command needs beyond its own arguments, resolved once by [`Settings::resolve`].
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// The configuration: `--config`, else `antidote.toml` in the project folder, else defaults.
+    pub config: Config,
+    /// Where the configuration was read from, when it was read from a file.
+    pub config_path: Option<PathBuf>,
+    /// The ledger to record the run in; `None` with `--no-ledger`.
+    pub ledger: Option<PathBuf>,
+}
+
+impl Settings {
+    /// Resolves the global options, the environment and the configuration file.
+    pub fn resolve(global: &GlobalArgs) -> anyhow::Result<Self> {
+        let (config, config_path) = load_config(global.config.as_deref())?;
+        Ok(Self {
+            config,
+            config_path,
+            ledger: ledger_path(global),
+        })
+    }
+}
+
 /// The ledger to write to, or `None` with `--no-ledger`.
 #[must_use]
-pub fn ledger_path(global: &GlobalArgs) -> Option<PathBuf> {
+fn ledger_path(global: &GlobalArgs) -> Option<PathBuf> {
     if global.no_ledger {
         return None;
     }
@@ -70,7 +95,7 @@ pub struct Config {
 
 /// Reads the configuration: the file given, else `antidote.toml` in the project folder, else
 /// the defaults. Returns the path it was read from.
-pub fn load_config(explicit: Option<&Path>) -> anyhow::Result<(Config, Option<PathBuf>)> {
+fn load_config(explicit: Option<&Path>) -> anyhow::Result<(Config, Option<PathBuf>)> {
     let path = if let Some(path) = explicit {
         Some(path.to_owned())
     } else {
@@ -90,7 +115,7 @@ pub fn load_config(explicit: Option<&Path>) -> anyhow::Result<(Config, Option<Pa
                 error.message()
             ),
             format!(
-                "{}see `antidote check --help` for the `[check]` and `[rules]` tables",
+                "{}see `antidote check --help` for the `[check]` and `[rules]` tables and `antidote scan --help` for `[scan]`",
                 error.span().map_or_else(String::new, |span| {
                     let line = text[..span.start].matches('\n').count() + 1;
                     format!("look at line {line}; ")

@@ -81,7 +81,7 @@ pub fn document(input: &PageInput<'_>, mut provenance: Provenance) -> Report {
     let (ran, skipped): (Vec<&DetectorReport>, Vec<&DetectorReport>) = result
         .reports
         .iter()
-        .partition(|report| !was_skipped(report));
+        .partition(|report| !report.is_skipped());
     sections.extend(ran.iter().map(|report| view.detector_section(report)));
     sections.extend(skipped_section(&skipped));
     provenance.inputs.push(Input {
@@ -109,11 +109,6 @@ pub fn document(input: &PageInput<'_>, mut provenance: Provenance) -> Report {
         sections,
         provenance,
     }
-}
-
-/// Whether a detector did not run (its status says why).
-fn was_skipped(report: &DetectorReport) -> bool {
-    report.is_skipped()
 }
 
 /// `a`, `a and b`, `a, b and c`.
@@ -319,7 +314,7 @@ fn metrics(result: &Scan, policy: &Policy) -> Vec<Metric> {
     let ran = result
         .reports
         .iter()
-        .filter(|report| !was_skipped(report))
+        .filter(|report| !report.is_skipped())
         .count();
     metrics.push(
         Metric::new("Detectors", format!("{ran} ran"))

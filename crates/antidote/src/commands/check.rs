@@ -15,17 +15,18 @@ use anyhow::Context;
 use serde_json::json;
 
 use super::{provenance_of, read_profile, record};
-use crate::cli::{CheckArgs, GlobalArgs};
+use crate::ExitStatus;
+use crate::cli::CheckArgs;
 use crate::printer::{Printer, Style};
-use crate::{ExitStatus, settings};
+use crate::settings::Settings;
 
 /// Checks a dataset against a baseline and reports anomalies, worst first.
 pub fn check(
     args: &CheckArgs,
-    global: &GlobalArgs,
+    settings: &Settings,
     printer: Printer,
 ) -> anyhow::Result<ExitStatus> {
-    let (config, config_path) = settings::load_config(args.rules.as_deref())?;
+    let (config, config_path) = (&settings.config, &settings.config_path);
     let baseline = read_profile(&args.baseline)?;
     let dataset = Dataset::open(&args.data, &args.dataset.read_options())
         .with_context(|| format!("failed to open the dataset `{}`", args.data.display()))?;
@@ -49,7 +50,7 @@ pub fn check(
             .with_context(|| format!("failed to write the report `{}`", path.display()))?;
     }
     record(
-        global,
+        settings,
         printer,
         "check",
         &args.data.display().to_string(),

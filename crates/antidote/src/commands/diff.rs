@@ -10,8 +10,9 @@ use anyhow::Context;
 use serde_json::json;
 
 use super::record;
-use crate::cli::{DatasetArgs, DiffArgs, GlobalArgs};
+use crate::cli::{DatasetArgs, DiffArgs};
 use crate::printer::{Printer, Style};
+use crate::settings::Settings;
 use crate::{ExitStatus, UserError};
 
 fn is_lock(path: &Path) -> bool {
@@ -48,7 +49,7 @@ fn load_side(
 }
 
 /// Diffs two versions and prints the changes.
-pub fn diff(args: &DiffArgs, global: &GlobalArgs, printer: Printer) -> anyhow::Result<ExitStatus> {
+pub fn diff(args: &DiffArgs, settings: &Settings, printer: Printer) -> anyhow::Result<ExitStatus> {
     let old = load_side(&args.old, &args.dataset, printer)?;
     let new = load_side(&args.new, &args.dataset, printer)?;
     let pairs = pair_versions(old, new);
@@ -65,7 +66,7 @@ pub fn diff(args: &DiffArgs, global: &GlobalArgs, printer: Printer) -> anyhow::R
         .collect();
     let same = results.iter().all(|result| result.diff.is_empty());
     record(
-        global,
+        settings,
         printer,
         "diff",
         &format!("{} -> {}", args.old.display(), args.new.display()),

@@ -15,18 +15,19 @@ use anyhow::Context;
 use serde_json::json;
 
 use super::record;
-use crate::cli::{DrillArgs, GlobalArgs};
+use crate::cli::DrillArgs;
 use crate::printer::{Printer, Style};
-use crate::{ExitStatus, UserError, settings};
+use crate::settings::Settings;
+use crate::{ExitStatus, UserError};
 
 /// Runs the drill.
 pub fn drill(
     args: &DrillArgs,
-    global: &GlobalArgs,
+    settings: &Settings,
     printer: Printer,
 ) -> anyhow::Result<ExitStatus> {
     let started = Instant::now();
-    let (config, _) = settings::load_config(args.config.as_deref())?;
+    let config = &settings.config;
     let attacks = parse_attacks(&args.attack)?;
     for &rate in &args.rate {
         if !(rate > 0.0 && rate < 1.0) {
@@ -83,7 +84,7 @@ pub fn drill(
         .with_context(|| format!("failed to write `{}`", path.display()))?;
 
     record(
-        global,
+        settings,
         printer,
         "drill",
         &plans

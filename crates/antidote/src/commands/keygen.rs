@@ -6,13 +6,14 @@ use serde_json::json;
 
 use super::record;
 use crate::ExitStatus;
-use crate::cli::{GlobalArgs, KeygenArgs};
+use crate::cli::KeygenArgs;
 use crate::printer::{Printer, Style};
+use crate::settings::Settings;
 
 /// Writes a new P-256 key pair.
 pub fn keygen(
     args: &KeygenArgs,
-    global: &GlobalArgs,
+    settings: &Settings,
     printer: Printer,
 ) -> anyhow::Result<ExitStatus> {
     let public = args.output.with_extension("pub");
@@ -21,7 +22,7 @@ pub fn keygen(
         .with_context(|| format!("failed to write the key pair `{}`", args.output.display()))?;
     let key_id = signing::key_id(key.verifying_key());
     record(
-        global,
+        settings,
         printer,
         "keygen",
         &public.display().to_string(),

@@ -10,11 +10,12 @@ use serde_json::json;
 
 use super::record;
 use crate::ExitStatus;
-use crate::cli::{GlobalArgs, LockArgs};
+use crate::cli::LockArgs;
 use crate::printer::{Printer, Style};
+use crate::settings::Settings;
 
 /// Locks the given paths and writes the lock file (and its signature with `--key`).
-pub fn lock(args: &LockArgs, global: &GlobalArgs, printer: Printer) -> anyhow::Result<ExitStatus> {
+pub fn lock(args: &LockArgs, settings: &Settings, printer: Printer) -> anyhow::Result<ExitStatus> {
     let started = Instant::now();
     // Read the key first: a wrong key path should fail before minutes of hashing.
     let key = args
@@ -44,7 +45,7 @@ pub fn lock(args: &LockArgs, global: &GlobalArgs, printer: Printer) -> anyhow::R
     let total_bytes: u64 = created.files.iter().map(|file| file.size).sum();
     let key_id = key.as_ref().map(|key| signing::key_id(key.verifying_key()));
     record(
-        global,
+        settings,
         printer,
         "lock",
         &args.output.display().to_string(),

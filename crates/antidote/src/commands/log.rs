@@ -3,13 +3,14 @@
 use antidote_provenance::ledger::Ledger;
 use serde_json::json;
 
-use crate::cli::{GlobalArgs, LogArgs};
+use crate::cli::LogArgs;
 use crate::printer::{Printer, Style};
-use crate::{ExitStatus, UserError, settings};
+use crate::settings::Settings;
+use crate::{ExitStatus, UserError};
 
 /// Lists events, or verifies the chain with `--verify`.
-pub fn log(args: &LogArgs, global: &GlobalArgs, printer: Printer) -> anyhow::Result<ExitStatus> {
-    let Some(path) = settings::ledger_path(global) else {
+pub fn log(args: &LogArgs, settings: &Settings, printer: Printer) -> anyhow::Result<ExitStatus> {
+    let Some(path) = settings.ledger.clone() else {
         return Err(UserError::new(
             "`--no-ledger` leaves no ledger to read",
             "drop `--no-ledger`",

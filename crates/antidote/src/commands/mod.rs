@@ -22,21 +22,21 @@ use antidote_report::{Input, Provenance};
 use antidote_validate::profile::{Profile, ReadProfileError};
 use anyhow::Context;
 
-use crate::cli::GlobalArgs;
+use crate::UserError;
 use crate::printer::Printer;
-use crate::{UserError, settings};
+use crate::settings::Settings;
 
 /// Appends an event to the ledger. A ledger that cannot be written is a warning, not a failed
 /// run: the command's own result stands.
 pub(crate) fn record(
-    global: &GlobalArgs,
+    settings: &Settings,
     printer: Printer,
     kind: &str,
     subject: &str,
     outcome: &str,
     details: serde_json::Value,
 ) {
-    let Some(path) = settings::ledger_path(global) else {
+    let Some(path) = settings.ledger.clone() else {
         return;
     };
     let event = NewEvent {

@@ -19,8 +19,9 @@ use anyhow::Context;
 use serde_json::json;
 
 use super::record;
-use crate::cli::{GlobalArgs, PoisonArgs};
+use crate::cli::PoisonArgs;
 use crate::printer::{Printer, Style};
+use crate::settings::Settings;
 use crate::{ExitStatus, UserError};
 
 /// How many poisoned ids the text output lists.
@@ -29,7 +30,7 @@ const SHOWN_IDS: usize = 8;
 /// Poisons a copy of a dataset and writes it with its truth.
 pub fn poison(
     args: &PoisonArgs,
-    global: &GlobalArgs,
+    settings: &Settings,
     printer: Printer,
 ) -> anyhow::Result<ExitStatus> {
     let started = Instant::now();
@@ -81,7 +82,7 @@ pub fn poison(
 
     let truth = &poisoned.truth;
     record(
-        global,
+        settings,
         printer,
         "poison",
         &output.display().to_string(),

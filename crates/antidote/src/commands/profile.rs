@@ -9,14 +9,15 @@ use anyhow::Context;
 use serde_json::json;
 
 use super::{read_profile, record};
-use crate::cli::{GlobalArgs, ProfileArgs};
+use crate::cli::ProfileArgs;
 use crate::printer::{Printer, Style};
+use crate::settings::Settings;
 use crate::{ExitStatus, UserError};
 
 /// Profiles a dataset, or merges profiles.
 pub fn profile(
     args: &ProfileArgs,
-    global: &GlobalArgs,
+    settings: &Settings,
     printer: Printer,
 ) -> anyhow::Result<ExitStatus> {
     let started = Instant::now();
@@ -58,7 +59,7 @@ pub fn profile(
         ));
     }
     record(
-        global,
+        settings,
         printer,
         "profile",
         &args.output.display().to_string(),

@@ -22,14 +22,15 @@ use anyhow::Context;
 use serde_json::json;
 
 use super::{provenance_of, record};
-use crate::cli::{GlobalArgs, ScanArgs};
+use crate::cli::ScanArgs;
 use crate::printer::{Printer, Style};
-use crate::{ExitStatus, UserError, settings};
+use crate::settings::Settings;
+use crate::{ExitStatus, UserError};
 
 /// Scans a dataset and writes findings, a summary and, on request, the split and the report.
-pub fn scan(args: &ScanArgs, global: &GlobalArgs, printer: Printer) -> anyhow::Result<ExitStatus> {
+pub fn scan(args: &ScanArgs, settings: &Settings, printer: Printer) -> anyhow::Result<ExitStatus> {
     let started = Instant::now();
-    let (config, config_path) = settings::load_config(args.config.as_deref())?;
+    let (config, config_path) = (&settings.config, &settings.config_path);
     let detectors = chosen_detectors(args)?;
     let Loaded {
         format,
@@ -90,7 +91,7 @@ pub fn scan(args: &ScanArgs, global: &GlobalArgs, printer: Printer) -> anyhow::R
     if let Some(path) = &report_path {
         write_report(&result, &records, &schema, &options.policy, args, path)?;
     }
-    record_in_ledger(global, printer, args, &result, records.len());
+    record_in_ledger(settings, printer, args, &result, records.len());
     if printer.json {
         let mut output = summary.to_json()?;
         output["findings"] = json!(findings_path);
@@ -158,14 +159,14 @@ fn load(args: &ScanArgs, printer: Printer) -> anyhow::Result<Loaded> {
 
 /// Appends the scan's event to the ledger.
 fn record_in_ledger(
-    global: &GlobalArgs,
+    settings: &Settings,
     printer: Printer,
     args: &ScanArgs,
     result: &Scan,
     records: usize,
 ) {
     record(
-        global,
+        settings,
         printer,
         "scan",
         &args.data.display().to_string(),

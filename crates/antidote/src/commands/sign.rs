@@ -6,12 +6,13 @@ use anyhow::Context;
 use serde_json::json;
 
 use super::record;
-use crate::cli::{GlobalArgs, SignArgs};
+use crate::cli::SignArgs;
 use crate::printer::Printer;
+use crate::settings::Settings;
 use crate::{ExitStatus, UserError};
 
 /// Signs a lock after checking that the data still matches it.
-pub fn sign(args: &SignArgs, global: &GlobalArgs, printer: Printer) -> anyhow::Result<ExitStatus> {
+pub fn sign(args: &SignArgs, settings: &Settings, printer: Printer) -> anyhow::Result<ExitStatus> {
     let key = signing::read_signing_key(&args.key)
         .with_context(|| format!("failed to load the signing key `{}`", args.key.display()))?;
     let lock = Lock::read(&args.lock)?;
@@ -32,7 +33,7 @@ pub fn sign(args: &SignArgs, global: &GlobalArgs, printer: Printer) -> anyhow::R
     let path = attest::sign_lock(&args.lock, &lock, &key)?;
     let key_id = signing::key_id(key.verifying_key());
     record(
-        global,
+        settings,
         printer,
         "sign",
         &args.lock.display().to_string(),

@@ -9,14 +9,15 @@ use anyhow::Context;
 use serde_json::json;
 
 use super::record;
-use crate::cli::{GlobalArgs, VerifyArgs};
+use crate::cli::VerifyArgs;
 use crate::printer::{Printer, Style};
+use crate::settings::Settings;
 use crate::{ExitStatus, UserError};
 
 /// Verifies a lock and reports every difference.
 pub fn verify(
     args: &VerifyArgs,
-    global: &GlobalArgs,
+    settings: &Settings,
     printer: Printer,
 ) -> anyhow::Result<ExitStatus> {
     if !args.lock.exists() {
@@ -38,7 +39,7 @@ pub fn verify(
     let report = check::verify(&args.lock, key.as_ref(), progress.as_ref())?;
     let passed = report.passed();
     record(
-        global,
+        settings,
         printer,
         "verify",
         &args.lock.display().to_string(),
