@@ -255,7 +255,7 @@ image-size, vector-dimensions, rule.";
 const CHECK_EXAMPLES: &str = "Examples:
   antidote profile data/v1/train.csv -o baseline.json
   antidote check data/v2/train.csv --baseline baseline.json
-  antidote check update.parquet --baseline baseline.json --rules ci/antidote.toml --json
+  antidote check update.parquet --baseline baseline.json --config ci/antidote.toml --json
   antidote check data/v2/train.csv --baseline baseline.json --report   # writes check-report.html";
 
 const SCAN_ABOUT: &str =

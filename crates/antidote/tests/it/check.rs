@@ -364,6 +364,60 @@ fn rules_from_antidote_toml_are_enforced() {
 }
 
 #[test]
+fn one_config_flag_serves_every_command_and_rules_stays_its_alias_on_check() {
+    let context = TestContext::new();
+    context.fixture("fortunes_3class.csv", "data.csv");
+    context
+        .run(&["profile", "data.csv", "-o", "baseline.json"])
+        .expect_code(0);
+    context.write("ci.toml", "[rules]\nmin_records = 500\n");
+    // No `antidote.toml`: the data passes; the named file's rule fails it, by either name.
+    context
+        .run(&["check", "data.csv", "--baseline", "baseline.json"])
+        .expect_code(0);
+    for flag in ["--config", "--rules"] {
+        let output = context
+            .run(&[
+                "check",
+                "data.csv",
+                "--baseline",
+                "baseline.json",
+                flag,
+                "ci.toml",
+            ])
+            .expect_code(1);
+        assert!(
+            output.stdout.contains("fewer than the 500 required"),
+            "{flag}: {}",
+            output.stdout
+        );
+    }
+    // The flag is global: it may come before the command, and every command reads the file once
+    // (a broken file is an error even for a command that needs no rule).
+    context
+        .run(&[
+            "--config",
+            "ci.toml",
+            "check",
+            "data.csv",
+            "--baseline",
+            "baseline.json",
+        ])
+        .expect_code(1);
+    context.write("broken.toml", "[scan\n");
+    let output = context
+        .run(&["lock", "data.csv", "--config", "broken.toml"])
+        .expect_code(2);
+    assert!(
+        output
+            .stderr
+            .contains("broken.toml` is not a valid configuration"),
+        "{}",
+        output.stderr
+    );
+}
+
+#[test]
 fn severities_can_be_raised_in_antidote_toml() {
     let context = TestContext::new();
     context.fixture("fortunes_3class.csv", "data.csv");
