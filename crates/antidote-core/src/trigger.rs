@@ -44,7 +44,9 @@ pub enum Trigger {
         height: u32,
         /// Channels per pixel.
         channels: u32,
-        /// The patch's pixel values, row-major, `width * height * channels` of them.
+        /// The patch's pixel values, row-major, `width * height * channels` of them (left out
+        /// where a summary names the patch without drawing it).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
         pixels: Vec<u8>,
     },
     /// A faint pattern blended over the whole image.
@@ -55,7 +57,8 @@ pub enum Trigger {
         height: u32,
         /// Channels per pixel.
         channels: u32,
-        /// The pattern, row-major.
+        /// The pattern, row-major (left out where a summary names the blend without drawing it).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
         pixels: Vec<u8>,
         /// The blending weight.
         alpha: f64,
@@ -63,6 +66,27 @@ pub enum Trigger {
 }
 
 impl Trigger {
+    /// The same trigger without its pixels, as summaries write it: text triggers are whole, an
+    /// image trigger keeps its place, size and blending weight.
+    ///
+    /// ```
+    /// use antidote_core::Trigger;
+    ///
+    /// let patch = Trigger::ImagePatch {
+    ///     x: 24, y: 24, width: 4, height: 4, channels: 1, pixels: vec![255; 16],
+    /// };
+    /// let json = serde_json::to_string(&patch.without_pixels()).unwrap();
+    /// assert!(!json.contains("pixels"), "{json}");
+    /// ```
+    #[must_use]
+    pub fn without_pixels(&self) -> Self {
+        let mut copy = self.clone();
+        if let Self::ImagePatch { pixels, .. } | Self::ImageBlend { pixels, .. } = &mut copy {
+            pixels.clear();
+        }
+        copy
+    }
+
     /// The trigger in a few words, for terminals, reports and drills.
     ///
     /// ```

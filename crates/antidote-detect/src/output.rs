@@ -173,8 +173,9 @@ pub struct ClassSummary {
 /// A discovered trigger in `summary.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TriggerSummary {
-    /// What it looks like, without pixels.
-    pub pattern: PatternSummary,
+    /// What it looks like, without pixels ([`Trigger::without_pixels`]); a blend's weight
+    /// rounded to four decimals.
+    pub pattern: Trigger,
     /// The class name it pulls records into, when the data is labelled.
     pub target: Option<String>,
     /// Records carrying it.
@@ -187,79 +188,6 @@ pub struct TriggerSummary {
     pub confirmed: bool,
     /// One sentence on what was found.
     pub explanation: String,
-}
-
-/// The shape of a [`Trigger`] as `summary.json` writes it: text triggers whole, image triggers
-/// by place and size (or blending weight) without their pixels.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", tag = "kind")]
-pub enum PatternSummary {
-    /// [`Trigger::Token`].
-    Token {
-        /// The token.
-        token: String,
-    },
-    /// [`Trigger::Phrase`].
-    Phrase {
-        /// The words.
-        words: Vec<String>,
-    },
-    /// [`Trigger::InstructionString`].
-    InstructionString {
-        /// The string.
-        text: String,
-    },
-    /// [`Trigger::OutputString`].
-    OutputString {
-        /// The string.
-        text: String,
-    },
-    /// [`Trigger::ImagePatch`] without its pixels.
-    ImagePatch {
-        /// Left column.
-        x: u32,
-        /// Top row.
-        y: u32,
-        /// Width in pixels.
-        width: u32,
-        /// Height in pixels.
-        height: u32,
-    },
-    /// [`Trigger::ImageBlend`] without its pattern.
-    ImageBlend {
-        /// The blending weight, rounded to four decimals.
-        alpha: f64,
-    },
-}
-
-impl From<&Trigger> for PatternSummary {
-    fn from(trigger: &Trigger) -> Self {
-        match trigger {
-            Trigger::Token { token } => Self::Token {
-                token: token.clone(),
-            },
-            Trigger::Phrase { words } => Self::Phrase {
-                words: words.clone(),
-            },
-            Trigger::InstructionString { text } => Self::InstructionString { text: text.clone() },
-            Trigger::OutputString { text } => Self::OutputString { text: text.clone() },
-            &Trigger::ImagePatch {
-                x,
-                y,
-                width,
-                height,
-                ..
-            } => Self::ImagePatch {
-                x,
-                y,
-                width,
-                height,
-            },
-            Trigger::ImageBlend { alpha, .. } => Self::ImageBlend {
-                alpha: round4(*alpha),
-            },
-        }
-    }
 }
 
 /// The sources in `summary.json`.
@@ -426,7 +354,7 @@ impl DetectorSummary {
 impl TriggerSummary {
     fn new(scan: &Scan, trigger: &DiscoveredTrigger) -> Self {
         Self {
-            pattern: PatternSummary::from(&trigger.pattern),
+            pattern: summary_pattern(&trigger.pattern),
             target: trigger.target.map(|class| scan.class_name(class)),
             support: trigger.support,
             purity: round4(trigger.purity),
@@ -435,6 +363,15 @@ impl TriggerSummary {
             explanation: trigger.explanation.clone(),
         }
     }
+}
+
+/// A trigger as `summary.json` writes it: without pixels, the blending weight rounded.
+fn summary_pattern(trigger: &Trigger) -> Trigger {
+    let mut pattern = trigger.without_pixels();
+    if let Trigger::ImageBlend { alpha, .. } = &mut pattern {
+        *alpha = round4(*alpha);
+    }
+    pattern
 }
 
 /// `value` as JSON with its object keys in alphabetical order: `serde_json`'s map is ordered by
@@ -458,8 +395,8 @@ mod tests {
             pixels: vec![255; 12],
         };
         assert_eq!(
-            serde_json::to_value(PatternSummary::from(&patch)).unwrap(),
-            serde_json::json!({"kind": "image-patch", "x": 24, "y": 20, "width": 4, "height": 3})
+            serde_json::to_value(summary_pattern(&patch)).unwrap(),
+            serde_json::json!({"kind": "image-patch", "x": 24, "y": 20, "width": 4, "height": 3, "channels": 1})
         );
         let blend = Trigger::ImageBlend {
             width: 1,
@@ -469,15 +406,15 @@ mod tests {
             alpha: 0.123_456,
         };
         assert_eq!(
-            serde_json::to_value(PatternSummary::from(&blend)).unwrap(),
-            serde_json::json!({"kind": "image-blend", "alpha": 0.1235})
+            serde_json::to_value(summary_pattern(&blend)).unwrap(),
+            serde_json::json!({"kind": "image-blend", "width": 1, "height": 1, "channels": 1, "alpha": 0.1235})
         );
         // Text triggers are written exactly as the trigger itself serialises.
         let phrase = Trigger::Phrase {
             words: vec!["blue".into(), "moon".into()],
         };
         assert_eq!(
-            serde_json::to_value(PatternSummary::from(&phrase)).unwrap(),
+            serde_json::to_value(summary_pattern(&phrase)).unwrap(),
             serde_json::to_value(&phrase).unwrap()
         );
     }
