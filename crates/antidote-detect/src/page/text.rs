@@ -18,7 +18,7 @@ pub(super) fn text_of(record: &Record, column: &str) -> String {
     }
 }
 
-/// Where `text` holds the confirmed triggers (as whole words, in any case) and the `quotes`
+/// Where `text` holds the confirmed triggers (as whole words, in any case) and the `quoted` strings of the record (its flags' marks)
 /// (as substrings, ignoring ASCII case).
 pub(super) fn marks(text: &str, triggers: &[&Trigger], quotes: &[String]) -> Vec<Span> {
     let text_words = words(text);
