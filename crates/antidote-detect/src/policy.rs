@@ -139,6 +139,7 @@ mod tests {
             detectors: vec![DetectorId::LabelIssues],
             confidences: vec![score],
             evidence: vec![String::new()],
+            marks: Vec::new(),
             quarantined: false,
         }
     }

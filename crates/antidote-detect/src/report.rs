@@ -81,6 +81,35 @@ pub struct Flag {
     pub confidence: f64,
     /// One sentence a person can check, naming classes and values, not indices.
     pub evidence: String,
+    /// The strings of the record that the evidence is about, for a reader to see marked (a
+    /// trigger string, a leaked or pushed string), in the order the evidence names them. Never
+    /// class names or numbers: only text the record holds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub marks: Vec<String>,
+}
+
+impl Flag {
+    /// A flag on the record at `index`, with nothing to mark.
+    #[must_use]
+    pub fn new(index: usize, confidence: f64, evidence: impl Into<String>) -> Self {
+        Self {
+            index,
+            confidence,
+            evidence: evidence.into(),
+            marks: Vec::new(),
+        }
+    }
+
+    /// The flag with `marks` added after its own, each once.
+    #[must_use]
+    pub fn with_marks(mut self, marks: impl IntoIterator<Item = String>) -> Self {
+        for mark in marks {
+            if !self.marks.contains(&mark) {
+                self.marks.push(mark);
+            }
+        }
+        self
+    }
 }
 
 /// A detector's verdict on one class (spectral signatures, activation clustering).

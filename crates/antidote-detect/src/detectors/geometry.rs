@@ -486,11 +486,9 @@ pub(crate) fn judge(
                         ),
                     ),
                 };
-                report.flags.push(crate::Flag {
-                    index,
-                    confidence,
-                    evidence,
-                });
+                report
+                    .flags
+                    .push(crate::Flag::new(index, confidence, evidence));
                 flagged += 1;
             }
         }

@@ -807,11 +807,11 @@ fn scan_report(labels: &[usize], probabilities: &[f32], class_names: &[String]) 
         let row = &wide[index * classes..(index + 1) * classes];
         let calibrated = |class: usize| tempered(row, class, temperature);
         let margin = calibrated(record.suggested_label) - calibrated(labels[index]);
-        report.flags.push(Flag {
+        report.flags.push(Flag::new(
             index,
-            confidence: margin.clamp(0.05, 0.99),
-            evidence: found.explanation_with_names(index, class_names),
-        });
+            margin.clamp(0.05, 0.99),
+            found.explanation_with_names(index, class_names),
+        ));
     }
     let flagged = report.flags.len();
     report.notes.push(format!(

@@ -427,16 +427,16 @@ impl OutliersValidParams {
                 continue;
             }
             flagged += 1;
-            report.flags.push(Flag {
-                index: record,
-                confidence: z / (2.0 * (z + threshold)),
-                evidence: format!(
+            report.flags.push(Flag::new(
+                record,
+                z / (2.0 * (z + threshold)),
+                format!(
                     "labelled `{class}` but its {} nearest `{class}` records are {:.1} times \
                      farther away than is typical for `{class}` (robust z = {z:.1})",
                     self.params.neighbours,
                     (log_distance - centre).exp(),
                 ),
-            });
+            ));
         }
         flagged
     }

@@ -243,11 +243,9 @@ impl SourceTrustValidParams {
             if suspicious {
                 distrusted += 1;
                 for &record in &tally.records {
-                    report.flags.push(Flag {
-                        index: record,
-                        confidence: SOURCE_CONFIDENCE,
-                        evidence: explanation.clone(),
-                    });
+                    report
+                        .flags
+                        .push(Flag::new(record, SOURCE_CONFIDENCE, explanation.clone()));
                 }
             }
             for &record in &tally.records {

@@ -336,6 +336,14 @@ enum Payload<'a> {
     Other,
 }
 
+/// A record the page shows as evidence: the sentence that explains it and the strings of the
+/// record to mark ([`Flag::marks`](crate::Flag::marks), fused or of one flag).
+struct Shown<'a> {
+    index: usize,
+    why: String,
+    marks: &'a [String],
+}
+
 /// The column the records are shown by, chosen as the scan chose the column trigger search reads.
 fn payload<'a>(schema: &'a Schema, records: &[Record]) -> Payload<'a> {
     let column = |role: Role, kind: ColumnKind| {
@@ -593,22 +601,23 @@ impl<'a> View<'a> {
         if self.result.fused.is_empty() {
             return None;
         }
-        let shown: Vec<(usize, String)> = self
+        let shown: Vec<Shown<'_>> = self
             .result
             .fused
             .iter()
             .take(SHOWN)
             .map(|fused| {
                 let detectors: Vec<&str> = fused.detectors.iter().map(|id| id.name()).collect();
-                (
-                    fused.index,
-                    format!(
+                Shown {
+                    index: fused.index,
+                    why: format!(
                         "{:.3} from {}: {}",
                         fused.score,
                         detectors.join(", "),
                         fused.evidence.first().map_or("", String::as_str)
                     ),
-                )
+                    marks: &fused.marks,
+                }
             })
             .collect();
         let mut blocks = Vec::new();
@@ -710,16 +719,20 @@ impl<'a> View<'a> {
                 .total_cmp(&a.confidence)
                 .then(a.index.cmp(&b.index))
         });
-        let shown: Vec<(usize, String)> = flags
+        let shown: Vec<Shown<'_>> = flags
             .iter()
             .take(SHOWN)
-            .map(|flag| (flag.index, flag.evidence.clone()))
+            .map(|flag| Shown {
+                index: flag.index,
+                why: flag.evidence.clone(),
+                marks: &flag.marks,
+            })
             .collect();
         let repeated = !matches!(self.payload, Payload::Other)
             && !shown.is_empty()
             && shown
                 .iter()
-                .all(|(index, _)| self.shown_first.contains(index));
+                .all(|shown| self.shown_first.contains(&shown.index));
         if repeated {
             blocks.push(Block::paragraph(format!(
                 "The records `{}` flagged are all among the most suspicious records shown above.",
@@ -874,10 +887,10 @@ impl<'a> View<'a> {
     }
 
     /// Flagged records as pictures or marked text, or nothing for tabular data (the tables
-    /// show it). `shown` holds record indices with the sentence that explains each.
+    /// show it).
     fn evidence(
         &self,
-        shown: &[(usize, String)],
+        shown: &[Shown<'_>],
         title: &str,
         report: Option<&DetectorReport>,
     ) -> Option<Block> {
@@ -895,13 +908,13 @@ impl<'a> View<'a> {
     /// Thumbnails of flagged records, one row per class, beside typical records of the class.
     fn gallery(
         &self,
-        shown: &[(usize, String)],
+        shown: &[Shown<'_>],
         column: &str,
         title: &str,
         report: Option<&DetectorReport>,
     ) -> Option<Block> {
         let mut rows: Vec<(Option<usize>, Vec<Picture>)> = Vec::new();
-        for (index, why) in shown {
+        for Shown { index, why, .. } in shown {
             let Some(picture) = thumbnail(&self.records[*index], column) else {
                 continue;
             };
@@ -983,10 +996,10 @@ impl<'a> View<'a> {
             .collect()
     }
 
-    fn text_excerpts(&self, shown: &[(usize, String)], column: &str, title: &str) -> Block {
+    fn text_excerpts(&self, shown: &[Shown<'_>], column: &str, title: &str) -> Block {
         let items = shown
             .iter()
-            .map(|(index, why)| {
+            .map(|Shown { index, why, .. }| {
                 let text = text_of(&self.records[*index], column);
                 let marks = marks(&text, &self.triggers, &[]);
                 Excerpt {
@@ -1005,25 +1018,30 @@ impl<'a> View<'a> {
         })
     }
 
-    fn instruction_excerpts(&self, shown: &[(usize, String)], title: &str) -> Block {
+    fn instruction_excerpts(&self, shown: &[Shown<'_>], title: &str) -> Block {
         let items = shown
             .iter()
-            .map(|(index, why)| {
-                let record = &self.records[*index];
-                let pair = InstructionPair::from_record(record)
-                    .unwrap_or_else(|| InstructionPair::new("", ""));
-                let quotes = self.quotes(why);
-                let passage = |text: &str| {
-                    let marks = marks(text, &self.triggers, &quotes);
-                    window(text, marks, EXCERPT)
-                };
-                Excerpt {
-                    heading: self.record_heading(*index),
-                    note: Some(why.clone()),
-                    emphasis: Some(Emphasis::Bad),
-                    passages: vec![passage(&pair.instruction), passage(&pair.output)],
-                }
-            })
+            .map(
+                |Shown {
+                     index,
+                     why,
+                     marks: quoted,
+                 }| {
+                    let record = &self.records[*index];
+                    let pair = InstructionPair::from_record(record)
+                        .unwrap_or_else(|| InstructionPair::new("", ""));
+                    let passage = |text: &str| {
+                        let marks = marks(text, &self.triggers, quoted);
+                        window(text, marks, EXCERPT)
+                    };
+                    Excerpt {
+                        heading: self.record_heading(*index),
+                        note: Some(why.clone()),
+                        emphasis: Some(Emphasis::Bad),
+                        passages: vec![passage(&pair.instruction), passage(&pair.output)],
+                    }
+                },
+            )
             .collect();
         Block::Excerpts(Excerpts {
             title: title.to_owned(),
@@ -1050,21 +1068,6 @@ impl<'a> View<'a> {
                 )
             )
         }
-    }
-
-    /// The strings an explanation quotes in backticks that are worth marking in the text: not
-    /// class names, not numbers, at least four characters.
-    fn quotes(&self, why: &str) -> Vec<String> {
-        why.split('`')
-            .skip(1)
-            .step_by(2)
-            .filter(|quote| {
-                quote.chars().count() >= 4
-                    && !self.result.class_names.iter().any(|name| name == quote)
-                    && quote.parse::<f64>().is_err()
-            })
-            .map(str::to_owned)
-            .collect()
     }
 
     fn trigger_table(&self, report: &DetectorReport) -> Option<Block> {

@@ -18,8 +18,8 @@ pub(super) fn text_of(record: &Record, column: &str) -> String {
     }
 }
 
-/// Where `text` holds the confirmed triggers (as whole words, in any case) and the `quotes`
-/// (as substrings, ignoring ASCII case).
+/// Where `text` holds the confirmed triggers (as whole words, in any case) and the `quotes`,
+/// strings of the record its flags mark (as substrings, ignoring ASCII case).
 pub(super) fn marks(text: &str, triggers: &[&Trigger], quotes: &[String]) -> Vec<Span> {
     let text_words = words(text);
     let mut spans = Vec::new();

@@ -544,16 +544,16 @@ impl DuplicatesValidParams {
                 for &member in &group.members[1..] {
                     flags.insert(
                         member,
-                        Flag {
-                            index: member,
+                        Flag::new(
+                            member,
                             confidence,
-                            evidence: format!(
+                            format!(
                                 "one of `{size}` {kind} copies of record `{first}`: a flood, as \
                                  groups of `{}` or more are far beyond this dataset's usual \
                                  duplicates",
                                 flood.size
                             ),
-                        },
+                        ),
                     );
                 }
             }
@@ -586,16 +586,11 @@ impl DuplicatesValidParams {
                     majority,
                     &label_counts,
                 );
-                let flag = Flag {
-                    index: member,
-                    confidence: disagreeing,
-                    evidence,
-                };
                 // A conflict says more than a flood; keep the higher confidence.
                 let confidence = flags
                     .get(&member)
                     .map_or(disagreeing, |earlier| earlier.confidence.max(disagreeing));
-                flags.insert(member, Flag { confidence, ..flag });
+                flags.insert(member, Flag::new(member, confidence, evidence));
             }
         }
         report.flags = flags.into_values().collect();

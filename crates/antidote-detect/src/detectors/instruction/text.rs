@@ -261,17 +261,22 @@ pub(crate) fn quoted_strings(text: &str) -> Vec<String> {
 /// At most `limit` characters of `text` on one line, backquotes replaced so the snippet can sit
 /// between backquotes, with `…` when cut.
 pub(crate) fn snippet(text: &str, limit: usize) -> String {
+    snippet_whole(text, limit).0
+}
+
+/// [`snippet`], and whether it holds all of `text` (it was not cut).
+pub(crate) fn snippet_whole(text: &str, limit: usize) -> (String, bool) {
     let folded = text.split_whitespace().collect::<Vec<_>>().join(" ");
     let folded = folded.replace('`', "'");
     if folded.chars().count() <= limit {
-        return folded;
+        return (folded, true);
     }
     let mut cut: String = folded.chars().take(limit).collect();
     // End at a word boundary when one is not too far back.
     if let Some(space) = cut.rfind(' ').filter(|&space| space >= cut.len() / 2) {
         cut.truncate(space);
     }
-    format!("{}…", cut.trim_end())
+    (format!("{}…", cut.trim_end()), false)
 }
 
 #[cfg(test)]

@@ -554,11 +554,7 @@ impl TriggerSearchValidParams {
                         .as_ref()
                         .is_none_or(|flag| confidence > flag.confidence);
                     if stronger {
-                        evidence[record] = Some(Flag {
-                            index: record,
-                            confidence,
-                            evidence: sentence.clone(),
-                        });
+                        evidence[record] = Some(Flag::new(record, confidence, sentence.clone()));
                         report.scores[record] = confidence;
                     }
                 }
