@@ -3,7 +3,8 @@
 //! The pipeline, in order (each stage is reported to [`Progress`]):
 //!
 //! 1. labels and classes ([`LabelIndex`]);
-//! 2. features ([`Featurizer`]: pixels, standardised numbers, hashed categories and text);
+//! 2. features ([`Featurizer`](antidote_learn::Featurizer): pixels, standardised numbers, hashed
+//!    categories and text);
 //! 3. out-of-sample probabilities by stratified K-fold logistic regression, unless the caller
 //!    brings its own;
 //! 4. a small network trained on all the data; its penultimate activations are the
@@ -20,7 +21,7 @@ use std::time::Instant;
 
 use antidote_core::{Progress, ProgressUnit};
 use antidote_data::{Record, Schema, Value};
-use antidote_learn::{Featurizer, LabelIndex, Mlp, network_out_of_sample_probabilities};
+use antidote_learn::{LabelIndex, NetworkModel, network_out_of_sample_probabilities};
 use serde::{Deserialize, Serialize};
 
 use crate::detector::{DETECTORS, Learned, ScanContext, trigger_column};
@@ -280,12 +281,7 @@ fn learn(
         Some(records.len() as u64),
         ProgressUnit::Records,
     );
-    let featurizer = Featurizer::params()
-        .text_buckets(1 << 12)
-        .seed(options.seed)
-        .check()
-        .expect("valid featurizer parameters")
-        .fit(records, input.schema)?;
+    let featurizer = NetworkModel::featurizer_params(options.seed).fit(records, input.schema)?;
     let features = featurizer.transform(records)?;
     progress.finish();
     clock.lap("featurize");
@@ -344,11 +340,12 @@ fn learn(
         models.representation = Some(format!("embedding `{column}`"));
         embedding_matrix(records, column)?
     } else {
-        let network = Mlp::params()
-            .seed(options.seed)
-            .check()
-            .expect("valid default parameters")
-            .fit(&features, labels, class_count, progress)?;
+        let network = NetworkModel::network_params(options.seed).fit(
+            &features,
+            labels,
+            class_count,
+            progress,
+        )?;
         clock.lap("train network");
         models.network_training_accuracy = Some(network.report().training_accuracy);
         models.representation = Some("network".to_owned());

@@ -9,7 +9,7 @@ use antidote_core::{NoProgress, Progress, RecordId, SplitMix64};
 use antidote_data::Record;
 use antidote_detect::DetectorId;
 use antidote_detect::scan::{Scan, ScanInput, ScanOptions, scan};
-use antidote_learn::{Featurizer, LabelIndex, Mlp};
+use antidote_learn::NetworkModel;
 use antidote_provenance::diff::{RecordDiff, RecordEntry};
 use antidote_redteam::{Attack, AttackKind, InMemoryDataset, Poisoned, Stamp, Truth};
 use antidote_validate::check::{Thresholds, check};
@@ -581,57 +581,23 @@ fn triggered_copies(held_out: &InMemoryDataset, truth: &Truth) -> Option<(Vec<Re
     (!stamped.is_empty()).then(|| (stamped, target.clone()))
 }
 
-/// The built-in network with the featurizer it was trained through.
-struct Model {
-    featurizer: Featurizer,
-    network: antidote_learn::MlpModel,
-    labels: LabelIndex,
-}
+/// The built-in network ([`NetworkModel`]), measured on held-out records.
+struct Model(NetworkModel);
 
 impl Model {
     fn train(records: &[Record], dataset: &InMemoryDataset, seed: u64) -> Result<Self, DrillError> {
-        let failed = |error: &dyn std::fmt::Display| DrillError::Train(error.to_string());
-        let labelled: Vec<Record> = records
-            .iter()
-            .filter(|record| record.label.is_some())
-            .cloned()
-            .collect();
-        let featurizer = Featurizer::params()
-            .text_buckets(1 << 12)
-            .seed(seed)
-            .check()
-            .map_err(|error| failed(&error))?
-            .fit(&labelled, &dataset.schema)
-            .map_err(|error| failed(&error))?;
-        let features = featurizer
-            .transform(&labelled)
-            .map_err(|error| failed(&error))?;
-        let labels = LabelIndex::from_records(&labelled);
-        let encoded = labels.encode(&labelled).map_err(|error| failed(&error))?;
-        let network = Mlp::params()
-            .seed(seed)
-            .check()
-            .map_err(|error| failed(&error))?
-            .fit(&features, &encoded, labels.len(), &NoProgress)
-            .map_err(|error| failed(&error))?;
-        Ok(Self {
-            featurizer,
-            network,
-            labels,
-        })
+        Ok(Self(NetworkModel::train(
+            records,
+            &dataset.schema,
+            seed,
+            &NoProgress,
+        )?))
     }
 
     fn predictions(&self, records: &[Record]) -> Result<Vec<Option<&str>>, DrillError> {
-        let features = self
-            .featurizer
-            .transform(records)
-            .map_err(|error| DrillError::Train(error.to_string()))?;
-        Ok(self
-            .network
-            .predict(&features)
-            .into_iter()
-            .map(|class| self.labels.label(class))
-            .collect())
+        self.0
+            .predict_labels(records)
+            .map_err(|error| DrillError::Train(error.into()))
     }
 
     fn accuracy(&self, records: &[Record]) -> Result<f64, DrillError> {

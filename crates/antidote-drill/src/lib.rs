@@ -79,5 +79,5 @@ pub enum DrillError {
     Scan(#[from] antidote_detect::scan::ScanError),
     /// The built-in model could not be trained.
     #[error("the built-in model could not be trained")]
-    Train(String),
+    Train(#[from] antidote_learn::TrainError),
 }

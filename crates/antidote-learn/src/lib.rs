@@ -18,7 +18,9 @@
 //!   [`network_out_of_sample_probabilities`], its stratified K-fold predictions;
 //! - the training recipes the scan, the drill and the release gate share:
 //!   [`calibration_temperature`], [`reclassify_excluded`] (exclusionary reclassification),
-//!   [`WordPresence`] (text as the presence of words) and [`RecordClassifier`].
+//!   [`WordPresence`] (text as the presence of words), [`RecordClassifier`] (a featurizer and a
+//!   logistic model) and [`NetworkModel`] (the built-in network with its featurizer, trained on
+//!   records).
 //!
 //! ```
 //! use std::{path::Path, sync::Arc};
@@ -87,7 +89,7 @@ pub use logistic::{
 };
 pub use mlp::{Mlp, MlpModel, MlpParams, MlpParamsError, MlpReport, MlpValidParams};
 pub use training::{
-    RECLASSIFICATION_SAMPLE, RecordClassifier, RecordFeatures, accuracy,
-    network_out_of_sample_probabilities, reclassify_excluded,
+    NETWORK_TEXT_BUCKETS, NetworkModel, RECLASSIFICATION_SAMPLE, RecordClassifier, RecordFeatures,
+    TrainError, accuracy, network_out_of_sample_probabilities, reclassify_excluded,
 };
 pub use words::WordPresence;

@@ -1,14 +1,20 @@
-//! Training recipes shared by the scan, the drill and the release gate: out-of-sample
-//! probabilities from the network, exclusionary reclassification, and a classifier of records.
+//! Training recipes shared by the scan, the drill and the release gate: the built-in network
+//! and its featurizer, out-of-sample probabilities from the network, exclusionary
+//! reclassification, and classifiers of records.
 
 use antidote_core::math::argmax;
 use antidote_core::{NoProgress, Progress, SplitMix64};
-use antidote_data::Record;
+use antidote_data::{Record, Schema};
 
 use crate::{
-    Features, FeaturizeError, Featurizer, FitError, LogisticModel, LogisticRegressionValidParams,
-    Mlp, WordPresence, stratified_folds,
+    Features, FeaturizeError, Featurizer, FeaturizerValidParams, FitError, LabelIndex,
+    LogisticModel, LogisticRegressionValidParams, Mlp, MlpModel, MlpValidParams, WordPresence,
+    stratified_folds,
 };
+
+/// Hash buckets per text column of the built-in network's featurizer
+/// ([`NetworkModel::featurizer_params`]): 2^12, a quarter of the featurizer's default.
+pub const NETWORK_TEXT_BUCKETS: usize = 1 << 12;
 
 /// Out-of-sample class probabilities from the network ([`Mlp`] with its default parameters):
 /// stratified K-fold (see [`stratified_folds`]), each fold predicted by a network trained on the
@@ -26,9 +32,6 @@ use crate::{
 /// [`FitError::Folds`] for fewer than 2 folds or more folds than records, and any error of
 /// fitting a network on a fold.
 ///
-/// # Panics
-///
-/// Never: the network's default parameters are valid.
 pub fn network_out_of_sample_probabilities(
     features: &Features,
     labels: &[usize],
@@ -47,16 +50,15 @@ pub fn network_out_of_sample_probabilities(
         let (held_out, training): (Vec<usize>, Vec<usize>) =
             (0..rows).partition(|&row| assignment[row] == fold);
         let training_labels: Vec<usize> = training.iter().map(|&row| labels[row]).collect();
-        let network = Mlp::params()
-            .seed(SplitMix64::derived(seed, &format!("fold {fold}")).next_u64())
-            .check()
-            .expect("valid default parameters")
-            .fit(
-                &features.select_rows(&training),
-                &training_labels,
-                classes,
-                &NoProgress,
-            )?;
+        let network = NetworkModel::network_params(
+            SplitMix64::derived(seed, &format!("fold {fold}")).next_u64(),
+        )
+        .fit(
+            &features.select_rows(&training),
+            &training_labels,
+            classes,
+            &NoProgress,
+        )?;
         let predicted = network.predict_proba(&features.select_rows(&held_out));
         for (&row, values) in held_out.iter().zip(predicted.chunks_exact(classes)) {
             probabilities[row * classes..(row + 1) * classes].copy_from_slice(values);
@@ -177,6 +179,187 @@ impl RecordClassifier<'_> {
     }
 }
 
+/// Why [`NetworkModel::train`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// The records could not be featurized.
+    #[error("the records could not be featurized")]
+    Featurize(#[from] FeaturizeError),
+    /// The network could not be fitted (for example no labelled record).
+    #[error("the network could not be trained")]
+    Fit(#[from] FitError),
+}
+
+/// The built-in network trained on records: the featurizer it reads them through
+/// ([`NetworkModel::featurizer_params`]), the network ([`NetworkModel::network_params`]) and the
+/// classes it tells apart. The drill and the release gate train it; the scan fits the same
+/// featurizer and network in its own stages.
+///
+/// ```
+/// use std::{path::Path, sync::Arc};
+/// use antidote_core::NoProgress;
+/// use antidote_data::{ColumnKind, Value, from_rows};
+/// use antidote_learn::NetworkModel;
+///
+/// let rows = (0..40)
+///     .map(|i| {
+///         let class = i % 2;
+///         vec![
+///             Value::Float(f64::from(class) * 4.0 + f64::from(i % 5) * 0.1),
+///             Value::Text(if class == 0 { "small" } else { "large" }.into()),
+///         ]
+///     })
+///     .collect();
+/// let dataset = from_rows(
+///     Path::new("memory"),
+///     vec![
+///         (Arc::from("size"), ColumnKind::Float),
+///         (Arc::from("label"), ColumnKind::Categorical),
+///     ],
+///     rows,
+/// )?;
+/// let schema = dataset.schema().clone();
+/// let records = dataset.collect::<Result<Vec<_>, _>>()?;
+///
+/// let model = NetworkModel::train(&records, &schema, 0, &NoProgress)?;
+/// assert_eq!(model.predict_labels(&records[..2])?, [Some("small"), Some("large")]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct NetworkModel {
+    featurizer: Featurizer,
+    network: MlpModel,
+    labels: LabelIndex,
+}
+
+impl NetworkModel {
+    /// The featurizer of the built-in network: the featurizer's defaults with
+    /// [`NETWORK_TEXT_BUCKETS`] text buckets, hashing seeded with `seed`.
+    ///
+    /// # Panics
+    ///
+    /// Never: the parameters are valid.
+    #[must_use]
+    pub fn featurizer_params(seed: u64) -> FeaturizerValidParams {
+        Featurizer::params()
+            .text_buckets(NETWORK_TEXT_BUCKETS)
+            .seed(seed)
+            .check()
+            .expect("valid featurizer parameters")
+    }
+
+    /// The built-in network: [`Mlp`]'s default parameters, initialised and shuffled from `seed`.
+    ///
+    /// # Panics
+    ///
+    /// Never: the network's default parameters are valid.
+    #[must_use]
+    pub fn network_params(seed: u64) -> MlpValidParams {
+        Mlp::params()
+            .seed(seed)
+            .check()
+            .expect("valid default parameters")
+    }
+
+    /// Trains the built-in network on the labelled `records` (unlabelled ones are skipped):
+    /// fits [`featurizer_params`](Self::featurizer_params) on them, then
+    /// [`network_params`](Self::network_params) on their features, both seeded with `seed`.
+    /// The classes are the labels of those records ([`LabelIndex::from_records`]); `progress`
+    /// sees the network's `train network` stage.
+    ///
+    /// # Errors
+    ///
+    /// [`TrainError::Featurize`] when the records cannot be featurized (no column to learn
+    /// from, for example), [`TrainError::Fit`] when the network cannot be fitted (no labelled
+    /// record, for example).
+    ///
+    /// # Panics
+    ///
+    /// Never: every record trained on has a label of the classes taken from them.
+    pub fn train(
+        records: &[Record],
+        schema: &Schema,
+        seed: u64,
+        progress: &dyn Progress,
+    ) -> Result<Self, TrainError> {
+        let labelled: Vec<&Record> = records
+            .iter()
+            .filter(|record| record.label.is_some())
+            .collect();
+        let featurizer = Self::featurizer_params(seed).fit(labelled.iter().copied(), schema)?;
+        let features = featurizer.transform(labelled.iter().copied())?;
+        let labels = LabelIndex::from_records(labelled.iter().copied());
+        let encoded = labels
+            .encode(labelled.iter().copied())
+            .expect("every record has a label of the classes taken from them");
+        let network =
+            Self::network_params(seed).fit(&features, &encoded, labels.len(), progress)?;
+        Ok(Self {
+            featurizer,
+            network,
+            labels,
+        })
+    }
+
+    /// The featurizer records are read through.
+    #[must_use]
+    pub fn featurizer(&self) -> &Featurizer {
+        &self.featurizer
+    }
+
+    /// The trained network.
+    #[must_use]
+    pub fn network(&self) -> &MlpModel {
+        &self.network
+    }
+
+    /// The classes the network tells apart.
+    #[must_use]
+    pub fn labels(&self) -> &LabelIndex {
+        &self.labels
+    }
+
+    /// The probability of every class for every record: `rows x classes`, row-major, classes
+    /// as in [`labels`](Self::labels).
+    ///
+    /// # Errors
+    ///
+    /// The featurizer's, when a record does not fit it.
+    pub fn predict_proba(&self, records: &[Record]) -> Result<Vec<f32>, FeaturizeError> {
+        Ok(self
+            .network
+            .predict_proba(&self.featurizer.transform(records)?))
+    }
+
+    /// The most probable class of each record, in order (the lowest index among ties).
+    ///
+    /// # Errors
+    ///
+    /// The featurizer's, when a record does not fit it.
+    pub fn predict(&self, records: &[Record]) -> Result<Vec<usize>, FeaturizeError> {
+        let classes = self.network.classes();
+        Ok(self
+            .predict_proba(records)?
+            .chunks_exact(classes)
+            .map(argmax)
+            .collect())
+    }
+
+    /// The most probable label of each record, in order; `None` only when the network was
+    /// trained on no class.
+    ///
+    /// # Errors
+    ///
+    /// The featurizer's, when a record does not fit it.
+    pub fn predict_labels(&self, records: &[Record]) -> Result<Vec<Option<&str>>, FeaturizeError> {
+        Ok(self
+            .predict(records)?
+            .into_iter()
+            .map(|class| self.labels.label(class))
+            .collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,6 +397,76 @@ mod tests {
         assert!(matches!(
             network_out_of_sample_probabilities(&features, &labels, 2, 1, 7, &NoProgress),
             Err(FitError::Folds { folds: 1, rows: 60 })
+        ));
+    }
+
+    #[test]
+    fn the_network_recipe_learns_separable_records_and_skips_unlabelled_ones() {
+        use std::{path::Path, sync::Arc};
+
+        use antidote_data::{ColumnKind, Value, from_rows};
+
+        // Sixty records whose number and word both tell the class, and two without a label.
+        let rows = (0..62)
+            .map(|i: i32| {
+                let class = i % 2;
+                vec![
+                    Value::Float(f64::from(class) * 6.0 - 3.0 + f64::from(i % 7) * 0.1),
+                    Value::Text(
+                        if class == 0 {
+                            "north wind"
+                        } else {
+                            "south sea"
+                        }
+                        .into(),
+                    ),
+                    if i < 60 {
+                        Value::Text(if class == 0 { "cold" } else { "warm" }.into())
+                    } else {
+                        Value::Null
+                    },
+                ]
+            })
+            .collect();
+        let dataset = from_rows(
+            Path::new("memory"),
+            vec![
+                (Arc::from("x"), ColumnKind::Float),
+                (Arc::from("text"), ColumnKind::Text),
+                (Arc::from("label"), ColumnKind::Categorical),
+            ],
+            rows,
+        )
+        .expect("three columns per row");
+        let schema = dataset.schema().clone();
+        let records: Vec<Record> = dataset
+            .collect::<Result<_, _>>()
+            .expect("records in memory");
+        assert!(records[60].label.is_none(), "the last two are unlabelled");
+
+        let model =
+            NetworkModel::train(&records, &schema, 3, &NoProgress).expect("sixty labelled records");
+        assert_eq!(model.labels().labels(), ["cold", "warm"]);
+        let expected: Vec<usize> = (0..62).map(|i| i % 2).collect();
+        assert_eq!(model.predict(&records).expect("the same columns"), expected);
+        let probabilities = model.predict_proba(&records).expect("the same columns");
+        assert_eq!(probabilities.len(), 62 * 2);
+        assert_eq!(
+            model
+                .predict_labels(&records[..2])
+                .expect("the same columns"),
+            [Some("cold"), Some("warm")]
+        );
+        let again =
+            NetworkModel::train(&records, &schema, 3, &NoProgress).expect("sixty labelled records");
+        assert_eq!(
+            again.predict_proba(&records).expect("the same columns"),
+            probabilities,
+            "seeded, so deterministic"
+        );
+        assert!(matches!(
+            NetworkModel::train(&records[60..], &schema, 3, &NoProgress),
+            Err(TrainError::Fit(_))
         ));
     }
 
