@@ -53,6 +53,25 @@ pub fn percent(share: f64) -> String {
     format!("{}%", trim_zeros(&format!("{value:.decimals$}")))
 }
 
+/// A share as a percentage with one decimal, always: `88.4%`, `5.0%`. For figures read side by
+/// side, where two significant digits would hide the difference (accuracy before and after a
+/// quarantine, a column of a table); everywhere else [`percent`].
+///
+/// ```
+/// use antidote_core::display::percent_tenths;
+///
+/// assert_eq!(percent_tenths(0.8843), "88.4%");
+/// assert_eq!(percent_tenths(0.05), "5.0%");
+/// ```
+#[must_use]
+pub fn percent_tenths(share: f64) -> String {
+    if share.is_finite() {
+        format!("{:.1}%", share * 100.0)
+    } else {
+        "\u{2013}".to_owned()
+    }
+}
+
 /// `12.50` -> `12.5`, `3.0` -> `3`.
 fn trim_zeros(text: &str) -> &str {
     if text.contains('.') {

@@ -180,14 +180,15 @@ impl Explanation {
     }
 
     /// The plain text `antidote explain` prints: the summary, then `What it looks for:`,
-    /// `How:`, `Limits:` and `References:` paragraphs, the references joined by `; `. Why it
-    /// matters is left to the documentation and the report.
+    /// `Why it matters:`, `How:`, `Limits:` and `References:` paragraphs, the references joined
+    /// by `; `.
     #[must_use]
     pub fn to_text(&self) -> String {
         format!(
-            "{}\n\nWhat it looks for: {}\n\nHow: {}\n\nLimits: {}\n\nReferences: {}.",
+            "{}\n\nWhat it looks for: {}\n\nWhy it matters: {}\n\nHow: {}\n\nLimits: {}\n\nReferences: {}.",
             self.summary,
             self.what,
+            self.why,
             self.how,
             self.limits,
             self.references.join("; ")
@@ -249,7 +250,8 @@ mod tests {
         );
         assert_eq!(
             explanation.to_text(),
-            "Name: what it catches.\n\nWhat it looks for: One line.\n\nHow: C.\n\nLimits: D.\n\n\
+            "Name: what it catches.\n\nWhat it looks for: One line.\n\nWhy it matters: A.\n\nB.\n\n\
+             How: C.\n\nLimits: D.\n\n\
              References: First (2020), \"A title\"; Second."
         );
         assert_eq!(

@@ -11,6 +11,7 @@
 //! fail_on_sources = true        # a distrusted source: do not train
 //! ```
 
+use antidote_core::display::percent;
 use serde::{Deserialize, Serialize};
 
 use crate::DetectorReport;
@@ -92,9 +93,9 @@ impl Policy {
         let share = quarantined as f64 / records.max(1) as f64;
         if share > self.max_quarantine_share {
             reasons.push(format!(
-                "{quarantined} of {records} records ({:.2}%) are quarantined, more than the {:.2}% the policy accepts",
-                100.0 * share,
-                100.0 * self.max_quarantine_share
+                "{quarantined} of {records} records ({}) are quarantined, more than the {} the policy accepts",
+                percent(share),
+                percent(self.max_quarantine_share)
             ));
         }
         for report in reports {

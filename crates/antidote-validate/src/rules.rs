@@ -14,6 +14,7 @@
 //! max_drift = 0.2                   # for distance statistics (Wasserstein, Jensen-Shannon)
 //! ```
 
+use antidote_core::display::percent;
 use std::collections::BTreeMap;
 
 use antidote_core::Severity;
@@ -136,7 +137,11 @@ impl Rules {
                         None,
                         *share,
                         limit,
-                        format!("class `{label}` holds {:.1}% of records, more than `max_class_share` {:.1}%", 100.0 * share, 100.0 * limit),
+                        format!(
+                            "class `{label}` holds {} of records, more than `max_class_share` {}",
+                            percent(*share),
+                            percent(limit)
+                        ),
                     ));
                 }
             }
@@ -355,7 +360,7 @@ mod tests {
         };
         assert_eq!(
             messages(&rules(0.4), &[]),
-            ["class `a` holds 50.0% of records, more than `max_class_share` 40.0%"]
+            ["class `a` holds 50% of records, more than `max_class_share` 40%"]
         );
         assert_eq!(messages(&rules(0.25), &[]).len(), 2, "`a` and `b`");
         assert!(messages(&rules(0.5), &[]).is_empty());

@@ -7,6 +7,7 @@
 //! clustering in the top few.
 
 use antidote_core::SplitMix64;
+use antidote_core::display::percent;
 use faer::{Mat, Side};
 
 /// A class's records, centred on the class mean, in `f64`.
@@ -494,18 +495,18 @@ pub(crate) fn judge(
         }
         let explanation = match (&verdict.predictions, suspicious) {
             (Some(_), true) => format!(
-                "`{class_name}`: {group_size} of {} records {}, and a model trained without them calls {:.0}% of them another class ({:.0}% of those `{}`): a backdoor's signature",
+                "`{class_name}`: {group_size} of {} records {}, and a model trained without them calls {} of them another class ({} of those `{}`): a backdoor's signature",
                 candidate.class_size,
                 candidate.description,
-                100.0 * verdict.other_share,
-                100.0 * verdict.usual_other_share,
+                percent(verdict.other_share),
+                percent(verdict.usual_other_share),
                 verdict.usual_other.map_or_else(|| "?".to_owned(), name)
             ),
             (Some(_), false) => format!(
-                "`{class_name}`: {group_size} of {} records {}, but a model trained without them still calls {:.0}% of them `{class_name}`: a natural sub-group",
+                "`{class_name}`: {group_size} of {} records {}, but a model trained without them still calls {} of them `{class_name}`: a natural sub-group",
                 candidate.class_size,
                 candidate.description,
-                100.0 * (1.0 - verdict.other_share)
+                percent(1.0 - verdict.other_share)
             ),
             (None, true) => format!(
                 "`{class_name}`: {group_size} of {} records {}, strongly enough to flag without a reclassification",

@@ -24,7 +24,7 @@ use antidote_report::{
     Section, Series, Table, Verdict,
 };
 
-use crate::detectors::explanation;
+use crate::detectors::explanation_of;
 use crate::policy::Policy;
 use crate::scan::Scan;
 use crate::{DetectorId, DetectorReport, DiscoveredTrigger, Flag, InstructionPair, SourceVerdict};
@@ -749,13 +749,8 @@ impl<'a> View<'a> {
         blocks.extend(self.class_table(report));
         blocks.extend(source_table(report));
         blocks.extend(self.flag_table(report, &flags));
-        let text = explanation(report.detector);
         Section {
-            title: text
-                .lines()
-                .next()
-                .and_then(|line| line.split(':').next())
-                .map_or_else(|| report.detector.name().to_owned(), str::to_owned),
+            title: explanation_of(report.detector).name().to_owned(),
             about: about(report.detector),
             blocks,
         }
@@ -1349,19 +1344,13 @@ fn sentence(note: &str) -> String {
     text
 }
 
-/// The first paragraph of the detector's explanation: what it looks for.
+/// What the detector looks for, from its explanation, as a sentence.
 fn about(detector: DetectorId) -> String {
-    let text = explanation(detector);
-    let paragraph = text.split("\n\n").nth(1).unwrap_or(text).replace('\n', " ");
-    match paragraph.strip_prefix("What it looks for: ") {
-        Some(rest) => {
-            let mut characters = rest.chars();
-            characters.next().map_or_else(String::new, |first| {
-                format!("Looks for {}{}", first.to_lowercase(), characters.as_str())
-            })
-        }
-        None => paragraph,
-    }
+    let what = explanation_of(detector).what;
+    let mut characters = what.chars();
+    characters.next().map_or_else(String::new, |first| {
+        format!("Looks for {}{}", first.to_lowercase(), characters.as_str())
+    })
 }
 
 /// Scores of flagged and unflagged records, overlaid, with the threshold marked.

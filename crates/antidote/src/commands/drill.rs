@@ -3,7 +3,7 @@
 use std::io::Write as _;
 use std::time::Instant;
 
-use antidote_core::display::{percent, plural};
+use antidote_core::display::{percent, percent_tenths, plural};
 use antidote_detect::scan::ScanOptions;
 use antidote_drill::{
     Control, Data, DrillDataset, DrillOptions, DrillReport, LayerKind, Outcome, Plan, Score,
@@ -329,24 +329,24 @@ fn print_outcome(outcome: &Outcome, printer: Printer) {
     if let Some(training) = &outcome.training {
         let asr = |value: Option<f64>| {
             value.map_or_else(String::new, |value| {
-                format!(", attack success {:.1}%", 100.0 * value)
+                format!(", attack success {}", percent_tenths(value))
             })
         };
         printer.out(&format!(
-            "    model on {} held-out clean records, trained on the poisoned data: accuracy {:.1}%{}",
+            "    model on {} held-out clean records, trained on the poisoned data: accuracy {}{}",
             training.held_out,
-            100.0 * training.clean_accuracy,
+            percent_tenths(training.clean_accuracy),
             asr(training.attack_success),
         ));
         printer.out(&format!(
-            "      without the {} quarantined: accuracy {:.1}%{}",
+            "      without the {} quarantined: accuracy {}{}",
             training.removed,
-            100.0 * training.clean_accuracy_after,
+            percent_tenths(training.clean_accuracy_after),
             asr(training.attack_success_after),
         ));
         printer.out(&format!(
-            "      on the data before the attack: accuracy {:.1}%{}",
-            100.0 * training.clean_model_accuracy,
+            "      on the data before the attack: accuracy {}{}",
+            percent_tenths(training.clean_model_accuracy),
             asr(training.clean_model_attack_success),
         ));
     }

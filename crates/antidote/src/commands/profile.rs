@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use antidote_core::display::{escape_control, plural};
+use antidote_core::display::{escape_control, percent, percent_tenths, plural};
 use antidote_data::Dataset;
 use antidote_validate::profile::Profile;
 use anyhow::Context;
@@ -82,7 +82,7 @@ pub fn profile(
 
 fn print_profile(profile: &Profile, printer: Printer, seconds: f64) {
     printer.out(&format!(
-        "profiled {}: {}, {}, {:.2}% exact duplicates, in {seconds:.2}s",
+        "profiled {}: {}, {}, {} exact duplicates, in {seconds:.2}s",
         profile
             .sources
             .iter()
@@ -91,7 +91,7 @@ fn print_profile(profile: &Profile, printer: Printer, seconds: f64) {
             .join(", "),
         plural(profile.record_count, "record"),
         plural(profile.columns.len() as u64, "column"),
-        100.0 * profile.duplicate_rate(),
+        percent(profile.duplicate_rate()),
     ));
     let width = profile
         .columns
@@ -109,11 +109,11 @@ fn print_profile(profile: &Profile, printer: Printer, seconds: f64) {
     ));
     for column in &profile.columns {
         printer.out(&format!(
-            "  {:<width$}  {:<11}  {:<9}  {:>6.1}%  {}",
+            "  {:<width$}  {:<11}  {:<9}  {:>7}  {}",
             escape_control(&column.name),
             column.kind.to_string(),
             column.role.to_string(),
-            100.0 * column.missing_share(),
+            percent_tenths(column.missing_share()),
             column.summary()
         ));
     }
@@ -124,7 +124,7 @@ fn print_profile(profile: &Profile, printer: Printer, seconds: f64) {
         let listed: Vec<String> = shares
             .iter()
             .take(12)
-            .map(|(label, share)| format!("`{}` {:.1}%", escape_control(label), 100.0 * share))
+            .map(|(label, share)| format!("`{}` {}", escape_control(label), percent(*share)))
             .collect();
         let more = if shares.len() > 12 {
             format!(" and {} more", shares.len() - 12)

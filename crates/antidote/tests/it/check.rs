@@ -340,7 +340,7 @@ fn rules_from_antidote_toml_are_enforced() {
     assert!(
         output
             .stdout
-            .contains("class `food` holds 33.3% of records, more than `max_class_share` 30.0%"),
+            .contains("class `food` holds 33% of records, more than `max_class_share` 30%"),
         "{}",
         output.stdout
     );

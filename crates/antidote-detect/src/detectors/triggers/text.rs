@@ -7,6 +7,7 @@
 //! both its (n-1)-word halves are, so the common words' long n-grams, almost all unique, are
 //! never stored.
 
+use antidote_core::display::percent;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
@@ -477,10 +478,10 @@ pub(super) fn mine<'a>(
     let mut notes = Vec::new();
     if max_support < params.min_support {
         notes.push(format!(
-            "no word can be both in `{}` records and in at most {:.0}% of `{total}`: too few \
+            "no word can be both in `{}` records and in at most {} of `{total}`: too few \
              records to search for text triggers",
             params.min_support,
-            params.max_support_fraction * 100.0
+            percent(params.max_support_fraction)
         ));
         return Ok(Mined {
             candidates: Vec::new(),
