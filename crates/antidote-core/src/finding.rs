@@ -76,7 +76,8 @@ pub struct Finding {
     /// The record it is about, if it is about one.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub record: Option<RecordId>,
-    /// The file or dataset it is about, if any.
+    /// The file, dataset or source it is about, if any (a record finding names the record's
+    /// source here).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub subject: Option<String>,
     /// Why, in sentences.

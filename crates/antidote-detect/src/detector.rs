@@ -5,7 +5,7 @@
 //! and `impl Detector`) and one line in [`DETECTORS`] (plus its [`DetectorId`]).
 
 use antidote_core::{Explanation, Progress, ProgressUnit};
-use antidote_data::{ColumnKind, Record, Role, Schema};
+use antidote_data::{PayloadKind, Record, Schema};
 use antidote_learn::{Features, Featurizer};
 
 use crate::detectors::activation_clustering::ActivationClustering;
@@ -204,26 +204,9 @@ impl ScanContext<'_> {
 
 /// The column trigger search reads: the image column, else the text column; `true` for images.
 pub(crate) fn trigger_column(schema: &Schema) -> Option<(&str, bool)> {
-    let by_role = |role: Role| {
-        schema
-            .column_with_role(role)
-            .map(|column| column.name.as_ref())
-    };
-    let by_kind = |kind: ColumnKind| {
-        schema
-            .columns
-            .iter()
-            .find(|column| column.kind == kind && column.role == Role::Feature)
-            .map(|column| column.name.as_ref())
-    };
-    by_role(Role::Image)
-        .or_else(|| by_kind(ColumnKind::Image))
-        .map(|column| (column, true))
-        .or_else(|| {
-            by_role(Role::Text)
-                .or_else(|| by_kind(ColumnKind::Text))
-                .map(|column| (column, false))
-        })
+    schema
+        .payload_column()
+        .map(|(column, kind)| (column, kind == PayloadKind::Image))
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! A [`Scan`] names records by their index in the scanned order; these views pair each fused
 //! finding with its record once, so that callers never index the records themselves.
 
+use antidote_core::{Evidence, Finding, Severity};
 use antidote_data::Record;
 
 use crate::fusion::FusedRecord;
@@ -22,6 +23,34 @@ impl FlaggedRecord<'_> {
     #[must_use]
     pub fn quarantined(&self) -> bool {
         self.fused.quarantined
+    }
+
+    /// The finding in the vocabulary every layer shares: kind `poisoned-record`, severity
+    /// `error` when the policy quarantined the record (the data must not be trained on with it)
+    /// and `warning` when it is only worth a look, and one piece of evidence per detector, most
+    /// confident first. Later layers (the release gate, the monitor) judge these.
+    #[must_use]
+    pub fn finding(&self) -> Finding {
+        Finding {
+            kind: "poisoned-record".to_owned(),
+            severity: if self.fused.quarantined {
+                Severity::Error
+            } else {
+                Severity::Warning
+            },
+            record: Some(self.record.id.clone()),
+            subject: self.record.source.clone(),
+            evidence: self
+                .fused
+                .detectors
+                .iter()
+                .zip(&self.fused.evidence)
+                .map(|(detector, message)| Evidence {
+                    source: detector.name().to_owned(),
+                    message: message.clone(),
+                })
+                .collect(),
+        }
     }
 
     /// The sentence of the most confident detector, or `""`.
@@ -86,5 +115,59 @@ impl Scan {
             }
         }
         partition
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use antidote_core::{RecordId, Severity};
+    use antidote_data::Record;
+
+    use super::FlaggedRecord;
+    use crate::DetectorId;
+    use crate::fusion::FusedRecord;
+
+    #[test]
+    fn a_quarantined_record_is_an_error_finding_with_evidence_per_detector() {
+        let record = Record {
+            position: 0,
+            id: RecordId::from("r-7"),
+            label: Some("cat".to_owned()),
+            source: Some("vendor-a".to_owned()),
+            fields: Vec::new(),
+        };
+        let mut fused = FusedRecord {
+            index: 0,
+            score: 0.93,
+            detectors: vec![DetectorId::TriggerSearch, DetectorId::LabelIssues],
+            confidences: vec![0.9, 0.4],
+            evidence: vec!["carries `cf`".to_owned(), "labelled `cat`".to_owned()],
+            marks: Vec::new(),
+            quarantined: true,
+        };
+        let finding = FlaggedRecord {
+            record: &record,
+            fused: &fused,
+        }
+        .finding();
+        assert_eq!(finding.kind, "poisoned-record");
+        assert_eq!(finding.severity, Severity::Error);
+        assert_eq!(finding.record, Some(RecordId::from("r-7")));
+        assert_eq!(finding.subject.as_deref(), Some("vendor-a"));
+        let sources: Vec<&str> = finding
+            .evidence
+            .iter()
+            .map(|evidence| evidence.source.as_str())
+            .collect();
+        assert_eq!(sources, ["trigger-search", "label-issues"]);
+        assert_eq!(finding.evidence[0].message, "carries `cf`");
+
+        fused.quarantined = false;
+        let review = FlaggedRecord {
+            record: &record,
+            fused: &fused,
+        }
+        .finding();
+        assert_eq!(review.severity, Severity::Warning);
     }
 }

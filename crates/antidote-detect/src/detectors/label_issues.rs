@@ -27,7 +27,6 @@ use std::cmp::Ordering;
 use std::fmt::Write as _;
 
 use antidote_core::math::argmax;
-use antidote_core::{Evidence, Finding, RecordId, Severity};
 use serde::Serialize;
 
 use crate::detector::{Detector, Need, ScanContext};
@@ -38,9 +37,6 @@ use antidote_learn::{calibration_temperature, tempered};
 
 /// The command-line id of this detector, also the `source` of its evidence.
 pub const DETECTOR_ID: &str = "label-issues";
-
-/// The `kind` of the findings this detector reports.
-pub const FINDING_KIND: &str = "label-issue";
 
 /// The lowest per-class threshold, so that a class the model never believes in cannot make
 /// every record confident in it.
@@ -464,24 +460,6 @@ impl LabelIssuesReport {
             &self.class_thresholds,
             &name,
         )
-    }
-
-    /// One finding per flagged record, in input order, named by `record_id` (given the record's
-    /// position), at severity `warning`: the policy decides what is quarantined.
-    pub fn findings(&self, record_id: impl Fn(usize) -> RecordId) -> Vec<Finding> {
-        self.flagged_indices()
-            .into_iter()
-            .map(|record| Finding {
-                kind: FINDING_KIND.to_owned(),
-                severity: Severity::Warning,
-                record: Some(record_id(record)),
-                subject: None,
-                evidence: vec![Evidence {
-                    source: DETECTOR_ID.to_owned(),
-                    message: self.records[record].explanation.clone(),
-                }],
-            })
-            .collect()
     }
 }
 
@@ -989,7 +967,7 @@ mod tests {
     }
 
     #[test]
-    fn reports_name_classes_and_become_findings() {
+    fn reports_name_classes() {
         let (mut labels, mut rows) = clean_dataset();
         labels.push(0);
         rows.push([0.02, 0.96, 0.02]);
@@ -998,15 +976,7 @@ mod tests {
             report.explanation_with_names(12, &["shirt", "coat"]),
             "labelled `shirt` but the model gives it 0.02 and gives `coat` 0.96 (threshold for `coat`: 0.86)"
         );
-        let findings = report.findings(|record| RecordId(format!("row-{record}")));
-        assert_eq!(findings.len(), 1);
-        assert_eq!(findings[0].kind, "label-issue");
-        assert_eq!(findings[0].record, Some(RecordId::from("row-12")));
-        assert_eq!(findings[0].evidence[0].source, "label-issues");
-        assert_eq!(
-            findings[0].evidence[0].message,
-            report.records[12].explanation
-        );
+        assert_eq!(report.flagged_indices(), [12]);
 
         let noise = report.noise_matrix();
         for truth in 0..3 {

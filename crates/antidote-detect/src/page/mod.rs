@@ -17,7 +17,7 @@ use std::path::Path;
 
 use antidote_core::display::{count, percent};
 use antidote_core::{Digest, Trigger};
-use antidote_data::{ColumnKind, Record, Role, Schema};
+use antidote_data::{Record, Schema};
 use antidote_report::{
     BarItem, Bars, Bin, Block, Card, Cell, Details, Distribution, Emphasis, Excerpt, Excerpts,
     Fact, Gallery, GalleryRow, Input, Marker, Metric, Picture, PictureSet, Provenance, Report,
@@ -346,19 +346,8 @@ struct Shown<'a> {
 
 /// The column the records are shown by, chosen as the scan chose the column trigger search reads.
 fn payload<'a>(schema: &'a Schema, records: &[Record]) -> Payload<'a> {
-    let column = |role: Role, kind: ColumnKind| {
-        schema
-            .column_with_role(role)
-            .or_else(|| {
-                schema
-                    .columns
-                    .iter()
-                    .find(|column| column.kind == kind && column.role == Role::Feature)
-            })
-            .map(|column| column.name.as_str())
-    };
-    if let Some(name) = column(Role::Image, ColumnKind::Image) {
-        return Payload::Image(name);
+    if let Some(column) = schema.image_column() {
+        return Payload::Image(&column.name);
     }
     if records
         .first()
@@ -367,7 +356,9 @@ fn payload<'a>(schema: &'a Schema, records: &[Record]) -> Payload<'a> {
     {
         return Payload::Instruction;
     }
-    column(Role::Text, ColumnKind::Text).map_or(Payload::Other, Payload::Text)
+    schema
+        .text_column()
+        .map_or(Payload::Other, |column| Payload::Text(&column.name))
 }
 
 /// The scan and the data, with what every section needs.
