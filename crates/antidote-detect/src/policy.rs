@@ -74,6 +74,26 @@ impl Policy {
         record.score >= self.quarantine_score
     }
 
+    /// The most records of `records` the policy quarantines before it fails the data: the
+    /// largest count whose share is within `max_quarantine_share`. Said as a count, so that a
+    /// failed share is never written as the same rounded percentage as the limit it passed.
+    #[must_use]
+    pub fn quarantine_limit(&self, records: usize) -> usize {
+        let within =
+            |count: usize| count as f64 / records.max(1) as f64 <= self.max_quarantine_share;
+        let mut limit = ((self.max_quarantine_share * records as f64)
+            .floor()
+            .max(0.0) as usize)
+            .min(records);
+        while limit < records && within(limit + 1) {
+            limit += 1;
+        }
+        while limit > 0 && !within(limit) {
+            limit -= 1;
+        }
+        limit
+    }
+
     /// Decides, from the fused records and the detectors' reports: marks each fused record
     /// [`quarantined`](FusedRecord::quarantined) or not (the one place the quarantine rule is
     /// applied), then gives the verdict. `class_name` names a class index.
@@ -93,8 +113,8 @@ impl Policy {
         let share = quarantined as f64 / records.max(1) as f64;
         if share > self.max_quarantine_share {
             reasons.push(format!(
-                "{quarantined} of {records} records ({}) are quarantined, more than the {} the policy accepts",
-                percent(share),
+                "{quarantined} of {records} records are quarantined, more than the {} ({}) the policy accepts",
+                self.quarantine_limit(records),
                 percent(self.max_quarantine_share)
             ));
         }
@@ -162,7 +182,9 @@ mod tests {
         let verdict = policy.decide(100, &mut many, &[], &name);
         assert!(!verdict.train);
         assert!(
-            verdict.reasons[0].contains("11 of 100"),
+            verdict.reasons[0].contains(
+                "11 of 100 records are quarantined, more than the 10 (10%) the policy accepts"
+            ),
             "{:?}",
             verdict.reasons
         );
@@ -185,6 +207,20 @@ mod tests {
             ..Policy::default()
         };
         assert!(lenient.decide(100, &mut few, &[report], &name).train);
+    }
+
+    #[test]
+    fn the_limit_is_the_largest_count_within_the_share() {
+        let policy = Policy::default();
+        assert_eq!(policy.quarantine_limit(100), 10);
+        assert_eq!(policy.quarantine_limit(3246), 324);
+        assert_eq!(policy.quarantine_limit(9), 0);
+        assert_eq!(policy.quarantine_limit(0), 0);
+        let all = Policy {
+            max_quarantine_share: 1.0,
+            ..Policy::default()
+        };
+        assert_eq!(all.quarantine_limit(7), 7);
     }
 
     #[test]

@@ -208,10 +208,10 @@ fn headline(result: &Scan, policy: &Policy) -> String {
     }
     if share > policy.max_quarantine_share {
         parts.push(format!(
-            "{} of {} records ({}) quarantined, above the {} the policy accepts",
+            "{} of {} records quarantined, above the {} ({}) the policy accepts",
             verdict.quarantined,
             verdict.records,
-            percent(share),
+            policy.quarantine_limit(verdict.records),
             percent(policy.max_quarantine_share)
         ));
     }
@@ -244,8 +244,9 @@ fn metrics(result: &Scan, policy: &Policy) -> Vec<Metric> {
         )),
         Metric::new("Quarantined", verdict.quarantined.to_string())
             .with_detail(format!(
-                "{}; the policy accepts {}",
+                "{}; the policy accepts up to {} ({})",
                 percent(share),
+                policy.quarantine_limit(verdict.records),
                 percent(policy.max_quarantine_share)
             ))
             .with_emphasis(if share > policy.max_quarantine_share {
