@@ -529,15 +529,7 @@ fn column_blocks(
 }
 
 fn category_bars(name: &str, a: &CategoricalStats, b: &CategoricalStats, caption: String) -> Block {
-    let shares = |stats: &CategoricalStats| -> BTreeMap<String, f64> {
-        let total = stats.counts.total().max(1) as f64;
-        stats
-            .counts
-            .items()
-            .into_iter()
-            .map(|(value, count)| (value, count as f64 / total))
-            .collect()
-    };
+    let shares = |stats: &CategoricalStats| stats.counts.shares();
     let (bars, shown, total) = share_bars(
         &format!("`{name}`"),
         &shares(a),

@@ -935,13 +935,7 @@ impl Profile {
         let Some(label) = &self.label else {
             return BTreeMap::new();
         };
-        let total = label.counts.total().max(1) as f64;
-        label
-            .counts
-            .items()
-            .into_iter()
-            .map(|(name, count)| (name, count as f64 / total))
-            .collect()
+        label.counts.shares()
     }
 
     /// Profiles a dataset in one streaming pass, batches in parallel.

@@ -364,6 +364,16 @@ impl Counts {
         }
     }
 
+    /// Each counted item's share of the total, by item (see [`Counts::items`] for which items).
+    #[must_use]
+    pub fn shares(&self) -> std::collections::BTreeMap<String, f64> {
+        let total = self.total.max(1) as f64;
+        self.items()
+            .into_iter()
+            .map(|(item, count)| (item, count as f64 / total))
+            .collect()
+    }
+
     /// The counted items, most frequent first (ties by name); all of them while exact, the heavy
     /// hitters afterwards.
     #[must_use]
