@@ -110,6 +110,7 @@ pub fn estimate_attackers(clients: usize, flagged: usize, tolerated: usize) -> u
 }
 
 #[cfg(test)]
+#[expect(clippy::float_cmp, reason = "the known answers are exact")]
 mod tests {
     use super::*;
 

@@ -107,6 +107,24 @@ impl Rule {
     }
 }
 
+/// A rule name that is not one of [`Rule::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "`{0}` is not an aggregation rule; the rules are mean, median, trimmed-mean, krum, multi-krum, bulyan, geometric-median, fltrust, norm-clip"
+)]
+pub struct UnknownRule(pub String);
+
+impl std::str::FromStr for Rule {
+    type Err = UnknownRule;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Rule::ALL
+            .into_iter()
+            .find(|rule| rule.name() == name)
+            .ok_or_else(|| UnknownRule(name.to_owned()))
+    }
+}
+
 impl fmt::Display for Rule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -203,9 +221,11 @@ impl<'a> RoundInput<'a> {
         if rule.tolerates(clients) >= attackers {
             return Ok(());
         }
-        let needed = (clients..)
+        // Every rule tolerates more attackers as clients grow; 4f + 3 clients satisfy the
+        // strictest (Bulyan), and a rule that tolerates none (mean) needs no attacker count.
+        let needed = (clients..=clients.max(4 * attackers + 3))
             .find(|&n| rule.tolerates(n) >= attackers)
-            .expect("every rule tolerates more attackers as clients grow");
+            .unwrap_or(4 * attackers + 3);
         Err(AggregateError::TooFewClients {
             rule: rule.rule(),
             clients,
@@ -484,6 +504,10 @@ impl Federation {
 
     /// Aggregates one round of `updates` from `clients` (same order), scoring every client and
     /// updating its trust.
+    ///
+    /// # Panics
+    ///
+    /// When `clients` and `updates` differ in length.
     pub fn aggregate(
         &mut self,
         round: &str,

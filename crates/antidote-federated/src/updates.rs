@@ -433,6 +433,10 @@ fn parse_safetensors(bytes: &[u8]) -> Result<(Layout, Vec<f32>), String> {
 }
 
 /// Writes an aggregate in `layout` to `path` (32-bit floats), atomically.
+///
+/// # Panics
+///
+/// When `values` does not have the layout's length.
 pub fn write_update(path: &Path, layout: &Layout, values: &[f32]) -> Result<(), UpdateError> {
     assert_eq!(
         layout.len(),

@@ -100,7 +100,11 @@ pub fn coordinate_wise(updates: &[&[f32]], reduce: impl Fn(&mut [f64]) -> f64 + 
 }
 
 /// The median of `values` (the mean of the two middle values when their count is even), which it
-/// reorders. `values` must not be empty.
+/// reorders.
+///
+/// # Panics
+///
+/// When `values` is empty.
 #[must_use]
 pub fn median(values: &mut [f64]) -> f64 {
     let n = values.len();
@@ -124,6 +128,7 @@ pub fn coordinate_median(updates: &[&[f32]]) -> Vec<f32> {
 }
 
 #[cfg(test)]
+#[expect(clippy::float_cmp, reason = "the known answers are exact")]
 mod tests {
     use super::*;
 

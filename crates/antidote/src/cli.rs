@@ -132,7 +132,39 @@ pub enum Command {
     /// Run the red-team exercise: poison a copy, run every defense layer, score what each caught
     #[command(long_about = DRILL_ABOUT, after_help = DRILL_EXAMPLES)]
     Drill(DrillArgs),
+    /// Combine federated client updates with a robust rule, and score every client
+    #[command(long_about = AGGREGATE_ABOUT, after_help = AGGREGATE_EXAMPLES)]
+    Aggregate(AggregateArgs),
 }
+
+const AGGREGATE_ABOUT: &str = "Combine federated client updates with a Byzantine-robust rule, \
+and score every client.
+
+UPDATES is a folder of one round (one `.npy` or `.safetensors` file per client, named after \
+the client) or a folder of rounds (`round-001/`, `round-002/`, ... in natural order). Every \
+update of a round must have the same shape or tensors. For each round antidote writes the \
+aggregate in the layout it was read in (float32), and for each client: its distance from the \
+clients' coordinate-wise median, its cosine to it, an anomaly score (the larger robust z-score \
+of the two), whether it is flagged (above 3.5), its weight in the aggregate, and a running trust \
+across rounds (kept in `trust.json`, read back on the next run).
+
+Rules: `mean` (FedAvg, no defense), `median`, `trimmed-mean`, `krum`, `multi-krum`, `bulyan`, \
+`geometric-median` (the default: needs no attacker count), `fltrust` (needs `--root-update`, the \
+server's own update on clean root data), `norm-clip`. The rules that take an attacker count \
+(trimmed-mean, krum, multi-krum, bulyan) estimate it when `--attackers` is not given: the \
+flagged clients, and at least a tenth of the clients, never more than the rule tolerates. \
+`antidote explain` does not cover the rules; each is documented with its paper in the \
+antidote-federated crate.
+
+Exits 0 when every round was aggregated within what its rule tolerates; 1 when a round had more \
+flagged clients than the rule tolerates (the aggregate cannot be trusted); 2 for unreadable \
+updates or a rule that cannot run (too few clients for the attackers assumed).";
+
+const AGGREGATE_EXAMPLES: &str = "Examples:
+  antidote aggregate updates/round-007/                   # geometric median, writes aggregate/
+  antidote aggregate updates/ --rule multi-krum --out agg/ # every round, trust carried over
+  antidote aggregate round/ --rule bulyan --attackers 2
+  antidote aggregate round/ --rule fltrust --root-update server.npy";
 
 const LOCK_ABOUT: &str = "Pin files and datasets by content.
 
@@ -800,4 +832,50 @@ pub struct ExplainArgs {
     /// The detector to explain; without it, the list of detectors
     #[arg(value_name = "DETECTOR")]
     pub detector: Option<String>,
+}
+
+/// `antidote aggregate`.
+#[derive(Debug, Args)]
+pub struct AggregateArgs {
+    /// A folder of client updates (one round), or a folder of round folders
+    #[arg(value_name = "UPDATES")]
+    pub updates: PathBuf,
+
+    /// The aggregation rule
+    #[arg(long, default_value = "geometric-median", value_parser = clap::builder::PossibleValuesParser::new(antidote_federated::Rule::ALL.map(antidote_federated::Rule::name)))]
+    pub rule: String,
+
+    /// Attackers to assume per round (trimmed-mean, krum, multi-krum, bulyan)
+    ///
+    /// Without it, the count is estimated each round: the flagged clients, and at least a tenth
+    /// of the clients, never more than the rule tolerates.
+    #[arg(long, value_name = "F")]
+    pub attackers: Option<usize>,
+
+    /// multi-krum: how many updates to average [default: clients - attackers]
+    #[arg(long, value_name = "M")]
+    pub selected: Option<usize>,
+
+    /// norm-clip: the largest norm an update keeps [default: the median norm]
+    #[arg(long, value_name = "NORM")]
+    pub clip_norm: Option<f64>,
+
+    /// fltrust: the server's update on its clean root data
+    ///
+    /// One file used for every round, or a folder holding one file per round named after the
+    /// round (`round-001.npy`).
+    #[arg(long, value_name = "PATH")]
+    pub root_update: Option<PathBuf>,
+
+    /// The robust z-score above which a client is flagged
+    #[arg(long, default_value_t = 3.5, value_name = "Z")]
+    pub cutoff: f64,
+
+    /// The trust file to continue from and update [default: OUT/trust.json]
+    #[arg(long, value_name = "FILE")]
+    pub trust: Option<PathBuf>,
+
+    /// The folder for the aggregates, clients.jsonl and summary.json
+    #[arg(short, long, default_value = "aggregate", value_name = "DIR")]
+    pub out: PathBuf,
 }

@@ -82,6 +82,7 @@ pub fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitStatus> {
         Command::Log(args) => commands::log::log(&args, global, printer),
         Command::Poison(args) => commands::poison::poison(&args, global, printer),
         Command::Drill(args) => commands::drill::drill(&args, global, printer),
+        Command::Aggregate(args) => commands::aggregate::aggregate(&args, global, printer),
     }
 }
 

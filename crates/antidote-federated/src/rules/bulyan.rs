@@ -63,6 +63,7 @@ impl Aggregator for Bulyan {
 }
 
 #[cfg(test)]
+#[expect(clippy::float_cmp, reason = "the known answers are exact")]
 mod tests {
     use super::*;
 

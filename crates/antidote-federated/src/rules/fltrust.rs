@@ -54,6 +54,7 @@ impl Aggregator for FlTrust {
 }
 
 #[cfg(test)]
+#[expect(clippy::float_cmp, reason = "the known answers are exact")]
 mod tests {
     use super::*;
 

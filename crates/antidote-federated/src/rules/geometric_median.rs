@@ -41,7 +41,9 @@ impl Aggregator for GeometricMedian {
             }
         }
         let total: f64 = weights.iter().sum();
-        weights.iter_mut().for_each(|weight| *weight /= total);
+        for weight in &mut weights {
+            *weight /= total;
+        }
         Ok(Combined {
             values: point,
             weights: Some(weights),

@@ -108,6 +108,7 @@ impl Aggregator for MultiKrum {
 }
 
 #[cfg(test)]
+#[expect(clippy::float_cmp, reason = "the known answers are exact")]
 mod tests {
     use super::*;
 

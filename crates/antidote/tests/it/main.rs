@@ -1,5 +1,6 @@
 //! Integration tests of the `antidote` binary: exit codes, stdout and stderr.
 
+mod aggregate;
 mod browser;
 mod check;
 mod diff;
