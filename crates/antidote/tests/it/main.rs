@@ -7,6 +7,7 @@ mod diff;
 mod drill;
 mod errors;
 mod fashion_mnist;
+mod flower;
 mod help;
 mod images;
 mod ledger;
