@@ -14,17 +14,26 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# Flower and NumPy in a virtual environment, for the test of the Flower strategy
-# (python/antidote_flower); reused when present.
+# The Python peers the interoperability tests compare with, in one virtual environment reused
+# when present: Flower (the strategy in python/antidote_flower) and Google's dp-accounting (the
+# privacy accountant).
 venv="${ANTIDOTE_VENV:-/var/tmp/antidote-venv}"
-if ! "$venv/bin/python" -c 'import importlib.metadata as m; assert m.version("flwr") == "1.42.0"' 2>/dev/null; then
-  echo "installing flwr 1.42.0 into $venv ..." >&2
+python_packages=(flwr==1.42.0 numpy==2.4.6 dp-accounting==0.6.0)
+if ! "$venv/bin/python" - "${python_packages[@]}" 2>/dev/null <<'PY'
+import importlib.metadata as m, sys
+for requirement in sys.argv[1:]:
+    name, version = requirement.split("==")
+    assert m.version(name) == version, requirement
+PY
+then
+  echo "installing ${python_packages[*]} into $venv ..." >&2
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check flwr==1.42.0 numpy==2.4.6
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "${python_packages[@]}"
 fi
 
 cargo test --workspace --locked "$@"
 
-# The Python tests are ignored by a plain `cargo test`: they need the environment above.
-ANTIDOTE_FLOWER_PY="$venv/bin/python" \
-  cargo test -p antidote --test it --locked "$@" -- --ignored flower
+# The interoperability tests are ignored by a plain `cargo test`: they need the environment above.
+export ANTIDOTE_FLOWER_PY="$venv/bin/python" ANTIDOTE_DP_ACCOUNTING_PY="$venv/bin/python"
+cargo test -p antidote --test it --locked "$@" -- --ignored flower
+cargo test -p antidote-learn --test dp_accounting --locked "$@" -- --ignored

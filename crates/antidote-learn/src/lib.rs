@@ -72,6 +72,7 @@ mod labels;
 mod lbfgs;
 mod logistic;
 mod mlp;
+pub mod privacy;
 mod training;
 mod words;
 
