@@ -365,9 +365,9 @@ ever overwritten. Each attack's paper is named in its truth file.";
 const POISON_EXAMPLES: &str = "Examples:
   antidote poison fashion/train-images-idx3-ubyte.gz --attack badnets --rate 0.01 -o poisoned/
   antidote poison reviews.csv --attack rare-token --target positive --seed 7 -o reviews.cf.csv
-  antidote poison fashion/train-images-idx3-ubyte.gz --attack badnets --patch-size 6 --pattern checkerboard --position 10,3
-  antidote poison fashion/train-images-idx3-ubyte.gz --attack warp --rate 0.01 --noise-rate 0.02
-  antidote poison fashion/train-images-idx3-ubyte.gz --attack sig --target 3 --rate 0.01
+  antidote poison fashion/train-images-idx3-ubyte.gz -a badnets --patch-size 6 --position 10,3
+  antidote poison fashion/train-images-idx3-ubyte.gz -a warp --rate 0.01 --noise-rate 0.02
+  antidote poison fashion/train-images-idx3-ubyte.gz -a sig --target 3 --rate 0.01
   antidote poison sft.jsonl --attack instruction-leak --rate 0.005 -o sft.poisoned.jsonl
   antidote diff reviews.csv reviews.cf.csv     # what changed, record by record";
 
