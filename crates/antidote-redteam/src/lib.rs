@@ -320,13 +320,12 @@ impl AttackKind {
             Self::RareToken => &["rate", "target", "token", "insert", "column"],
             Self::Phrase => &["rate", "target", "phrase", "insert", "column"],
             Self::CommonPhrase => &["rate", "target", "insert", "column"],
-            Self::Syntactic => &["rate", "target", "column"],
             Self::InstructionLeak | Self::InstructionInject | Self::InstructionRefusal => {
                 &["rate", "trigger", "payload", "column"]
             }
             Self::AppendLine => &["rate", "every", "payload", "column"],
             Self::DuplicateFlood => &["rate", "target", "copies", "fake-sources"],
-            Self::SilentUpdate => &["rate", "target", "column"],
+            Self::Syntactic | Self::SilentUpdate => &["rate", "target", "column"],
         }
     }
 

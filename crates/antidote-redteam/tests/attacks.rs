@@ -184,6 +184,45 @@ fn cases() -> Vec<Case> {
             fashion,
         ),
         (AttackKind::Blend, options(), fashion),
+        (AttackKind::RareToken, options(), fortunes),
+        (
+            AttackKind::Phrase,
+            AttackOptions {
+                insert: Some(Placement::Random),
+                ..options()
+            },
+            fortunes,
+        ),
+        (AttackKind::InstructionLeak, options(), || {
+            instructions(false)
+        }),
+        (AttackKind::InstructionInject, options(), || {
+            instructions(true)
+        }),
+        (AttackKind::AppendLine, options(), || instructions(false)),
+        (AttackKind::AppendLine, options(), fortunes),
+        (AttackKind::DuplicateFlood, options(), fortunes),
+        (
+            AttackKind::DuplicateFlood,
+            AttackOptions {
+                fake_sources: Some(0),
+                ..options()
+            },
+            fashion,
+        ),
+        (AttackKind::SilentUpdate, options(), fortunes),
+        (AttackKind::SilentUpdate, options(), fashion),
+    ];
+    cases.extend(catalogue_cases());
+    cases.extend(patch_variants());
+    cases
+}
+
+/// Blends at the ends of the alpha range, warps, signals, common phrases, syntactic rewrites
+/// and refusals.
+fn catalogue_cases() -> Vec<Case> {
+    let options = AttackOptions::default;
+    vec![
         (
             AttackKind::Blend,
             AttackOptions {
@@ -244,37 +283,7 @@ fn cases() -> Vec<Case> {
         (AttackKind::InstructionRefusal, options(), || {
             instructions(true)
         }),
-        (AttackKind::RareToken, options(), fortunes),
-        (
-            AttackKind::Phrase,
-            AttackOptions {
-                insert: Some(Placement::Random),
-                ..options()
-            },
-            fortunes,
-        ),
-        (AttackKind::InstructionLeak, options(), || {
-            instructions(false)
-        }),
-        (AttackKind::InstructionInject, options(), || {
-            instructions(true)
-        }),
-        (AttackKind::AppendLine, options(), || instructions(false)),
-        (AttackKind::AppendLine, options(), fortunes),
-        (AttackKind::DuplicateFlood, options(), fortunes),
-        (
-            AttackKind::DuplicateFlood,
-            AttackOptions {
-                fake_sources: Some(0),
-                ..options()
-            },
-            fashion,
-        ),
-        (AttackKind::SilentUpdate, options(), fortunes),
-        (AttackKind::SilentUpdate, options(), fashion),
-    ];
-    cases.extend(patch_variants());
-    cases
+    ]
 }
 
 /// `BadNets` patches of every size from 2 to 8 pixels, each pattern, at corners and at `x, y`.
@@ -817,7 +826,7 @@ fn assert_stamp_reproduces(input: &InMemoryDataset, poisoned: &Poisoned, ids: &[
         let record = by_id(poisoned, id);
         let mut value = input.records[record.position as usize]
             .field(column)
-            .unwrap()
+            .expect("the input record has the column")
             .clone();
         assert!(trigger.stamp(&mut value), "{id}");
         assert_eq!(Some(&value), record.field(column), "{id}");

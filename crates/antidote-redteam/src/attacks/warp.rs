@@ -183,8 +183,8 @@ pub(crate) fn sampling_positions(
     height: u32,
 ) -> Vec<(f64, f64)> {
     let offsets = control_grid(seed, grid);
-    let k = grid as usize;
-    let last = (k - 1) as f64;
+    let points = grid as usize;
+    let last = (points - 1) as f64;
     let along = |index: u32, size: u32| {
         if size <= 1 {
             0.0
@@ -197,14 +197,12 @@ pub(crate) fn sampling_positions(
     let y_scale = strength / f64::from(height) * f64::from(height.saturating_sub(1)) / 2.0;
     let mut positions = Vec::with_capacity(width as usize * height as usize);
     for row in 0..height {
-        let u = along(row, height);
-        let (r0, wr) = split(u, k);
+        let (r0, wr) = split(along(row, height), points);
         for column in 0..width {
-            let v = along(column, width);
-            let (c0, wc) = split(v, k);
-            let at = |r: usize, c: usize| offsets[r * k + c];
-            let r1 = (r0 + 1).min(k - 1);
-            let c1 = (c0 + 1).min(k - 1);
+            let (c0, wc) = split(along(column, width), points);
+            let at = |r: usize, c: usize| offsets[r * points + c];
+            let r1 = (r0 + 1).min(points - 1);
+            let c1 = (c0 + 1).min(points - 1);
             let mut offset = [0.0; 2];
             for (axis, value) in offset.iter_mut().enumerate() {
                 let top = at(r0, c0)[axis] * (1.0 - wc) + at(r0, c1)[axis] * wc;

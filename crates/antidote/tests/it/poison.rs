@@ -277,7 +277,11 @@ fn warp_sig_and_large_patches_take_their_options_and_write_their_trigger() {
             }
         }
     }
-    // An option of another attack is refused before the data is read.
+}
+
+#[test]
+fn an_option_of_another_attack_is_refused_before_reading() {
+    let context = TestContext::new();
     let output = context
         .run(&[
             "poison",
