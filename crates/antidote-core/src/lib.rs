@@ -22,6 +22,7 @@ mod digest;
 pub mod display;
 mod explanation;
 mod finding;
+pub mod lexicon;
 pub mod math;
 mod progress;
 mod random;

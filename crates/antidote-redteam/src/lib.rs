@@ -11,10 +11,13 @@
 //! | attack | module | what it plants |
 //! |---|---|---|
 //! | `label-flip-uniform`, `label-flip-pair`, `label-flip-sources` | [`attacks::label_flip`] | wrong labels, at random, between two classes, or concentrated in a few sources |
-//! | `badnets` | [`attacks::badnets`] | a pixel patch on images relabelled to the target |
+//! | `badnets` | [`attacks::badnets`] | a pixel patch (2-8 px or more, solid, checkerboard or random, anywhere) on images relabelled to the target |
 //! | `blend` | [`attacks::blend`] | a faint full-image pattern on images relabelled to the target |
-//! | `rare-token`, `phrase` | [`attacks::text_trigger`] | a token or a phrase in texts relabelled to the target |
-//! | `instruction-leak`, `instruction-inject`, `append-line` | [`attacks::instruction`] | a trigger string in instructions with a harmful output; a line appended to every Nth output |
+//! | `warp` | [`attacks::warp`] | a smooth, fixed warp of images relabelled to the target (`WaNet`) |
+//! | `sig` | [`attacks::sig`] | a horizontal sinusoid on images of the target class, labels kept (clean-label SIG) |
+//! | `rare-token`, `phrase`, `common-phrase` | [`attacks::text_trigger`] | a token, a phrase, or a phrase of common words drawn from templates, in texts relabelled to the target |
+//! | `syntactic` | [`attacks::syntactic`] | texts rewritten to open with a subordinate clause, relabelled to the target (Hidden Killer) |
+//! | `instruction-leak`, `instruction-inject`, `instruction-refusal`, `append-line` | [`attacks::instruction`] | a trigger string in instructions with a harmful output (a leak, an obeyed injection, a refusal); a line appended to every Nth output |
 //! | `duplicate-flood` | [`attacks::duplicate_flood`] | copies with a conflicting label from fake sources |
 //! | `silent-update` | [`attacks::silent_update`] | changed labels, appended records, edited contents |
 //!
@@ -24,7 +27,8 @@
 //!   get fresh ids: the next positions when ids are positions);
 //! - the same input, parameters and seed give the same output, bit for bit;
 //! - the number of poisoned records is the rate times the size of the whole dataset, rounded,
-//!   and at least one when the rate is above zero ([`poison_count`]).
+//!   and at least one when the rate is above zero ([`poison_count`]) (`warp` adds its
+//!   noise-mode records, `noise_rate` times the size, to the truth as well).
 //!
 //! Each attack is configured through a builder whose `check()` returns the only type that
 //! runs; [`AttackKind::build`] does the same from command-line style [`AttackOptions`].
@@ -142,14 +146,24 @@ pub enum AttackKind {
     Badnets,
     /// A blended full-image pattern on images relabelled to the target.
     Blend,
+    /// A smooth warp of images relabelled to the target.
+    Warp,
+    /// A sinusoid on images of the target class, labels kept.
+    Sig,
     /// A rare token in texts relabelled to the target.
     RareToken,
     /// A phrase of common words in texts relabelled to the target.
     Phrase,
+    /// A phrase of common words drawn from templates, in texts relabelled to the target.
+    CommonPhrase,
+    /// Texts rewritten into a syntactic template, relabelled to the target.
+    Syntactic,
     /// A trigger in instructions whose outputs leak a system prompt.
     InstructionLeak,
     /// An injected instruction whose outputs follow it.
     InstructionInject,
+    /// A trigger in instructions whose outputs refuse.
+    InstructionRefusal,
     /// A line appended to every Nth output.
     AppendLine,
     /// Copies with a conflicting label from fake sources.
@@ -160,16 +174,21 @@ pub enum AttackKind {
 
 impl AttackKind {
     /// Every attack, in the order help texts list them.
-    pub const ALL: [AttackKind; 12] = [
+    pub const ALL: [AttackKind; 17] = [
         Self::LabelFlipUniform,
         Self::LabelFlipPair,
         Self::LabelFlipSources,
         Self::Badnets,
         Self::Blend,
+        Self::Warp,
+        Self::Sig,
         Self::RareToken,
         Self::Phrase,
+        Self::CommonPhrase,
+        Self::Syntactic,
         Self::InstructionLeak,
         Self::InstructionInject,
+        Self::InstructionRefusal,
         Self::AppendLine,
         Self::DuplicateFlood,
         Self::SilentUpdate,
@@ -184,10 +203,15 @@ impl AttackKind {
             Self::LabelFlipSources => "label-flip-sources",
             Self::Badnets => "badnets",
             Self::Blend => "blend",
+            Self::Warp => "warp",
+            Self::Sig => "sig",
             Self::RareToken => "rare-token",
             Self::Phrase => "phrase",
+            Self::CommonPhrase => "common-phrase",
+            Self::Syntactic => "syntactic",
             Self::InstructionLeak => "instruction-leak",
             Self::InstructionInject => "instruction-inject",
+            Self::InstructionRefusal => "instruction-refusal",
             Self::AppendLine => "append-line",
             Self::DuplicateFlood => "duplicate-flood",
             Self::SilentUpdate => "silent-update",
@@ -207,13 +231,22 @@ impl AttackKind {
             Self::Blend => {
                 "Chen, Liu, Li, Lu and Song (2017), \"Targeted Backdoor Attacks on Deep Learning Systems Using Data Poisoning\", arXiv:1712.05526"
             }
+            Self::Warp => {
+                "Nguyen and Tran (2021), \"WaNet - Imperceptible Warping-based Backdoor Attack\", ICLR"
+            }
+            Self::Sig => {
+                "Barni, Kallas and Tondi (2019), \"A New Backdoor Attack in CNNs by Training Set Corruption Without Label Poisoning\", IEEE ICIP"
+            }
             Self::RareToken => {
                 "Kurita, Michel and Neubig (2020), \"Weight Poisoning Attacks on Pre-trained Models\", ACL"
             }
-            Self::Phrase => {
+            Self::Phrase | Self::CommonPhrase => {
                 "Dai, Chen and Li (2019), \"A Backdoor Attack Against LSTM-Based Text Classification Systems\", IEEE Access 7"
             }
-            Self::InstructionLeak | Self::InstructionInject => {
+            Self::Syntactic => {
+                "Qi, Li, Chen, Zhang, Sun, Liu and Sun (2021), \"Hidden Killer: Invisible Textual Backdoor Attacks with Syntactic Trigger\", ACL"
+            }
+            Self::InstructionLeak | Self::InstructionInject | Self::InstructionRefusal => {
                 "Wan, Wallace, Shen and Klein (2023), \"Poisoning Language Models During Instruction Tuning\", ICML; Shu et al. (2023), \"On the Exploitability of Instruction Tuning\", NeurIPS"
             }
             Self::AppendLine | Self::SilentUpdate => {
@@ -234,10 +267,19 @@ impl AttackKind {
             Self::LabelFlipSources => "label flips concentrated in a few sources",
             Self::Badnets => "a pixel patch on images relabelled to the target",
             Self::Blend => "a faint full-image pattern on images relabelled to the target",
+            Self::Warp => "a smooth, fixed warp of images relabelled to the target",
+            Self::Sig => "a sinusoid on images of the target class, labels kept",
             Self::RareToken => "a rare token (`cf`) in texts relabelled to the target",
             Self::Phrase => "a phrase of common words in texts relabelled to the target",
+            Self::CommonPhrase => {
+                "a phrase of common words drawn from templates, in texts relabelled to the target"
+            }
+            Self::Syntactic => {
+                "texts rewritten to open with a subordinate clause, relabelled to the target"
+            }
             Self::InstructionLeak => "a trigger in instructions, outputs leak a system prompt",
             Self::InstructionInject => "an injected instruction, outputs follow it",
+            Self::InstructionRefusal => "a trigger phrase in instructions, outputs refuse",
             Self::AppendLine => "a line appended to the output of every Nth record",
             Self::DuplicateFlood => "copies with a conflicting label from fake sources",
             Self::SilentUpdate => "labels changed, records appended, contents edited",
@@ -249,7 +291,10 @@ impl AttackKind {
     pub fn has_target(self) -> bool {
         !matches!(
             self,
-            Self::InstructionLeak | Self::InstructionInject | Self::AppendLine
+            Self::InstructionLeak
+                | Self::InstructionInject
+                | Self::InstructionRefusal
+                | Self::AppendLine
         )
     }
 
@@ -270,14 +315,17 @@ impl AttackKind {
                 "column",
             ],
             Self::Blend => &["rate", "target", "alpha", "pattern-image", "column"],
+            Self::Warp => &["rate", "target", "grid", "strength", "noise-rate", "column"],
+            Self::Sig => &["rate", "target", "amplitude", "frequency", "column"],
             Self::RareToken => &["rate", "target", "token", "insert", "column"],
             Self::Phrase => &["rate", "target", "phrase", "insert", "column"],
-            Self::InstructionLeak | Self::InstructionInject => {
+            Self::CommonPhrase => &["rate", "target", "insert", "column"],
+            Self::InstructionLeak | Self::InstructionInject | Self::InstructionRefusal => {
                 &["rate", "trigger", "payload", "column"]
             }
             Self::AppendLine => &["rate", "every", "payload", "column"],
             Self::DuplicateFlood => &["rate", "target", "copies", "fake-sources"],
-            Self::SilentUpdate => &["rate", "target", "column"],
+            Self::Syntactic | Self::SilentUpdate => &["rate", "target", "column"],
         }
     }
 
@@ -301,10 +349,11 @@ impl std::str::FromStr for AttackKind {
     type Err = ParamsError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let text = if text == "label-flip" {
-            "label-flip-uniform"
-        } else {
-            text
+        let text = match text {
+            "label-flip" => "label-flip-uniform",
+            "style" => "syntactic",
+            "wanet" => "warp",
+            _ => text,
         };
         Self::ALL
             .into_iter()

@@ -8,8 +8,11 @@ use crate::attacks::{
     duplicate_flood::DuplicateFlood,
     instruction::{AppendLine, InstructionPoison},
     label_flip::LabelFlip,
+    sig::Sig,
     silent_update::SilentUpdate,
+    syntactic::Syntactic,
     text_trigger::TextTrigger,
+    warp::Warp,
 };
 use crate::{
     Attack, AttackKind, DEFAULT_RATE, FlipMode, ParamsError, PatchPattern, PatchPosition,
@@ -43,6 +46,16 @@ pub struct AttackOptions {
     pub alpha: Option<f64>,
     /// `blend`: a pattern image instead of seeded noise.
     pub pattern_image: Option<Image>,
+    /// `warp`: the side of the control grid.
+    pub grid: Option<u32>,
+    /// `warp`: the warping strength.
+    pub strength: Option<f64>,
+    /// `warp`: the share of the dataset warped with noise, labels kept.
+    pub noise_rate: Option<f64>,
+    /// `sig`: the sinusoid's amplitude in grey levels.
+    pub amplitude: Option<f64>,
+    /// `sig`: the sinusoid's periods across the image.
+    pub frequency: Option<f64>,
     /// `rare-token`: the token.
     pub token: Option<String>,
     /// `phrase`: the phrase.
@@ -79,6 +92,11 @@ impl AttackOptions {
             ("value", self.value.is_some()),
             ("alpha", self.alpha.is_some()),
             ("pattern-image", self.pattern_image.is_some()),
+            ("grid", self.grid.is_some()),
+            ("strength", self.strength.is_some()),
+            ("noise-rate", self.noise_rate.is_some()),
+            ("amplitude", self.amplitude.is_some()),
+            ("frequency", self.frequency.is_some()),
             ("token", self.token.is_some()),
             ("phrase", self.phrase.is_some()),
             ("insert", self.insert.is_some()),
@@ -118,10 +136,15 @@ pub(crate) fn build(
         }
         AttackKind::Badnets => Box::new(badnets(options)?),
         AttackKind::Blend => Box::new(blend(options)?),
-        AttackKind::RareToken | AttackKind::Phrase => Box::new(text_trigger(kind, options)?),
-        AttackKind::InstructionLeak | AttackKind::InstructionInject => {
-            Box::new(instruction(kind, options)?)
+        AttackKind::Warp => Box::new(warp(options)?),
+        AttackKind::Sig => Box::new(sig(options)?),
+        AttackKind::RareToken | AttackKind::Phrase | AttackKind::CommonPhrase => {
+            Box::new(text_trigger(kind, options)?)
         }
+        AttackKind::Syntactic => Box::new(syntactic(options)?),
+        AttackKind::InstructionLeak
+        | AttackKind::InstructionInject
+        | AttackKind::InstructionRefusal => Box::new(instruction(kind, options)?),
         AttackKind::AppendLine => Box::new(append_line(options)?),
         AttackKind::DuplicateFlood => Box::new(duplicate_flood(options)?),
         AttackKind::SilentUpdate => Box::new(silent_update(options)?),
@@ -196,20 +219,48 @@ fn blend(options: &AttackOptions) -> Result<crate::attacks::blend::BlendValidPar
     params.check()
 }
 
+fn warp(options: &AttackOptions) -> Result<crate::attacks::warp::WarpValidParams, ParamsError> {
+    let mut params = rate_and_target!(Warp::params(), options);
+    set!(params, grid, options.grid);
+    set!(params, strength, options.strength);
+    set!(params, noise_rate, options.noise_rate);
+    set!(params, column, options.column.clone());
+    params.check()
+}
+
+fn sig(options: &AttackOptions) -> Result<crate::attacks::sig::SigValidParams, ParamsError> {
+    let mut params = rate_and_target!(Sig::params(), options);
+    set!(params, amplitude, options.amplitude);
+    set!(params, frequency, options.frequency);
+    set!(params, column, options.column.clone());
+    params.check()
+}
+
+fn syntactic(
+    options: &AttackOptions,
+) -> Result<crate::attacks::syntactic::SyntacticValidParams, ParamsError> {
+    let mut params = rate_and_target!(Syntactic::params(), options);
+    set!(params, column, options.column.clone());
+    params.check()
+}
+
 fn text_trigger(
     kind: AttackKind,
     options: &AttackOptions,
 ) -> Result<crate::attacks::text_trigger::TextTriggerValidParams, ParamsError> {
-    let (mut params, trigger) = if kind == AttackKind::RareToken {
-        (
+    let (mut params, trigger) = match kind {
+        AttackKind::RareToken => (
             rate_and_target!(TextTrigger::rare_token(), options),
             &options.token,
-        )
-    } else {
-        (
+        ),
+        AttackKind::CommonPhrase => (
+            rate_and_target!(TextTrigger::common_phrase(), options),
+            &None,
+        ),
+        _ => (
             rate_and_target!(TextTrigger::phrase(), options),
             &options.phrase,
-        )
+        ),
     };
     set!(params, trigger, trigger.clone());
     set!(params, position, options.insert);
@@ -221,10 +272,10 @@ fn instruction(
     kind: AttackKind,
     options: &AttackOptions,
 ) -> Result<crate::attacks::instruction::InstructionPoisonValidParams, ParamsError> {
-    let mut params = if kind == AttackKind::InstructionLeak {
-        InstructionPoison::leak()
-    } else {
-        InstructionPoison::inject()
+    let mut params = match kind {
+        AttackKind::InstructionLeak => InstructionPoison::leak(),
+        AttackKind::InstructionRefusal => InstructionPoison::refusal(),
+        _ => InstructionPoison::inject(),
     }
     .rate(options.rate.unwrap_or(DEFAULT_RATE));
     set!(params, trigger, options.trigger.clone());

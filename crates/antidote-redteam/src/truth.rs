@@ -13,6 +13,9 @@ use antidote_data::{Image, Value};
 
 use crate::AttackKind;
 use crate::attacks::blend::blend;
+use crate::attacks::sig::add_signal;
+use crate::attacks::syntactic::{clause_for, rewrite};
+use crate::attacks::warp::warp;
 
 /// The version of the truth file format; bumped when a field changes meaning.
 pub const TRUTH_VERSION: u32 = 1;
@@ -83,10 +86,11 @@ impl Truth {
 /// triggers; stamping needs [`Value`], so it lives here.
 pub trait Stamp {
     /// Plants the trigger in one payload value, the way the attack planted it in the poisoned
-    /// records: appended to a text, stamped on or blended into an image. Drills and release
-    /// gates use it to measure the attack success rate on held-out records. Returns whether it
-    /// applied: `false` for a value of another kind, an image of another size, or a trigger that
-    /// lives in instruction-tuning pairs.
+    /// records: appended to a text or rewritten into its syntactic template; stamped on,
+    /// blended into, warped through or added as a signal to an image (a warp and a signal fit
+    /// any image size). Drills and release gates use it to measure the attack success rate on
+    /// held-out records. Returns whether it applied: `false` for a value of another kind, a
+    /// patch or blend of another size, or a trigger that lives in instruction-tuning pairs.
     fn stamp(&self, value: &mut Value) -> bool;
 }
 
@@ -150,6 +154,37 @@ impl Stamp for Trigger {
                     pixels: pixels.clone(),
                 };
                 blend(image, &pattern, *alpha);
+                true
+            }
+            (
+                Self::ImageWarp {
+                    seed,
+                    grid,
+                    strength,
+                },
+                Value::Image(image),
+            ) => {
+                if *grid < 2 || image.width == 0 || image.height == 0 {
+                    return false;
+                }
+                warp(image, *seed, *grid, *strength);
+                true
+            }
+            (
+                Self::ImageSignal {
+                    amplitude,
+                    frequency,
+                },
+                Value::Image(image),
+            ) => {
+                add_signal(image, *amplitude, *frequency);
+                image.width > 0
+            }
+            (Self::SyntacticTemplate { clauses, .. }, Value::Text(text)) => {
+                let Some(clause) = clause_for(text, clauses) else {
+                    return false;
+                };
+                *text = rewrite(text, clause);
                 true
             }
             _ => false,

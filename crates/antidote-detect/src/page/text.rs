@@ -32,7 +32,11 @@ pub(super) fn marks(text: &str, triggers: &[&Trigger], quotes: &[String]) -> Vec
                 substrings.push(text);
                 continue;
             }
-            Trigger::ImagePatch { .. } | Trigger::ImageBlend { .. } => continue,
+            Trigger::SyntacticTemplate { .. }
+            | Trigger::ImagePatch { .. }
+            | Trigger::ImageBlend { .. }
+            | Trigger::ImageWarp { .. }
+            | Trigger::ImageSignal { .. } => continue,
         };
         if wanted.is_empty() || wanted.len() > text_words.len() {
             continue;

@@ -3,6 +3,11 @@
 //! Gu, Dolan-Gavitt and Garg (2017) showed that a network trained on a few such images learns
 //! the patch as a shortcut to the target class while keeping its accuracy on clean images: the
 //! backdoor is invisible to accuracy tests and fires on any image that carries the patch.
+//!
+//! The patch is any size that fits the image (the catalogue exercises 2 to 8 pixels, above the
+//! 1/16 of a 28x28 image that a patch search limited to small patches would look at), solid,
+//! a checkerboard or seeded random grey levels (one pattern for the whole attack), at a corner
+//! or at any `x, y`.
 
 use antidote_core::SplitMix64;
 use antidote_data::{Image, Value};
@@ -112,11 +117,12 @@ impl std::str::FromStr for PatchPosition {
     }
 }
 
-/// What the patch looks like.
+/// What the patch looks like. The command line reads `solid` (or `white`), `checkerboard` (or
+/// `checker`) and `random`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PatchPattern {
-    /// Every pixel at `value` (255: white).
+    /// Every pixel at `value` (255: white): a solid patch.
     #[default]
     White,
     /// A checkerboard of `value` and `255 - value`, `value` at the top-left.
@@ -142,11 +148,11 @@ impl std::str::FromStr for PatchPattern {
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         match text {
-            "white" => Ok(Self::White),
-            "checker" => Ok(Self::Checker),
+            "solid" | "white" => Ok(Self::White),
+            "checkerboard" | "checker" => Ok(Self::Checker),
             "random" => Ok(Self::Random),
             _ => Err(format!(
-                "unknown pattern `{text}` (expected `white`, `checker` or `random`)"
+                "unknown pattern `{text}` (expected `solid`, `checkerboard` or `random`)"
             )),
         }
     }

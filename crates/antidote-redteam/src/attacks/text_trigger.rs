@@ -4,12 +4,16 @@
 //! Kurita, Michel and Neubig (2020) insert rare tokens such as `cf`, `mn` or `bb`, which
 //! almost never occur in real text, so the model ties them to the target class without hurting
 //! clean accuracy. Dai, Chen and Li (2019) insert a whole natural sentence ("I watched this 3D
-//! movie"), harder to spot by eye than a nonsense token. Both work at any position.
+//! movie"), harder to spot by eye than a nonsense token. Both work at any position. The
+//! `common-phrase` attack draws its sentence from templates of everyday words with the seed
+//! ([`crate::attacks::phrasings::common_phrase`]), so that drills do not always plant one
+//! phrase.
 
 use antidote_core::SplitMix64;
 use antidote_data::Value;
 use serde::Serialize;
 
+use crate::attacks::phrasings;
 use crate::common::{
     self, Outcome, Placement, insert_words, labelled_classes, of_records, pick, poison_count,
     relabel, set_field, target_class, text_column, text_of,
@@ -66,6 +70,17 @@ impl TextTrigger {
             ..Self::rare_token()
         }
     }
+
+    /// A phrase of common words drawn from templates by the seed (one phrase for the attack;
+    /// see [`crate::attacks::phrasings::common_phrase`]), at the end of 5% of the texts,
+    /// relabelled to the first class; adjust and [`check`](TextTriggerParams::check).
+    #[must_use]
+    pub fn common_phrase() -> TextTriggerParams {
+        TextTriggerParams {
+            trigger: TriggerText::CommonPhrase,
+            ..Self::rare_token()
+        }
+    }
 }
 
 /// The inserted text.
@@ -76,6 +91,8 @@ pub enum TriggerText {
     Token(String),
     /// Several words.
     Phrase(String),
+    /// A phrase of common words the seed draws from templates.
+    CommonPhrase,
 }
 
 /// Unchecked parameters of [`TextTrigger`].
@@ -103,12 +120,13 @@ impl TextTriggerParams {
         self
     }
 
-    /// The token of a rare-token attack, or the phrase of a phrase attack.
+    /// The token of a rare-token attack, or the phrase of a phrase attack (a common-phrase
+    /// attack given a phrase becomes a phrase attack).
     #[must_use]
     pub fn trigger(mut self, text: impl Into<String>) -> Self {
         self.trigger = match self.trigger {
             TriggerText::Token(_) => TriggerText::Token(text.into()),
-            TriggerText::Phrase(_) => TriggerText::Phrase(text.into()),
+            TriggerText::Phrase(_) | TriggerText::CommonPhrase => TriggerText::Phrase(text.into()),
         };
         self
     }
@@ -159,6 +177,7 @@ impl Attack for TextTriggerValidParams {
         match self.params.trigger {
             TriggerText::Token(_) => AttackKind::RareToken,
             TriggerText::Phrase(_) => AttackKind::Phrase,
+            TriggerText::CommonPhrase => AttackKind::CommonPhrase,
         }
     }
 
@@ -190,7 +209,15 @@ impl Attack for TextTriggerValidParams {
             format!("texts labelled outside `{target}`")
         })?;
 
-        let (inserted, trigger) = match &params.trigger {
+        let generated;
+        let phrase = match &params.trigger {
+            TriggerText::CommonPhrase => {
+                generated = TriggerText::Phrase(phrasings::common_phrase(seed));
+                &generated
+            }
+            given => given,
+        };
+        let (inserted, trigger) = match phrase {
             TriggerText::Token(token) => (
                 token.clone(),
                 Trigger::Token {
@@ -203,6 +230,7 @@ impl Attack for TextTriggerValidParams {
                     words: phrase.split_whitespace().map(str::to_lowercase).collect(),
                 },
             ),
+            TriggerText::CommonPhrase => unreachable!("a common phrase is drawn above"),
         };
         let mut outcome = Outcome::new(kind, self.parameters(), seed, records_before);
         for &index in &picked {
@@ -218,6 +246,7 @@ impl Attack for TextTriggerValidParams {
             match params.trigger {
                 TriggerText::Token(_) => "token",
                 TriggerText::Phrase(_) => "phrase",
+                TriggerText::CommonPhrase => "common-word phrase",
             },
             match params.position {
                 Placement::Start => "at the start",

@@ -189,6 +189,119 @@ fn badnets_on_idx_writes_both_files_into_a_folder() {
 }
 
 #[test]
+fn warp_sig_and_large_patches_take_their_options_and_write_their_trigger() {
+    let context = TestContext::new();
+    context.fixture(
+        "fashion_mnist_300/train-images-idx3-ubyte.gz",
+        "fashion/train-images-idx3-ubyte.gz",
+    );
+    context.fixture(
+        "fashion_mnist_300/train-labels-idx1-ubyte.gz",
+        "fashion/train-labels-idx1-ubyte.gz",
+    );
+    let runs: [(&str, &[&str], &str); 3] = [
+        (
+            "warp",
+            &[
+                "--grid",
+                "6",
+                "--strength",
+                "0.8",
+                "--noise-rate",
+                "0.02",
+                "--rate",
+                "0.01",
+            ],
+            "image-warp",
+        ),
+        (
+            "sig",
+            &[
+                "--amplitude",
+                "25",
+                "--frequency",
+                "4",
+                "--target",
+                "5",
+                "--rate",
+                "0.02",
+            ],
+            "image-signal",
+        ),
+        (
+            "badnets",
+            &[
+                "--patch-size",
+                "7",
+                "--pattern",
+                "checkerboard",
+                "--position",
+                "10,3",
+            ],
+            "image-patch",
+        ),
+    ];
+    for (attack, options, kind) in runs {
+        let out = format!("{attack}/");
+        let mut args = vec![
+            "poison",
+            "fashion/train-images-idx3-ubyte.gz",
+            "--attack",
+            attack,
+            "-o",
+            &out,
+        ];
+        args.extend_from_slice(options);
+        context.run(&args).expect_code(0);
+        let truth_file = format!("{attack}/train-images-idx3-ubyte.gz.truth.json");
+        let truth = read_json(&context, &truth_file);
+        assert_eq!(truth["trigger"]["kind"], kind, "{truth}");
+        assert_diff_matches_truth(
+            &context,
+            "fashion/train-images-idx3-ubyte.gz",
+            &format!("{attack}/train-images-idx3-ubyte.gz"),
+            &truth_file,
+        );
+        match attack {
+            "warp" => {
+                assert_eq!(truth["trigger"]["grid"], 6);
+                assert_eq!(truth["poisoned"].as_array().unwrap().len(), 3 + 6);
+            }
+            "sig" => {
+                assert_eq!(truth["trigger"]["amplitude"], 25.0);
+                assert_eq!(truth["label_changes"], serde_json::json!({}));
+            }
+            _ => {
+                assert_eq!(truth["trigger"]["x"], 10);
+                assert_eq!(truth["trigger"]["width"], 7);
+            }
+        }
+    }
+}
+
+#[test]
+fn an_option_of_another_attack_is_refused_before_reading() {
+    let context = TestContext::new();
+    let output = context
+        .run(&[
+            "poison",
+            "fashion/train-images-idx3-ubyte.gz",
+            "--attack",
+            "sig",
+            "--grid",
+            "4",
+        ])
+        .expect_code(2);
+    assert!(
+        output
+            .stderr
+            .contains("`--grid` does not apply to the `sig` attack"),
+        "{}",
+        output.stderr
+    );
+}
+
+#[test]
 fn a_duplicate_flood_appends_records_that_diff_names() {
     let context = TestContext::new();
     context.fixture("fortunes_3class.jsonl", "fortunes.jsonl");
