@@ -440,6 +440,7 @@ impl DatasetArgs {
                 embedding: self.embedding.clone(),
             },
             skip_bad: self.skip_bad,
+            ..ReadOptions::default()
         }
     }
 }
