@@ -12,6 +12,7 @@ pub mod printer;
 pub mod settings;
 
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use cli::{Cli, Command};
 use printer::{Printer, Style};
@@ -68,6 +69,12 @@ impl UserError {
 /// Runs a parsed command line.
 pub fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitStatus> {
     let settings = settings::Settings::resolve(&cli.global)?;
+    antidote_data::limits::set_default_max_record_bytes(settings.max_record_bytes);
+    // Test-only: `ANTIDOTE_TEST_PANIC=1` panics here so that the integration tests can prove
+    // the panic hook (`tests/it/malformed.rs`). Not documented to users; it changes nothing else.
+    if std::env::var_os("ANTIDOTE_TEST_PANIC").is_some_and(|value| value == "1") {
+        panic!("ANTIDOTE_TEST_PANIC is set: a deliberate panic to test the panic hook");
+    }
     let global = &settings;
     match cli.command {
         Command::Lock(args) => commands::lock::lock(&args, global, printer),
@@ -83,6 +90,53 @@ pub fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitStatus> {
         Command::Poison(args) => commands::poison::poison(&args, global, printer),
         Command::Drill(args) => commands::drill::drill(&args, global, printer),
     }
+}
+
+/// Whether a panic was reported, on any thread: the run then ends with exit code 2 even if the
+/// thread that panicked was not the one that returns the status.
+static PANICKED: AtomicBool = AtomicBool::new(false);
+
+/// Replaces Rust's panic message with antidote's: `error: internal error: ... at FILE:LINE`
+/// and a hint to report it, with the backtrace under `-v`. `main` turns the panic into exit
+/// code 2 (see [`panicked`]), the code for a run that could not finish, instead of 101.
+pub fn install_panic_hook(printer: Printer, verbose: bool) {
+    std::panic::set_hook(Box::new(move |info| {
+        PANICKED.store(true, Ordering::SeqCst);
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("a panic without a message");
+        let location = info.location().map_or_else(String::new, |location| {
+            format!(
+                " at {}:{}:{}",
+                location.file(),
+                location.line(),
+                location.column()
+            )
+        });
+        printer.error_line(&format!(
+            "{}: internal error: {message}{location}",
+            printer.style_err("error", Style::Bad)
+        ));
+        if verbose {
+            printer.error_line(&std::backtrace::Backtrace::force_capture().to_string());
+        } else {
+            printer.error_line("  (run with `-v` for the backtrace)");
+        }
+        printer.error_line("");
+        printer.error_line(&format!(
+            "{}: this is a bug in antidote; please report it with the command line",
+            printer.style_err("hint", Style::Bold)
+        ));
+    }));
+}
+
+/// Whether the panic hook reported a panic during this run.
+#[must_use]
+pub fn panicked() -> bool {
+    PANICKED.load(Ordering::SeqCst)
 }
 
 /// The first hint any error in the chain offers.
