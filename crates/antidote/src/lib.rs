@@ -116,20 +116,21 @@ pub fn install_panic_hook(printer: Printer, verbose: bool) {
                 location.column()
             )
         });
-        printer.error_line(&format!(
-            "{}: internal error: {message}{location}",
+        let mut text = format!(
+            "{}: internal error: {message}{location}\n",
             printer.style_err("error", Style::Bad)
-        ));
+        );
         if verbose {
-            printer.error_line(&std::backtrace::Backtrace::force_capture().to_string());
+            text.push_str(&std::backtrace::Backtrace::force_capture().to_string());
         } else {
-            printer.error_line("  (run with `-v` for the backtrace)");
+            text.push_str("  (run with `-v` for the backtrace)\n");
         }
-        printer.error_line("");
-        printer.error_line(&format!(
-            "{}: this is a bug in antidote; please report it with the command line",
+        text.push_str(&format!(
+            "\n{}: this is a bug in antidote; please report it with the command line\n",
             printer.style_err("hint", Style::Bold)
         ));
+        // Not `eprintln!`: a closed stderr must not panic inside the hook (that aborts).
+        let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), text.as_bytes());
     }));
 }
 
