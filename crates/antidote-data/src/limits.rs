@@ -135,7 +135,7 @@ impl<R: std::io::Read> std::io::Read for LimitedReader<R> {
 pub(crate) fn is_limit(error: &std::io::Error) -> bool {
     error
         .get_ref()
-        .is_some_and(|inner| inner.is::<RecordLimitExceeded>())
+        .is_some_and(<dyn std::error::Error + Send + Sync>::is::<RecordLimitExceeded>)
 }
 
 #[cfg(test)]
@@ -146,7 +146,7 @@ mod tests {
 
     #[test]
     fn limited_reader_fails_past_the_limit_and_resets_at_marks() {
-        let data = vec![b'x'; 100];
+        let data = [b'x'; 100];
         let (mut reader, mark) = LimitedReader::new(&data[..], 10, 0);
         let mut buffer = [0u8; 8];
         assert_eq!(reader.read(&mut buffer).unwrap(), 8);

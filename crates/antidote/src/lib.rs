@@ -67,14 +67,19 @@ impl UserError {
 }
 
 /// Runs a parsed command line.
+///
+/// # Panics
+///
+/// Only when `ANTIDOTE_TEST_PANIC=1` is set, on purpose, for the tests of the panic hook.
 pub fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitStatus> {
     let settings = settings::Settings::resolve(&cli.global)?;
     antidote_data::limits::set_default_max_record_bytes(settings.max_record_bytes);
     // Test-only: `ANTIDOTE_TEST_PANIC=1` panics here so that the integration tests can prove
     // the panic hook (`tests/it/malformed.rs`). Not documented to users; it changes nothing else.
-    if std::env::var_os("ANTIDOTE_TEST_PANIC").is_some_and(|value| value == "1") {
-        panic!("ANTIDOTE_TEST_PANIC is set: a deliberate panic to test the panic hook");
-    }
+    assert!(
+        std::env::var_os("ANTIDOTE_TEST_PANIC").is_none_or(|value| value != "1"),
+        "ANTIDOTE_TEST_PANIC is set: a deliberate panic to test the panic hook"
+    );
     let global = &settings;
     match cli.command {
         Command::Lock(args) => commands::lock::lock(&args, global, printer),
@@ -125,10 +130,10 @@ pub fn install_panic_hook(printer: Printer, verbose: bool) {
         } else {
             text.push_str("  (run with `-v` for the backtrace)\n");
         }
-        text.push_str(&format!(
-            "\n{}: this is a bug in antidote; please report it with the command line\n",
-            printer.style_err("hint", Style::Bold)
-        ));
+        let hint = printer.style_err("hint", Style::Bold);
+        text.push('\n');
+        text.push_str(&hint);
+        text.push_str(": this is a bug in antidote; please report it with the command line\n");
         // Not `eprintln!`: a closed stderr must not panic inside the hook (that aborts).
         let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), text.as_bytes());
     }));

@@ -17,7 +17,7 @@ use crate::{ColumnKind, KindInference, ReadError, Value};
 ///
 /// Lines are read as bytes up to the per-record limit, so a line that never ends (a gzip bomb,
 /// a binary file) stops at the limit; each line is then checked to be UTF-8 and parsed with
-/// serde_json, whose nesting limit (128) turns a nested-array bomb into an error instead of a
+/// `serde_json`, whose nesting limit (128) turns a nested-array bomb into an error instead of a
 /// stack overflow.
 pub(crate) struct JsonlSource {
     path: PathBuf,
