@@ -76,15 +76,19 @@ fn identities(records: &[Record]) -> Vec<(String, Digest)> {
 /// Writes `dataset` to `output` as `format`, reads it back, and returns both record lists.
 fn write_and_read(dataset: Dataset, output: &Path, format: Format) -> (Vec<Record>, Vec<Record>) {
     let schema = dataset.schema().clone();
-    let records: Vec<Record> = dataset.map(Result::unwrap).collect();
-    let mut writer = DatasetWriter::create(output, format, &schema).unwrap();
+    let records: Vec<Record> = dataset.map(|record| record.expect("a record")).collect();
+    let mut writer = DatasetWriter::create(output, format, &schema).expect("create the writer");
     for record in &records {
-        writer.write(record).unwrap();
+        writer.write(record).expect("write a record");
     }
-    writer.finish().unwrap();
-    let back = Dataset::open(output, &ReadOptions::default()).unwrap();
+    writer.finish().expect("finish writing");
+    let back = Dataset::open(output, &ReadOptions::default()).expect("read back");
     assert_eq!(back.format(), format);
-    (records, back.map(Result::unwrap).collect())
+    (
+        records,
+        back.map(|record| record.expect("a record read back"))
+            .collect(),
+    )
 }
 
 proptest! {
@@ -92,9 +96,9 @@ proptest! {
 
     #[test]
     fn csv_and_jsonl_round_trip(rows in table()) {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("a temporary folder");
         for (name, format) in [("out.csv", Format::Csv), ("out.jsonl", Format::Jsonl)] {
-            let dataset = from_rows(Path::new("memory"), table_columns(), rows.clone()).unwrap();
+            let dataset = from_rows(Path::new("memory"), table_columns(), rows.clone()).expect("rows in memory");
             let (written, read) = write_and_read(dataset, &dir.path().join(name), format);
             prop_assert_eq!(written.len(), read.len());
             prop_assert_eq!(identities(&written), identities(&read), "{}", name);
@@ -129,9 +133,9 @@ proptest! {
             (Arc::from("label"), ColumnKind::Integer),
             (Arc::from("image"), ColumnKind::Image),
         ];
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("a temporary folder");
         for name in ["x-images-idx3-ubyte", "y-images-idx3-ubyte.gz"] {
-            let dataset = from_rows(Path::new("memory"), columns.clone(), rows.clone()).unwrap();
+            let dataset = from_rows(Path::new("memory"), columns.clone(), rows.clone()).expect("rows in memory");
             let (written, read) = write_and_read(dataset, &dir.path().join(name), Format::Idx);
             prop_assert_eq!(identities(&written), identities(&read), "{}", name);
             for (before, after) in written.iter().zip(&read) {
