@@ -145,6 +145,25 @@ pub struct ReadOptions {
     pub roles: RoleNames,
     /// Skip records that cannot be read, counting them, instead of stopping at the first.
     pub skip_bad: bool,
+    /// The most bytes one record may take (a line, a row, an IDX record, a decoded image);
+    /// `None` for the process default ([`crate::limits::default_max_record_bytes`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_record_bytes: Option<u64>,
+}
+
+impl ReadOptions {
+    /// The per-record limit these options ask for, resolved against the process default.
+    #[must_use]
+    pub fn max_record_bytes(&self) -> u64 {
+        self.max_record_bytes
+            .unwrap_or_else(crate::limits::default_max_record_bytes)
+    }
+
+    fn limits(&self) -> crate::limits::Limits {
+        crate::limits::Limits {
+            max_record_bytes: self.max_record_bytes(),
+        }
+    }
 }
 
 /// Column names that mean a role when the user names none, compared case-insensitively.
@@ -254,14 +273,15 @@ impl Dataset {
                 },
             })?,
         };
+        let limits = options.limits();
         let (source, files, format): (Box<dyn RowSource>, Vec<PathBuf>, Format) = match format {
             Format::Csv => (
-                Box::new(readers::csv::CsvSource::open(path)?),
+                Box::new(readers::csv::CsvSource::open(path, limits)?),
                 vec![path.to_owned()],
                 format,
             ),
             Format::Jsonl | Format::Instruction => {
-                let source = readers::jsonl::JsonlSource::open(path)?;
+                let source = readers::jsonl::JsonlSource::open(path, limits)?;
                 let format = if source.is_instruction() {
                     Format::Instruction
                 } else {
@@ -269,13 +289,17 @@ impl Dataset {
                 };
                 (Box::new(source), vec![path.to_owned()], format)
             }
-            Format::Parquet => (readers::parquet::open(path)?, vec![path.to_owned()], format),
+            Format::Parquet => (
+                readers::parquet::open(path, limits)?,
+                vec![path.to_owned()],
+                format,
+            ),
             Format::Idx => {
-                let (source, files) = readers::idx::open(path)?;
+                let (source, files) = readers::idx::open(path, limits)?;
                 (source, files, format)
             }
             Format::ImageFolder => {
-                let (source, files) = readers::image_folder::open(path)?;
+                let (source, files) = readers::image_folder::open(path, limits)?;
                 (source, files, format)
             }
         };

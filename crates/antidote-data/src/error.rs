@@ -1,6 +1,9 @@
 use std::path::PathBuf;
 
+use antidote_core::display::human_bytes;
+
 use crate::Role;
+use crate::limits::Position;
 
 /// Errors from reading a dataset. Each names the file and, where there is one, the line or
 /// record, so that a person can open the file at the right place.
@@ -121,6 +124,60 @@ pub enum ReadError {
         /// The Arrow type, as text.
         data_type: String,
     },
+    /// One record (a line, a CSV row) grows past the per-record limit: a hostile or corrupt
+    /// file, a gzip bomb, or the wrong format.
+    #[error("`{path}` {at}: the record is longer than the limit of {}", human_bytes(*limit))]
+    RecordTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Where the record starts.
+        at: Position,
+        /// The per-record limit, in bytes.
+        limit: u64,
+    },
+    /// A header declares records larger than the per-record limit, before any is read.
+    #[error(
+        "`{path}`: the header declares records of {} each, more than the limit of {}",
+        human_bytes(*size),
+        human_bytes(*limit)
+    )]
+    DeclaredTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Bytes one record would take in memory.
+        size: u64,
+        /// The per-record limit, in bytes.
+        limit: u64,
+    },
+    /// An image's header declares more pixels than the per-record limit allows to decode.
+    #[error(
+        "`{path}`: the image is {width} × {height} pixels ({} decoded), more than the limit of {}",
+        human_bytes(*size),
+        human_bytes(*limit)
+    )]
+    ImageTooLarge {
+        /// The image file (for an image inside a Parquet file, the file, row and column).
+        path: PathBuf,
+        /// Declared width.
+        width: u32,
+        /// Declared height.
+        height: u32,
+        /// Bytes the decoded pixels would take.
+        size: u64,
+        /// The per-record limit, in bytes.
+        limit: u64,
+    },
+    /// A line of a text file is not valid UTF-8.
+    #[error("`{path}` {at}: not valid UTF-8")]
+    InvalidUtf8 {
+        /// The file.
+        path: PathBuf,
+        /// Where the line starts.
+        at: Position,
+        /// Where the invalid bytes are.
+        #[source]
+        source: std::str::Utf8Error,
+    },
     /// A column named on the command line (or in the configuration) is not in the dataset.
     #[error("`{path}`: {role} column `{column}` does not exist (columns: {available})")]
     MissingColumn {
@@ -146,6 +203,8 @@ impl ReadError {
                 | Self::Json { .. }
                 | Self::NotAnObject { .. }
                 | Self::Image { .. }
+                | Self::ImageTooLarge { .. }
+                | Self::InvalidUtf8 { .. }
         )
     }
 
@@ -153,7 +212,7 @@ impl ReadError {
     #[must_use]
     pub fn hint(&self) -> Option<String> {
         match self {
-            Self::RaggedRow { .. } | Self::Csv { .. } | Self::Json { .. } | Self::NotAnObject { .. } | Self::Image { .. } => Some(
+            Self::RaggedRow { .. } | Self::Csv { .. } | Self::Json { .. } | Self::NotAnObject { .. } | Self::Image { .. } | Self::InvalidUtf8 { .. } => Some(
                 "fix the record, or pass `--skip-bad` to skip malformed records (they are counted and reported)"
                     .to_owned(),
             ),
@@ -166,6 +225,10 @@ impl ReadError {
             ),
             Self::Idx { .. } | Self::CountMismatch { .. } => Some(
                 "the file may be truncated or corrupt: compare it with its source or its lock file (`antidote verify`)"
+                    .to_owned(),
+            ),
+            Self::RecordTooLarge { .. } | Self::DeclaredTooLarge { .. } | Self::ImageTooLarge { .. } => Some(
+                "the file may be corrupt or hostile (a gzip bomb, a forged header); if the record is genuine, raise the limit with `--max-record-bytes` or `max_record_bytes` under `[data]` in `antidote.toml`"
                     .to_owned(),
             ),
             _ => None,

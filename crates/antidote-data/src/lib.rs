@@ -35,6 +35,7 @@ pub mod canonical;
 mod dataset;
 mod error;
 mod infer;
+pub mod limits;
 pub mod output;
 pub mod readers;
 mod record;

@@ -172,6 +172,7 @@ impl LockedDataset {
             format: Some(self.format),
             roles: self.roles.clone(),
             skip_bad: self.skip_bad,
+            ..ReadOptions::default()
         }
     }
 }

@@ -80,6 +80,21 @@ pub struct GlobalArgs {
         value_name = "TOML"
     )]
     pub config: Option<PathBuf>,
+
+    /// The most bytes one record of a dataset may take (default: 64 MiB)
+    ///
+    /// A line, a CSV row, an IDX record or a decoded image larger than this stops the run with
+    /// an error instead of exhausting memory: a hostile or corrupt file (a gzip bomb, a forged
+    /// header) cannot make antidote allocate more. Takes a number of bytes or a binary unit
+    /// (`512 KiB`, `64 MiB`, `1 GiB`); overrides `max_record_bytes` under `[data]` in the
+    /// configuration.
+    #[arg(
+        long,
+        global = true,
+        env = "ANTIDOTE_MAX_RECORD_BYTES",
+        value_name = "SIZE"
+    )]
+    pub max_record_bytes: Option<crate::settings::ByteSize>,
 }
 
 /// Colour output.
@@ -488,6 +503,7 @@ impl DatasetArgs {
                 embedding: self.embedding.clone(),
             },
             skip_bad: self.skip_bad,
+            ..ReadOptions::default()
         }
     }
 }

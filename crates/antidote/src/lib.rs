@@ -12,6 +12,7 @@ pub mod printer;
 pub mod settings;
 
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use cli::{Cli, Command};
 use printer::{Printer, Style};
@@ -66,8 +67,19 @@ impl UserError {
 }
 
 /// Runs a parsed command line.
+///
+/// # Panics
+///
+/// Only when `ANTIDOTE_TEST_PANIC=1` is set, on purpose, for the tests of the panic hook.
 pub fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitStatus> {
     let settings = settings::Settings::resolve(&cli.global)?;
+    antidote_data::limits::set_default_max_record_bytes(settings.max_record_bytes);
+    // Test-only: `ANTIDOTE_TEST_PANIC=1` panics here so that the integration tests can prove
+    // the panic hook (`tests/it/malformed.rs`). Not documented to users; it changes nothing else.
+    assert!(
+        std::env::var_os("ANTIDOTE_TEST_PANIC").is_none_or(|value| value != "1"),
+        "ANTIDOTE_TEST_PANIC is set: a deliberate panic to test the panic hook"
+    );
     let global = &settings;
     match cli.command {
         Command::Lock(args) => commands::lock::lock(&args, global, printer),
@@ -84,6 +96,54 @@ pub fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitStatus> {
         Command::Drill(args) => commands::drill::drill(&args, global, printer),
         Command::Aggregate(args) => commands::aggregate::aggregate(&args, global, printer),
     }
+}
+
+/// Whether a panic was reported, on any thread: the run then ends with exit code 2 even if the
+/// thread that panicked was not the one that returns the status.
+static PANICKED: AtomicBool = AtomicBool::new(false);
+
+/// Replaces Rust's panic message with antidote's: `error: internal error: ... at FILE:LINE`
+/// and a hint to report it, with the backtrace under `-v`. `main` turns the panic into exit
+/// code 2 (see [`panicked`]), the code for a run that could not finish, instead of 101.
+pub fn install_panic_hook(printer: Printer, verbose: bool) {
+    std::panic::set_hook(Box::new(move |info| {
+        PANICKED.store(true, Ordering::SeqCst);
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("a panic without a message");
+        let location = info.location().map_or_else(String::new, |location| {
+            format!(
+                " at {}:{}:{}",
+                location.file(),
+                location.line(),
+                location.column()
+            )
+        });
+        let mut text = format!(
+            "{}: internal error: {message}{location}\n",
+            printer.style_err("error", Style::Bad)
+        );
+        if verbose {
+            text.push_str(&std::backtrace::Backtrace::force_capture().to_string());
+        } else {
+            text.push_str("  (run with `-v` for the backtrace)\n");
+        }
+        let hint = printer.style_err("hint", Style::Bold);
+        text.push('\n');
+        text.push_str(&hint);
+        text.push_str(": this is a bug in antidote; please report it with the command line\n");
+        // Not `eprintln!`: a closed stderr must not panic inside the hook (that aborts).
+        let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), text.as_bytes());
+    }));
+}
+
+/// Whether the panic hook reported a panic during this run.
+#[must_use]
+pub fn panicked() -> bool {
+    PANICKED.load(Ordering::SeqCst)
 }
 
 /// The first hint any error in the chain offers.

@@ -1,7 +1,9 @@
+use std::panic::AssertUnwindSafe;
 use std::process::ExitCode;
 
 use clap::Parser;
 
+use antidote::ExitStatus;
 use antidote::cli::Cli;
 use antidote::printer::Printer;
 
@@ -9,8 +11,14 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let printer = Printer::from(&cli.global);
     antidote::logging::init(&cli.global);
-    match antidote::run(cli, printer) {
-        Ok(status) => status.into(),
-        Err(error) => antidote::report_error(&error, printer),
+    antidote::install_panic_hook(printer, cli.global.verbose > 0);
+    // A panic unwinds to here (destructors run, so temporary output files are removed); the
+    // hook has already printed it. Exit 2, the code for a run that could not finish.
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| antidote::run(cli, printer)));
+    match result {
+        Ok(Ok(_)) | Err(_) if antidote::panicked() => ExitStatus::Error.into(),
+        Ok(Ok(status)) => status.into(),
+        Ok(Err(error)) => antidote::report_error(&error, printer),
+        Err(_) => ExitStatus::Error.into(),
     }
 }

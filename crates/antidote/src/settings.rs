@@ -32,16 +32,26 @@ pub struct Settings {
     pub config_path: Option<PathBuf>,
     /// The ledger to record the run in; `None` with `--no-ledger`.
     pub ledger: Option<PathBuf>,
+    /// The most bytes one record may take when reading data: `--max-record-bytes`
+    /// (or `ANTIDOTE_MAX_RECORD_BYTES`), else `[data] max_record_bytes`, else 64 MiB.
+    pub max_record_bytes: u64,
 }
 
 impl Settings {
     /// Resolves the global options, the environment and the configuration file.
     pub fn resolve(global: &GlobalArgs) -> anyhow::Result<Self> {
         let (config, config_path) = load_config(global.config.as_deref())?;
+        let max_record_bytes = global
+            .max_record_bytes
+            .or(config.data.max_record_bytes)
+            .map_or(antidote_data::limits::DEFAULT_MAX_RECORD_BYTES, |size| {
+                size.0
+            });
         Ok(Self {
             config,
             config_path,
             ledger: ledger_path(global),
+            max_record_bytes,
         })
     }
 }
@@ -76,6 +86,22 @@ mod tests {
         std::fs::write(dir.path().join("a").join(CONFIG_FILE), "").unwrap();
         assert_eq!(project_folder(&nested), dir.path().join("a"));
     }
+
+    #[test]
+    fn sizes_read_with_binary_units() {
+        let parse = |text: &str| text.parse::<ByteSize>().map(|size| size.0);
+        assert_eq!(parse("1048576"), Ok(1 << 20));
+        assert_eq!(parse("64 MiB"), Ok(64 << 20));
+        assert_eq!(parse("512k"), Ok(512 << 10));
+        assert_eq!(parse("2G"), Ok(2 << 30));
+        assert!(parse("0").is_err());
+        assert!(parse("12 parsecs").unwrap_err().contains("not a size"));
+        assert!(parse("99999999999 TiB").unwrap_err().contains("too large"));
+        let config: Config = toml::from_str("[data]\nmax_record_bytes = \"1 KiB\"\n").unwrap();
+        assert_eq!(config.data.max_record_bytes, Some(ByteSize(1024)));
+        let config: Config = toml::from_str("[data]\nmax_record_bytes = 4096\n").unwrap();
+        assert_eq!(config.data.max_record_bytes, Some(ByteSize(4096)));
+    }
 }
 
 /// The parts of `antidote.toml` this build reads. Sections for later layers are ignored.
@@ -91,6 +117,72 @@ pub struct Config {
     pub severity: std::collections::BTreeMap<String, antidote_core::Severity>,
     /// `[scan]`: the policy of `antidote scan` (quarantine score, when the data fails).
     pub scan: antidote_detect::policy::Policy,
+    /// `[data]`: how datasets are read.
+    pub data: DataConfig,
+}
+
+/// `[data]` in `antidote.toml`.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct DataConfig {
+    /// The most bytes one record may take (`max_record_bytes = "64 MiB"` or a number of bytes).
+    pub max_record_bytes: Option<ByteSize>,
+}
+
+/// A size in bytes, written as a number of bytes or with a binary unit: `1048576`, `512 KiB`,
+/// `64MiB`, `1G` (`K`, `M`, `G` and `T` are binary units, as `KiB`, `MiB`, `GiB` and `TiB`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteSize(pub u64);
+
+impl std::str::FromStr for ByteSize {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let trimmed = text.trim();
+        let split = trimmed
+            .find(|character: char| !character.is_ascii_digit())
+            .unwrap_or(trimmed.len());
+        let (number, unit) = trimmed.split_at(split);
+        let invalid = || {
+            format!(
+                "`{text}` is not a size: write a number of bytes, or one with a unit such as `512 KiB` or `64 MiB`"
+            )
+        };
+        let number: u64 = number.parse().map_err(|_| invalid())?;
+        let shift = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "b" => 0,
+            "k" | "kib" => 10,
+            "m" | "mib" => 20,
+            "g" | "gib" => 30,
+            "t" | "tib" => 40,
+            _ => return Err(invalid()),
+        };
+        let bytes = number
+            .checked_mul(1 << shift)
+            .ok_or_else(|| format!("`{text}` is too large"))?;
+        if bytes == 0 {
+            return Err(format!("`{text}`: the size must be at least one byte"));
+        }
+        Ok(Self(bytes))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ByteSize {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Written {
+            Bytes(u64),
+            Text(String),
+        }
+        match Written::deserialize(deserializer)? {
+            Written::Bytes(0) => Err(serde::de::Error::custom(
+                "the size must be at least one byte",
+            )),
+            Written::Bytes(bytes) => Ok(Self(bytes)),
+            Written::Text(text) => text.parse().map_err(serde::de::Error::custom),
+        }
+    }
 }
 
 /// Reads the configuration: the file given, else `antidote.toml` in the project folder, else

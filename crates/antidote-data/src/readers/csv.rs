@@ -10,12 +10,22 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::{INFERENCE_SAMPLE, Row, RowSource};
+use crate::limits::{self, LimitedReader, Limits, Mark};
 use crate::{ColumnKind, KindInference, ReadError, Value};
 
+/// Bytes the CSV parser may read ahead of the record it is parsing (its buffer is 8 KiB).
+const READ_AHEAD: u64 = 64 * 1024;
+
 /// A streaming CSV reader.
+///
+/// The parser grows its record buffer as long as a row goes on, so the input passes through a
+/// [`LimitedReader`] that fails once one row (quoted newlines included) passes the per-record
+/// limit; a gzip bomb without newlines stops there too.
 pub(crate) struct CsvSource {
     path: PathBuf,
-    reader: csv::Reader<Box<dyn BufRead + Send>>,
+    reader: csv::Reader<LimitedReader<Box<dyn BufRead + Send>>>,
+    mark: Mark,
+    limit: u64,
     columns: Vec<(Arc<str>, ColumnKind)>,
     buffered: VecDeque<Result<(u64, csv::StringRecord), ReadError>>,
     record: csv::StringRecord,
@@ -60,8 +70,12 @@ fn convert(cell: &str, kind: ColumnKind) -> Value {
 }
 
 impl CsvSource {
-    pub(crate) fn open(path: &Path) -> Result<Self, ReadError> {
-        let input = super::open_maybe_gz(path)?;
+    pub(crate) fn open(path: &Path, limits: Limits) -> Result<Self, ReadError> {
+        let (input, mark) = LimitedReader::new(
+            super::open_maybe_gz(path)?,
+            limits.max_record_bytes,
+            READ_AHEAD,
+        );
         let name = path.to_string_lossy().to_ascii_lowercase();
         #[expect(
             clippy::case_sensitive_file_extension_comparisons,
@@ -76,10 +90,12 @@ impl CsvSource {
             .delimiter(delimiter)
             .flexible(true)
             .from_reader(input);
+        let start = reader.position().clone();
         let header = reader
             .headers()
-            .map_err(|source| csv_error(path, source))?
+            .map_err(|source| csv_error(path, source, &start, limits.max_record_bytes))?
             .clone();
+        mark.reset();
         if header.is_empty() {
             return Err(ReadError::Empty {
                 path: path.to_owned(),
@@ -88,16 +104,21 @@ impl CsvSource {
         let mut source = Self {
             path: path.to_owned(),
             reader,
+            mark,
+            limit: limits.max_record_bytes,
             columns: Vec::new(),
             buffered: VecDeque::new(),
             record: csv::StringRecord::new(),
             done: false,
         };
         let mut inference = vec![KindInference::default(); header.len()];
-        while source.buffered.len() < INFERENCE_SAMPLE {
+        // The sample is bounded in bytes too: a thousand rows near the limit would not fit.
+        let mut sampled_bytes = 0u64;
+        while source.buffered.len() < INFERENCE_SAMPLE && sampled_bytes < source.limit {
             match source.read_record(header.len()) {
                 None => break,
                 Some(Ok((line, record))) => {
+                    sampled_bytes += record.as_byte_record().as_slice().len() as u64;
                     for (cell, column) in record.iter().zip(&mut inference) {
                         column.observe(&parse_cell(cell));
                     }
@@ -127,7 +148,10 @@ impl CsvSource {
         if self.done {
             return None;
         }
-        match self.reader.read_record(&mut self.record) {
+        let start = self.reader.position().clone();
+        let read = self.reader.read_record(&mut self.record);
+        self.mark.reset();
+        match read {
             Ok(false) => {
                 self.done = true;
                 None
@@ -146,7 +170,7 @@ impl CsvSource {
                 }
             }
             Err(source) => {
-                let error = csv_error(&self.path, source);
+                let error = csv_error(&self.path, source, &start, self.limit);
                 if !error.is_record_level() {
                     self.done = true;
                 }
@@ -156,10 +180,19 @@ impl CsvSource {
     }
 }
 
-fn csv_error(path: &Path, source: csv::Error) -> ReadError {
+/// The read error for a CSV parser error in the record that starts at `start`.
+fn csv_error(path: &Path, source: csv::Error, start: &csv::Position, limit: u64) -> ReadError {
     if source.is_io_error() {
         let message = source.to_string();
         match source.into_kind() {
+            csv::ErrorKind::Io(io) if limits::is_limit(&io) => ReadError::RecordTooLarge {
+                path: path.to_owned(),
+                at: limits::Position::Line {
+                    line: start.line(),
+                    byte: start.byte(),
+                },
+                limit,
+            },
             csv::ErrorKind::Io(io) => ReadError::Io {
                 path: path.to_owned(),
                 source: io,
@@ -300,6 +333,43 @@ mod tests {
                 .unwrap()
                 .count(),
             0
+        );
+    }
+
+    #[test]
+    fn a_row_past_the_limit_stops_with_its_position() {
+        let dir = tempfile::tempdir().unwrap();
+        let long = format!("a,b\n1,2\n3,\"{}\"\n", "x\n".repeat(100_000));
+        let path = write(&dir, "d.csv", &long);
+        let options = ReadOptions {
+            max_record_bytes: Some(1000),
+            ..ReadOptions::default()
+        };
+        let error = Dataset::open(&path, &options)
+            .unwrap()
+            .find_map(Result::err)
+            .unwrap();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "`{}` line 3 (byte 8): the record is longer than the limit of 1000 B",
+                path.display()
+            )
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_names_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.csv");
+        std::fs::write(&path, b"a,b\n1,2\n3,\xff\xfe\n").unwrap();
+        let error = Dataset::open(&path, &ReadOptions::default())
+            .unwrap()
+            .find_map(Result::err)
+            .unwrap();
+        assert!(
+            error.to_string().ends_with("line 3: malformed CSV"),
+            "{error}"
         );
     }
 }

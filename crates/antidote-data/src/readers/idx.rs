@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::{Row, RowSource};
+use crate::limits::Limits;
 use crate::{ColumnKind, Image, ReadError, Value};
 
 /// Whether a (lowercased, `.gz`-stripped) file name is an IDX data file, not a labels file.
@@ -111,7 +112,7 @@ struct IdxFile {
 }
 
 impl IdxFile {
-    fn open(path: &Path) -> Result<Self, ReadError> {
+    fn open(path: &Path, limits: Limits) -> Result<Self, ReadError> {
         let mut input = super::open_maybe_gz(path)?;
         let problem = |problem: String| ReadError::Idx {
             path: path.to_owned(),
@@ -133,15 +134,80 @@ impl IdxFile {
                 "an IDX file needs at least one dimension".to_owned(),
             ));
         }
+        // At most 255 dimensions of 4 bytes: the header itself is small whatever it says.
         let mut sizes = Vec::with_capacity(dimensions);
         for _ in 0..dimensions {
             let mut size = [0u8; 4];
             read_exact(&mut input, &mut size, path, "the dimension sizes")?;
-            sizes.push(u32::from_be_bytes(size) as usize);
+            sizes.push(u64::from(u32::from_be_bytes(size)));
         }
-        let count = sizes[0] as u64;
-        let shape = sizes[1..].to_vec();
-        let record_bytes = shape.iter().product::<usize>() * element.size();
+        let count = sizes[0];
+        let shape: Vec<u64> = sizes[1..].to_vec();
+        let overflow = || {
+            problem(format!(
+                "the header's dimensions {} multiply past what any file can hold",
+                sizes
+                    .iter()
+                    .map(u64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" × ")
+            ))
+        };
+        // Every size below comes from the file: multiply with checks, and compare with the
+        // limit before allocating anything.
+        let elements = shape
+            .iter()
+            .try_fold(1u64, |product, size| product.checked_mul(*size))
+            .ok_or_else(overflow)?;
+        let record_bytes = elements
+            .checked_mul(element.size() as u64)
+            .ok_or_else(overflow)?;
+        if record_bytes == 0 && count > 0 {
+            return Err(problem(format!(
+                "the header declares {count} records of zero bytes (a dimension of size 0)"
+            )));
+        }
+        let as_image = matches!(element, Element::U8) && shape.len() == 2;
+        // Vectors become one `Value` per element, far larger in memory than in the file.
+        let in_memory = if as_image || shape.is_empty() {
+            Some(record_bytes)
+        } else {
+            elements.checked_mul(std::mem::size_of::<Value>() as u64)
+        };
+        match in_memory {
+            Some(size) if size <= limits.max_record_bytes => {}
+            size => {
+                return Err(ReadError::DeclaredTooLarge {
+                    path: path.to_owned(),
+                    size: size.unwrap_or(u64::MAX),
+                    limit: limits.max_record_bytes,
+                });
+            }
+        }
+        if !super::is_gzipped(path) {
+            // A plain file's size is known: a header that promises more data than the file holds
+            // is refused before reading, with the record where the data would end.
+            let file_bytes = fs_err::metadata(path)
+                .map_err(|source| ReadError::Io {
+                    path: path.to_owned(),
+                    source,
+                })?
+                .len();
+            let header_bytes = 4 + 4 * sizes.len() as u64;
+            let available = file_bytes.saturating_sub(header_bytes);
+            let declared = count.checked_mul(record_bytes);
+            if declared.is_none_or(|declared| declared > available) {
+                return Err(problem(format!(
+                    "truncated: the header declares {count} records but the data ends inside record {}",
+                    available / record_bytes.max(1)
+                )));
+            }
+        }
+        let shape = shape
+            .into_iter()
+            .map(|size| usize::try_from(size).map_err(|_| overflow()))
+            .collect::<Result<Vec<usize>, ReadError>>()?;
+        let record_bytes = usize::try_from(record_bytes).map_err(|_| overflow())?;
         Ok(Self {
             path: path.to_owned(),
             input,
@@ -214,11 +280,14 @@ struct IdxSource {
 }
 
 /// Opens an IDX data file and the labels file beside it, if there is one.
-pub(crate) fn open(path: &Path) -> Result<(Box<dyn RowSource>, Vec<PathBuf>), ReadError> {
-    let data = IdxFile::open(path)?;
+pub(crate) fn open(
+    path: &Path,
+    limits: Limits,
+) -> Result<(Box<dyn RowSource>, Vec<PathBuf>), ReadError> {
+    let data = IdxFile::open(path, limits)?;
     let mut files = vec![path.to_owned()];
     let labels = if let Some(labels_path) = companion_labels(path) {
-        let labels = IdxFile::open(&labels_path)?;
+        let labels = IdxFile::open(&labels_path, limits)?;
         if labels.count != data.count {
             return Err(ReadError::CountMismatch {
                 images: path.to_owned(),
@@ -381,9 +450,26 @@ mod tests {
     #[test]
     fn truncated_file_is_named() {
         let dir = tempfile::tempdir().unwrap();
+        // A plain file's size is known: the header is checked against it when it is opened.
         let path = dir.path().join("x-images-idx3-ubyte");
         write(&path, &idx_bytes(0x08, &[3, 2, 2], &[0; 9]));
-        let results: Vec<_> = Dataset::open(&path, &ReadOptions::default())
+        let error = Dataset::open(&path, &ReadOptions::default()).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "`{}`: truncated: the header declares 3 records but the data ends inside record 2",
+                path.display()
+            )
+        );
+        // A gzipped file's size is not: the records before the end are read, then the error.
+        let gzipped = dir.path().join("y-images-idx3-ubyte.gz");
+        let file = std::fs::File::create(&gzipped).unwrap();
+        let mut encoder = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
+        encoder
+            .write_all(&idx_bytes(0x08, &[3, 2, 2], &[0; 9]))
+            .unwrap();
+        encoder.finish().unwrap();
+        let results: Vec<_> = Dataset::open(&gzipped, &ReadOptions::default())
             .unwrap()
             .collect();
         assert_eq!(results.len(), 3, "two records then the error");
@@ -392,7 +478,7 @@ mod tests {
             error.to_string(),
             format!(
                 "`{}`: truncated: the header declares 3 records but the data ends inside record 2",
-                path.display()
+                gzipped.display()
             )
         );
     }
@@ -440,5 +526,82 @@ mod tests {
             Some(&Value::List(vec![Value::Float(0.25), Value::Float(4.0)]))
         );
         assert_eq!(records[0].label, None);
+    }
+
+    fn open_error(path: &Path, options: &ReadOptions) -> ReadError {
+        Dataset::open(path, options).unwrap_err()
+    }
+
+    #[test]
+    fn dimensions_whose_product_overflows_are_refused_before_allocating() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x-images-idx4-ubyte");
+        write(
+            &path,
+            &idx_bytes(0x0E, &[1, u32::MAX, u32::MAX, u32::MAX], &[]),
+        );
+        let error = open_error(&path, &ReadOptions::default());
+        assert!(
+            error
+                .to_string()
+                .contains("multiply past what any file can hold"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_header_that_claims_more_than_the_file_holds_is_truncated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x-images-idx3-ubyte");
+        write(&path, &idx_bytes(0x08, &[u32::MAX, 28, 28], &[0; 100]));
+        let error = open_error(&path, &ReadOptions::default());
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "`{}`: truncated: the header declares 4294967295 records but the data ends inside record 0",
+                path.display()
+            )
+        );
+    }
+
+    #[test]
+    fn records_larger_than_the_limit_are_refused_from_the_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x-images-idx3-ubyte");
+        write(&path, &idx_bytes(0x08, &[1, 4, 4], &[0; 16]));
+        let options = ReadOptions {
+            max_record_bytes: Some(15),
+            ..ReadOptions::default()
+        };
+        let error = open_error(&path, &options);
+        assert!(
+            matches!(
+                error,
+                ReadError::DeclaredTooLarge {
+                    size: 16,
+                    limit: 15,
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+        // Vectors count what they take in memory: one value per element.
+        let vectors = dir.path().join("v-images-idx2-ubyte");
+        write(&vectors, &idx_bytes(0x08, &[1, 16], &[0; 16]));
+        let options = ReadOptions {
+            max_record_bytes: Some(100),
+            ..ReadOptions::default()
+        };
+        assert!(matches!(
+            open_error(&vectors, &options),
+            ReadError::DeclaredTooLarge { .. }
+        ));
+        let zero = dir.path().join("z-images-idx3-ubyte");
+        write(&zero, &idx_bytes(0x08, &[u32::MAX, 0, 28], &[]));
+        assert!(
+            open_error(&zero, &ReadOptions::default())
+                .to_string()
+                .contains("records of zero bytes")
+        );
     }
 }

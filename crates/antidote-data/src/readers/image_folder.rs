@@ -11,7 +11,10 @@ use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use image::ImageDecoder;
+
 use super::{Row, RowSource};
+use crate::limits::Limits;
 use crate::{ColumnKind, Image, ReadError, Value};
 
 /// Entries looked at per class folder when guessing whether a folder is an image folder.
@@ -120,6 +123,7 @@ struct ImageFolderSource {
     classes: Vec<String>,
     entries: Vec<Entry>,
     next: usize,
+    limits: Limits,
 }
 
 fn io_error(path: &Path, source: std::io::Error) -> ReadError {
@@ -197,7 +201,10 @@ fn list_images(
 }
 
 /// Opens an image folder; returns the source and the image files it reads, in record order.
-pub(crate) fn open(path: &Path) -> Result<(Box<dyn RowSource>, Vec<PathBuf>), ReadError> {
+pub(crate) fn open(
+    path: &Path,
+    limits: Limits,
+) -> Result<(Box<dyn RowSource>, Vec<PathBuf>), ReadError> {
     let mut classes = Vec::new();
     let mut entries = Vec::new();
     for (class_name, class_path) in list_classes(path)? {
@@ -228,6 +235,7 @@ pub(crate) fn open(path: &Path) -> Result<(Box<dyn RowSource>, Vec<PathBuf>), Re
         classes,
         entries,
         next: 0,
+        limits,
     };
     Ok((Box::new(source), files))
 }
@@ -242,14 +250,9 @@ impl RowSource for ImageFolderSource {
         let entry = self.entries.get(index)?;
         // Advance first, so that an unreadable image is skipped on the next call.
         self.next += 1;
-        let image = match read_image(&entry.path) {
+        let image = match read_image(&entry.path, self.limits) {
             Ok(image) => image,
-            Err(source) => {
-                return Some(Err(ReadError::Image {
-                    path: entry.path.clone(),
-                    source,
-                }));
-            }
+            Err(failure) => return Some(Err(failure.into_read_error(entry.path.clone()))),
         };
         let names = &self.columns;
         Some(Ok(Row {
@@ -266,8 +269,55 @@ impl RowSource for ImageFolderSource {
     }
 }
 
+/// Why an image did not decode.
+#[derive(Debug)]
+pub(crate) enum ImageFailure {
+    /// Its header declares more pixels than the per-record limit allows.
+    TooLarge {
+        width: u32,
+        height: u32,
+        size: u64,
+        limit: u64,
+    },
+    /// The decoder's error.
+    Decode(image::ImageError),
+}
+
+impl From<image::ImageError> for ImageFailure {
+    fn from(error: image::ImageError) -> Self {
+        Self::Decode(error)
+    }
+}
+
+impl From<std::io::Error> for ImageFailure {
+    fn from(error: std::io::Error) -> Self {
+        Self::Decode(image::ImageError::IoError(error))
+    }
+}
+
+impl ImageFailure {
+    /// The read error for the image at `path` (a file, or a place in a Parquet file).
+    pub(crate) fn into_read_error(self, path: PathBuf) -> ReadError {
+        match self {
+            Self::TooLarge {
+                width,
+                height,
+                size,
+                limit,
+            } => ReadError::ImageTooLarge {
+                path,
+                width,
+                height,
+                size,
+                limit,
+            },
+            Self::Decode(source) => ReadError::Image { path, source },
+        }
+    }
+}
+
 /// Decodes an image file, trusting its content over its extension.
-fn read_image(path: &Path) -> Result<Image, image::ImageError> {
+fn read_image(path: &Path, limits: Limits) -> Result<Image, ImageFailure> {
     let file = fs_err::File::open(path)?;
     let mut reader = image::ImageReader::new(BufReader::new(file)).with_guessed_format()?;
     if reader.format().is_none() {
@@ -276,7 +326,31 @@ fn read_image(path: &Path) -> Result<Image, image::ImageError> {
             reader.set_format(format);
         }
     }
-    Ok(from_dynamic(reader.decode()?))
+    decode(reader, limits)
+}
+
+/// Decodes an image whose format is known, after checking the size its header declares against
+/// the per-record limit: a 100-byte PNG may claim 100000 × 100000 pixels.
+pub(crate) fn decode<R: std::io::BufRead + std::io::Seek>(
+    mut reader: image::ImageReader<R>,
+    limits: Limits,
+) -> Result<Image, ImageFailure> {
+    // The header is read with no limit so that the check below can name the declared size;
+    // the decoder is then held to the limit for everything it allocates.
+    reader.no_limits();
+    let mut decoder = reader.into_decoder()?;
+    let (width, height) = decoder.dimensions();
+    let size = decoder.total_bytes();
+    if size > limits.max_record_bytes {
+        return Err(ImageFailure::TooLarge {
+            width,
+            height,
+            size,
+            limit: limits.max_record_bytes,
+        });
+    }
+    decoder.set_limits(limits.image())?;
+    Ok(from_dynamic(image::DynamicImage::from_decoder(decoder)?))
 }
 
 /// Converts a decoded image to 8-bit channels: grey, grey and alpha, RGB or RGBA.
@@ -309,6 +383,10 @@ pub(crate) fn from_dynamic(image: image::DynamicImage) -> Image {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const LIMITS: Limits = Limits {
+        max_record_bytes: crate::limits::DEFAULT_MAX_RECORD_BYTES,
+    };
 
     /// `root/cat/{001,002}.png` (grey), `root/dog/a.png` (RGB), `root/dog/b.jpg`, plus noise.
     fn folder() -> tempfile::TempDir {
@@ -358,7 +436,7 @@ mod tests {
     #[test]
     fn reads_classes_and_files_in_order() {
         let root = folder();
-        let (mut source, files) = open(root.path()).unwrap();
+        let (mut source, files) = open(root.path(), LIMITS).unwrap();
         let names: Vec<&str> = source.columns().iter().map(|(name, _)| &**name).collect();
         assert_eq!(names, ["id", "label", "image"]);
         assert_eq!(source.columns()[2].1, ColumnKind::Image);
@@ -408,7 +486,7 @@ mod tests {
         truncated.truncate(truncated.len() / 2);
         fs_err::write(root.path().join("dog").join("0.png"), truncated).unwrap();
 
-        let (mut source, files) = open(root.path()).unwrap();
+        let (mut source, files) = open(root.path(), LIMITS).unwrap();
         assert_eq!(files.len(), 6);
         let results = read_all(source.as_mut());
         assert_eq!(results.len(), 6);
@@ -444,7 +522,7 @@ mod tests {
         image::GrayImage::from_pixel(1, 1, image::Luma([3]))
             .save(nested.join("z.png"))
             .unwrap();
-        let (mut source, _) = open(root.path()).unwrap();
+        let (mut source, _) = open(root.path(), LIMITS).unwrap();
         let rows: Vec<Row> = read_all(source.as_mut())
             .into_iter()
             .map(Result::unwrap)
@@ -500,7 +578,7 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         fs_err::create_dir(root.path().join("cat")).unwrap();
         fs_err::write(root.path().join("cat").join("notes.txt"), "no images").unwrap();
-        let Err(error) = open(root.path()) else {
+        let Err(error) = open(root.path(), LIMITS) else {
             panic!("a folder without images should not open");
         };
         assert!(matches!(error, ReadError::Empty { .. }), "{error:?}");
@@ -541,5 +619,31 @@ mod tests {
 
         assert!(!is_image_folder(&root.path().join("missing")));
         assert!(!is_image_folder(&root.path().join("README.md")));
+    }
+
+    #[test]
+    fn an_image_whose_header_claims_too_many_pixels_is_refused_before_decoding() {
+        let root = folder();
+        // A real 1 × 1 PNG whose header is rewritten to claim 100000 × 100000 pixels.
+        let mut png = Vec::new();
+        image::GrayImage::new(1, 1)
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap();
+        png[16..20].copy_from_slice(&100_000u32.to_be_bytes());
+        png[20..24].copy_from_slice(&100_000u32.to_be_bytes());
+        let mut crc = flate2::Crc::new();
+        crc.update(&png[12..29]);
+        png[29..33].copy_from_slice(&crc.sum().to_be_bytes());
+        fs_err::write(root.path().join("cat").join("000.png"), png).unwrap();
+        let (mut source, _) = open(root.path(), LIMITS).unwrap();
+        let first = source.next_row().unwrap().unwrap_err();
+        assert!(first.is_record_level());
+        assert!(
+            first
+                .to_string()
+                .ends_with("cat/000.png`: the image is 100000 × 100000 pixels (9.3 GiB decoded), more than the limit of 64.0 MiB"),
+            "{first}"
+        );
+        assert!(source.next_row().unwrap().is_ok(), "reading goes on");
     }
 }

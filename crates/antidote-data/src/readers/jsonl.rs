@@ -10,14 +10,23 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::{INFERENCE_SAMPLE, Names, Row, RowSource};
+use crate::limits::{Limits, Position};
 use crate::{ColumnKind, KindInference, ReadError, Value};
 
 /// A streaming JSON Lines reader.
+///
+/// Lines are read as bytes up to the per-record limit, so a line that never ends (a gzip bomb,
+/// a binary file) stops at the limit; each line is then checked to be UTF-8 and parsed with
+/// `serde_json`, whose nesting limit (128) turns a nested-array bomb into an error instead of a
+/// stack overflow.
 pub(crate) struct JsonlSource {
     path: PathBuf,
     input: Box<dyn BufRead + Send>,
     line_number: u64,
-    line: String,
+    /// Bytes consumed so far (of the decompressed text): where the next line starts.
+    offset: u64,
+    line: Vec<u8>,
+    limit: u64,
     names: Names,
     columns: Vec<(Arc<str>, ColumnKind)>,
     buffered: VecDeque<Result<Row, ReadError>>,
@@ -46,12 +55,14 @@ fn is_instruction_shape(keys: &[&str]) -> bool {
 }
 
 impl JsonlSource {
-    pub(crate) fn open(path: &Path) -> Result<Self, ReadError> {
+    pub(crate) fn open(path: &Path, limits: Limits) -> Result<Self, ReadError> {
         let mut source = Self {
             path: path.to_owned(),
             input: super::open_maybe_gz(path)?,
             line_number: 0,
-            line: String::new(),
+            offset: 0,
+            line: Vec::new(),
+            limit: limits.max_record_bytes,
             names: Names::default(),
             columns: Vec::new(),
             buffered: VecDeque::new(),
@@ -60,7 +71,8 @@ impl JsonlSource {
         };
         let mut order: Vec<Arc<str>> = Vec::new();
         let mut inference: Vec<KindInference> = Vec::new();
-        while source.buffered.len() < INFERENCE_SAMPLE {
+        // The sample is bounded in bytes too: a thousand lines near the limit would not fit.
+        while source.buffered.len() < INFERENCE_SAMPLE && source.offset < source.limit {
             let Some(next) = source.read_row() else { break };
             if let Ok(row) = &next {
                 for (name, value) in &row.values {
@@ -95,32 +107,81 @@ impl JsonlSource {
         self.instruction
     }
 
+    /// Reads the next line into `self.line` (without its newline), at most `limit` bytes.
+    /// Returns `Ok(false)` at the end of the input.
+    fn read_line(&mut self) -> Result<bool, ReadError> {
+        self.line.clear();
+        let start = self.offset;
+        loop {
+            let available = match self.input.fill_buf() {
+                Ok(available) => available,
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(source) => {
+                    return Err(ReadError::Io {
+                        path: self.path.clone(),
+                        source,
+                    });
+                }
+            };
+            if available.is_empty() {
+                return Ok(!self.line.is_empty() || self.offset > start);
+            }
+            let (take, ended) = match available.iter().position(|byte| *byte == b'\n') {
+                Some(at) => (at + 1, true),
+                None => (available.len(), false),
+            };
+            let kept = if ended { take - 1 } else { take };
+            if (self.line.len() + kept) as u64 > self.limit {
+                return Err(ReadError::RecordTooLarge {
+                    path: self.path.clone(),
+                    at: Position::Line {
+                        line: self.line_number + 1,
+                        byte: start,
+                    },
+                    limit: self.limit,
+                });
+            }
+            self.line.extend_from_slice(&available[..kept]);
+            self.input.consume(take);
+            self.offset += take as u64;
+            if ended {
+                return Ok(true);
+            }
+        }
+    }
+
     fn read_row(&mut self) -> Option<Result<Row, ReadError>> {
         loop {
             if self.done {
                 return None;
             }
-            self.line.clear();
-            match self.input.read_line(&mut self.line) {
-                Ok(0) => {
+            let start = self.offset;
+            match self.read_line() {
+                Ok(false) => {
                     self.done = true;
                     return None;
                 }
-                Ok(_) => {}
-                Err(source) => {
+                Ok(true) => {}
+                Err(error) => {
                     self.done = true;
-                    return Some(Err(ReadError::Io {
-                        path: self.path.clone(),
-                        source,
-                    }));
+                    return Some(Err(error));
                 }
             }
             self.line_number += 1;
-            let text = self.line.trim();
+            let line = self.line_number;
+            let text = match std::str::from_utf8(&self.line) {
+                Ok(text) => text.trim(),
+                Err(source) => {
+                    return Some(Err(ReadError::InvalidUtf8 {
+                        path: self.path.clone(),
+                        at: Position::Line { line, byte: start },
+                        source,
+                    }));
+                }
+            };
             if text.is_empty() {
                 continue;
             }
-            let line = self.line_number;
             let parsed: serde_json::Value = match serde_json::from_str(text) {
                 Ok(parsed) => parsed,
                 Err(source) => {
@@ -269,5 +330,60 @@ mod tests {
         );
         let record = dataset.map(Result::unwrap).next().unwrap();
         assert!(matches!(record.field("messages"), Some(Value::List(items)) if items.len() == 2));
+    }
+
+    #[test]
+    fn a_line_past_the_limit_stops_with_its_position() {
+        let dir = tempfile::tempdir().unwrap();
+        let long = format!("{{\"a\": 1}}\n{{\"a\": \"{}\"}}\n", "x".repeat(100));
+        let path = write(&dir, "d.jsonl", &long);
+        let options = ReadOptions {
+            max_record_bytes: Some(50),
+            ..ReadOptions::default()
+        };
+        let results: Vec<_> = Dataset::open(&path, &options).unwrap().collect();
+        assert_eq!(results.len(), 2, "one record, then the error");
+        let error = results[1].as_ref().unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "`{}` line 2 (byte 9): the record is longer than the limit of 50 B",
+                path.display()
+            )
+        );
+        assert!(!error.is_record_level());
+    }
+
+    #[test]
+    fn invalid_utf8_and_deep_nesting_are_record_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.jsonl");
+        let mut bytes = b"{\"a\": 1}\n{\"a\": \"\xff\xfe\"}\n".to_vec();
+        bytes.extend(std::iter::repeat_n(b'[', 100_000));
+        bytes.push(b'\n');
+        bytes.extend_from_slice(b"{\"a\": 2}\n");
+        std::fs::write(&path, bytes).unwrap();
+        let results: Vec<_> = Dataset::open(&path, &ReadOptions::default())
+            .unwrap()
+            .collect();
+        assert_eq!(results.len(), 2, "the first error ends the iteration");
+        let error = results[1].as_ref().unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!("`{}` line 2 (byte 9): not valid UTF-8", path.display())
+        );
+        let options = ReadOptions {
+            skip_bad: true,
+            ..ReadOptions::default()
+        };
+        let mut dataset = Dataset::open(&path, &options).unwrap();
+        let records: Vec<_> = dataset.by_ref().map(Result::unwrap).collect();
+        assert_eq!(records.len(), 2);
+        assert_eq!(dataset.skipped(), 2);
+        assert!(
+            dataset.skipped_errors()[1]
+                .to_string()
+                .contains("line 3: invalid JSON")
+        );
     }
 }

@@ -45,10 +45,7 @@ pub(crate) fn open_maybe_gz(path: &Path) -> Result<Box<dyn BufRead + Send>, Read
         path: path.to_owned(),
         source,
     })?;
-    let gzipped = path
-        .extension()
-        .is_some_and(|extension| extension.eq_ignore_ascii_case("gz"));
-    let reader: Box<dyn Read + Send> = if gzipped {
+    let reader: Box<dyn Read + Send> = if is_gzipped(path) {
         Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
             1 << 16,
             file,
@@ -57,6 +54,12 @@ pub(crate) fn open_maybe_gz(path: &Path) -> Result<Box<dyn BufRead + Send>, Read
         Box::new(file)
     };
     Ok(Box::new(BufReader::with_capacity(1 << 18, reader)))
+}
+
+/// Whether a file is read through gzip: its name ends in `.gz`.
+pub(crate) fn is_gzipped(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|extension| extension.eq_ignore_ascii_case("gz"))
 }
 
 /// Interns column names so that rows share one allocation per name.

@@ -27,15 +27,17 @@ use arrow_schema::{DataType, Fields, TimeUnit};
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use parquet::errors::ParquetError;
 
+use super::image_folder::ImageFailure;
 use super::{INFERENCE_SAMPLE, Row, RowSource};
+use crate::limits::Limits;
 use crate::{ColumnKind, KindInference, ReadError, Value};
 
 /// Rows per record batch: large enough to amortise decoding, small enough for image columns.
 const BATCH_SIZE: usize = 1024;
 
 /// Opens a Parquet file as a row source.
-pub(crate) fn open(path: &Path) -> Result<Box<dyn RowSource>, ReadError> {
-    Ok(Box::new(ParquetSource::open(path)?))
+pub(crate) fn open(path: &Path, limits: Limits) -> Result<Box<dyn RowSource>, ReadError> {
+    Ok(Box::new(ParquetSource::open(path, limits)?))
 }
 
 /// A streaming Parquet reader.
@@ -51,6 +53,7 @@ struct ParquetSource {
     /// Zero-based index of the next row in the file.
     line: u64,
     done: bool,
+    limits: Limits,
 }
 
 /// What raw bytes mean.
@@ -86,15 +89,23 @@ fn arrow_error(path: &Path, source: &arrow_schema::ArrowError) -> ReadError {
 }
 
 impl ParquetSource {
-    fn open(path: &Path) -> Result<Self, ReadError> {
+    fn open(path: &Path, limits: Limits) -> Result<Self, ReadError> {
         let file = fs_err::File::open(path)
             .map_err(|source| ReadError::Io {
                 path: path.to_owned(),
                 source,
             })?
             .into_file();
+        let file_bytes = file
+            .metadata()
+            .map_err(|source| ReadError::Io {
+                path: path.to_owned(),
+                source,
+            })?
+            .len();
         let builder = ParquetRecordBatchReaderBuilder::try_new(file)
             .map_err(|source| parquet_error(path, source))?;
+        check_column_chunks(path, builder.metadata(), file_bytes)?;
         let schema = Arc::clone(builder.schema());
         let mut batches = builder
             .with_batch_size(BATCH_SIZE)
@@ -119,10 +130,12 @@ impl ParquetSource {
             });
             let (kind, bytes) = match plan {
                 Plan::Declared(kind) => (kind, BytesAs::Image),
-                Plan::Strings => (string_kind(sample, BytesAs::Image), BytesAs::Image),
+                Plan::Strings => (string_kind(sample, BytesAs::Image, limits), BytesAs::Image),
                 Plan::Bytes => match sample_bytes(sample) {
                     Some(BytesAs::Image) => (ColumnKind::Image, BytesAs::Image),
-                    Some(BytesAs::Text) => (string_kind(sample, BytesAs::Text), BytesAs::Text),
+                    Some(BytesAs::Text) => {
+                        (string_kind(sample, BytesAs::Text, limits), BytesAs::Text)
+                    }
                     None => return Err(unsupported()),
                 },
                 Plan::ImageStruct => {
@@ -150,6 +163,7 @@ impl ParquetSource {
             next_in_batch: 0,
             line: 0,
             done: false,
+            limits,
         })
     }
 }
@@ -197,20 +211,45 @@ impl RowSource for ParquetSource {
         for (((name, _), column), bytes_as) in
             self.columns.iter().zip(batch.columns()).zip(&self.bytes_as)
         {
-            match convert(column.as_ref(), index, *bytes_as) {
+            match convert(column.as_ref(), index, *bytes_as, self.limits) {
                 Ok(value) => values.push((Arc::clone(name), value)),
-                Err(source) => {
+                Err(failure) => {
                     // The image has no file of its own: name the Parquet file, row and column.
                     let path = PathBuf::from(format!(
                         "{}[row {line}, column {name}]",
                         self.path.display()
                     ));
-                    return Some(Err(ReadError::Image { path, source }));
+                    return Some(Err(failure.into_read_error(path)));
                 }
             }
         }
         Some(Ok(Row { line, values }))
     }
+}
+
+/// Checks that every column chunk the footer lists lies inside the file: the reader allocates
+/// a chunk's declared length before reading it, so a forged footer could otherwise ask for any
+/// amount of memory.
+fn check_column_chunks(
+    path: &Path,
+    metadata: &parquet::file::metadata::ParquetMetaData,
+    file_bytes: u64,
+) -> Result<(), ReadError> {
+    for (group_index, group) in metadata.row_groups().iter().enumerate() {
+        for column in group.columns() {
+            let (start, length) = column.byte_range();
+            if start.checked_add(length).is_none_or(|end| end > file_bytes) {
+                return Err(parquet_error(
+                    path,
+                    ParquetError::General(format!(
+                        "row group {group_index}, column `{}` claims bytes {start}..+{length}, beyond the end of the {file_bytes}-byte file",
+                        column.column_path()
+                    )),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The position of a struct's `bytes` field, if it is binary: the Hugging Face image layout.
@@ -296,12 +335,16 @@ fn nested_supported(data_type: &DataType) -> bool {
 }
 
 /// Categories or free text, from the sampled values; a column of missing strings is categorical.
-fn string_kind(sample: Option<(&dyn Array, usize)>, bytes_as: BytesAs) -> ColumnKind {
+fn string_kind(
+    sample: Option<(&dyn Array, usize)>,
+    bytes_as: BytesAs,
+    limits: Limits,
+) -> ColumnKind {
     let mut inference = KindInference::default();
     if let Some((column, rows)) = sample {
         for index in 0..rows {
             // Strings and bytes read as text never fail.
-            if let Ok(value) = convert(column, index, bytes_as) {
+            if let Ok(value) = convert(column, index, bytes_as, limits) {
                 inference.observe(&value);
             }
         }
@@ -382,14 +425,14 @@ fn dictionary_key(keys: &dyn Array, index: usize) -> Option<usize> {
 }
 
 /// Decodes an encoded image.
-fn decode_image(bytes: &[u8]) -> Result<Value, image::ImageError> {
-    let decoded = image::load_from_memory(bytes)?;
-    Ok(Value::Image(super::image_folder::from_dynamic(decoded)))
+fn decode_image(bytes: &[u8], limits: Limits) -> Result<Value, ImageFailure> {
+    let reader = image::ImageReader::new(std::io::Cursor::new(bytes)).with_guessed_format()?;
+    Ok(Value::Image(super::image_folder::decode(reader, limits)?))
 }
 
-fn bytes_value(bytes: &[u8], bytes_as: BytesAs) -> Result<Value, image::ImageError> {
+fn bytes_value(bytes: &[u8], bytes_as: BytesAs, limits: Limits) -> Result<Value, ImageFailure> {
     match bytes_as {
-        BytesAs::Image => decode_image(bytes),
+        BytesAs::Image => decode_image(bytes, limits),
         BytesAs::Text => Ok(Value::Text(String::from_utf8_lossy(bytes).into_owned())),
     }
 }
@@ -510,11 +553,12 @@ fn struct_value(
     array: &dyn Array,
     fields: &Fields,
     index: usize,
-) -> Result<Value, image::ImageError> {
+    limits: Limits,
+) -> Result<Value, ImageFailure> {
     let record = array.as_struct();
     if let Some((position, _)) = image_bytes_field(fields) {
         return match bytes_at(record.column(position).as_ref(), index) {
-            Some(bytes) => decode_image(bytes),
+            Some(bytes) => decode_image(bytes, limits),
             None => Ok(Value::Null),
         };
     }
@@ -524,17 +568,17 @@ fn struct_value(
         .map(|(field, column)| {
             Ok((
                 field.name().clone(),
-                convert(column.as_ref(), index, BytesAs::Image)?,
+                convert(column.as_ref(), index, BytesAs::Image, limits)?,
             ))
         })
-        .collect::<Result<_, image::ImageError>>()?;
+        .collect::<Result<_, ImageFailure>>()?;
     Ok(Value::Map(entries))
 }
 
 /// The items of a list value.
-fn list_items(items: &dyn Array) -> Result<Value, image::ImageError> {
+fn list_items(items: &dyn Array, limits: Limits) -> Result<Value, ImageFailure> {
     (0..items.len())
-        .map(|index| convert(items, index, BytesAs::Image))
+        .map(|index| convert(items, index, BytesAs::Image, limits))
         .collect::<Result<_, _>>()
         .map(Value::List)
 }
@@ -542,7 +586,12 @@ fn list_items(items: &dyn Array) -> Result<Value, image::ImageError> {
 /// The value at `index` of `array`; only an image that does not decode fails.
 ///
 /// Types that [`plan`] rejects never reach here; they read as null.
-fn convert(array: &dyn Array, index: usize, bytes_as: BytesAs) -> Result<Value, image::ImageError> {
+fn convert(
+    array: &dyn Array,
+    index: usize,
+    bytes_as: BytesAs,
+    limits: Limits,
+) -> Result<Value, ImageFailure> {
     if array.is_null(index) {
         return Ok(Value::Null);
     }
@@ -554,7 +603,7 @@ fn convert(array: &dyn Array, index: usize, bytes_as: BytesAs) -> Result<Value, 
         DataType::Utf8View => Value::Text(array.as_string_view().value(index).to_owned()),
         DataType::Binary | DataType::LargeBinary | DataType::BinaryView => {
             match bytes_at(array, index) {
-                Some(bytes) => bytes_value(bytes, bytes_as)?,
+                Some(bytes) => bytes_value(bytes, bytes_as, limits)?,
                 None => Value::Null,
             }
         }
@@ -577,27 +626,27 @@ fn convert(array: &dyn Array, index: usize, bytes_as: BytesAs) -> Result<Value, 
             let dictionary = array.as_any_dictionary();
             match dictionary_key(dictionary.keys(), index) {
                 Some(key) if key < dictionary.values().len() => {
-                    convert(dictionary.values().as_ref(), key, bytes_as)?
+                    convert(dictionary.values().as_ref(), key, bytes_as, limits)?
                 }
                 _ => Value::Null,
             }
         }
-        DataType::List(_) => list_items(array.as_list::<i32>().value(index).as_ref())?,
-        DataType::LargeList(_) => list_items(array.as_list::<i64>().value(index).as_ref())?,
+        DataType::List(_) => list_items(array.as_list::<i32>().value(index).as_ref(), limits)?,
+        DataType::LargeList(_) => list_items(array.as_list::<i64>().value(index).as_ref(), limits)?,
         DataType::FixedSizeList(_, _) => {
-            list_items(array.as_fixed_size_list().value(index).as_ref())?
+            list_items(array.as_fixed_size_list().value(index).as_ref(), limits)?
         }
-        DataType::Struct(fields) => struct_value(array, fields, index)?,
+        DataType::Struct(fields) => struct_value(array, fields, index, limits)?,
         DataType::Map(_, _) => {
             let entries = array.as_map().value(index);
             let (keys, values) = (entries.column(0), entries.column(1));
             let pairs = (0..entries.len())
                 .map(|entry| {
-                    let key = convert(keys.as_ref(), entry, BytesAs::Image)?;
-                    let value = convert(values.as_ref(), entry, BytesAs::Image)?;
+                    let key = convert(keys.as_ref(), entry, BytesAs::Image, limits)?;
+                    let value = convert(values.as_ref(), entry, BytesAs::Image, limits)?;
                     Ok((key.to_label().unwrap_or_default(), value))
                 })
-                .collect::<Result<_, image::ImageError>>()?;
+                .collect::<Result<_, ImageFailure>>()?;
             Value::Map(pairs)
         }
         _ => Value::Null,
@@ -620,6 +669,10 @@ mod tests {
     use parquet::file::properties::WriterProperties;
 
     use super::*;
+
+    const LIMITS: Limits = Limits {
+        max_record_bytes: crate::limits::DEFAULT_MAX_RECORD_BYTES,
+    };
     use crate::Image;
 
     fn png(image: &image::DynamicImage) -> Vec<u8> {
@@ -642,7 +695,7 @@ mod tests {
     type Contents = (Vec<(Arc<str>, ColumnKind)>, Vec<Result<Row, ReadError>>);
 
     fn read_all(path: &Path) -> Contents {
-        let mut source = open(path).unwrap();
+        let mut source = open(path, LIMITS).unwrap();
         let columns = source.columns().to_vec();
         let rows = std::iter::from_fn(|| source.next_row()).collect();
         (columns, rows)
@@ -989,7 +1042,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let garbage = dir.path().join("garbage.parquet");
         fs_err::write(&garbage, b"PAR1 these bytes are not a parquet file at all").unwrap();
-        let Err(error) = open(&garbage) else {
+        let Err(error) = open(&garbage, LIMITS) else {
             panic!("random bytes should not open");
         };
         assert!(matches!(error, ReadError::Parquet { .. }), "{error:?}");
@@ -1005,7 +1058,7 @@ mod tests {
         bytes.truncate(bytes.len() - 20);
         let truncated = dir.path().join("truncated.parquet");
         fs_err::write(&truncated, bytes).unwrap();
-        let Err(error) = open(&truncated) else {
+        let Err(error) = open(&truncated, LIMITS) else {
             panic!("a truncated file should not open");
         };
         assert!(matches!(error, ReadError::Parquet { .. }), "{error:?}");
@@ -1052,7 +1105,7 @@ mod tests {
             )],
             None,
         );
-        let Err(error) = open(&path) else {
+        let Err(error) = open(&path, LIMITS) else {
             panic!("durations are not read");
         };
         assert!(

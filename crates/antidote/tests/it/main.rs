@@ -12,6 +12,7 @@ mod help;
 mod images;
 mod ledger;
 mod lock_verify;
+mod malformed;
 mod poison;
 mod report;
 mod scan;
