@@ -8,12 +8,15 @@
 //! policy's significance after a Bonferroni correction over every test of its family:
 //!
 //! - **class pair**: of the label issues between classes `i` and `j`, the share labelled `i` and
-//!   suggested `j` follows, under natural confusion, `Binomial(n_ij + n_ji, s_i / (s_i + s_j))`
-//!   where `s` are the class sizes (symmetric error rates). Natural confusion is not exactly
+//!   suggested `j` follows, under natural confusion, `Binomial(n_ij + n_ji, t_j / (t_i + t_j))`:
+//!   a record truly of class `j` is labelled `i` at the same rate as one of `i` is labelled `j`
+//!   (symmetric noise rates), and `t` are the class sizes once every issue is moved to the class
+//!   the model suggests (the confident-learning estimate of the true sizes). Natural confusion is not exactly
 //!   symmetric, so the counts are first divided by a dispersion estimated from all the pairs
 //!   (quasi-binomial: the median squared Pearson residual over the median of a chi-squared with
 //!   one degree of freedom, never below 1), so that a dataset whose confusions are all lopsided
-//!   does not read as attacked; a single flipped pair stands out from the rest. Tested in both
+//!   does not read as attacked; the tested pair is left out of its own dispersion, so a single
+//!   flipped pair stands out from the rest. Tested in both
 //!   directions: `K (K - 1)` tests for `K` classes.
 //! - **source**: a source's label issues against what the whole data's per-class rates
 //!   predict for its records, `Binomial(records, expected / records)`; one test per source.
@@ -140,14 +143,17 @@ pub fn concentrations(data: &IssueData<'_>, significance: f64) -> Vec<Concentrat
 }
 
 /// The quasi-binomial dispersion of the class-pair directions: `max(1, median(z²) / 0.4549)`
-/// over pairs with at least [`DISPERSION_MIN_ISSUES`] issues, 1 with fewer than five such
-/// pairs.
+/// over pairs with at least [`DISPERSION_MIN_ISSUES`] issues, leaving out the pair at `tested`
+/// (so that a flipped pair does not widen its own null); 1 with fewer than five such pairs.
 #[must_use]
-pub fn pair_dispersion(pairs: &[(usize, usize, f64)]) -> f64 {
+pub fn pair_dispersion(pairs: &[(usize, usize, f64)], tested: Option<usize>) -> f64 {
     let mut squares: Vec<f64> = pairs
         .iter()
-        .filter(|(forward, backward, _)| forward + backward >= DISPERSION_MIN_ISSUES)
-        .map(|&(forward, backward, null)| {
+        .enumerate()
+        .filter(|&(position, (forward, backward, _))| {
+            Some(position) != tested && forward + backward >= DISPERSION_MIN_ISSUES
+        })
+        .map(|(_, &(forward, backward, null))| {
             let total = (forward + backward) as f64;
             let mean = total * null;
             (forward as f64 - mean).powi(2) / (total * null * (1.0 - null)).max(f64::MIN_POSITIVE)
@@ -166,8 +172,9 @@ pub fn pair_dispersion(pairs: &[(usize, usize, f64)]) -> f64 {
     (median / CHI_SQUARED_1_MEDIAN).max(1.0)
 }
 
-/// The uncorrected p-value of `forward` issues one way against `backward` the other, for
-/// classes of `given_size` and `suggested_size` records, at `dispersion`.
+/// The uncorrected p-value of `forward` issues one way (labelled `i`, suggested `j`) against
+/// `backward` the other, for classes of (estimated true) sizes `given_size` (`i`) and
+/// `suggested_size` (`j`), at `dispersion`.
 #[must_use]
 pub fn pair_p_value(
     forward: usize,
@@ -181,10 +188,11 @@ pub fn pair_p_value(
     binomial_upper_tail(forward as f64 / dispersion, total, null)
 }
 
-/// The share of a pair's issues expected one way under symmetric error rates.
+/// The share of a pair's issues expected labelled `i` and suggested `j` under symmetric noise
+/// rates: records truly of `j` are the ones that can be mislabelled `i`.
 fn pair_null(given_size: usize, suggested_size: usize) -> f64 {
     let both = (given_size + suggested_size).max(1) as f64;
-    (given_size as f64 / both).clamp(1e-9, 1.0 - 1e-9)
+    (suggested_size as f64 / both).clamp(1e-9, 1.0 - 1e-9)
 }
 
 fn class_pairs(data: &IssueData<'_>, significance: f64) -> Vec<Concentration> {
@@ -209,9 +217,18 @@ fn class_pairs(data: &IssueData<'_>, significance: f64) -> Vec<Concentration> {
     }
     let issues_of =
         |given: usize, suggested: usize| counts.get(&(given, suggested)).map_or(0, Vec::len);
+    // The true sizes as confident learning estimates them: each issue moved to its suggestion.
+    let given_sizes = sizes.clone();
+    for (&(given, suggested), members) in &counts {
+        sizes[given] -= members.len().min(sizes[given]);
+        sizes[suggested] += members.len();
+    }
     let mut pairs = Vec::new();
+    let mut pair_of: BTreeMap<(usize, usize), usize> = BTreeMap::new();
     for given in 0..classes {
         for suggested in given + 1..classes {
+            pair_of.insert((given, suggested), pairs.len());
+            pair_of.insert((suggested, given), pairs.len());
             pairs.push((
                 issues_of(given, suggested),
                 issues_of(suggested, given),
@@ -219,12 +236,12 @@ fn class_pairs(data: &IssueData<'_>, significance: f64) -> Vec<Concentration> {
             ));
         }
     }
-    let dispersion = pair_dispersion(&pairs);
     let tests = (classes * (classes - 1)) as f64;
     let mut found = Vec::new();
     for (&(given, suggested), members) in &counts {
         let forward = members.len();
         let backward = issues_of(suggested, given);
+        let dispersion = pair_dispersion(&pairs, pair_of.get(&(given, suggested)).copied());
         let p_value = (pair_p_value(
             forward,
             backward,
@@ -250,7 +267,7 @@ fn class_pairs(data: &IssueData<'_>, significance: f64) -> Vec<Concentration> {
                 "label issues concentrated in a class pair: {forward} of the {} labelled \
                  `{given_name}` look like `{suggested_name}`, against {backward} the other way \
                  (symmetric confusion predicts {expected:.0}; p = {} over {} class pairs{dispersion_note})",
-                count(sizes[given], "record"),
+                count(given_sizes[given], "record"),
                 format_p(p_value),
                 tests as usize,
             ),
@@ -260,7 +277,7 @@ fn class_pairs(data: &IssueData<'_>, significance: f64) -> Vec<Concentration> {
                 reverse: backward,
             },
             issues: forward,
-            records: sizes[given],
+            records: given_sizes[given],
             expected,
             p_value,
             members: members.clone(),
@@ -591,13 +608,15 @@ mod tests {
     fn lopsided_natural_confusion_everywhere_widens_the_null() {
         // Every pair 2:1 one way: no pair stands out, so the dispersion absorbs the tilt...
         let pairs: Vec<(usize, usize, f64)> = (0..6).map(|_| (200, 100, 0.5)).collect();
-        let dispersion = pair_dispersion(&pairs);
+        let dispersion = pair_dispersion(&pairs, None);
         assert!(dispersion > 10.0, "{dispersion}");
         assert!(pair_p_value(200, 100, 600, 600, dispersion) * 90.0 > 0.001);
         // ...while with no dispersion the same tilt would be significant.
         assert!(pair_p_value(200, 100, 600, 600, 1.0) * 90.0 < 0.001);
         // A handful of pairs cannot estimate it.
-        assert!((pair_dispersion(&pairs[..4]) - 1.0).abs() < 1e-12);
+        assert!((pair_dispersion(&pairs[..4], None) - 1.0).abs() < 1e-12);
+        // Nor five, once the tested pair is left out.
+        assert!((pair_dispersion(&pairs[..5], Some(0)) - 1.0).abs() < 1e-12);
     }
 
     #[test]

@@ -366,10 +366,11 @@ const DRILL_ABOUT: &str =
 Each exercise plants one attack at one rate with the red team of `antidote poison` (which keeps \
 the ground truth), then runs the defense layers as a pipeline would:
 
-  diff             with a lock taken before the attack: the changed and added records
-  check            with a profile taken before the attack: an alarm or none, for the whole data
-  scan             with nothing but the data: every flagged record, and the verdict
-  scan quarantine  the records the scan policy quarantines
+  diff                 with a lock taken before the attack: the changed and added records
+  check                with a profile taken before the attack: an alarm or none, for the whole data
+  scan: every finding  with nothing but the data: every flagged record (quarantine and review
+                       tiers), and the verdict
+  scan: quarantine     the records the scan policy quarantines (what a user leaves out)
 
 and scores each against the truth: precision, recall, F1 and seconds, with a line per scan \
 detector and whether the scan named the planted trigger. A scan of the clean data comes first \
