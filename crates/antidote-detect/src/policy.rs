@@ -67,6 +67,10 @@ impl Tier {
 /// significance level.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "each is one independent switch of the `[scan]` table users write"
+)]
 pub struct Policy {
     /// The significance level of every concentration test, after the Bonferroni correction:
     /// the chance that natural noise alone puts a dataset's label issues into the quarantine.
@@ -540,7 +544,12 @@ mod tests {
     fn a_pair_flip_is_quarantined_and_scattered_noise_is_for_review() {
         let data = records(6000);
         let (labels, issues) = label_issue_case(150);
-        let (verdict, fused) = decide(&Policy::default(), &data, Some(&labels), &[issues.clone()]);
+        let (verdict, fused) = decide(
+            &Policy::default(),
+            &data,
+            Some(&labels),
+            std::slice::from_ref(&issues),
+        );
         assert_eq!(
             verdict.concentrations.len(),
             1,

@@ -144,20 +144,7 @@ fn headline(result: &Scan, policy: &Policy) -> String {
     let records = verdict.records.max(1);
     let share = verdict.quarantined as f64 / records as f64;
     if verdict.train {
-        return if result.fused.is_empty() {
-            format!(
-                "Train: no detector flagged any of the {} records.",
-                verdict.records
-            )
-        } else {
-            format!(
-                "Train: no detector found poisoning; {} quarantined ({}), within the {} the policy accepts, and {} for review.",
-                verdict.quarantined,
-                percent(share),
-                percent(policy.max_quarantine_share),
-                count(verdict.review, "record"),
-            )
-        };
+        return train_headline(result, policy, share);
     }
     let mut parts = Vec::new();
     let triggers: Vec<String> = result
@@ -224,22 +211,8 @@ fn headline(result: &Scan, policy: &Policy) -> String {
             listing(&sources)
         ));
     }
-    if policy.fail_on_concentrations && !verdict.concentrations.is_empty() {
-        let places: Vec<String> = verdict
-            .concentrations
-            .iter()
-            .map(|concentration| match &concentration.place {
-                Place::ClassPair {
-                    given, suggested, ..
-                } => format!("`{given}` labels on `{suggested}` records"),
-                Place::Source { source } => format!("source `{source}`"),
-                Place::Window { first, last } => format!("records {} to {}", first + 1, last + 1),
-            })
-            .collect();
-        parts.push(format!(
-            "label issues concentrated beyond natural noise in {}",
-            listing(&places)
-        ));
+    if policy.fail_on_concentrations {
+        parts.extend(concentrated_places(verdict));
     }
     if share > policy.max_quarantine_share {
         parts.push(format!(
@@ -258,6 +231,47 @@ fn headline(result: &Scan, policy: &Policy) -> String {
     }
     // Parts may hold commas and `and`s of their own: semicolons keep them apart.
     format!("Do not train: {}.", parts.join("; "))
+}
+
+/// The headline of data that may be trained on.
+fn train_headline(result: &Scan, policy: &Policy, share: f64) -> String {
+    let verdict = &result.verdict;
+    if result.fused.is_empty() {
+        format!(
+            "Train: no detector flagged any of the {} records.",
+            verdict.records
+        )
+    } else {
+        format!(
+            "Train: no detector found poisoning; {} quarantined ({}), within the {} the policy accepts, and {} for review.",
+            verdict.quarantined,
+            percent(share),
+            percent(policy.max_quarantine_share),
+            count(verdict.review, "record"),
+        )
+    }
+}
+
+/// Where label issues are concentrated beyond natural noise, as one headline part.
+fn concentrated_places(verdict: &crate::policy::Verdict) -> Option<String> {
+    if verdict.concentrations.is_empty() {
+        return None;
+    }
+    let places: Vec<String> = verdict
+        .concentrations
+        .iter()
+        .map(|concentration| match &concentration.place {
+            Place::ClassPair {
+                given, suggested, ..
+            } => format!("`{given}` labels on `{suggested}` records"),
+            Place::Source { source } => format!("source `{source}`"),
+            Place::Window { first, last } => format!("records {} to {}", first + 1, last + 1),
+        })
+        .collect();
+    Some(format!(
+        "label issues concentrated beyond natural noise in {}",
+        listing(&places)
+    ))
 }
 
 /// The headline numbers.
