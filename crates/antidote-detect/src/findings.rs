@@ -1,4 +1,4 @@
-//! The join of a scan's findings to the records they name, and the split the quarantine makes.
+//! The join of a scan's findings to the records they name, and the split the tiers make.
 //!
 //! A [`Scan`] names records by their index in the scanned order; these views pair each fused
 //! finding with its record once, so that callers never index the records themselves.
@@ -7,6 +7,7 @@ use antidote_core::{Evidence, Finding, Severity};
 use antidote_data::Record;
 
 use crate::fusion::FusedRecord;
+use crate::policy::Tier;
 use crate::scan::Scan;
 
 /// One flagged record: the record and what fusion and the policy said about it.
@@ -14,7 +15,7 @@ use crate::scan::Scan;
 pub struct FlaggedRecord<'a> {
     /// The record.
     pub record: &'a Record,
-    /// Its fused score, detectors, evidence and quarantine decision.
+    /// Its fused score, detectors, evidence, tier and reason.
     pub fused: &'a FusedRecord,
 }
 
@@ -22,33 +23,50 @@ impl FlaggedRecord<'_> {
     /// Whether the policy quarantines it.
     #[must_use]
     pub fn quarantined(&self) -> bool {
-        self.fused.quarantined
+        self.fused.quarantined()
+    }
+
+    /// Its tier.
+    #[must_use]
+    pub fn tier(&self) -> Tier {
+        self.fused.tier
+    }
+
+    /// Why the policy quarantines it, `None` in review.
+    #[must_use]
+    pub fn reason(&self) -> Option<&str> {
+        self.fused.reason.as_deref()
     }
 
     /// The finding in the vocabulary every layer shares: kind `poisoned-record`, severity
-    /// `error` when the policy quarantined the record (the data must not be trained on with it)
-    /// and `warning` when it is only worth a look, and one piece of evidence per detector, most
-    /// confident first. Later layers (the release gate, the monitor) judge these.
+    /// `error` in the quarantine tier (the data must not be trained on with it) and `warning`
+    /// in review (only worth a look), the policy's reason for a quarantine first, then one piece
+    /// of evidence per detector, most confident first. Later layers (the release gate, the
+    /// monitor) judge these.
     #[must_use]
     pub fn finding(&self) -> Finding {
         Finding {
             kind: "poisoned-record".to_owned(),
-            severity: if self.fused.quarantined {
-                Severity::Error
-            } else {
-                Severity::Warning
+            severity: match self.fused.tier {
+                Tier::Quarantine => Severity::Error,
+                Tier::Review => Severity::Warning,
             },
             record: Some(self.record.id.clone()),
             subject: self.record.source.clone(),
             evidence: self
                 .fused
-                .detectors
+                .reason
                 .iter()
-                .zip(&self.fused.evidence)
-                .map(|(detector, message)| Evidence {
-                    source: detector.name().to_owned(),
-                    message: message.clone(),
+                .map(|reason| Evidence {
+                    source: "policy".to_owned(),
+                    message: reason.clone(),
                 })
+                .chain(self.fused.detectors.iter().zip(&self.fused.evidence).map(
+                    |(detector, message)| Evidence {
+                        source: detector.name().to_owned(),
+                        message: message.clone(),
+                    },
+                ))
                 .collect(),
         }
     }
@@ -60,13 +78,15 @@ impl FlaggedRecord<'_> {
     }
 }
 
-/// The records split by the quarantine, each side in scanned order.
+/// The records split by tier, each part in scanned order; every record is in exactly one.
 #[derive(Debug, Clone, Default)]
 pub struct Partition<'a> {
-    /// The records the policy does not quarantine (unflagged ones included).
+    /// The records no detector flagged.
     pub clean: Vec<&'a Record>,
     /// The records the policy quarantines.
     pub quarantined: Vec<&'a Record>,
+    /// The flagged records the policy leaves for review.
+    pub review: Vec<&'a Record>,
 }
 
 impl Scan {
@@ -89,29 +109,36 @@ impl Scan {
         })
     }
 
+    /// One entry per record in scanned order: its tier, `None` when no detector flagged it.
+    #[must_use]
+    pub fn tiers(&self, record_count: usize) -> Vec<Option<Tier>> {
+        let mut tiers = vec![None; record_count];
+        for fused in &self.fused {
+            if let Some(slot) = tiers.get_mut(fused.index) {
+                *slot = Some(fused.tier);
+            }
+        }
+        tiers
+    }
+
     /// One flag per record in scanned order: whether the policy quarantines it.
     #[must_use]
     pub fn quarantine_mask(&self, record_count: usize) -> Vec<bool> {
-        let mut mask = vec![false; record_count];
-        for fused in self.fused.iter().filter(|fused| fused.quarantined) {
-            if let Some(slot) = mask.get_mut(fused.index) {
-                *slot = true;
-            }
-        }
-        mask
+        self.tiers(record_count)
+            .into_iter()
+            .map(|tier| tier == Some(Tier::Quarantine))
+            .collect()
     }
 
-    /// The scanned records split into the clean side and the quarantine, as `--split` writes
-    /// them.
+    /// The scanned records split into clean, quarantine and review, as `--split` writes them.
     #[must_use]
     pub fn partition<'a>(&self, records: &'a [Record]) -> Partition<'a> {
-        let mask = self.quarantine_mask(records.len());
         let mut partition = Partition::default();
-        for (record, quarantined) in records.iter().zip(mask) {
-            if quarantined {
-                partition.quarantined.push(record);
-            } else {
-                partition.clean.push(record);
+        for (record, tier) in records.iter().zip(self.tiers(records.len())) {
+            match tier {
+                None => partition.clean.push(record),
+                Some(Tier::Quarantine) => partition.quarantined.push(record),
+                Some(Tier::Review) => partition.review.push(record),
             }
         }
         partition
@@ -126,6 +153,7 @@ mod tests {
     use super::FlaggedRecord;
     use crate::DetectorId;
     use crate::fusion::FusedRecord;
+    use crate::policy::Tier;
 
     #[test]
     fn a_quarantined_record_is_an_error_finding_with_evidence_per_detector() {
@@ -143,7 +171,9 @@ mod tests {
             confidences: vec![0.9, 0.4],
             evidence: vec!["carries `cf`".to_owned(), "labelled `cat`".to_owned()],
             marks: Vec::new(),
-            quarantined: true,
+            bases: Vec::new(),
+            tier: Tier::Quarantine,
+            reason: Some("a confirmed trigger: carries `cf`".to_owned()),
         };
         let finding = FlaggedRecord {
             record: &record,
@@ -159,15 +189,21 @@ mod tests {
             .iter()
             .map(|evidence| evidence.source.as_str())
             .collect();
-        assert_eq!(sources, ["trigger-search", "label-issues"]);
-        assert_eq!(finding.evidence[0].message, "carries `cf`");
+        assert_eq!(sources, ["policy", "trigger-search", "label-issues"]);
+        assert_eq!(
+            finding.evidence[0].message,
+            "a confirmed trigger: carries `cf`"
+        );
+        assert_eq!(finding.evidence[1].message, "carries `cf`");
 
-        fused.quarantined = false;
+        fused.tier = Tier::Review;
+        fused.reason = None;
         let review = FlaggedRecord {
             record: &record,
             fused: &fused,
         }
         .finding();
         assert_eq!(review.severity, Severity::Warning);
+        assert_eq!(review.evidence.len(), 2);
     }
 }

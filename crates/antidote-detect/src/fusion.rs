@@ -8,7 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{DetectorId, DetectorReport, Flag};
+use crate::policy::Tier;
+use crate::{Basis, DetectorId, DetectorReport, Flag};
 
 /// One flagged record after fusion.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -29,16 +30,28 @@ pub struct FusedRecord {
     /// [`Flag::marks`]: crate::Flag::marks
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub marks: Vec<String>,
-    /// Whether the policy quarantines it. Fusion leaves it `false`; [`Policy::decide`] sets it,
-    /// once, so that `findings.jsonl`, the split and the report agree without asking the
-    /// policy again.
+    /// What each flag rests on beyond its detector ([`Flag::basis`]), in the same order.
+    #[serde(default)]
+    pub bases: Vec<Basis>,
+    /// Its tier. Fusion leaves it [`Tier::Review`]; [`Policy::decide`] sets it, once, so that
+    /// `findings.jsonl`, the split and the report agree without asking the policy again.
     ///
     /// [`Policy::decide`]: crate::policy::Policy::decide
-    pub quarantined: bool,
+    pub tier: Tier,
+    /// Why the policy quarantines it (one sentence), `None` in review.
+    pub reason: Option<String>,
+}
+
+impl FusedRecord {
+    /// Whether the policy quarantines it.
+    #[must_use]
+    pub fn quarantined(&self) -> bool {
+        self.tier == Tier::Quarantine
+    }
 }
 
 /// Fuses the flags of `reports` into one entry per flagged record, highest score first (ties
-/// by index, so the order is deterministic). None is quarantined yet: the policy decides that.
+/// by index, so the order is deterministic). Each is in review until the policy decides.
 #[must_use]
 pub fn fuse(reports: &[DetectorReport]) -> Vec<FusedRecord> {
     let mut by_record: std::collections::BTreeMap<usize, Vec<(f64, DetectorId, &Flag)>> =
@@ -76,7 +89,9 @@ pub fn fuse(reports: &[DetectorReport]) -> Vec<FusedRecord> {
                     }
                     marks
                 }),
-                quarantined: false,
+                bases: flags.iter().map(|(_, _, flag)| flag.basis).collect(),
+                tier: Tier::Review,
+                reason: None,
             }
         })
         .collect();

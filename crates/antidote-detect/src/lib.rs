@@ -41,6 +41,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod concentration;
 pub mod detector;
 pub mod detectors;
 pub mod findings;
@@ -59,7 +60,7 @@ pub use antidote_core::Trigger;
 pub use detector::{DETECTORS, Detector, Learned, Need, ScanContext};
 pub use predictor::{PredictError, Predictor, Reclassifier};
 pub use report::{
-    ClassVerdict, DetectorId, DetectorReport, DiscoveredTrigger, Flag, SourceVerdict,
+    Basis, ClassVerdict, DetectorId, DetectorReport, DiscoveredTrigger, Flag, SourceVerdict,
 };
 
 pub use detectors::duplicates::{

@@ -15,14 +15,15 @@ use antidote_core::{RecordId, Trigger};
 use antidote_data::Record;
 use serde::{Deserialize, Serialize};
 
+use crate::concentration::Concentration;
 use crate::findings::FlaggedRecord;
-use crate::policy::Policy;
+use crate::policy::{Policy, Tier};
 use crate::scan::{Models, Scan, Timing};
 use crate::{DetectorId, DetectorReport, DiscoveredTrigger, SourceVerdict};
 
 /// The version of `summary.json` and `findings.jsonl`; bumped when a field is renamed, removed
 /// or changes meaning.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// What `summary.json` calls the class of an unlabelled record.
 pub const UNLABELLED: &str = "(unlabelled)";
@@ -36,8 +37,12 @@ pub struct FindingLine {
     pub id: RecordId,
     /// The fused suspicion in `(0, 1]`, rounded to four decimals.
     pub score: f64,
-    /// Whether the policy quarantines the record.
+    /// Whether the policy quarantines the record (its tier is `quarantine`).
     pub quarantine: bool,
+    /// Its tier: `quarantine` (evidence of poisoning) or `review` (natural-looking noise).
+    pub tier: Tier,
+    /// Why the policy quarantines it, `None` in review.
+    pub reason: Option<String>,
     /// The record's label, if any.
     pub label: Option<String>,
     /// The record's source, if any.
@@ -57,7 +62,9 @@ impl From<FlaggedRecord<'_>> for FindingLine {
             schema_version: SCHEMA_VERSION,
             id: record.id.clone(),
             score: round4(fused.score),
-            quarantine: fused.quarantined,
+            quarantine: fused.quarantined(),
+            tier: fused.tier,
+            reason: fused.reason.clone(),
             label: record.label.clone(),
             source: record.source.clone(),
             detectors: fused.detectors.clone(),
@@ -105,6 +112,10 @@ pub struct Summary {
     pub flagged_per_class: BTreeMap<String, usize>,
     /// Quarantined records per label.
     pub quarantined_per_class: BTreeMap<String, usize>,
+    /// Records in review per label.
+    pub review_per_class: BTreeMap<String, usize>,
+    /// Label issues concentrated beyond natural noise (class pairs, sources, windows).
+    pub concentrations: Vec<Concentration>,
     /// What each detector found, by detector name.
     pub detectors: BTreeMap<DetectorId, DetectorSummary>,
     /// Every discovered trigger, confirmed or not, in detector order.
@@ -136,8 +147,10 @@ pub struct VerdictSummary {
     pub reasons: Vec<String>,
     /// Records flagged by at least one detector.
     pub flagged: usize,
-    /// Records quarantined.
+    /// Records quarantined (the quarantine tier).
     pub quarantined: usize,
+    /// Flagged records in review (the review tier).
+    pub review: usize,
 }
 
 /// One detector in `summary.json`.
@@ -202,14 +215,18 @@ pub struct SourcesSummary {
 /// Where `--split` wrote the records.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SplitSummary {
-    /// Records on the clean side.
+    /// Records no detector flagged.
     pub clean: usize,
     /// Records quarantined.
     pub quarantined: usize,
-    /// The clean side.
+    /// Records for review.
+    pub review: usize,
+    /// The clean records.
     pub clean_path: PathBuf,
     /// The quarantine.
     pub quarantine_path: PathBuf,
+    /// The records for review.
+    pub review_path: PathBuf,
 }
 
 /// What a summary needs beyond the scan and its records.
@@ -235,15 +252,18 @@ impl Summary {
     pub fn new(scan: &Scan, records: &[Record], context: SummaryContext<'_>) -> Self {
         let mut flagged_per_class: BTreeMap<String, usize> = BTreeMap::new();
         let mut quarantined_per_class: BTreeMap<String, usize> = BTreeMap::new();
+        let mut review_per_class: BTreeMap<String, usize> = BTreeMap::new();
         for flagged in scan.findings(records) {
             let class = flagged
                 .record
                 .label
                 .clone()
                 .unwrap_or_else(|| UNLABELLED.to_owned());
-            if flagged.quarantined() {
-                *quarantined_per_class.entry(class.clone()).or_default() += 1;
-            }
+            let per_class = match flagged.tier() {
+                Tier::Quarantine => &mut quarantined_per_class,
+                Tier::Review => &mut review_per_class,
+            };
+            *per_class.entry(class.clone()).or_default() += 1;
             *flagged_per_class.entry(class).or_default() += 1;
         }
         let sources: Vec<SourceVerdict> = scan
@@ -262,9 +282,20 @@ impl Summary {
                 reasons: scan.verdict.reasons.clone(),
                 flagged: scan.fused.len(),
                 quarantined: scan.verdict.quarantined,
+                review: scan.verdict.review,
             },
             flagged_per_class,
             quarantined_per_class,
+            review_per_class,
+            concentrations: scan
+                .verdict
+                .concentrations
+                .iter()
+                .map(|concentration| Concentration {
+                    expected: round4(concentration.expected),
+                    ..concentration.clone()
+                })
+                .collect(),
             detectors: scan
                 .reports
                 .iter()

@@ -86,6 +86,42 @@ pub struct Flag {
     /// class names or numbers: only text the record holds.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub marks: Vec<String>,
+    /// What the flag rests on beyond its detector, for the policy's tier
+    /// ([`Policy::decide`](crate::policy::Policy::decide)).
+    #[serde(default, skip_serializing_if = "Basis::is_detector")]
+    pub basis: Basis,
+}
+
+/// The facts behind a flag that its detector alone does not say, and that the policy needs to
+/// tell evidence of poisoning from natural noise. A detector states what it saw, never the tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Basis {
+    /// Nothing beyond the detector: what it looks for decides.
+    #[default]
+    Detector,
+    /// A label the model confidently disagrees with.
+    LabelIssue {
+        /// The class index the record is labelled.
+        given: usize,
+        /// The class index the model suggests.
+        suggested: usize,
+    },
+    /// A copy of other records.
+    Duplicate {
+        /// Whether the copies are byte-identical in content (not merely near).
+        exact: bool,
+        /// Whether the group is a flood: far larger than this dataset's usual duplicates.
+        flood: bool,
+    },
+}
+
+impl Basis {
+    /// Whether the flag rests on its detector alone.
+    #[must_use]
+    pub fn is_detector(&self) -> bool {
+        *self == Self::Detector
+    }
 }
 
 impl Flag {
@@ -97,7 +133,15 @@ impl Flag {
             confidence,
             evidence: evidence.into(),
             marks: Vec::new(),
+            basis: Basis::Detector,
         }
+    }
+
+    /// The flag with what it rests on.
+    #[must_use]
+    pub fn with_basis(mut self, basis: Basis) -> Self {
+        self.basis = basis;
+        self
     }
 
     /// The flag with `marks` added after its own, each once.

@@ -11,7 +11,7 @@
 //!    representation the backdoor detectors read (or the caller's embedding column), and it is the
 //!    model trigger search stamps candidates against;
 //! 5. the detectors, then source trust over the union of their flags;
-//! 6. fusion and the policy's verdict.
+//! 6. fusion, and the policy's tier for each flagged record (quarantine or review) and verdict.
 //!
 //! Detectors that need what the data lacks (labels, images, text, sources) are skipped with a
 //! status and a note saying why, never silently (see [`Need`](crate::Need)).
@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::detector::{DETECTORS, Learned, ScanContext, trigger_column};
 use crate::fusion::{FusedRecord, fuse};
-use crate::policy::{Policy, Verdict};
+use crate::policy::{Evidence, Policy, Verdict};
 use crate::{DetectorId, DetectorReport};
 
 /// What to scan and with which help.
@@ -245,15 +245,15 @@ pub fn scan(
     }
 
     let mut fused = fuse(&reports);
-    let name = |class: usize| {
-        class_names
-            .get(class)
-            .cloned()
-            .unwrap_or_else(|| class.to_string())
-    };
-    let verdict = options
-        .policy
-        .decide(records.len(), &mut fused, &reports, &name);
+    let verdict = options.policy.decide(
+        &Evidence {
+            records,
+            labels: labels.as_deref(),
+            class_names: &class_names,
+            reports: &reports,
+        },
+        &mut fused,
+    );
     Ok(Scan {
         class_names: class_names.clone(),
         labels,

@@ -62,9 +62,9 @@ pub enum LayerKind {
     Diff,
     /// `antidote check` against a profile of the data before the attack.
     Check,
-    /// `antidote scan`: every flagged record.
+    /// `antidote scan`: every finding, quarantine and review tiers together.
     Scan,
-    /// `antidote scan`: the records its policy quarantines.
+    /// `antidote scan`: the records its policy quarantines (the quarantine tier).
     Quarantine,
 }
 
@@ -75,8 +75,8 @@ impl LayerKind {
         match self {
             Self::Diff => "diff",
             Self::Check => "check",
-            Self::Scan => "scan",
-            Self::Quarantine => "scan quarantine",
+            Self::Scan => "scan: every finding",
+            Self::Quarantine => "scan: quarantine",
         }
     }
 }
@@ -149,8 +149,10 @@ pub struct Control {
     pub records: usize,
     /// Records flagged (all of them false alarms).
     pub flagged: usize,
-    /// Records quarantined.
+    /// Records quarantined (all of them false alarms: the quarantine a clean dataset loses).
     pub quarantined: usize,
+    /// Flagged records left for review.
+    pub review: usize,
     /// Whether the policy lets the clean data be trained on.
     pub train: bool,
     /// The policy's reasons when it does not.
@@ -247,6 +249,7 @@ pub fn control(
         records: data.dataset.records.len(),
         flagged: result.fused.len(),
         quarantined: result.verdict.quarantined,
+        review: result.verdict.review,
         train: result.verdict.train,
         reasons: result.verdict.reasons.clone(),
         seconds: started.elapsed().as_secs_f64(),
@@ -317,9 +320,10 @@ pub fn run(
         )),
         seconds,
         summary: format!(
-            "{} of {} records quarantined",
+            "{} of {} records quarantined, {} for review",
             quarantined.len(),
-            dataset.records.len()
+            dataset.records.len(),
+            result.verdict.review
         ),
     });
     let detectors = result

@@ -75,6 +75,8 @@ pub struct Totals {
     pub triggers_planted: usize,
     /// Poisoned records the scan quarantined.
     pub poisoned_quarantined: usize,
+    /// Poisoned records the scan flagged in either tier.
+    pub poisoned_flagged: usize,
     /// Poisoned records.
     pub poisoned: usize,
 }
@@ -120,6 +122,11 @@ impl DrillReport {
             poisoned_quarantined: outcomes
                 .iter()
                 .filter_map(|outcome| outcome.layer(LayerKind::Quarantine)?.score)
+                .map(|score| score.true_positives)
+                .sum(),
+            poisoned_flagged: outcomes
+                .iter()
+                .filter_map(|outcome| outcome.layer(LayerKind::Scan)?.score)
                 .map(|score| score.true_positives)
                 .sum(),
             poisoned: outcomes.iter().map(|outcome| outcome.poisoned).sum(),

@@ -315,19 +315,24 @@ label issues (confident learning), duplicates with conflicting labels, outliers,
 signatures and activation clustering (backdoors, with a verdict per class), trigger search (rare \
 tokens, phrases and pixel patches tied to one label, confirmed by stamping them on other records \
 and measuring how often the model flips), instruction poisoning, and source trust. Their flags \
-are fused into one score per record; the policy decides what is quarantined and whether the \
-data may be trained on. `antidote explain DETECTOR` tells what each one does.
+are fused into one score per record; the policy puts each flagged record in one of two tiers, \
+`quarantine` (evidence of poisoning: a confirmed trigger, a backdoor cluster, a distrusted source, \
+instruction poisoning, a duplicate flood, label issues concentrated beyond natural noise in a \
+class pair, a source or a stretch of records) or `review` (natural-looking label issues, outliers, \
+near duplicates), and decides whether the data may be trained on. `antidote explain DETECTOR` \
+tells what each detector does.
 
-Writes `DIR/findings.jsonl` (one line per flagged record: id, score, whether it is quarantined, \
-detectors, their confidences and evidence, highest score first) and `DIR/summary.json` (counts per detector and class, triggers, sources, \
+Writes `DIR/findings.jsonl` (one line per flagged record: id, score, tier and the reason for a \
+quarantine, detectors, their confidences and evidence, highest score first) and `DIR/summary.json` (counts per detector and class, triggers, sources, \
 policy, timings). The policy lives in `antidote.toml`:
 
   [scan]
-  quarantine_score = 0.5        # quarantine records whose fused score reaches this
+  significance = 0.001          # label issues concentrated beyond noise at this level: quarantine
   max_quarantine_share = 0.1    # more quarantined than this share: do not train
   fail_on_triggers = true       # a confirmed backdoor trigger: do not train
   fail_on_classes = true        # a class with a backdoor's signature: do not train
   fail_on_sources = true        # a distrusted source: do not train
+  fail_on_concentrations = true # label issues concentrated beyond noise: do not train
 
 Exits 0 when the data may be trained on, 1 when the policy says it must not be, 2 on bad input.";
 
@@ -424,10 +429,11 @@ const DRILL_ABOUT: &str =
 Each exercise plants one attack at one rate with the red team of `antidote poison` (which keeps \
 the ground truth), then runs the defense layers as a pipeline would:
 
-  diff             with a lock taken before the attack: the changed and added records
-  check            with a profile taken before the attack: an alarm or none, for the whole data
-  scan             with nothing but the data: every flagged record, and the verdict
-  scan quarantine  the records the scan policy quarantines
+  diff                 with a lock taken before the attack: the changed and added records
+  check                with a profile taken before the attack: an alarm or none, for the whole data
+  scan: every finding  with nothing but the data: every flagged record (quarantine and review
+                       tiers), and the verdict
+  scan: quarantine     the records the scan policy quarantines (what a user leaves out)
 
 and scores each against the truth: precision, recall, F1 and seconds, with a line per scan \
 detector and whether the scan named the planted trigger. A scan of the clean data comes first \
@@ -798,10 +804,11 @@ pub struct ScanArgs {
     #[arg(long, default_value = "antidote-scan", value_name = "DIR")]
     pub out: PathBuf,
 
-    /// Write `clean` and `quarantine` copies of the data, in its own format, under the output folder
+    /// Write `clean`, `quarantine` and `review` copies of the data, in its own format, under the output folder
     ///
-    /// Records whose fused score reaches the policy's `quarantine_score` go to `DIR/quarantine/`,
-    /// the rest to `DIR/clean/`, each named like the input. Existing copies are never overwritten.
+    /// Records in the policy's quarantine tier go to `DIR/quarantine/`, flagged records for review
+    /// to `DIR/review/`, records no detector flagged to `DIR/clean/`, each named like the input.
+    /// Every record is in exactly one. Existing copies are never overwritten.
     #[arg(long)]
     pub split: bool,
 

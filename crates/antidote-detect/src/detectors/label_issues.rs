@@ -32,7 +32,7 @@ use serde::Serialize;
 use crate::detector::{Detector, Need, ScanContext};
 use crate::scan::ScanError;
 use crate::stats::pairwise_sum;
-use crate::{DetectorId, DetectorReport, Flag};
+use crate::{Basis, DetectorId, DetectorReport, Flag};
 use antidote_learn::{calibration_temperature, tempered};
 
 /// The command-line id of this detector, also the `source` of its evidence.
@@ -785,11 +785,17 @@ fn scan_report(labels: &[usize], probabilities: &[f32], class_names: &[String]) 
         let row = &wide[index * classes..(index + 1) * classes];
         let calibrated = |class: usize| tempered(row, class, temperature);
         let margin = calibrated(record.suggested_label) - calibrated(labels[index]);
-        report.flags.push(Flag::new(
-            index,
-            margin.clamp(0.05, 0.99),
-            found.explanation_with_names(index, class_names),
-        ));
+        report.flags.push(
+            Flag::new(
+                index,
+                margin.clamp(0.05, 0.99),
+                found.explanation_with_names(index, class_names),
+            )
+            .with_basis(Basis::LabelIssue {
+                given: labels[index],
+                suggested: record.suggested_label,
+            }),
+        );
     }
     let flagged = report.flags.len();
     report.notes.push(format!(

@@ -24,8 +24,10 @@ use antidote_report::{
     Section, Series, Table, Verdict,
 };
 
+use crate::concentration::Place;
 use crate::detectors::explanation_of;
-use crate::policy::Policy;
+use crate::fusion::FusedRecord;
+use crate::policy::{Policy, Tier};
 use crate::scan::Scan;
 use crate::{DetectorId, DetectorReport, DiscoveredTrigger, Flag, InstructionPair, SourceVerdict};
 use images::{Patch, difference, image_of, mean_image, stretched, thumbnail};
@@ -77,7 +79,7 @@ pub fn document(input: &PageInput<'_>, mut provenance: Provenance) -> Report {
     let view = View::new(result, records, schema);
     let mut sections = Vec::new();
     sections.extend(view.triggers_section());
-    sections.extend(view.findings_section());
+    sections.extend(view.findings_sections());
     let (ran, skipped): (Vec<&DetectorReport>, Vec<&DetectorReport>) = result
         .reports
         .iter()
@@ -111,6 +113,22 @@ pub fn document(input: &PageInput<'_>, mut provenance: Provenance) -> Report {
     }
 }
 
+/// Why a flagged record is where it is: the policy's reason for a quarantine, else the most
+/// confident detector's sentence, after the fused score and the detectors.
+fn why(fused: &FusedRecord) -> String {
+    let detectors: Vec<&str> = fused.detectors.iter().map(|id| id.name()).collect();
+    format!(
+        "{:.3} from {}: {}",
+        fused.score,
+        detectors.join(", "),
+        fused
+            .reason
+            .as_deref()
+            .or_else(|| fused.evidence.first().map(String::as_str))
+            .unwrap_or("")
+    )
+}
+
 /// `a`, `a and b`, `a, b and c`.
 fn listing(items: &[String]) -> String {
     match items {
@@ -126,20 +144,7 @@ fn headline(result: &Scan, policy: &Policy) -> String {
     let records = verdict.records.max(1);
     let share = verdict.quarantined as f64 / records as f64;
     if verdict.train {
-        return if result.fused.is_empty() {
-            format!(
-                "Train: no detector flagged any of the {} records.",
-                verdict.records
-            )
-        } else {
-            format!(
-                "Train: no detector found poisoning; {} flagged for review and {} quarantined ({}), within the {} the policy accepts.",
-                count(result.fused.len(), "record"),
-                verdict.quarantined,
-                percent(share),
-                percent(policy.max_quarantine_share)
-            )
-        };
+        return train_headline(result, policy, share);
     }
     let mut parts = Vec::new();
     let triggers: Vec<String> = result
@@ -206,6 +211,9 @@ fn headline(result: &Scan, policy: &Policy) -> String {
             listing(&sources)
         ));
     }
+    if policy.fail_on_concentrations {
+        parts.extend(concentrated_places(verdict));
+    }
     if share > policy.max_quarantine_share {
         parts.push(format!(
             "{} of {} records quarantined, above the {} ({}) the policy accepts",
@@ -223,6 +231,47 @@ fn headline(result: &Scan, policy: &Policy) -> String {
     }
     // Parts may hold commas and `and`s of their own: semicolons keep them apart.
     format!("Do not train: {}.", parts.join("; "))
+}
+
+/// The headline of data that may be trained on.
+fn train_headline(result: &Scan, policy: &Policy, share: f64) -> String {
+    let verdict = &result.verdict;
+    if result.fused.is_empty() {
+        format!(
+            "Train: no detector flagged any of the {} records.",
+            verdict.records
+        )
+    } else {
+        format!(
+            "Train: no detector found poisoning; {} quarantined ({}), within the {} the policy accepts, and {} for review.",
+            verdict.quarantined,
+            percent(share),
+            percent(policy.max_quarantine_share),
+            count(verdict.review, "record"),
+        )
+    }
+}
+
+/// Where label issues are concentrated beyond natural noise, as one headline part.
+fn concentrated_places(verdict: &crate::policy::Verdict) -> Option<String> {
+    if verdict.concentrations.is_empty() {
+        return None;
+    }
+    let places: Vec<String> = verdict
+        .concentrations
+        .iter()
+        .map(|concentration| match &concentration.place {
+            Place::ClassPair {
+                given, suggested, ..
+            } => format!("`{given}` labels on `{suggested}` records"),
+            Place::Source { source } => format!("source `{source}`"),
+            Place::Window { first, last } => format!("records {} to {}", first + 1, last + 1),
+        })
+        .collect();
+    Some(format!(
+        "label issues concentrated beyond natural noise in {}",
+        listing(&places)
+    ))
 }
 
 /// The headline numbers.
@@ -256,6 +305,10 @@ fn metrics(result: &Scan, policy: &Policy) -> Vec<Metric> {
             } else {
                 Some(Emphasis::Good)
             }),
+        Metric::new("Review", verdict.review.to_string()).with_detail(format!(
+            "{} of the records; natural-looking noise, never failing the scan alone",
+            percent(verdict.review as f64 / records)
+        )),
         Metric::new("Triggers", confirmed.to_string())
             .with_detail(if triggers.len() > confirmed {
                 format!("confirmed; {} rejected", triggers.len() - confirmed)
@@ -589,47 +642,72 @@ impl<'a> View<'a> {
     }
 
     /// The records behind the verdict, most suspicious first, fused over every detector.
-    fn findings_section(&self) -> Option<Section> {
-        if self.result.fused.is_empty() {
-            return None;
-        }
-        let shown: Vec<Shown<'_>> = self
+    /// The flagged records of both tiers, quarantine first.
+    fn findings_sections(&self) -> Vec<Section> {
+        [Tier::Quarantine, Tier::Review]
+            .into_iter()
+            .filter_map(|tier| self.tier_section(tier))
+            .collect()
+    }
+
+    fn tier_section(&self, tier: Tier) -> Option<Section> {
+        let members: Vec<&FusedRecord> = self
             .result
             .fused
             .iter()
+            .filter(|fused| fused.tier == tier)
+            .collect();
+        if members.is_empty() {
+            return None;
+        }
+        let shown: Vec<Shown<'_>> = members
+            .iter()
             .take(SHOWN)
-            .map(|fused| {
-                let detectors: Vec<&str> = fused.detectors.iter().map(|id| id.name()).collect();
-                Shown {
-                    index: fused.index,
-                    why: format!(
-                        "{:.3} from {}: {}",
-                        fused.score,
-                        detectors.join(", "),
-                        fused.evidence.first().map_or("", String::as_str)
-                    ),
-                    marks: &fused.marks,
-                }
+            .map(|fused| Shown {
+                index: fused.index,
+                why: why(fused),
+                marks: &fused.marks,
             })
             .collect();
         let mut blocks = Vec::new();
-        blocks.extend(self.evidence(&shown, "The most suspicious records", None));
-        blocks.extend(self.flagged_per_class_bars());
+        let (title, about, heading) = match tier {
+            Tier::Quarantine => (
+                format!("Quarantine: {}", count(members.len(), "record")),
+                "Records with evidence of poisoning: a confirmed trigger, a backdoor cluster, a distrusted source, instruction poisoning, an exact copy in a duplicate flood, or a label issue where label issues are concentrated beyond what natural noise explains (a class pair one way, a source, a stretch of the records). Each says why. Keep them out of training.",
+                "Quarantined records",
+            ),
+            Tier::Review => (
+                format!("Review: {}", count(members.len(), "record")),
+                "Records a detector flagged that look like the noise every real dataset has: isolated label issues, outliers, near duplicates. Worth a look; they never fail the scan on their own.",
+                "Records for review",
+            ),
+        };
+        if tier == Tier::Quarantine {
+            blocks.extend(
+                self.result
+                    .verdict
+                    .concentrations
+                    .iter()
+                    .map(|concentration| Block::paragraph(sentence(&concentration.explanation))),
+            );
+        }
+        blocks.extend(self.evidence(&shown, heading, None));
+        if tier == Tier::Review {
+            blocks.extend(self.flagged_per_class_bars());
+        }
         blocks.push(Block::Details(Details {
-            summary: table_summary(self.result.fused.len()),
-            blocks: vec![Block::Table(self.findings_table())],
+            summary: table_summary(members.len()),
+            blocks: vec![Block::Table(self.findings_table(&members, tier))],
         }));
         Some(Section {
-            title: "Most suspicious records".to_owned(),
-            about: "Every detector's flags, fused into one score per record: the record is clean only if every detector that flagged it is wrong. Records at or above the policy's quarantine score go to the quarantine.".to_owned(),
+            title,
+            about: about.to_owned(),
             blocks,
         })
     }
 
-    fn findings_table(&self) -> Table {
-        let rows = self
-            .result
-            .fused
+    fn findings_table(&self, members: &[&FusedRecord], tier: Tier) -> Table {
+        let rows = members
             .iter()
             .take(LISTED)
             .map(|fused| {
@@ -646,15 +724,22 @@ impl<'a> View<'a> {
                             .collect::<Vec<_>>()
                             .join(", "),
                     ),
-                    Cell::text(fused.evidence.first().cloned().unwrap_or_default()),
+                    Cell::text(
+                        fused
+                            .reason
+                            .clone()
+                            .or_else(|| fused.evidence.first().cloned())
+                            .unwrap_or_default(),
+                    ),
                 ]
             })
             .collect();
         Table {
             caption: Some(format!(
-                "{} of {} flagged records, highest score first",
-                self.result.fused.len().min(LISTED),
-                self.result.fused.len()
+                "{} of {} records in {}, highest score first",
+                members.len().min(LISTED),
+                members.len(),
+                tier.name()
             )),
             headers: ["id", "label", "score", "detectors", "why"]
                 .map(str::to_owned)

@@ -250,11 +250,12 @@ fn print_control(control: &Control, printer: Printer) {
         printer.style("do not train", Style::Bad)
     };
     printer.out(&format!(
-        "{} ({} records), clean: scan flags {}, quarantines {}, verdict {verdict}{}",
+        "{} ({} records), clean: scan flags {}, quarantines {}, leaves {} for review, verdict {verdict}{}",
         printer.style(&control.dataset, Style::Bold),
         control.records,
         control.flagged,
         control.quarantined,
+        control.review,
         control
             .reasons
             .first()
@@ -355,7 +356,7 @@ fn print_outcome(outcome: &Outcome, printer: Printer) {
 fn print_totals(report: &DrillReport, printer: Printer) {
     let totals = report.totals();
     printer.out(&format!(
-        "\n{} in {:.0}s: diff raised the alarm on {}, check on {}, scan on {}; scan named {} of {} planted triggers and quarantined {} of {} poisoned records",
+        "\n{} in {:.0}s: diff raised the alarm on {}, check on {}, scan on {}; scan named {} of {} planted triggers, quarantined {} and flagged {} of {} poisoned records",
         plural(totals.exercises as u64, "exercise"),
         report.seconds,
         totals.diff_alarms,
@@ -364,6 +365,7 @@ fn print_totals(report: &DrillReport, printer: Printer) {
         totals.triggers_named,
         totals.triggers_planted,
         totals.poisoned_quarantined,
+        totals.poisoned_flagged,
         totals.poisoned,
     ));
 }

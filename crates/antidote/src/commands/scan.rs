@@ -13,7 +13,7 @@ use antidote_detect::output::{
     SplitSummary, Summary, SummaryContext, finding_lines, write_findings,
 };
 use antidote_detect::page::{self, PageInput};
-use antidote_detect::policy::Policy;
+use antidote_detect::policy::{Policy, Tier};
 use antidote_detect::probabilities::{ProbabilitiesError, read_probabilities};
 use antidote_detect::scan::{Scan, ScanInput, ScanOptions, scan as run_scan};
 use antidote_provenance::lock::AtomicFile;
@@ -100,7 +100,7 @@ pub fn scan(args: &ScanArgs, settings: &Settings, printer: Printer) -> anyhow::R
         }
         printer.out_json(&output)?;
     } else {
-        print_summary(&result, &records, &options.policy, args, printer, seconds);
+        print_summary(&result, &records, args, printer, seconds);
         printer.note(&format!(
             "wrote `{}` and `{}`",
             findings_path.display(),
@@ -108,11 +108,13 @@ pub fn scan(args: &ScanArgs, settings: &Settings, printer: Printer) -> anyhow::R
         ));
         if let Some(split) = &summary.split {
             printer.note(&format!(
-                "split: {} clean records in `{}`, {} quarantined in `{}`",
+                "split: {} clean records in `{}`, {} quarantined in `{}`, {} for review in `{}`",
                 split.clean,
                 split.clean_path.display(),
                 split.quarantined,
-                split.quarantine_path.display()
+                split.quarantine_path.display(),
+                split.review,
+                split.review_path.display()
             ));
         }
         if let Some(path) = &report_path {
@@ -179,6 +181,7 @@ fn record_in_ledger(
             "records": records,
             "flagged": result.fused.len(),
             "quarantined": result.verdict.quarantined,
+            "review": result.verdict.review,
             "reasons": result.verdict.reasons,
             "out": args.out,
         }),
@@ -314,7 +317,8 @@ fn write_split(
 ) -> anyhow::Result<SplitSummary> {
     let clean_path = split_path(args, "clean", format);
     let quarantine_path = split_path(args, "quarantine", format);
-    for path in [&clean_path, &quarantine_path] {
+    let review_path = split_path(args, "review", format);
+    for path in [&clean_path, &quarantine_path, &review_path] {
         if path.exists() {
             return Err(UserError::new(
                 format!(
@@ -336,36 +340,37 @@ fn write_split(
         if format == Format::Parquet {
             UserError::new(
                 format!("cannot write the split as Parquet: {error}"),
-                "findings.jsonl lists the quarantined ids; filter the Parquet file with them, or convert the data to CSV or JSON Lines first",
+                "findings.jsonl lists each flagged id with its tier; filter the Parquet file with them, or convert the data to CSV or JSON Lines first",
             )
             .into()
         } else {
             anyhow::Error::new(error)
         }
     };
-    let mut clean = DatasetWriter::create(&clean_path, format, schema).map_err(unsupported)?;
-    let mut quarantine =
-        DatasetWriter::create(&quarantine_path, format, schema).map_err(unsupported)?;
-    for record in &partition.clean {
-        clean.write(record)?;
+    for (path, part) in [
+        (&clean_path, &partition.clean),
+        (&quarantine_path, &partition.quarantined),
+        (&review_path, &partition.review),
+    ] {
+        let mut writer = DatasetWriter::create(path, format, schema).map_err(unsupported)?;
+        for record in part {
+            writer.write(record)?;
+        }
+        writer.finish()?;
     }
-    for record in &partition.quarantined {
-        quarantine.write(record)?;
-    }
-    clean.finish()?;
-    quarantine.finish()?;
     Ok(SplitSummary {
         clean: partition.clean.len(),
         quarantined: partition.quarantined.len(),
+        review: partition.review.len(),
         clean_path,
         quarantine_path,
+        review_path,
     })
 }
 
 fn print_summary(
     result: &Scan,
     records: &[Record],
-    policy: &Policy,
     args: &ScanArgs,
     printer: Printer,
     seconds: f64,
@@ -384,10 +389,10 @@ fn print_summary(
         printer.out(&format!("  - {}", escape_control(reason)));
     }
     printer.out(&format!(
-        "{} flagged, {} quarantined (fused score >= {})",
+        "{} flagged: {} quarantined (evidence of poisoning), {} for review (natural-looking noise)",
         plural(result.fused.len() as u64, "record"),
         verdict.quarantined,
-        policy.quarantine_score
+        verdict.review,
     ));
     for report in &result.reports {
         let status = if report.is_skipped() {
@@ -397,13 +402,22 @@ fn print_summary(
         };
         printer.out(&format!("  {:<22} {status}", report.detector.name()));
     }
-    let show = args.show.min(result.fused.len());
-    if show > 0 {
+    for tier in [Tier::Quarantine, Tier::Review] {
+        let members: Vec<_> = result
+            .findings(records)
+            .filter(|flagged| flagged.tier() == tier)
+            .collect();
+        let show = args.show.min(members.len());
+        if show == 0 {
+            continue;
+        }
         printer.out(&format!(
-            "most suspicious {}:",
-            plural(show as u64, "record")
+            "{} ({} of {}, most suspicious first):",
+            tier.name(),
+            show,
+            plural(members.len() as u64, "record")
         ));
-        for flagged in result.findings(records).take(show) {
+        for flagged in members.into_iter().take(show) {
             let record = flagged.record;
             printer.out(&format!(
                 "  {:>6.3}  `{}`{}  {}",
@@ -413,7 +427,7 @@ fn print_summary(
                     .label
                     .as_ref()
                     .map_or_else(String::new, |label| format!(" ({})", escape_control(label))),
-                escape_control(flagged.first_evidence())
+                escape_control(flagged.reason().unwrap_or_else(|| flagged.first_evidence()))
             ));
         }
     }
@@ -421,8 +435,10 @@ fn print_summary(
         "train; keep `findings.jsonl` for review".to_owned()
     } else if args.split {
         format!(
-            "train on `{}` after reviewing the quarantine",
-            args.out.join("clean").display()
+            "train on `{}` and what you keep of `{}`; leave out `{}`",
+            args.out.join("clean").display(),
+            args.out.join("review").display(),
+            args.out.join("quarantine").display()
         )
     } else {
         "review the findings, then quarantine them with `--split` (and `--report` to see them)"

@@ -81,7 +81,7 @@ fn the_embedded_instruction_data_shows_the_leak_found_and_its_trigger_named() {
     // Only the instruction dataset fits the attack.
     assert!(
         output.stdout.contains(
-            "instructions-2k (2000 records), clean: scan flags 0, quarantines 0, verdict train"
+            "instructions-2k (2000 records), clean: scan flags 0, quarantines 0, leaves 0 for review, verdict train"
         ),
         "{}",
         output.stdout

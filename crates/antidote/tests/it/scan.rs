@@ -7,7 +7,9 @@ use std::path::Path;
 
 use antidote_data::writers::DatasetWriter;
 use antidote_data::{Dataset, Format, ReadOptions};
+use antidote_detect::concentration::Place;
 use antidote_detect::output::{FindingLine, Summary};
+use antidote_detect::policy::Tier;
 
 use crate::{TestContext, fixtures};
 
@@ -215,7 +217,7 @@ fn a_badnets_patch_in_fashion_mnist_is_found_and_the_split_keeps_every_record() 
         "{summary}"
     );
 
-    // The split: every record in exactly one of the two copies, in the input's format.
+    // The split: every record in exactly one of the three copies, in the input's format.
     let count = |path: &str| {
         Dataset::open(&context.path(path), &ReadOptions::default())
             .unwrap_or_else(|error| panic!("{path}: {error}"))
@@ -227,8 +229,10 @@ fn a_badnets_patch_in_fashion_mnist_is_found_and_the_split_keeps_every_record() 
         .count();
     let clean = count("scan/clean/train-images-idx3-ubyte.gz");
     let quarantine = count("scan/quarantine/train-images-idx3-ubyte.gz");
+    let review = count("scan/review/train-images-idx3-ubyte.gz");
     assert_eq!(quarantine, quarantined);
-    assert_eq!(clean + quarantine, 6000);
+    assert_eq!(review, found.len() - quarantined);
+    assert_eq!(clean + quarantine + review, 6000);
     // A second split into the same folder would overwrite: refused.
     context
         .run(&[
@@ -335,29 +339,74 @@ fn explain_teaches_every_detector() {
     context.run(&["explain", "astrology"]).expect_code(2);
 }
 
-/// `summary.json` is a versioned [`Summary`] that reads back and writes out to the same bytes,
-/// and the `quarantine` flags of `findings.jsonl` name exactly the records `--split` quarantined.
+/// Six classes of points around a circle, neighbours overlapping (natural, symmetric label
+/// noise), in shuffled order; then `flipped` records of `c0` relabelled `c3`, the class across
+/// the circle (a pair flip, one way), spread over the positions. Returns the path and the
+/// flipped ids.
+fn points_with_a_pair_flip(
+    context: &TestContext,
+    flipped: usize,
+) -> (std::path::PathBuf, BTreeSet<String>) {
+    let mut rng = antidote_core::SplitMix64::new(11);
+    let mut gaussian = || {
+        // Box-Muller.
+        let u = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        let v = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        (-2.0 * (1.0 - u).ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+    };
+    let mut rows: Vec<(f64, f64, usize)> = Vec::new();
+    for class in 0..6 {
+        let angle = std::f64::consts::TAU * class as f64 / 6.0;
+        for _ in 0..400 {
+            rows.push((
+                3.0 * angle.cos() + gaussian(),
+                3.0 * angle.sin() + gaussian(),
+                class,
+            ));
+        }
+    }
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    antidote_core::SplitMix64::new(12).shuffle(&mut order);
+    let mut text = String::from("id,x,y,label\n");
+    let mut flips = BTreeSet::new();
+    for (position, &row) in order.iter().enumerate() {
+        let (x, y, mut class) = rows[row];
+        if class == 0 && position % 5 == 0 && flips.len() < flipped {
+            class = 3;
+            flips.insert(format!("p{position}"));
+        }
+        writeln!(text, "p{position},{x:.4},{y:.4},c{class}").expect("write");
+    }
+    context.write("points.csv", &text);
+    (context.path("points.csv"), flips)
+}
+
+/// `summary.json` is a versioned [`Summary`] that reads back and writes out to the same bytes;
+/// a pair flip lands in the quarantine tier and the natural noise of overlapping classes in
+/// review; `--split` writes the three tiers, whose records add up to the input, and the `tier`
+/// of each line of `findings.jsonl` names exactly the folder its record went to.
 #[test]
-fn the_outputs_are_typed_and_the_findings_agree_with_the_split() {
+fn a_pair_flip_is_quarantined_natural_noise_is_for_review_and_the_split_has_three_parts() {
     let context = TestContext::new();
-    context.fixture("fortunes_3class.csv", "data.csv");
-    // A low quarantine score, so that the split has records on both sides.
-    context.write("scan.toml", "[scan]\nquarantine_score = 0.2\n");
+    let (data, flipped) = points_with_a_pair_flip(&context, 60);
     let output = context.run(&[
         "scan",
-        "data.csv",
-        "--config",
-        "scan.toml",
+        data.to_str().expect("UTF-8 path"),
         "--out",
         "scan",
         "--split",
-        "--quiet",
+        "--no-ledger",
     ]);
-    assert!(output.code == 0 || output.code == 1, "{output:?}");
+    assert_eq!(output.code, 1, "{output:?}");
+    assert!(
+        output.stdout.contains("quarantine (") && output.stdout.contains("review ("),
+        "{}",
+        output.stdout
+    );
 
     let text = std::fs::read_to_string(context.path("scan/summary.json")).expect("summary.json");
     let summary: Summary = serde_json::from_str(&text).expect("summary.json is a Summary");
-    assert_eq!(summary.schema_version, 1);
+    assert_eq!(summary.schema_version, 2);
     assert_eq!(
         serde_json::to_value(&summary).expect("serialise"),
         json(&text)
@@ -365,41 +414,96 @@ fn the_outputs_are_typed_and_the_findings_agree_with_the_split() {
     let mut written = Vec::new();
     summary.write(&mut written).expect("write");
     assert_eq!(String::from_utf8(written).expect("UTF-8"), text);
+    assert!(
+        summary.concentrations.iter().any(|concentration| matches!(
+            &concentration.place,
+            Place::ClassPair { given, suggested, .. } if given == "c3" && suggested == "c0"
+        )),
+        "{:#?}",
+        summary.concentrations
+    );
 
     let lines: Vec<FindingLine> = std::fs::read_to_string(context.path("scan/findings.jsonl"))
         .expect("findings.jsonl")
         .lines()
         .map(|line| serde_json::from_str(line).expect("a line is a FindingLine"))
         .collect();
-    assert!(lines.iter().all(|line| line.schema_version == 1));
-    let flagged: BTreeSet<String> = lines.iter().map(|line| line.id.0.clone()).collect();
-    let quarantined: BTreeSet<String> = lines
-        .iter()
-        .filter(|line| line.quarantine)
-        .map(|line| line.id.0.clone())
-        .collect();
+    assert!(lines.iter().all(|line| line.schema_version == 2));
     assert!(
-        !quarantined.is_empty() && quarantined.len() < flagged.len(),
-        "{} flagged, {} quarantined",
-        flagged.len(),
+        lines
+            .iter()
+            .all(|line| line.quarantine == (line.tier == Tier::Quarantine))
+    );
+    assert!(
+        lines
+            .iter()
+            .all(|line| line.reason.is_some() == (line.tier == Tier::Quarantine))
+    );
+    let tier = |wanted: Tier| -> BTreeSet<String> {
+        lines
+            .iter()
+            .filter(|line| line.tier == wanted)
+            .map(|line| line.id.0.clone())
+            .collect()
+    };
+    let (quarantined, review) = (tier(Tier::Quarantine), tier(Tier::Review));
+    // The flip is found, and what is quarantined is the flip, not the natural noise.
+    let caught = quarantined.intersection(&flipped).count();
+    assert!(
+        caught * 10 >= flipped.len() * 9,
+        "{caught} of {} flips quarantined",
+        flipped.len()
+    );
+    assert!(
+        quarantined.len() <= caught + caught / 5,
+        "{} quarantined, {caught} of them flipped",
         quarantined.len()
     );
+    // Neighbouring classes overlap: natural label issues, left for review.
+    let natural = review.difference(&flipped).count();
+    assert!(natural >= 20, "{natural} natural findings in review");
+    // Each says why: the concentrated label issues, or the separate group the flipped records
+    // also form in the network's representation.
+    for line in lines
+        .iter()
+        .filter(|line| line.tier == Tier::Quarantine && flipped.contains(&line.id.0))
+    {
+        let reason = line.reason.as_deref().unwrap_or_default();
+        assert!(
+            reason.starts_with("label issues concentrated in a class pair: ")
+                || reason.starts_with("in a backdoor cluster"),
+            "{reason}"
+        );
+    }
+    assert_the_split_holds_the_tiers(&context, &summary, &quarantined, &review);
+    assert_eq!(summary.verdict.flagged, lines.len());
+}
+
+/// The three folders of `--split` hold exactly the tiers, and add up to the input.
+fn assert_the_split_holds_the_tiers(
+    context: &TestContext,
+    summary: &Summary,
+    quarantined: &BTreeSet<String>,
+    review: &BTreeSet<String>,
+) {
     let ids = |path: &str| -> BTreeSet<String> {
         Dataset::open(&context.path(path), &ReadOptions::default())
             .unwrap_or_else(|error| panic!("{path}: {error}"))
             .map(|record| record.expect("a record").id.0)
             .collect()
     };
-    assert_eq!(ids("scan/quarantine/data.csv"), quarantined);
-    let clean = ids("scan/clean/data.csv");
-    assert!(clean.is_disjoint(&quarantined));
-    assert_eq!(clean.len() + quarantined.len(), summary.records);
+    let clean = ids("scan/clean/points.csv");
+    assert_eq!(&ids("scan/quarantine/points.csv"), quarantined);
+    assert_eq!(&ids("scan/review/points.csv"), review);
+    assert!(clean.is_disjoint(quarantined) && clean.is_disjoint(review));
+    assert_eq!(clean.len() + quarantined.len() + review.len(), 2400);
+    assert_eq!(summary.records, 2400);
     assert_eq!(summary.verdict.quarantined, quarantined.len());
-    assert_eq!(summary.verdict.flagged, flagged.len());
-    let split = summary.split.expect("the split is in the summary");
+    assert_eq!(summary.verdict.review, review.len());
+    let split = summary.split.as_ref().expect("the split is in the summary");
     assert_eq!(
-        (split.clean, split.quarantined),
-        (clean.len(), quarantined.len())
+        (split.clean, split.quarantined, split.review),
+        (clean.len(), quarantined.len(), review.len())
     );
 }
 

@@ -59,7 +59,7 @@ use self::groups::UnionFind;
 use crate::detector::{Detector, ScanContext};
 use crate::scan::ScanError;
 use crate::stats::median_and_mad;
-use crate::{DetectorId, DetectorReport, Flag};
+use crate::{Basis, DetectorId, DetectorReport, Flag};
 
 /// How far above the median, in MAD-scaled spreads of log2 group sizes, a group is a flood.
 const FLOOD_SPREADS: f64 = 3.5;
@@ -553,7 +553,11 @@ impl DuplicatesValidParams {
                                  duplicates",
                                 flood.size
                             ),
-                        ),
+                        )
+                        .with_basis(Basis::Duplicate {
+                            exact: group.exact,
+                            flood: true,
+                        }),
                     );
                 }
             }
@@ -590,7 +594,13 @@ impl DuplicatesValidParams {
                 let confidence = flags
                     .get(&member)
                     .map_or(disagreeing, |earlier| earlier.confidence.max(disagreeing));
-                flags.insert(member, Flag::new(member, confidence, evidence));
+                flags.insert(
+                    member,
+                    Flag::new(member, confidence, evidence).with_basis(Basis::Duplicate {
+                        exact: group.exact,
+                        flood: size >= flood.size,
+                    }),
+                );
             }
         }
         report.flags = flags.into_values().collect();
