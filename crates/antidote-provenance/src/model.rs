@@ -598,7 +598,7 @@ fn model_files(
             entry
                 .path()
                 .strip_prefix(model)
-                .map_or(true, |relative| !ignored(relative))
+                .is_ok_and(|relative| !ignored(relative))
         });
     for entry in walker {
         let entry = entry?;

@@ -10,6 +10,7 @@ mod help;
 mod images;
 mod ledger;
 mod lock_verify;
+mod model_signing;
 mod poison;
 mod report;
 mod scan;
