@@ -15,10 +15,11 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # The Python peers the interoperability tests compare with, in one virtual environment reused
-# when present: Flower (the strategy in python/antidote_flower) and Google's dp-accounting (the
-# privacy accountant).
+# when present: OpenSSF model signing (`sign-model` / `verify-model`; pyOpenSSL is imported by
+# model-signing 1.1.1 but not declared by it), Flower (the strategy in python/antidote_flower) and
+# Google's dp-accounting (the privacy accountant).
 venv="${ANTIDOTE_VENV:-/var/tmp/antidote-venv}"
-python_packages=(flwr==1.42.0 numpy==2.4.6 dp-accounting==0.6.0)
+python_packages=(model-signing==1.1.1 pyOpenSSL==26.4.0 flwr==1.42.0 numpy==2.4.6 dp-accounting==0.6.0)
 if ! "$venv/bin/python" - "${python_packages[@]}" 2>/dev/null <<'PY'
 import importlib.metadata as m, sys
 for requirement in sys.argv[1:]:
@@ -34,6 +35,7 @@ fi
 cargo test --workspace --locked "$@"
 
 # The interoperability tests are ignored by a plain `cargo test`: they need the environment above.
-export ANTIDOTE_FLOWER_PY="$venv/bin/python" ANTIDOTE_DP_ACCOUNTING_PY="$venv/bin/python"
-cargo test -p antidote --test it --locked "$@" -- --ignored flower
+export ANTIDOTE_MODEL_SIGNING_PY="$venv/bin/python" ANTIDOTE_FLOWER_PY="$venv/bin/python" \
+  ANTIDOTE_DP_ACCOUNTING_PY="$venv/bin/python"
+cargo test -p antidote --test it --locked "$@" -- --ignored model_signing flower
 cargo test -p antidote-learn --test dp_accounting --locked "$@" -- --ignored

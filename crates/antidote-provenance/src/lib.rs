@@ -9,6 +9,7 @@
 //! - [`verify`]: re-hashing against a lock, with a precise account of what changed;
 //! - [`diff`]: record-level differences between two versions ([`diff::RecordDiff`]);
 //! - [`signing`]: ECDSA P-256 signatures in DSSE envelopes around in-toto Statements;
+//! - [`model`]: model signatures in the format of `OpenSSF` model signing (`model.sig`);
 //! - [`ledger`]: the append-only, hash-chained event ledger in SQLite.
 //!
 //! ```no_run
@@ -31,5 +32,6 @@ pub mod hashing;
 pub mod ledger;
 pub mod lock;
 pub mod merkle;
+pub mod model;
 pub mod signing;
 pub mod verify;

@@ -126,6 +126,12 @@ pub enum Command {
     /// Sign an existing lock file
     #[command(long_about = SIGN_ABOUT, after_help = SIGN_EXAMPLES)]
     Sign(SignArgs),
+    /// Sign a model file or folder in the format of OpenSSF model signing (`model.sig`)
+    #[command(long_about = SIGN_MODEL_ABOUT, after_help = SIGN_MODEL_EXAMPLES)]
+    SignModel(SignModelArgs),
+    /// Check a model file or folder against its OpenSSF model signature
+    #[command(long_about = VERIFY_MODEL_ABOUT, after_help = VERIFY_MODEL_EXAMPLES)]
+    VerifyModel(VerifyModelArgs),
     /// Profile a dataset in one streaming pass: schema, statistics, labels, duplicates
     #[command(long_about = PROFILE_ABOUT, after_help = PROFILE_EXAMPLES)]
     Profile(ProfileArgs),
@@ -242,6 +248,41 @@ envelope around an in-toto Statement to `<lock>.intoto.jsonl`.";
 const SIGN_EXAMPLES: &str = "Examples:
   antidote sign --key antidote.key
   antidote sign data.lock --key release.key";
+
+const SIGN_MODEL_ABOUT: &str = "Sign a model file or folder in the format of OpenSSF model signing.
+
+Every regular file of the model is hashed (SHA-256, or BLAKE3 with `--blake3`), in parallel and \
+streaming. Ignored: the signature file itself when it lies inside the model, the paths given \
+with `--ignore-paths` (a folder with everything below it), and `.git`, `.gitattributes`, \
+`.github` and `.gitignore` at the model root unless `--no-ignore-git-paths`; the ignored paths \
+are recorded in the signature, so that verification ignores them too. Symbolic links are refused.
+
+The signature is a Sigstore bundle (JSON) holding a DSSE envelope around an in-toto Statement \
+with predicate type `https://model_signing/signature/v1.0`: one resource per file (name, \
+algorithm, digest) and one subject, the model's name with its root digest. It is signed with the \
+ECDSA P-256 key of `antidote keygen` and names it by the SHA-256 of its public PEM. \
+`model_signing verify key` (the `model-signing` Python package, 1.x) accepts it, and \
+`antidote verify-model` accepts theirs. The ledger records the model's root digest.";
+
+const SIGN_MODEL_EXAMPLES: &str = "Examples:
+  antidote sign-model models/bert --key antidote.key           # writes model.sig
+  antidote sign-model model.onnx --key antidote.key -o model.onnx.sig
+  antidote sign-model models/bert --key antidote.key --ignore-paths models/bert/README.md";
+
+const VERIFY_MODEL_ABOUT: &str = "Check a model file or folder against its OpenSSF model signature.
+
+Checks that the signature bundle was made by the key given (its key hint and its ECDSA P-256 \
+signature) and that its file list hashes to its root digest, then hashes the model as the \
+signature records (hash type, ignored paths) and compares file by file. Also ignored: the \
+signature file, `--ignore-paths`, and the git paths unless `--no-ignore-git-paths`. Reads \
+signatures of `model_signing sign key` too.
+
+Exits 0 when the model matches; 1 naming each file modified, added or removed, or saying why the \
+signature is rejected (missing, another key, stripped, altered); 2 on bad input.";
+
+const VERIFY_MODEL_EXAMPLES: &str = "Examples:
+  antidote verify-model models/bert --pubkey antidote.pub      # checks model.sig
+  antidote verify-model model.onnx --pubkey release.pub --signature model.onnx.sig";
 
 const PROFILE_ABOUT: &str = "Profile a dataset in one streaming pass, in constant memory.
 
@@ -590,6 +631,69 @@ pub struct SignArgs {
     /// Sign without first checking that the data still matches the lock
     #[arg(long)]
     pub no_verify: bool,
+}
+
+/// `antidote sign-model`.
+#[derive(Debug, Args)]
+pub struct SignModelArgs {
+    /// The model: one file, or a folder signed with everything below it
+    #[arg(value_name = "MODEL")]
+    pub model: PathBuf,
+
+    /// The private key (see `antidote keygen`)
+    #[arg(long, required = true, value_name = "KEY", env = "ANTIDOTE_KEY")]
+    pub key: PathBuf,
+
+    /// Where to write the signature
+    #[arg(
+        short,
+        long,
+        alias = "signature",
+        default_value = "model.sig",
+        value_name = "SIG"
+    )]
+    pub output: PathBuf,
+
+    /// Paths to leave out of the signature (relative to the current folder)
+    ///
+    /// A folder is left out with everything below it. Paths outside the model are dropped.
+    #[arg(long, num_args = 1.., value_name = "PATH")]
+    pub ignore_paths: Vec<PathBuf>,
+
+    /// Sign `.git`, `.gitattributes`, `.github` and `.gitignore` too
+    #[arg(long)]
+    pub no_ignore_git_paths: bool,
+
+    /// Hash files with BLAKE3 instead of SHA-256
+    ///
+    /// The `model-signing` Python package (1.1) verifies BLAKE3 signatures through its API; its
+    /// 1.1.1 command line hashes with SHA-256 only and so rejects them.
+    #[arg(long)]
+    pub blake3: bool,
+}
+
+/// `antidote verify-model`.
+#[derive(Debug, Args)]
+pub struct VerifyModelArgs {
+    /// The model: the file or folder that was signed
+    #[arg(value_name = "MODEL")]
+    pub model: PathBuf,
+
+    /// The public key of the signer
+    #[arg(long, required = true, value_name = "PEM", env = "ANTIDOTE_PUBKEY")]
+    pub pubkey: PathBuf,
+
+    /// The signature to check
+    #[arg(long, default_value = "model.sig", value_name = "SIG")]
+    pub signature: PathBuf,
+
+    /// Paths to ignore besides those the signature records (relative to the current folder)
+    #[arg(long, num_args = 1.., value_name = "PATH")]
+    pub ignore_paths: Vec<PathBuf>,
+
+    /// Do not ignore `.git`, `.gitattributes`, `.github` and `.gitignore`
+    #[arg(long)]
+    pub no_ignore_git_paths: bool,
 }
 
 /// `antidote profile`.

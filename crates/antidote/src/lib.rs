@@ -87,6 +87,8 @@ pub fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitStatus> {
         Command::Diff(args) => commands::diff::diff(&args, global, printer),
         Command::Keygen(args) => commands::keygen::keygen(&args, global, printer),
         Command::Sign(args) => commands::sign::sign(&args, global, printer),
+        Command::SignModel(args) => commands::sign_model::sign_model(&args, global, printer),
+        Command::VerifyModel(args) => commands::verify_model::verify_model(&args, global, printer),
         Command::Profile(args) => commands::profile::profile(&args, global, printer),
         Command::Check(args) => commands::check::check(&args, global, printer),
         Command::Scan(args) => commands::scan::scan(&args, global, printer),

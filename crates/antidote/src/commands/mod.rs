@@ -12,7 +12,9 @@ pub mod poison;
 pub mod profile;
 pub mod scan;
 pub mod sign;
+pub mod sign_model;
 pub mod verify;
+pub mod verify_model;
 
 use std::path::Path;
 

@@ -17,7 +17,7 @@ fn commands(context: &TestContext) -> Vec<String> {
         .skip_while(|line| !line.starts_with("Commands:"))
         .skip(1)
         .take_while(|line| line.starts_with("  "))
-        // a description that wraps continues on a deeper-indented line
+        // A wrapped description continues on a line indented past the command column.
         .filter(|line| !line[2..].starts_with(' '))
         .filter_map(|line| line.split_whitespace().next())
         .filter(|command| *command != "help")

@@ -13,6 +13,7 @@ mod images;
 mod ledger;
 mod lock_verify;
 mod malformed;
+mod model_signing;
 mod poison;
 mod report;
 mod scan;
