@@ -144,13 +144,13 @@ pub enum Command {
     /// Explain a detector of `scan`: what it looks for, how, its limits and references
     #[command(long_about = EXPLAIN_ABOUT, after_help = EXPLAIN_EXAMPLES)]
     Explain(ExplainArgs),
-    /// List the events of the ledger, or check that none was edited, deleted or reordered
+    /// List the ledger's events, or check that none was edited, deleted or reordered
     #[command(long_about = LOG_ABOUT, after_help = LOG_EXAMPLES)]
     Log(LogArgs),
-    /// Poison a copy of a dataset as an attacker would, and write down exactly what was poisoned
+    /// Poison a copy of a dataset as an attacker would, and record what was poisoned
     #[command(long_about = POISON_ABOUT, after_help = POISON_EXAMPLES)]
     Poison(Box<PoisonArgs>),
-    /// Run the red-team exercise: poison a copy, run every defense layer, score what each caught
+    /// Red-team exercise: poison a copy, run every defense layer, score what each caught
     #[command(long_about = DRILL_ABOUT, after_help = DRILL_EXAMPLES)]
     Drill(DrillArgs),
     /// Combine federated client updates with a robust rule, and score every client
