@@ -34,7 +34,8 @@ fn verify(context: &TestContext, code: i32) -> Output {
 }
 
 fn signature(context: &TestContext) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(context.path("model.sig")).unwrap()).unwrap()
+    let text = std::fs::read_to_string(context.path("model.sig")).expect("model.sig was written");
+    serde_json::from_str(&text).expect("model.sig is JSON")
 }
 
 #[test]
