@@ -37,5 +37,5 @@ cargo test --workspace --locked "$@"
 # The interoperability tests are ignored by a plain `cargo test`: they need the environment above.
 export ANTIDOTE_MODEL_SIGNING_PY="$venv/bin/python" ANTIDOTE_FLOWER_PY="$venv/bin/python" \
   ANTIDOTE_DP_ACCOUNTING_PY="$venv/bin/python"
-cargo test -p antidote --test it --locked "$@" -- --ignored model_signing flower
-cargo test -p antidote-learn --test dp_accounting --locked "$@" -- --ignored
+# Run from the workspace, as above, so that nothing is rebuilt with other features.
+cargo test --workspace --locked "$@" -- --ignored model_signing flower dp_accounting
