@@ -485,4 +485,64 @@ mod tests {
         assert_eq!(mode & 0o777, 0o640);
         assert_eq!(std::fs::read_to_string(&other).unwrap(), "again");
     }
+
+    #[test]
+    fn a_synced_file_commits_with_what_was_written_after_the_sync_too() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("pair.json");
+        let mut file = AtomicFile::create(&path).unwrap();
+        file.write_all(b"first").unwrap();
+        file.sync().unwrap();
+        assert!(!path.exists(), "nothing is in place before the commit");
+        file.write_all(b" and more").unwrap();
+        file.commit().unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "first and more");
+        let mut file = AtomicFile::create(&path).unwrap();
+        file.write_all(b"synced").unwrap();
+        file.sync().unwrap();
+        file.commit().unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "synced");
+        let names: Vec<_> = std::fs::read_dir(folder.path()).unwrap().collect();
+        assert_eq!(names.len(), 1, "no temporary is left");
+    }
+
+    #[test]
+    fn staged_outputs_appear_together_on_commit_and_never_replace() {
+        let folder = tempfile::tempdir().unwrap();
+        let out = folder.path().join("scan");
+        let parts = [out.join("clean/data.csv"), out.join("review/data.csv")];
+        let mut staged = StagedOutputs::create_in(&out).unwrap();
+        for part in &parts {
+            let path = staged.stage(part).unwrap();
+            assert!(!path.exists());
+            std::fs::write(&path, "id\n").unwrap();
+        }
+        assert!(
+            parts.iter().all(|part| !part.exists()),
+            "none before commit"
+        );
+        staged.commit().unwrap();
+        assert!(parts.iter().all(|part| part.is_file()), "all after commit");
+        assert_eq!(
+            std::fs::read_dir(&out).unwrap().count(),
+            2,
+            "the staging folder is gone"
+        );
+
+        // Dropped without a commit: nothing appears and the staging folder is removed.
+        let other = folder.path().join("other");
+        let mut staged = StagedOutputs::create_in(&other).unwrap();
+        std::fs::write(staged.stage(&other.join("a.csv")).unwrap(), "x").unwrap();
+        drop(staged);
+        assert_eq!(std::fs::read_dir(&other).unwrap().count(), 0);
+
+        // An output that exists already: refused before anything moves.
+        let mut staged = StagedOutputs::create_in(&out).unwrap();
+        let fresh = out.join("quarantine/data.csv");
+        std::fs::write(staged.stage(&fresh).unwrap(), "x").unwrap();
+        std::fs::write(staged.stage(&parts[0]).unwrap(), "new").unwrap();
+        assert!(matches!(staged.commit(), Err(OutputError::Exists { .. })));
+        assert!(!fresh.exists());
+        assert_eq!(std::fs::read_to_string(&parts[0]).unwrap(), "id\n");
+    }
 }
