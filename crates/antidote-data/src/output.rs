@@ -67,6 +67,9 @@ pub struct AtomicFile {
     replace: bool,
     /// The permissions of the result; `None` keeps those of the file replaced, else `0o644`.
     mode: Option<u32>,
+    /// The length of the temporary file when [`AtomicFile::sync`] last synced it (with its
+    /// final permissions); commit then only renames, unless more was written since.
+    synced: Option<u64>,
     /// Where to write (buffered; [`AtomicFile`] also implements [`Write`]).
     pub writer: BufWriter<tempfile::NamedTempFile>,
 }
@@ -106,6 +109,7 @@ impl AtomicFile {
             path,
             replace,
             mode: None,
+            synced: None,
             writer: BufWriter::with_capacity(1 << 18, temporary),
         })
     }
@@ -124,18 +128,26 @@ impl AtomicFile {
         &self.path
     }
 
-    /// Flushes, syncs and renames into place.
-    pub fn commit(self) -> Result<(), OutputError> {
-        let temporary = self.writer.into_inner().map_err(|error| OutputError::Io {
-            path: self.path.clone(),
-            source: error.into_error(),
-        })?;
-        temporary
-            .as_file()
-            .sync_all()
-            .map_err(OutputError::io(&self.path))?;
-        // Temporary files are private (0600); the result gets the mode asked for, else keeps
-        // the mode of the file it replaces, else gets the usual mode of a new file.
+    /// Flushes and syncs what was written so far and gives the file its final permissions,
+    /// so that [`AtomicFile::commit`] is left with only the rename. Outputs that belong
+    /// together (a dataset copy and its truth, a lock and its sidecar) are all synced before
+    /// the first is renamed, so that a crash between them is down to the instant between two
+    /// renames.
+    pub fn sync(&mut self) -> Result<(), OutputError> {
+        self.writer.flush().map_err(OutputError::io(&self.path))?;
+        let file = self.writer.get_ref().as_file();
+        self.set_mode(file)?;
+        file.sync_all().map_err(OutputError::io(&self.path))?;
+        let length = file.metadata().map_err(OutputError::io(&self.path))?.len();
+        self.synced = Some(length);
+        Ok(())
+    }
+
+    /// Gives the temporary file the permissions of the result: the mode asked for, else that
+    /// of the file it replaces, else the usual mode of a new file. (Temporary files are private,
+    /// `0o600`, until then.)
+    #[cfg_attr(not(unix), allow(clippy::unused_self))]
+    fn set_mode(&self, file: &std::fs::File) -> Result<(), OutputError> {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -147,9 +159,36 @@ impl AtomicFile {
                     0o644
                 }
             });
+            file.set_permissions(std::fs::Permissions::from_mode(mode))
+                .map_err(OutputError::io(&self.path))?;
+        }
+        #[cfg(not(unix))]
+        let _ = file;
+        Ok(())
+    }
+
+    /// Flushes, syncs and renames into place.
+    pub fn commit(self) -> Result<(), OutputError> {
+        let unchanged = self.writer.buffer().is_empty()
+            && self.synced.is_some()
+            && self
+                .writer
+                .get_ref()
+                .as_file()
+                .metadata()
+                .is_ok_and(|metadata| Some(metadata.len()) == self.synced);
+        if !unchanged {
+            let file = self.writer.get_ref().as_file();
+            self.set_mode(file)?;
+        }
+        let temporary = self.writer.into_inner().map_err(|error| OutputError::Io {
+            path: self.path.clone(),
+            source: error.into_error(),
+        })?;
+        if !unchanged {
             temporary
                 .as_file()
-                .set_permissions(std::fs::Permissions::from_mode(mode))
+                .sync_all()
                 .map_err(OutputError::io(&self.path))?;
         }
         let persisted = if self.replace {
@@ -240,6 +279,64 @@ impl AtomicFolder {
                 source,
             }
         })
+    }
+}
+
+/// Outputs that belong together (the three parts of a split), written under one hidden
+/// staging folder and moved into place one after another on [`StagedOutputs::commit`], once
+/// all of them are whole: a crash before the commit leaves none of them (only the hidden
+/// staging folder, `.antidote-*`), and the commit itself is a few renames. Dropped without a
+/// commit, the staging folder is deleted. Nothing is ever replaced.
+#[derive(Debug)]
+pub struct StagedOutputs {
+    staging: tempfile::TempDir,
+    /// Each output: where it is staged, and its final path.
+    outputs: Vec<(PathBuf, PathBuf)>,
+}
+
+impl StagedOutputs {
+    /// Starts staging outputs in a hidden folder inside `folder` (created if missing); the
+    /// outputs should live in or below `folder`, on the same file system.
+    pub fn create_in(folder: &Path) -> Result<Self, OutputError> {
+        fs_err::create_dir_all(folder).map_err(OutputError::io(folder))?;
+        let staging = tempfile::Builder::new()
+            .prefix(".antidote-")
+            .tempdir_in(folder)
+            .map_err(OutputError::io(folder))?;
+        Ok(Self {
+            staging,
+            outputs: Vec::new(),
+        })
+    }
+
+    /// Where to write the output `path` (a file or a folder) until commit: a path of the same
+    /// name inside the staging folder, whose parent exists and which is itself absent.
+    pub fn stage(&mut self, path: &Path) -> Result<PathBuf, OutputError> {
+        let holder = self.staging.path().join(self.outputs.len().to_string());
+        fs_err::create_dir(&holder).map_err(OutputError::io(&holder))?;
+        let staged = holder.join(path.file_name().unwrap_or_else(|| "output".as_ref()));
+        self.outputs.push((staged.clone(), path.to_owned()));
+        Ok(staged)
+    }
+
+    /// Moves every staged output into place, in the order staged; fails with
+    /// [`OutputError::Exists`] before moving anything if one of them exists already.
+    pub fn commit(self) -> Result<(), OutputError> {
+        for (_, path) in &self.outputs {
+            if path.exists() {
+                return Err(OutputError::Exists { path: path.clone() });
+            }
+            if let Some(parent) = path
+                .parent()
+                .filter(|parent| !parent.as_os_str().is_empty())
+            {
+                fs_err::create_dir_all(parent).map_err(OutputError::io(parent))?;
+            }
+        }
+        for (staged, path) in &self.outputs {
+            fs_err::rename(staged, path).map_err(OutputError::io(path))?;
+        }
+        Ok(())
     }
 }
 
@@ -387,5 +484,65 @@ mod tests {
         let mode = std::fs::metadata(&other).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o640);
         assert_eq!(std::fs::read_to_string(&other).unwrap(), "again");
+    }
+
+    #[test]
+    fn a_synced_file_commits_with_what_was_written_after_the_sync_too() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("pair.json");
+        let mut file = AtomicFile::create(&path).unwrap();
+        file.write_all(b"first").unwrap();
+        file.sync().unwrap();
+        assert!(!path.exists(), "nothing is in place before the commit");
+        file.write_all(b" and more").unwrap();
+        file.commit().unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "first and more");
+        let mut file = AtomicFile::create(&path).unwrap();
+        file.write_all(b"synced").unwrap();
+        file.sync().unwrap();
+        file.commit().unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "synced");
+        let names: Vec<_> = std::fs::read_dir(folder.path()).unwrap().collect();
+        assert_eq!(names.len(), 1, "no temporary is left");
+    }
+
+    #[test]
+    fn staged_outputs_appear_together_on_commit_and_never_replace() {
+        let folder = tempfile::tempdir().unwrap();
+        let out = folder.path().join("scan");
+        let parts = [out.join("clean/data.csv"), out.join("review/data.csv")];
+        let mut staged = StagedOutputs::create_in(&out).unwrap();
+        for part in &parts {
+            let path = staged.stage(part).unwrap();
+            assert!(!path.exists());
+            std::fs::write(&path, "id\n").unwrap();
+        }
+        assert!(
+            parts.iter().all(|part| !part.exists()),
+            "none before commit"
+        );
+        staged.commit().unwrap();
+        assert!(parts.iter().all(|part| part.is_file()), "all after commit");
+        assert_eq!(
+            std::fs::read_dir(&out).unwrap().count(),
+            2,
+            "the staging folder is gone"
+        );
+
+        // Dropped without a commit: nothing appears and the staging folder is removed.
+        let other = folder.path().join("other");
+        let mut staged = StagedOutputs::create_in(&other).unwrap();
+        std::fs::write(staged.stage(&other.join("a.csv")).unwrap(), "x").unwrap();
+        drop(staged);
+        assert_eq!(std::fs::read_dir(&other).unwrap().count(), 0);
+
+        // An output that exists already: refused before anything moves.
+        let mut staged = StagedOutputs::create_in(&out).unwrap();
+        let fresh = out.join("quarantine/data.csv");
+        std::fs::write(staged.stage(&fresh).unwrap(), "x").unwrap();
+        std::fs::write(staged.stage(&parts[0]).unwrap(), "new").unwrap();
+        assert!(matches!(staged.commit(), Err(OutputError::Exists { .. })));
+        assert!(!fresh.exists());
+        assert_eq!(std::fs::read_to_string(&parts[0]).unwrap(), "id\n");
     }
 }

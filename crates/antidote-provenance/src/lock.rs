@@ -475,12 +475,48 @@ pub fn hash_files(
 
 /// Creates the lock of `paths` (not yet written): hashes every file, reads every dataset, and
 /// writes the records sidecar next to `lock_path`.
+///
+/// Between this and [`Lock::write`], the sidecar on disk no longer matches an older lock at
+/// `lock_path`; [`create_and_write`] writes both as a pair instead.
 pub fn create(
     paths: &[PathBuf],
     lock_path: &Path,
     options: &LockOptions,
     progress: &dyn Progress,
 ) -> Result<Lock, LockError> {
+    let (lock, sidecar) = prepare(paths, lock_path, options, progress)?;
+    if let Some(sidecar) = sidecar {
+        sidecar.commit()?;
+    }
+    Ok(lock)
+}
+
+/// Creates the lock of `paths` and writes it to `lock_path` with its records sidecar, as a
+/// pair: both are written and synced under temporary names first and renamed into place one
+/// right after the other, so that a crash leaves the old lock and sidecar or the new ones
+/// (but for the instant between the two renames), never a lock whose sidecar does not match.
+pub fn create_and_write(
+    paths: &[PathBuf],
+    lock_path: &Path,
+    options: &LockOptions,
+    progress: &dyn Progress,
+) -> Result<Lock, LockError> {
+    let (lock, sidecar) = prepare(paths, lock_path, options, progress)?;
+    let file = lock.prepare_write(lock_path)?;
+    if let Some(sidecar) = sidecar {
+        sidecar.commit()?;
+    }
+    file.commit()?;
+    Ok(lock)
+}
+
+/// The lock of `paths`, and its records sidecar written and synced but not yet in place.
+fn prepare(
+    paths: &[PathBuf],
+    lock_path: &Path,
+    options: &LockOptions,
+    progress: &dyn Progress,
+) -> Result<(Lock, Option<AtomicFile>), LockError> {
     let base = lock_base(lock_path);
     let inputs = expand(paths, &own_files(lock_path))?;
     let hashes = hash_files(&inputs.files, progress)?;
@@ -497,6 +533,7 @@ pub fn create(
 
     let mut datasets = Vec::new();
     let mut records = None;
+    let mut pending = None;
     if !options.files_only && !inputs.datasets.is_empty() {
         let sidecar = records_path(&absolute(lock_path));
         let mut writer = AtomicFile::create(&sidecar)?;
@@ -536,15 +573,17 @@ pub fn create(
                 merkle_root: digest.merkle_root,
             });
         }
-        writer.commit()?;
-        let hash = hashing::sha256_file(&sidecar).map_err(LockError::io(&sidecar))?;
+        writer.sync()?;
+        let staged = writer.writer.get_ref().path();
+        let hash = hashing::sha256_file(staged).map_err(LockError::io(staged))?;
         records = Some(RecordsFile {
             path: stored_path(&base, &sidecar),
             size: hash.size,
             sha256: hash.sha256,
         });
+        pending = Some(writer);
     }
-    Ok(Lock {
+    let lock = Lock {
         version: LOCK_VERSION,
         tool: format!("antidote {}", env!("CARGO_PKG_VERSION")),
         created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -552,7 +591,8 @@ pub fn create(
         files,
         datasets,
         records,
-    })
+    };
+    Ok((lock, pending))
 }
 
 impl Lock {
@@ -593,13 +633,19 @@ impl Lock {
 
     /// Writes the lock file atomically (a temporary file renamed into place).
     pub fn write(&self, path: &Path) -> Result<(), LockError> {
+        Ok(self.prepare_write(path)?.commit()?)
+    }
+
+    /// The lock file written and synced under a temporary name next to `path`.
+    fn prepare_write(&self, path: &Path) -> Result<AtomicFile, LockError> {
         let mut file = AtomicFile::create(path)?;
         serde_json::to_writer_pretty(&mut file.writer, self).map_err(|error| LockError::Io {
             path: path.to_owned(),
             source: std::io::Error::other(error),
         })?;
         file.writer.write_all(b"\n").map_err(LockError::io(path))?;
-        Ok(file.commit()?)
+        file.sync()?;
+        Ok(file)
     }
 
     /// Reads the records sidecar: the entries of each dataset, in order.

@@ -24,6 +24,15 @@ pub enum CopyError {
         #[source]
         source: WriteError,
     },
+    /// The truth of the copy could not be written.
+    #[error("failed to write the truth `{path}`")]
+    Truth {
+        /// The truth file.
+        path: PathBuf,
+        /// The reason.
+        #[source]
+        source: OutputError,
+    },
     /// The copy could not be read back.
     #[error("failed to read back the poisoned copy `{path}`")]
     ReadBack {
@@ -139,6 +148,33 @@ impl Poisoned {
         Ok(files)
     }
 
+    /// Writes the poisoned copy to `output` like [`Poisoned::write`], and the truth to
+    /// `truth_path` as a pair: the truth is written and synced first and renamed into place
+    /// right after the copy, before the copy is read back, so that a crash leaves both or
+    /// neither (but for the instant between the two renames).
+    pub fn write_with_truth(
+        &self,
+        output: &Path,
+        format: Format,
+        read_options: &ReadOptions,
+        truth_path: &Path,
+    ) -> Result<Vec<PathBuf>, CopyError> {
+        let truth_error = |source| CopyError::Truth {
+            path: truth_path.to_owned(),
+            source,
+        };
+        let truth = self.truth.prepare(truth_path).map_err(truth_error)?;
+        let files = self
+            .write_records(output, format)
+            .map_err(|source| CopyError::Write {
+                path: output.to_owned(),
+                source,
+            })?;
+        truth.commit().map_err(truth_error)?;
+        self.check_written(output, format, read_options)?;
+        Ok(files)
+    }
+
     fn write_records(&self, output: &Path, format: Format) -> Result<Vec<PathBuf>, WriteError> {
         let mut writer = DatasetWriter::create(output, format, &self.dataset.schema)?;
         for record in &self.dataset.records {
@@ -190,6 +226,12 @@ impl Poisoned {
 impl Truth {
     /// Writes the truth as pretty JSON, atomically.
     pub fn write(&self, path: &Path) -> Result<(), OutputError> {
+        self.prepare(path)?.commit()
+    }
+
+    /// The truth written and synced under a temporary name next to `path`; nothing is at
+    /// `path` until [`AtomicFile::commit`].
+    pub fn prepare(&self, path: &Path) -> Result<AtomicFile, OutputError> {
         let mut file = AtomicFile::create(path)?;
         let io = |source| OutputError::Io {
             path: path.to_owned(),
@@ -197,7 +239,8 @@ impl Truth {
         };
         serde_json::to_writer_pretty(&mut file, self).map_err(|error| io(error.into()))?;
         file.write_all(b"\n").map_err(io)?;
-        file.commit()
+        file.sync()?;
+        Ok(file)
     }
 }
 

@@ -31,10 +31,8 @@ pub fn lock(args: &LockArgs, settings: &Settings, printer: Printer) -> anyhow::R
         files_only: args.files_only,
     };
     let progress = printer.progress();
-    let created = lock::create(&args.paths, &args.output, &options, progress.as_ref())?;
-    created
-        .write(&args.output)
-        .with_context(|| format!("failed to write the lock file `{}`", args.output.display()))?;
+    // The lock and its sidecar are a pair: a crash leaves the old ones or the new ones.
+    let created = lock::create_and_write(&args.paths, &args.output, &options, progress.as_ref())?;
     let signature = match &key {
         Some(key) => Some(attest::sign_lock(&args.output, &created, key)?),
         None => None,

@@ -74,11 +74,8 @@ pub fn poison(
         poisoned.fit_ids_to_image_folder();
     }
 
-    let files = poisoned.write(&output, format, &read_options)?;
-    poisoned
-        .truth
-        .write(&truth_path)
-        .with_context(|| format!("failed to write the truth `{}`", truth_path.display()))?;
+    // The copy and its truth are a pair: a crash leaves both or neither.
+    let files = poisoned.write_with_truth(&output, format, &read_options, &truth_path)?;
 
     let truth = &poisoned.truth;
     record(

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use antidote_core::ProgressUnit;
 use antidote_core::display::{escape_control, plural};
+use antidote_data::output::StagedOutputs;
 use antidote_data::writers::DatasetWriter;
 use antidote_data::{Dataset, Format, Record, Role};
 use antidote_detect::DetectorId;
@@ -64,10 +65,13 @@ pub fn scan(args: &ScanArgs, settings: &Settings, printer: Printer) -> anyhow::R
     write_atomically(&findings_path, |file| {
         write_findings(&finding_lines(&result, &records), file)
     })?;
-    let split = if args.split {
-        Some(write_split(&result, &records, format, &schema, args)?)
+    // The split is staged whole and moved into place after the summary, so that a crash
+    // leaves all three parts or none (and a rerun is not refused over a partial split).
+    let (split, staged) = if args.split {
+        let (split, staged) = write_split(&result, &records, format, &schema, args)?;
+        (Some(split), Some(staged))
     } else {
-        None
+        (None, None)
     };
     let seconds = started.elapsed().as_secs_f64();
     let summary = Summary::new(
@@ -84,6 +88,11 @@ pub fn scan(args: &ScanArgs, settings: &Settings, printer: Printer) -> anyhow::R
     );
     let summary_path = args.out.join("summary.json");
     write_atomically(&summary_path, |file| summary.write(file))?;
+    if let Some(staged) = staged {
+        staged
+            .commit()
+            .context("failed to move the split into place")?;
+    }
     let report_path = args
         .report
         .as_ref()
@@ -314,7 +323,7 @@ fn write_split(
     format: Format,
     schema: &antidote_data::Schema,
     args: &ScanArgs,
-) -> anyhow::Result<SplitSummary> {
+) -> anyhow::Result<(SplitSummary, StagedOutputs)> {
     let clean_path = split_path(args, "clean", format);
     let quarantine_path = split_path(args, "quarantine", format);
     let review_path = split_path(args, "review", format);
@@ -329,12 +338,8 @@ fn write_split(
             )
             .into());
         }
-        if let Some(parent) = path.parent()
-            && format != Format::ImageFolder
-        {
-            fs_err::create_dir_all(parent)?;
-        }
     }
+    let mut staged = StagedOutputs::create_in(&args.out)?;
     let partition = result.partition(records);
     let unsupported = |error: antidote_data::writers::WriteError| -> anyhow::Error {
         if format == Format::Parquet {
@@ -352,20 +357,22 @@ fn write_split(
         (&quarantine_path, &partition.quarantined),
         (&review_path, &partition.review),
     ] {
-        let mut writer = DatasetWriter::create(path, format, schema).map_err(unsupported)?;
+        let mut writer =
+            DatasetWriter::create(&staged.stage(path)?, format, schema).map_err(unsupported)?;
         for record in part {
             writer.write(record)?;
         }
         writer.finish()?;
     }
-    Ok(SplitSummary {
+    let split = SplitSummary {
         clean: partition.clean.len(),
         quarantined: partition.quarantined.len(),
         review: partition.review.len(),
         clean_path,
         quarantine_path,
         review_path,
-    })
+    };
+    Ok((split, staged))
 }
 
 fn print_summary(

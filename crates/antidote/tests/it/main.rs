@@ -3,6 +3,7 @@
 mod aggregate;
 mod browser;
 mod check;
+mod crash;
 mod diff;
 mod drill;
 mod errors;
