@@ -166,6 +166,26 @@ fn kill_after(context: &TestContext, args: &[&str], delay: Duration) -> bool {
 
 /// The ledger's hash chain verifies.
 #[track_caller]
+/// Kills `args` after `delay`, counts the kill point, and checks what every kill point must
+/// keep: the input folder `data` byte for byte, and the ledger's chain.
+fn kill_and_check(
+    context: &TestContext,
+    args: &[&str],
+    delay: Duration,
+    when: &str,
+    tally: &mut Tally,
+) {
+    let before = snapshot(&context.path("data"));
+    tally.interrupted += usize::from(kill_after(context, args, delay));
+    tally.points += 1;
+    assert_eq!(
+        snapshot(&context.path("data")),
+        before,
+        "{when}: the input changed"
+    );
+    assert_ledger_intact(context, when);
+}
+
 fn assert_ledger_intact(context: &TestContext, when: &str) {
     let output = context.run(&["log", "--verify"]);
     assert_eq!(
@@ -204,20 +224,14 @@ fn a_killed_lock_leaves_a_whole_lock() {
 
     let mut tally = Tally::default();
     for index in 0..LOCK_POINTS {
-        let before = snapshot(&context.path("data"));
-        tally.interrupted += usize::from(kill_after(
+        let when = format!("lock, kill point {index}");
+        kill_and_check(
             &context,
             &["lock", "data"],
             delay(index, run_time),
-        ));
-        tally.points += 1;
-        let when = format!("lock, kill point {index}");
-        assert_eq!(
-            snapshot(&context.path("data")),
-            before,
-            "{when}: the input changed"
+            &when,
+            &mut tally,
         );
-        assert_ledger_intact(&context, &when);
 
         // The lock parses, commits to the sidecar on disk, and verifies.
         let lock = Lock::read(&lock_path).unwrap_or_else(|error| panic!("{when}: {error}"));
@@ -279,16 +293,8 @@ fn a_killed_scan_leaves_no_partial_split() {
         let out = format!("scan-{index}");
         let args = scan(&out);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let before = snapshot(&context.path("data"));
-        tally.interrupted += usize::from(kill_after(&context, &args, delay(index, run_time)));
-        tally.points += 1;
         let when = format!("scan --split, kill point {index}");
-        assert_eq!(
-            snapshot(&context.path("data")),
-            before,
-            "{when}: the input changed"
-        );
-        assert_ledger_intact(&context, &when);
+        kill_and_check(&context, &args, delay(index, run_time), &when, &mut tally);
         let complete = assert_scan_outputs_whole(&context, &out, &when);
         for folder in ["", "clean", "quarantine", "review"] {
             collect_leftovers(
@@ -442,16 +448,8 @@ fn a_killed_poison_leaves_both_files_or_neither() {
         let out = format!("{folder}/fortunes.csv");
         let args = poison(&out);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let before = snapshot(&context.path("data"));
-        tally.interrupted += usize::from(kill_after(&context, &args, delay(index, run_time)));
-        tally.points += 1;
         let when = format!("poison, kill point {index}");
-        assert_eq!(
-            snapshot(&context.path("data")),
-            before,
-            "{when}: the input changed"
-        );
-        assert_ledger_intact(&context, &when);
+        kill_and_check(&context, &args, delay(index, run_time), &when, &mut tally);
         let complete = assert_poison_outputs_whole(&context, &out, &when);
         collect_leftovers(
             &context.path(&folder),
@@ -528,22 +526,20 @@ fn a_killed_ledger_append_keeps_the_chain() {
     let mut tally = Tally::default();
     let mut appended = 0;
     for index in 0..LEDGER_POINTS {
-        let before = snapshot(&context.path("data"));
         let events = ledger_events(&context);
-        tally.interrupted += usize::from(kill_after(&context, &["verify"], delay(index, run_time)));
-        tally.points += 1;
         let when = format!("ledger append, kill point {index}");
-        assert_eq!(
-            snapshot(&context.path("data")),
-            before,
-            "{when}: the input changed"
+        kill_and_check(
+            &context,
+            &["verify"],
+            delay(index, run_time),
+            &when,
+            &mut tally,
         );
         assert_eq!(
             std::fs::read(context.path("antidote.lock")).expect("the lock"),
             lock,
             "{when}: verify changed the lock"
         );
-        assert_ledger_intact(&context, &when);
         let after = ledger_events(&context);
         assert!(
             after == events || after == events + 1,
