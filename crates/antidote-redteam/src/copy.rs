@@ -163,14 +163,21 @@ impl Poisoned {
             path: truth_path.to_owned(),
             source,
         };
+        let write_error = |source| CopyError::Write {
+            path: output.to_owned(),
+            source,
+        };
         let truth = self.truth.prepare(truth_path).map_err(truth_error)?;
-        let files = self
-            .write_records(output, format)
-            .map_err(|source| CopyError::Write {
-                path: output.to_owned(),
-                source,
-            })?;
+        let mut writer =
+            DatasetWriter::create(output, format, &self.dataset.schema).map_err(write_error)?;
+        for record in &self.dataset.records {
+            writer.write(record).map_err(write_error)?;
+        }
+        // The truth lands before the copy: the copy is the commit point, so a copy on disk
+        // always has its truth beside it. A run killed between the two leaves only a truth,
+        // which the next run replaces.
         truth.commit().map_err(truth_error)?;
+        let files = writer.finish().map_err(write_error)?;
         self.check_written(output, format, read_options)?;
         Ok(files)
     }

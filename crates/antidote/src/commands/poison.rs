@@ -59,8 +59,11 @@ pub fn poison(
         .truth
         .clone()
         .unwrap_or_else(|| truth_path_for(&output));
+    // The copy is the commit point of a run (its truth is written first): a truth without its
+    // copy is what an interrupted run left, and is replaced; anything else is never overwritten.
+    let interrupted = !output.exists() && is_truth(&truth_path);
     for path in [&output, &truth_path] {
-        if path.exists() {
+        if path.exists() && !(interrupted && *path == truth_path) {
             return Err(UserError::new(
                 format!("`{}` already exists; antidote never overwrites data", path.display()),
                 "choose another output with `-o OUT` (and `--truth FILE`), or remove the old copy first",
@@ -74,7 +77,7 @@ pub fn poison(
         poisoned.fit_ids_to_image_folder();
     }
 
-    // The copy and its truth are a pair: a crash leaves both or neither.
+    // The truth lands first, then the copy: a copy on disk always has its truth.
     let files = poisoned.write_with_truth(&output, format, &read_options, &truth_path)?;
 
     let truth = &poisoned.truth;
@@ -362,4 +365,11 @@ fn truth_path_for(output: &Path) -> PathBuf {
     let mut name = OsString::from(output.as_os_str());
     name.push(".truth.json");
     PathBuf::from(name)
+}
+
+/// Whether `path` holds a red-team truth (what an interrupted run leaves without its copy).
+fn is_truth(path: &std::path::Path) -> bool {
+    fs_err::read_to_string(path)
+        .ok()
+        .is_some_and(|text| serde_json::from_str::<antidote_redteam::Truth>(&text).is_ok())
 }
