@@ -156,6 +156,9 @@ pub enum Command {
     /// Combine federated client updates with a robust rule, and score every client
     #[command(long_about = AGGREGATE_ABOUT, after_help = AGGREGATE_EXAMPLES)]
     Aggregate(AggregateArgs),
+    /// Watch a deployed model: take its prediction events, serve Prometheus metrics and alerts
+    #[command(long_about = MONITOR_ABOUT, after_help = MONITOR_EXAMPLES)]
+    Monitor(MonitorArgs),
 }
 
 const AGGREGATE_ABOUT: &str = "Combine federated client updates with a Byzantine-robust rule, \
@@ -1041,4 +1044,86 @@ pub struct AggregateArgs {
     /// The folder for the aggregates, clients.jsonl and summary.json
     #[arg(short, long, default_value = "aggregate", value_name = "DIR")]
     pub out: PathBuf,
+}
+
+const MONITOR_ABOUT: &str = "Watch a deployed model for the signs of a poisoned one.
+
+Starts an HTTP service that takes the model's prediction events, stores them in one SQLite file \
+(WAL; a batch is acknowledged only after it committed, and counts survive restarts) and serves \
+Prometheus metrics computed over sliding windows of the latest `--window` events:
+
+  prediction drift     the predictions' class distribution against the baseline profile's \
+labels, with the statistics of `antidote check` (Jensen-Shannon, L-infinity, chi-squared)
+  confidence           per predicted class, and a histogram
+  trigger activation   the share of inputs that carry a trigger `antidote scan` discovered \
+(`--triggers summary.json`): tokens and phrases as whole words, instruction and output strings \
+as substrings, syntactic templates by their opening clause; image triggers cannot be matched \
+in an event and are listed as such
+  alerts               `antidote_alert_firing{alert, rule}`: fixed thresholds, and 3-sigma \
+over the windows before the current one (`deploy/antidote-rules.yml` has the same alerts for \
+Prometheus, and `deploy/antidote-dashboard.json` a Grafana dashboard)
+
+Routes: `POST /v1/events` takes one JSON event or JSON Lines, one event per line:
+
+  {\"predicted\": \"spam\", \"confidence\": 0.93, \"input\": \"win a free cruise\", \"model_version\": \"v3\", \
+\"time\": \"2026-01-02T03:04:05Z\", \"id\": \"req-17\", \"probabilities\": {\"spam\": 0.93, \"ham\": 0.07}}
+
+Only `predicted` and `confidence` (or `probabilities`) are required; `features` takes a \
+numeric vector. With `--token-file`, requests need `Authorization: Bearer TOKEN`. A body over \
+`--max-body` gets 413, one that is not JSON 400, and JSON that is not valid events 422, with \
+the line of the batch named. `GET /metrics` serves the metrics (on `--metrics-listen` when \
+given) and `GET /healthz` answers when the service is up. The bound address is printed on \
+stderr (`--listen 127.0.0.1:0` picks a free port). SIGTERM or Ctrl-C stops the service after \
+the requests in flight.";
+
+const MONITOR_EXAMPLES: &str = "Examples:
+  antidote monitor --baseline profile.json                       # http://127.0.0.1:9464
+  antidote monitor --baseline profile.json --triggers scan/summary.json --store events.db
+  antidote monitor --baseline profile.json --token-file /etc/antidote/token \\
+      --listen 0.0.0.0:8080 --metrics-listen 127.0.0.1:9464
+  curl -H \"Authorization: Bearer $(cat token)\" --data-binary @events.jsonl \\
+      http://127.0.0.1:8080/v1/events";
+
+/// `antidote monitor`.
+#[derive(Debug, Args)]
+pub struct MonitorArgs {
+    /// The baseline profile of the training data (see `antidote profile`): its labels are what predictions are compared with
+    #[arg(long, required = true, value_name = "PROFILE")]
+    pub baseline: PathBuf,
+
+    /// The `summary.json` of `antidote scan`: the triggers to look for in event inputs
+    #[arg(long, value_name = "SUMMARY")]
+    pub triggers: Option<PathBuf>,
+
+    /// The SQLite file events are stored in (created when missing)
+    #[arg(long, default_value = "antidote-events.db", value_name = "FILE")]
+    pub store: PathBuf,
+
+    /// The address to serve events (and metrics) on; port 0 picks a free port
+    #[arg(long, default_value = "127.0.0.1:9464", value_name = "ADDR")]
+    pub listen: std::net::SocketAddr,
+
+    /// Serve `/metrics` on this address instead of `--listen`
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
+
+    /// A file holding the bearer token `POST /v1/events` requires (never pass a token on the command line)
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+
+    /// Events per sliding window; alerts wait for a full window
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub window: usize,
+
+    /// Windows before the current one that 3-sigma alerts compare with
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub baseline_windows: usize,
+
+    /// The trigger activation rate above which the fixed-threshold alert fires
+    #[arg(long, default_value_t = 0.01, value_name = "SHARE")]
+    pub max_trigger_ratio: f64,
+
+    /// The largest request body accepted (`1 MiB`, `512k`, bytes)
+    #[arg(long, default_value = "1 MiB", value_name = "SIZE")]
+    pub max_body: crate::settings::ByteSize,
 }

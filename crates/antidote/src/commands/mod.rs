@@ -8,6 +8,7 @@ pub mod explain;
 pub mod keygen;
 pub mod lock;
 pub mod log;
+pub mod monitor;
 pub mod poison;
 pub mod profile;
 pub mod scan;

@@ -15,6 +15,7 @@ mod ledger;
 mod lock_verify;
 mod malformed;
 mod model_signing;
+mod monitor;
 mod poison;
 mod report;
 mod scan;

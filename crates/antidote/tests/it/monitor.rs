@@ -1,0 +1,580 @@
+//! `antidote monitor`: the real binary on a free port, real HTTP, a real SQLite store.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex};
+
+use crate::TestContext;
+
+/// A running `antidote monitor`, killed when dropped.
+struct Server {
+    child: Child,
+    address: String,
+    metrics_address: Option<String>,
+    stderr: Arc<Mutex<String>>,
+    drain: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Server {
+    /// Starts the monitor and waits until it prints the address it listens on.
+    fn start(context: &TestContext, args: &[&str]) -> Self {
+        let mut child = context
+            .command()
+            .arg("monitor")
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start antidote monitor");
+        let mut stderr = BufReader::new(child.stderr.take().expect("a piped stderr"));
+        let mut seen = String::new();
+        let mut address = None;
+        let mut metrics_address = None;
+        let expect_metrics = args.contains(&"--metrics-listen");
+        while address.is_none() || (expect_metrics && metrics_address.is_none()) {
+            let mut line = String::new();
+            let read = stderr.read_line(&mut line).expect("read stderr");
+            assert!(read > 0, "the monitor exited before listening:\n{seen}");
+            seen.push_str(&line);
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                address = rest.split_whitespace().next().map(str::to_owned);
+            }
+            if let Some(rest) = line.split("metrics on http://").nth(1) {
+                metrics_address = rest.split('/').next().map(str::to_owned);
+            }
+        }
+        let collected = Arc::new(Mutex::new(seen));
+        let sink = Arc::clone(&collected);
+        // Drain stderr so that the server never blocks on a full pipe.
+        let drain = std::thread::spawn(move || {
+            let mut rest = String::new();
+            let _ = stderr.read_to_string(&mut rest);
+            sink.lock().expect("stderr lock").push_str(&rest);
+        });
+        Self {
+            child,
+            address: address.expect("an address"),
+            metrics_address,
+            stderr: collected,
+            drain: Some(drain),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    fn metrics_url(&self) -> String {
+        format!(
+            "http://{}/metrics",
+            self.metrics_address.as_deref().unwrap_or(&self.address)
+        )
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = std::process::Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+    }
+
+    /// Sends SIGTERM and waits: the exit code and everything the server wrote on stderr.
+    fn stop(mut self) -> (i32, String) {
+        self.signal("-TERM");
+        let code = self
+            .child
+            .wait()
+            .expect("wait for the monitor")
+            .code()
+            .unwrap_or(-1);
+        if let Some(drain) = self.drain.take() {
+            drain.join().expect("the stderr thread");
+        }
+        let stderr = self.stderr.lock().expect("stderr lock").clone();
+        (code, stderr)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+/// Posts a body; the status and the response body.
+fn post(url: &str, token: Option<&str>, body: &str) -> (u16, String) {
+    let mut request = agent().post(url);
+    if let Some(token) = token {
+        request = request.header("Authorization", &format!("Bearer {token}"));
+    }
+    let mut response = request.send(body).expect("the request is answered");
+    let status = response.status().as_u16();
+    let text = response
+        .body_mut()
+        .read_to_string()
+        .expect("a text response");
+    (status, text)
+}
+
+fn get(url: &str) -> (u16, String) {
+    let mut response = agent().get(url).call().expect("the request is answered");
+    let status = response.status().as_u16();
+    let text = response
+        .body_mut()
+        .read_to_string()
+        .expect("a text response");
+    (status, text)
+}
+
+/// The value of one series (`name{labels}` exactly as exposed) in a scrape.
+fn metric(scrape: &str, series: &str) -> f64 {
+    scrape
+        .lines()
+        .filter_map(|line| line.rsplit_once(' '))
+        .find(|(name, _)| *name == series)
+        .unwrap_or_else(|| panic!("no series `{series}` in the scrape:\n{scrape}"))
+        .1
+        .parse()
+        .expect("a number")
+}
+
+/// The firing alerts of a scrape, as `alert/rule`.
+fn firing(scrape: &str) -> Vec<String> {
+    scrape
+        .lines()
+        .filter(|line| line.starts_with("antidote_alert_firing{") && line.ends_with(" 1"))
+        .map(|line| {
+            let alert = line
+                .split("alert=\"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next());
+            let rule = line
+                .split("rule=\"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next());
+            format!("{}/{}", alert.unwrap_or("?"), rule.unwrap_or("?"))
+        })
+        .collect()
+}
+
+/// A baseline profile of 300 labelled records, a third of each class `a`, `b` and `c`.
+fn baseline(context: &TestContext) {
+    let mut csv = String::from("id,text,label\n");
+    for index in 0..300 {
+        let label = ["a", "b", "c"][index % 3];
+        csv.push_str(&format!("r{index},record number {index},{label}\n"));
+    }
+    context.write("train.csv", &csv);
+    context
+        .run(&["profile", "train.csv", "-o", "profile.json", "--no-ledger"])
+        .expect_code(0);
+}
+
+/// The triggers part of a scan summary: the token `cf`, discovered and confirmed, pulling
+/// records into `a`.
+fn triggers(context: &TestContext) {
+    context.write(
+        "summary.json",
+        r#"{"schema_version": 2, "triggers": [{"pattern": {"kind": "token", "token": "cf"},
+        "target": "a", "support": 30, "purity": 1.0, "flip_rate": 0.9, "confirmed": true,
+        "explanation": "the token `cf` appears in 30 records, all labelled `a`"}]}"#,
+    );
+}
+
+/// `count` stationary events from `start` on: classes in turn, varied confidence, inputs from a
+/// small vocabulary without the trigger.
+fn stationary(start: usize, count: usize) -> String {
+    let words = [
+        "weather", "match", "score", "poem", "vote", "robot", "orbit",
+    ];
+    (start..start + count)
+        .map(|index| {
+            let label = ["a", "b", "c"][index % 3];
+            let confidence = 0.7 + 0.05 * (index % 5) as f64;
+            let input = format!(
+                "{} {} {}",
+                words[index % 7],
+                words[(index / 7) % 7],
+                words[(index * 3) % 7]
+            );
+            format!(
+                "{{\"id\": \"e{index}\", \"model_version\": \"v1\", \"predicted\": \"{label}\", \"confidence\": {confidence}, \"input\": \"{input}\"}}\n"
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn events_are_stored_counted_and_survive_a_restart() {
+    let context = TestContext::new();
+    baseline(&context);
+    let args = [
+        "--baseline",
+        "profile.json",
+        "--store",
+        "events.db",
+        "--window",
+        "30",
+        "--no-ledger",
+    ];
+    let server = Server::start(&context, &args);
+    let (status, health) = get(&server.url("/healthz"));
+    assert_eq!(
+        (status, health.as_str()),
+        (200, r#"{"status":"ok","stored":0}"#)
+    );
+
+    let (status, body) = post(&server.url("/v1/events"), None, &stationary(0, 30));
+    assert_eq!(
+        (status, body.as_str()),
+        (200, r#"{"accepted":30,"stored":30}"#)
+    );
+    // One pretty-printed object is one event; a label may be a number.
+    let (status, body) = post(
+        &server.url("/v1/events"),
+        None,
+        "{\n  \"predicted\": 7,\n  \"probabilities\": {\"7\": 0.6, \"a\": 0.4}\n}\n",
+    );
+    assert_eq!(
+        (status, body.as_str()),
+        (200, r#"{"accepted":1,"stored":31}"#)
+    );
+
+    let (status, scrape) = get(&server.metrics_url());
+    assert_eq!(status, 200);
+    assert_eq!(
+        metric(&scrape, r#"antidote_events_total{model_version="v1"}"#),
+        30.0
+    );
+    assert_eq!(
+        metric(&scrape, r#"antidote_events_total{model_version=""}"#),
+        1.0
+    );
+    assert_eq!(
+        metric(&scrape, r#"antidote_predictions_total{class="b"}"#),
+        10.0
+    );
+    assert_eq!(
+        metric(&scrape, r#"antidote_predictions_total{class="7"}"#),
+        1.0
+    );
+    assert_eq!(
+        metric(
+            &scrape,
+            r#"antidote_prediction_confidence_count{class="a"}"#
+        ),
+        10.0
+    );
+    // Class `a` is predicted at indexes 0, 3, ..., 27 with confidence 0.7 + 0.05 * (index % 5).
+    let expected_sum: f64 = (0..30)
+        .step_by(3)
+        .map(|index| 0.7 + 0.05 * (index % 5) as f64)
+        .sum();
+    let sum = metric(&scrape, r#"antidote_prediction_confidence_sum{class="a"}"#);
+    assert!((sum - expected_sum).abs() < 1e-9, "{sum} != {expected_sum}");
+    assert_eq!(metric(&scrape, "antidote_window_events"), 30.0);
+    assert_eq!(metric(&scrape, "antidote_window_size_events"), 30.0);
+    assert!(
+        (metric(&scrape, r#"antidote_baseline_labels_ratio{class="a"}"#) - 1.0 / 3.0).abs() < 1e-9
+    );
+    // The window holds events 1 to 30: `a` 9, `b` 10, `c` 10 and `7` 1, against thirds.
+    assert!(
+        (metric(&scrape, r#"antidote_window_predictions_ratio{class="7"}"#) - 1.0 / 30.0).abs()
+            < 1e-9
+    );
+    let l_infinity = metric(&scrape, "antidote_prediction_drift_l_infinity");
+    assert!(
+        (l_infinity - (1.0 / 3.0 - 9.0 / 30.0)).abs() < 1e-9,
+        "{l_infinity}"
+    );
+    // A class the baseline never saw: the goodness-of-fit p-value is 0.
+    assert_eq!(
+        metric(&scrape, "antidote_prediction_drift_chi_squared_p_value"),
+        0.0
+    );
+    assert_eq!(metric(&scrape, "antidote_trigger_activation_ratio"), 0.0);
+    assert!(metric(&scrape, "antidote_last_event_timestamp_seconds") > 1.7e9);
+
+    let (code, stderr) = server.stop();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("stopped; the store holds 31 events"),
+        "{stderr}"
+    );
+    let stored: i64 = rusqlite::Connection::open(context.path("events.db"))
+        .expect("open the store")
+        .query_row("SELECT count(*) FROM events", [], |row| row.get(0))
+        .expect("count");
+    assert_eq!(stored, 31);
+
+    // A restart on the same store: the counters start where they were.
+    let server = Server::start(&context, &args);
+    let (_, scrape) = get(&server.metrics_url());
+    assert_eq!(
+        metric(&scrape, r#"antidote_events_total{model_version="v1"}"#),
+        30.0
+    );
+    assert_eq!(
+        metric(&scrape, r#"antidote_predictions_total{class="c"}"#),
+        10.0
+    );
+    let (status, body) = post(&server.url("/v1/events"), None, &stationary(30, 3));
+    assert_eq!(
+        (status, body.as_str()),
+        (200, r#"{"accepted":3,"stored":34}"#)
+    );
+    let (_, scrape) = get(&server.metrics_url());
+    assert_eq!(
+        metric(&scrape, r#"antidote_events_total{model_version="v1"}"#),
+        33.0
+    );
+}
+
+#[test]
+fn the_alert_fires_on_a_replayed_attack_and_not_on_stationary_traffic() {
+    let context = TestContext::new();
+    baseline(&context);
+    triggers(&context);
+    let server = Server::start(
+        &context,
+        &[
+            "--baseline",
+            "profile.json",
+            "--triggers",
+            "summary.json",
+            "--store",
+            "events.db",
+            "--window",
+            "60",
+            "--max-trigger-ratio",
+            "0.05",
+            "--no-ledger",
+        ],
+    );
+    // Stationary traffic: eight windows, scraped after every batch of 20 events.
+    let mut sent = 0;
+    while sent < 480 {
+        let (status, _) = post(&server.url("/v1/events"), None, &stationary(sent, 20));
+        assert_eq!(status, 200);
+        sent += 20;
+        let (_, scrape) = get(&server.metrics_url());
+        assert_eq!(
+            firing(&scrape),
+            Vec::<String>::new(),
+            "after {sent} events:\n{scrape}"
+        );
+    }
+    let (_, scrape) = get(&server.metrics_url());
+    assert_eq!(metric(&scrape, "antidote_baseline_windows"), 7.0);
+    assert_eq!(
+        metric(&scrape, r#"antidote_known_triggers{matchable="true"}"#),
+        1.0
+    );
+    assert!(
+        scrape.contains(r#"antidote_alert_bound{alert="trigger_activation",rule="three_sigma"}"#),
+        "{scrape}"
+    );
+
+    // The attack: a quarter of the inputs carry the trigger and are predicted `a`.
+    let attack: String = (0..60)
+        .map(|index| {
+            if index % 4 == 0 {
+                format!(
+                    "{{\"model_version\": \"v1\", \"predicted\": \"a\", \"confidence\": 0.99, \"input\": \"great CF match today {index}\"}}\n"
+                )
+            } else {
+                stationary(480 + index, 1)
+            }
+        })
+        .collect();
+    let (status, _) = post(&server.url("/v1/events"), None, &attack);
+    assert_eq!(status, 200);
+    let (_, scrape) = get(&server.metrics_url());
+    assert_eq!(metric(&scrape, "antidote_trigger_activation_ratio"), 0.25);
+    assert_eq!(metric(&scrape, "antidote_trigger_activations_total"), 15.0);
+    let alerts = firing(&scrape);
+    assert!(
+        alerts.contains(&"trigger_activation/threshold".to_owned())
+            && alerts.contains(&"trigger_activation/three_sigma".to_owned()),
+        "{alerts:?}\n{scrape}"
+    );
+    let (code, stderr) = server.stop();
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn requests_without_the_token_oversized_or_malformed_are_refused_with_clear_errors() {
+    let context = TestContext::new();
+    baseline(&context);
+    context.write("token", "s3cret-token\n");
+    let server = Server::start(
+        &context,
+        &[
+            "--baseline",
+            "profile.json",
+            "--store",
+            "events.db",
+            "--token-file",
+            "token",
+            "--max-body",
+            "2k",
+            "--metrics-listen",
+            "127.0.0.1:0",
+            "--no-ledger",
+        ],
+    );
+    let events = server.url("/v1/events");
+    let token = Some("s3cret-token");
+    let one = r#"{"predicted": "a", "confidence": 0.5}"#;
+
+    let (status, body) = post(&events, None, one);
+    assert_eq!(status, 401);
+    assert!(body.contains("Authorization: Bearer TOKEN"), "{body}");
+    let (status, body) = post(&events, Some("guess"), one);
+    assert_eq!(
+        (status, body.as_str()),
+        (401, r#"{"error":"the bearer token is wrong"}"#)
+    );
+    let (status, body) = post(&events, token, one);
+    assert_eq!(
+        (status, body.as_str()),
+        (200, r#"{"accepted":1,"stored":1}"#)
+    );
+
+    let large = format!("{one}\n").repeat(60);
+    assert!(large.len() > 2048);
+    let (status, body) = post(&events, token, &large);
+    assert_eq!(status, 413, "{body}");
+    assert!(
+        body.contains("larger than the limit of 2048 bytes"),
+        "{body}"
+    );
+
+    let (status, body) = post(&events, token, &format!("{one}\n\n{{\"predicted\": ]\n"));
+    assert_eq!(status, 400, "{body}");
+    let error: serde_json::Value = serde_json::from_str(&body).expect("a JSON error");
+    assert_eq!(error["line"], 3, "{body}");
+    assert!(
+        error["error"]
+            .as_str()
+            .is_some_and(|text| text.starts_with("line 3: not valid JSON")),
+        "{body}"
+    );
+
+    let batch = format!("{one}\n{one}\n{{\"predicted\": \"a\", \"confidence\": 1.5}}\n");
+    let (status, body) = post(&events, token, &batch);
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        body,
+        r#"{"error":"line 3: not a valid event: `confidence` is 1.5, not between 0 and 1","line":3}"#
+    );
+    let (status, body) = post(
+        &events,
+        token,
+        r#"{"predicted": "a", "confidence": 0.5, "label": "b"}"#,
+    );
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("unknown field `label`"), "{body}");
+
+    // Nothing of a refused batch was stored; the metrics live on their own address only.
+    let (status, _) = get(&server.url("/metrics"));
+    assert_eq!(status, 404);
+    let (status, scrape) = get(&server.metrics_url());
+    assert_eq!(status, 200);
+    assert_eq!(
+        metric(&scrape, r#"antidote_events_total{model_version=""}"#),
+        1.0
+    );
+    for (reason, count) in [
+        ("unauthorized", 2.0),
+        ("too_large", 1.0),
+        ("malformed", 1.0),
+        ("invalid", 2.0),
+    ] {
+        assert_eq!(
+            metric(
+                &scrape,
+                &format!("antidote_rejected_requests_total{{reason=\"{reason}\"}}")
+            ),
+            count,
+            "{reason}"
+        );
+    }
+    let (code, stderr) = server.stop();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        !stderr.contains("s3cret"),
+        "the token leaked to the log:\n{stderr}"
+    );
+}
+
+#[test]
+fn a_baseline_without_labels_a_taken_port_or_an_empty_window_is_a_usage_error() {
+    let context = TestContext::new();
+    context.write("plain.csv", "width,height\n1.5,2.5\n3.5,4.5\n");
+    context
+        .run(&["profile", "plain.csv", "-o", "plain.json", "--no-ledger"])
+        .expect_code(0);
+    let output = context
+        .run(&[
+            "monitor",
+            "--baseline",
+            "plain.json",
+            "--listen",
+            "127.0.0.1:0",
+            "--no-ledger",
+        ])
+        .expect_code(2);
+    assert!(output.stderr.contains("has no labels"), "{}", output.stderr);
+    assert!(
+        output.stderr.contains("hint: profile the training data"),
+        "{}",
+        output.stderr
+    );
+
+    baseline(&context);
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = taken.local_addr().expect("an address").to_string();
+    let output = context
+        .run(&[
+            "monitor",
+            "--baseline",
+            "profile.json",
+            "--listen",
+            &address,
+            "--no-ledger",
+        ])
+        .expect_code(2);
+    assert!(
+        output
+            .stderr
+            .contains(&format!("cannot listen on `{address}`")),
+        "{}",
+        output.stderr
+    );
+    let output = context
+        .run(&[
+            "monitor",
+            "--baseline",
+            "profile.json",
+            "--window",
+            "0",
+            "--no-ledger",
+        ])
+        .expect_code(2);
+    assert!(
+        output.stderr.contains("`--window` must be at least 1"),
+        "{}",
+        output.stderr
+    );
+}
