@@ -6,7 +6,8 @@
 //!   each with `{"error": "...", "line": N}` naming the line of the batch. A batch is stored in
 //!   one transaction and acknowledged (200, `{"accepted": N, "stored": TOTAL}`) only after it
 //!   committed: an acknowledged event is never lost.
-//! - `GET /metrics`: the metrics in the OpenMetrics text format.
+//! - `GET /metrics`: the metrics in the OpenMetrics text format when the scraper accepts it
+//!   (Prometheus does), else in the Prometheus text format 0.0.4.
 //! - `GET /healthz`: `{"status": "ok", "stored": TOTAL}`.
 
 use std::sync::Arc;
@@ -31,9 +32,12 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
 /// The default limit of events in one request.
 pub const DEFAULT_MAX_BATCH_EVENTS: usize = 10_000;
 
-/// The content type of `/metrics`.
+/// The content type of `/metrics` for scrapers that accept OpenMetrics (Prometheus does).
 pub const OPENMETRICS_CONTENT_TYPE: &str =
     "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The content type of `/metrics` for other clients: the Prometheus text format.
+pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// Which routes a listener serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -206,10 +210,22 @@ async fn ingest(State(state): State<AppState>, body: Result<Bytes, BytesRejectio
     }
 }
 
-async fn metrics(State(state): State<AppState>) -> Response {
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let monitor = Arc::clone(&state.monitor);
+    let openmetrics = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .any(|value| value.contains("application/openmetrics-text"));
     match tokio::task::spawn_blocking(move || monitor.scrape()).await {
-        Ok(Ok(text)) => ([(header::CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE)], text).into_response(),
+        Ok(Ok(text)) if openmetrics => {
+            ([(header::CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE)], text).into_response()
+        }
+        Ok(Ok(text)) => (
+            [(header::CONTENT_TYPE, TEXT_CONTENT_TYPE)],
+            crate::metrics::to_text_format(&text),
+        )
+            .into_response(),
         Ok(Err(store_error)) => error(
             StatusCode::SERVICE_UNAVAILABLE,
             &store_error.to_string(),

@@ -164,6 +164,17 @@ impl Metrics {
             trigger_activations.clone(),
         );
         let rejected = Family::<ReasonLabels, Counter>::default();
+        // Every reason from the start at 0, so that `rate()` sees the first refusal.
+        for reason in [
+            Rejection::Unauthorized,
+            Rejection::TooLarge,
+            Rejection::Malformed,
+            Rejection::Invalid,
+        ] {
+            rejected.get_or_create(&ReasonLabels {
+                reason: reason.as_str().to_owned(),
+            });
+        }
         registry.register(
             "rejected_requests",
             "Event requests refused, by reason (unauthorized, too_large, malformed, invalid)",
@@ -397,5 +408,56 @@ impl Metrics {
         prometheus_client::encoding::text::encode(&mut text, &self.registry)
             .expect("writing to a String cannot fail");
         text
+    }
+}
+
+/// The OpenMetrics text of [`Metrics::encode`] in the Prometheus text format 0.0.4, for
+/// scrapers that do not ask for OpenMetrics (`curl`, `promtool check metrics`).
+///
+/// `prometheus-client` writes OpenMetrics only. The two formats differ, for what this crate
+/// exposes, in metadata alone: an OpenMetrics counter family is named without its `_total`
+/// suffix while the 0.0.4 format names the family as its samples, and 0.0.4 has no `# UNIT` and
+/// `# EOF` lines. The samples are kept as written.
+#[must_use]
+pub fn to_text_format(openmetrics: &str) -> String {
+    let counters: BTreeSet<&str> = openmetrics
+        .lines()
+        .filter_map(|line| line.strip_prefix("# TYPE "))
+        .filter_map(|rest| rest.strip_suffix(" counter"))
+        .collect();
+    let mut text = String::with_capacity(openmetrics.len());
+    for line in openmetrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let renamed = ["# HELP ", "# TYPE "].iter().find_map(|prefix| {
+            let rest = line.strip_prefix(prefix)?;
+            let (name, tail) = rest.split_once(' ')?;
+            counters
+                .contains(name)
+                .then(|| format!("{prefix}{name}_total {tail}"))
+        });
+        text.push_str(renamed.as_deref().unwrap_or(line));
+        text.push('\n');
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_are_renamed_for_the_text_format_and_nothing_else_changes() {
+        let openmetrics = "# HELP antidote_events Events.\n# TYPE antidote_events counter\n\
+antidote_events_total{model_version=\"\"} 3\n# HELP antidote_trigger_activation_ratio Share.\n\
+# TYPE antidote_trigger_activation_ratio gauge\n# UNIT antidote_trigger_activation_ratio ratio\n\
+antidote_trigger_activation_ratio 0.5\n# EOF\n";
+        assert_eq!(
+            to_text_format(openmetrics),
+            "# HELP antidote_events_total Events.\n# TYPE antidote_events_total counter\n\
+antidote_events_total{model_version=\"\"} 3\n# HELP antidote_trigger_activation_ratio Share.\n\
+# TYPE antidote_trigger_activation_ratio gauge\nantidote_trigger_activation_ratio 0.5\n"
+        );
     }
 }

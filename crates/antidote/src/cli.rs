@@ -156,7 +156,7 @@ pub enum Command {
     /// Combine federated client updates with a robust rule, and score every client
     #[command(long_about = AGGREGATE_ABOUT, after_help = AGGREGATE_EXAMPLES)]
     Aggregate(AggregateArgs),
-    /// Watch a deployed model: take its prediction events, serve Prometheus metrics and alerts
+    /// Watch a deployed model: prediction drift, trigger activation, Prometheus metrics
     #[command(long_about = MONITOR_ABOUT, after_help = MONITOR_EXAMPLES)]
     Monitor(MonitorArgs),
 }
@@ -1052,16 +1052,16 @@ Starts an HTTP service that takes the model's prediction events, stores them in 
 (WAL; a batch is acknowledged only after it committed, and counts survive restarts) and serves \
 Prometheus metrics computed over sliding windows of the latest `--window` events:
 
-  prediction drift     the predictions' class distribution against the baseline profile's \
-labels, with the statistics of `antidote check` (Jensen-Shannon, L-infinity, chi-squared)
-  confidence           per predicted class, and a histogram
-  trigger activation   the share of inputs that carry a trigger `antidote scan` discovered \
+- prediction drift: the predictions' class distribution against the baseline profile's labels, \
+with the statistics of `antidote check` (Jensen-Shannon, L-infinity, chi-squared);
+- confidence per predicted class, and a histogram;
+- trigger activation: the share of inputs carrying a trigger `antidote scan` discovered \
 (`--triggers summary.json`): tokens and phrases as whole words, instruction and output strings \
-as substrings, syntactic templates by their opening clause; image triggers cannot be matched \
-in an event and are listed as such
-  alerts               `antidote_alert_firing{alert, rule}`: fixed thresholds, and 3-sigma \
-over the windows before the current one (`deploy/antidote-rules.yml` has the same alerts for \
-Prometheus, and `deploy/antidote-dashboard.json` a Grafana dashboard)
+as substrings, syntactic templates by their opening clause (image triggers cannot be matched in \
+an event and are reported as such);
+- alerts, `antidote_alert_firing{alert, rule}`: fixed thresholds, and 3-sigma over the windows \
+before the current one. `deploy/antidote-rules.yml` has the same alerts for Prometheus, and \
+`deploy/antidote-dashboard.json` a Grafana dashboard.
 
 Routes: `POST /v1/events` takes one JSON event or JSON Lines, one event per line:
 

@@ -578,3 +578,95 @@ fn a_baseline_without_labels_a_taken_port_or_an_empty_window_is_a_usage_error() 
         output.stderr
     );
 }
+
+/// Runs `promtool` (Debian package `prometheus`, installed by `scripts/test.sh`); a missing
+/// `promtool` fails the test rather than skipping it.
+fn promtool(args: &[&str], stdin: Option<&str>) -> (bool, String) {
+    use std::io::Write as _;
+    let deploy = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy");
+    let mut child = std::process::Command::new("promtool")
+        .args(args)
+        .current_dir(&deploy)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|error| {
+            panic!(
+                "cannot run `promtool` ({error}): install it with `apt-get install --no-install-recommends prometheus` or run scripts/test.sh"
+            )
+        });
+    let mut input = child.stdin.take().expect("a piped stdin");
+    input
+        .write_all(stdin.unwrap_or_default().as_bytes())
+        .expect("write to promtool");
+    drop(input);
+    let output = child.wait_with_output().expect("wait for promtool");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+#[test]
+fn promtool_accepts_the_rules_their_tests_and_a_real_scrape() {
+    let (ok, output) = promtool(&["check", "rules", "antidote-rules.yml"], None);
+    assert!(ok, "{output}");
+    // The stationary series raise nothing, the attack fires the trigger and drift alerts.
+    let (ok, output) = promtool(&["test", "rules", "antidote-rules.test.yml"], None);
+    assert!(ok && output.contains("SUCCESS"), "{output}");
+
+    let context = TestContext::new();
+    baseline(&context);
+    triggers(&context);
+    let server = Server::start(
+        &context,
+        &[
+            "--baseline",
+            "profile.json",
+            "--triggers",
+            "summary.json",
+            "--store",
+            "events.db",
+            "--window",
+            "10",
+            "--no-ledger",
+        ],
+    );
+    let (status, _) = post(&server.url("/v1/events"), None, &stationary(0, 40));
+    assert_eq!(status, 200);
+    let (_, scrape) = get(&server.metrics_url());
+    let (ok, output) = promtool(&["check", "metrics"], Some(&scrape));
+    assert!(ok && output.trim().is_empty(), "{output}\n{scrape}");
+    // Every series the rules and the dashboard read is in the scrape.
+    for file in ["antidote-rules.yml", "antidote-dashboard.json"] {
+        let text = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../deploy")
+                .join(file),
+        )
+        .expect("read the deploy file");
+        let names: Vec<&str> = text
+            .split(|character: char| !(character.is_ascii_alphanumeric() || character == '_'))
+            .filter(|word| word.starts_with("antidote_"))
+            .collect();
+        assert!(names.len() >= 5, "{file}: {names:?}");
+        for name in names {
+            assert!(
+                scrape.contains(&format!("\n{name}")),
+                "{file} reads `{name}`, which the monitor does not expose"
+            );
+        }
+    }
+    // A scraper that asks for OpenMetrics gets it.
+    let mut response = agent()
+        .get(&server.metrics_url())
+        .header("Accept", "application/openmetrics-text; version=1.0.0")
+        .call()
+        .expect("the request is answered");
+    let openmetrics = response.body_mut().read_to_string().expect("a text body");
+    assert!(openmetrics.ends_with("# EOF\n"), "{openmetrics}");
+    assert!(openmetrics.contains("# TYPE antidote_events counter"));
+}
