@@ -181,11 +181,13 @@ impl BatchError {
 /// assert_eq!(error.line(), Some(2));
 /// ```
 pub fn parse_batch(body: &[u8], limit: usize) -> Result<Vec<Event>, BatchError> {
-    let line_at = |offset: usize| {
-        1 + body[..offset.min(body.len())]
-            .iter()
-            .filter(|&&byte| byte == b'\n')
-            .count()
+    // Lines are counted on from the previous value's start: once over the body in all.
+    let (mut counted_to, mut line) = (0, 1);
+    let mut line_at = |offset: usize| {
+        let offset = offset.min(body.len());
+        line += bytecount(&body[counted_to..offset], b'\n');
+        counted_to = offset;
+        line
     };
     let mut stream = serde_json::Deserializer::from_slice(body).into_iter::<serde_json::Value>();
     let mut events = Vec::new();
@@ -226,12 +228,20 @@ pub fn parse_batch(body: &[u8], limit: usize) -> Result<Vec<Event>, BatchError> 
     Ok(events)
 }
 
-/// serde_json's message without its trailing ` at line L column C`: the line is reported apart.
+/// `serde_json`'s message without its trailing ` at line L column C`: the line is reported apart.
 fn strip_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(at) => message[..at].to_owned(),
         None => message.to_owned(),
     }
+}
+
+#[expect(
+    clippy::naive_bytecount,
+    reason = "a body is scanned once, on the side of parsing it"
+)]
+fn bytecount(bytes: &[u8], byte: u8) -> usize {
+    bytes.iter().filter(|&&each| each == byte).count()
 }
 
 fn kind(value: &serde_json::Value) -> &'static str {

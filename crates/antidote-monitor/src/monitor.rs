@@ -117,6 +117,10 @@ impl Monitor {
 
     /// Stores a batch in one transaction and counts it once committed. Blocks on SQLite: call it
     /// off the async runtime.
+    ///
+    /// # Panics
+    ///
+    /// If a thread panicked while it held the store, which no code path does.
     pub fn ingest(&self, events: &[Event]) -> Result<Ingested, StoreError> {
         let received = chrono::Utc::now().timestamp_micros() as f64 / 1e6;
         let mut store = self.store.lock().expect("the store lock is never poisoned");
@@ -139,6 +143,10 @@ impl Monitor {
     }
 
     /// Evaluates the windows and alerts from the store. Blocks on SQLite.
+    ///
+    /// # Panics
+    ///
+    /// If a thread panicked while it held the store, which no code path does.
     pub fn evaluate(&self) -> Result<(Evaluation, Option<f64>), StoreError> {
         let reader = self
             .reader
@@ -154,6 +162,10 @@ impl Monitor {
     }
 
     /// Evaluates, sets the gauges and encodes every metric. Blocks on SQLite.
+    ///
+    /// # Panics
+    ///
+    /// If a thread panicked while it held the store, which no code path does.
     pub fn scrape(&self) -> Result<String, StoreError> {
         // The reader's lock is held to the end, so that concurrent scrapes do not interleave
         // their gauges.

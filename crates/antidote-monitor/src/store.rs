@@ -134,6 +134,10 @@ impl Store {
 
     /// Stores a batch in one transaction; returns what the metrics need of each event once it
     /// committed. `received` is the time in seconds since the epoch.
+    ///
+    /// # Panics
+    ///
+    /// If an event was not validated ([`Event::validate`]): it must have a confidence.
     pub fn insert(
         &mut self,
         events: &[Event],

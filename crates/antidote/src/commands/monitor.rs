@@ -107,6 +107,20 @@ pub fn monitor(
         human_bytes(args.max_body.0)
     ));
 
+    serve(listener, app, metrics_listener.zip(metrics_app))?;
+    printer.note(&format!(
+        "antidote monitor: stopped; the store holds {}",
+        plural(monitor.stored(), "event")
+    ));
+    Ok(ExitStatus::Success)
+}
+
+/// Serves until SIGTERM or Ctrl-C, then lets the requests in flight finish.
+fn serve(
+    listener: std::net::TcpListener,
+    app: axum::Router,
+    metrics: Option<(std::net::TcpListener, axum::Router)>,
+) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -122,13 +136,13 @@ pub fn monitor(
                 .with_graceful_shutdown(until_stopped(stopped.clone()))
                 .into_future(),
         );
-        let metrics = match (metrics_listener, metrics_app) {
-            (Some(listener), Some(app)) => Some(tokio::spawn(
+        let metrics = match metrics {
+            Some((listener, app)) => Some(tokio::spawn(
                 axum::serve(tokio::net::TcpListener::from_std(listener)?, app)
                     .with_graceful_shutdown(until_stopped(stopped.clone()))
                     .into_future(),
             )),
-            _ => None,
+            None => None,
         };
         shutdown_signal().await;
         tracing::debug!("stopping: finishing the requests in flight");
@@ -138,12 +152,7 @@ pub fn monitor(
             metrics.await.context("the metrics server failed")??;
         }
         anyhow::Ok(())
-    })?;
-    printer.note(&format!(
-        "antidote monitor: stopped; the store holds {}",
-        plural(monitor.stored(), "event")
-    ));
-    Ok(ExitStatus::Success)
+    })
 }
 
 /// The window and alert settings, checked.

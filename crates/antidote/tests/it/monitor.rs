@@ -1,5 +1,11 @@
 //! `antidote monitor`: the real binary on a free port, real HTTP, a real SQLite store.
 
+#![expect(
+    clippy::float_cmp,
+    reason = "the values compared exactly are counts and exact shares, exact in f64"
+)]
+
+use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
@@ -172,7 +178,7 @@ fn baseline(context: &TestContext) {
     let mut csv = String::from("id,text,label\n");
     for index in 0..300 {
         let label = ["a", "b", "c"][index % 3];
-        csv.push_str(&format!("r{index},record number {index},{label}\n"));
+        writeln!(csv, "r{index},record number {index},{label}").expect("write to a String");
     }
     context.write("train.csv", &csv);
     context
@@ -197,24 +203,30 @@ fn stationary(start: usize, count: usize) -> String {
     let words = [
         "weather", "match", "score", "poem", "vote", "robot", "orbit",
     ];
-    (start..start + count)
-        .map(|index| {
-            let label = ["a", "b", "c"][index % 3];
-            let confidence = 0.7 + 0.05 * (index % 5) as f64;
-            let input = format!(
-                "{} {} {}",
-                words[index % 7],
-                words[(index / 7) % 7],
-                words[(index * 3) % 7]
-            );
-            format!(
-                "{{\"id\": \"e{index}\", \"model_version\": \"v1\", \"predicted\": \"{label}\", \"confidence\": {confidence}, \"input\": \"{input}\"}}\n"
-            )
-        })
-        .collect()
+    let mut events = String::new();
+    for index in start..start + count {
+        let label = ["a", "b", "c"][index % 3];
+        let confidence = 0.7 + 0.05 * (index % 5) as f64;
+        let input = format!(
+            "{} {} {}",
+            words[index % 7],
+            words[(index / 7) % 7],
+            words[(index * 3) % 7]
+        );
+        writeln!(
+            events,
+            "{{\"id\": \"e{index}\", \"model_version\": \"v1\", \"predicted\": \"{label}\", \"confidence\": {confidence}, \"input\": \"{input}\"}}"
+        )
+        .expect("write to a String");
+    }
+    events
 }
 
 #[test]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one story: store, scrape, stop, reopen, scrape again"
+)]
 fn events_are_stored_counted_and_survive_a_restart() {
     let context = TestContext::new();
     baseline(&context);
@@ -278,7 +290,7 @@ fn events_are_stored_counted_and_survive_a_restart() {
     // Class `a` is predicted at indexes 0, 3, ..., 27 with confidence 0.7 + 0.05 * (index % 5).
     let expected_sum: f64 = (0..30)
         .step_by(3)
-        .map(|index| 0.7 + 0.05 * (index % 5) as f64)
+        .map(|index| 0.7 + 0.05 * f64::from(index % 5))
         .sum();
     let sum = metric(&scrape, r#"antidote_prediction_confidence_sum{class="a"}"#);
     assert!((sum - expected_sum).abs() < 1e-9, "{sum} != {expected_sum}");
