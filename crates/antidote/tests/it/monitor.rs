@@ -682,3 +682,58 @@ fn promtool_accepts_the_rules_their_tests_and_a_real_scrape() {
     assert!(openmetrics.ends_with("# EOF\n"), "{openmetrics}");
     assert!(openmetrics.contains("# TYPE antidote_events counter"));
 }
+
+#[test]
+fn a_kill_during_load_loses_no_acknowledged_event() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    let context = TestContext::new();
+    baseline(&context);
+    let server = Server::start(
+        &context,
+        &[
+            "--baseline",
+            "profile.json",
+            "--store",
+            "events.db",
+            "--no-ledger",
+        ],
+    );
+    let acknowledged = Arc::new(AtomicU64::new(0));
+    let clients: Vec<_> = (0..2)
+        .map(|client| {
+            let url = server.url("/v1/events");
+            let acknowledged = Arc::clone(&acknowledged);
+            std::thread::spawn(move || {
+                let batch = stationary(client * 1000, 50);
+                // Until the server dies: every 200 is an acknowledged batch of 50.
+                while let Ok(mut response) = agent().post(&url).send(batch.as_str()) {
+                    let body = response.body_mut().read_to_string().unwrap_or_default();
+                    if response.status().as_u16() == 200 {
+                        assert!(body.starts_with(r#"{"accepted":50,"#), "{body}");
+                        acknowledged.fetch_add(50, Ordering::SeqCst);
+                    }
+                }
+            })
+        })
+        .collect();
+    while acknowledged.load(Ordering::SeqCst) < 2000 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    server.signal("-KILL");
+    for client in clients {
+        client.join().expect("a client thread");
+    }
+    let acknowledged = acknowledged.load(Ordering::SeqCst);
+    let stored: u64 = rusqlite::Connection::open(context.path("events.db"))
+        .expect("open the store")
+        .query_row("SELECT count(*) FROM events", [], |row| row.get(0))
+        .expect("count");
+    // Every acknowledged event is stored; at most the two batches in flight were stored
+    // without their acknowledgement reaching the client.
+    assert!(
+        stored >= acknowledged && stored <= acknowledged + 100,
+        "stored {stored}, acknowledged {acknowledged}"
+    );
+    assert_eq!(stored % 50, 0, "a batch was stored in part: {stored}");
+}
