@@ -23,7 +23,7 @@ use antidote_data::writers::safe_name;
 use antidote_data::{Format, Image, PayloadKind, Record, Schema, Value};
 
 /// How often the text chain leaves the record it is reading for another one that shares the
-/// current word: often enough that a canary is never a near-copy of one real text.
+/// current word, where one does.
 const SPLICE_PROBABILITY: f64 = 0.4;
 /// The fewest words a generated text has.
 const MIN_WORDS: usize = 4;
@@ -245,21 +245,20 @@ impl<'a> Generator<'a> {
         }
     }
 
-    /// A text of `length` words spliced from the corpus (see the module documentation).
+    /// A text of about `length` words spliced from the corpus (see the module documentation):
+    /// it follows a real text, and where the current word also occurs in another text it may
+    /// continue there; it ends where a real text ends, once long enough.
     fn text(&mut self, length: usize) -> String {
         let mut text = self.random.below(self.texts.len());
         let mut position = 0;
-        let mut words: Vec<String> = Vec::with_capacity(length);
-        while words.len() < length {
+        let mut words: Vec<String> = Vec::with_capacity(length * 2);
+        loop {
             let word = self.texts[text][position].clone();
             words.push(word.clone());
-            let follow =
-                position + 1 < self.texts[text].len() && self.random.unit() >= SPLICE_PROBABILITY;
-            if follow {
-                position += 1;
-                continue;
+            let at_end = position + 1 >= self.texts[text].len();
+            if words.len() >= length && (at_end || words.len() >= length * 3 / 2) {
+                break;
             }
-            // Jump to another text where the same word is followed by something.
             let candidates: Vec<(usize, usize)> = self
                 .occurrences
                 .get(&word)
@@ -271,13 +270,18 @@ impl<'a> Generator<'a> {
                         .collect()
                 })
                 .unwrap_or_default();
-            if candidates.is_empty() {
-                text = self.random.below(self.texts.len());
-                position = 0;
-            } else {
+            let splice =
+                !candidates.is_empty() && (at_end || self.random.unit() < SPLICE_PROBABILITY);
+            if splice {
                 let (other, at) = candidates[self.random.below(candidates.len())];
                 text = other;
                 position = at + 1;
+            } else if at_end {
+                // A real text ended here: the next one starts as real texts do.
+                text = self.random.below(self.texts.len());
+                position = 0;
+            } else {
+                position += 1;
             }
         }
         words.join(" ")

@@ -156,6 +156,9 @@ pub enum Command {
     /// Combine federated client updates with a robust rule, and score every client
     #[command(long_about = AGGREGATE_ABOUT, after_help = AGGREGATE_EXAMPLES)]
     Aggregate(AggregateArgs),
+    /// Plant canary and honeypot records; find them in datasets and in a model's predictions
+    #[command(long_about = crate::commands::canary::CANARY_ABOUT, after_help = crate::commands::canary::CANARY_EXAMPLES)]
+    Canary(crate::commands::canary::CanaryArgs),
 }
 
 const AGGREGATE_ABOUT: &str = "Combine federated client updates with a Byzantine-robust rule, \
