@@ -451,6 +451,29 @@ fn a_model_trained_on_the_canaries_is_caught_memorising_them_and_a_clean_one_is_
         .expect_code(1);
     assert!(output.stdout.contains("MEMORISED"), "{}", output.stdout);
 
+    let result = &json(
+        &context
+            .run(&[
+                "canary",
+                "check",
+                "--manifest",
+                "m.secret.json",
+                "--predictions",
+                "memorised.csv",
+                "--json",
+            ])
+            .stdout,
+    )["result"];
+    let planted_rate = result["planted"]["outcome"]["rate"]
+        .as_f64()
+        .expect("a rate");
+    let held_out_rate = result["held_out"]["rate"].as_f64().expect("a rate");
+    assert!(planted_rate > held_out_rate + 0.3, "{result}");
+    assert!(
+        result["planted"]["p_value"].as_f64().expect("a p-value") < 1e-4,
+        "{result}"
+    );
+
     predict(&context, "fortunes.csv", "inputs.csv", "clean.csv");
     let output = context
         .run(&[
