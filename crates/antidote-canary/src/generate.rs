@@ -230,7 +230,7 @@ impl<'a> Generator<'a> {
                     if matches!(value, Value::Int(_)) {
                         Value::Int(drawn.round() as i64)
                     } else {
-                        let scale = 10f64.powi(range.decimals as i32);
+                        let scale = 10f64.powf(f64::from(range.decimals));
                         Value::Float((drawn * scale).round() / scale)
                     }
                 }
@@ -403,7 +403,10 @@ mod tests {
                 source: None,
                 fields: vec![
                     (Arc::from("text"), Value::Text((*text).into())),
-                    (Arc::from("year"), Value::Int(1990 + position as i64)),
+                    (
+                        Arc::from("year"),
+                        Value::Int(1990 + i64::try_from(position).unwrap()),
+                    ),
                 ],
             })
             .collect()

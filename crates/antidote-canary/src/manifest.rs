@@ -209,6 +209,10 @@ impl Manifest {
 
     /// Writes and syncs the manifest under a temporary name, for the caller to commit when the
     /// rest of its output is ready.
+    ///
+    /// # Panics
+    ///
+    /// Never: a manifest is plain data that always serializes.
     pub fn prepare(&self, path: &Path) -> Result<AtomicFile, ManifestError> {
         let mut file = AtomicFile::create_new(path)?.with_mode(0o600);
         let text = serde_json::to_string_pretty(self).expect("a manifest serializes");

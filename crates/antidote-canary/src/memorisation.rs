@@ -236,6 +236,10 @@ fn log_factorials(n: usize) -> Vec<f64> {
 /// in the top-left cell with the margins fixed (the hypergeometric upper tail). Small when the
 /// first row's rate `a / (a + b)` is larger than the second's.
 #[must_use]
+#[expect(
+    clippy::many_single_char_names,
+    reason = "the cells of the 2 x 2 table, named as in Fisher (1935)"
+)]
 pub fn fisher_greater(a: usize, b: usize, c: usize, d: usize) -> f64 {
     let total = a + b + c + d;
     if total == 0 {

@@ -88,10 +88,47 @@ pub(crate) fn entry(key: &CanaryKey, record: &Record, payload_column: Option<&st
     }
 }
 
+/// The dataset's records with the canaries at random places (not at the end, where a copier
+/// could cut them off), renumbered when ids are positions; and the canaries' places.
+fn place(
+    records: Vec<Record>,
+    canaries: Vec<Record>,
+    ids_are_positions: bool,
+    key: &CanaryKey,
+) -> (Vec<Record>, Vec<usize>) {
+    let total = records.len() + canaries.len();
+    let mut random = SplitMix64::derived(key.generator_seed(), "canary positions");
+    let places = random.sample(total, canaries.len());
+    let mut result = Vec::with_capacity(total);
+    let mut originals = records.into_iter();
+    let mut canaries = canaries.into_iter();
+    let mut next_place = places.iter().peekable();
+    for position in 0..total {
+        let mut record = if next_place.peek() == Some(&&position) {
+            next_place.next();
+            canaries.next().expect("one canary per place")
+        } else {
+            originals
+                .next()
+                .expect("the other places hold the originals")
+        };
+        record.position = position as u64;
+        if ids_are_positions {
+            record.id = position.to_string().into();
+        }
+        result.push(record);
+    }
+    (result, places)
+}
+
 /// Plants canaries into `records` (the whole dataset, in its order).
 ///
-/// `dataset` describes the input for the manifest; its `input_records` and
-/// `ids_are_positions` are taken from the records and `ids_are_positions` as given.
+/// `dataset` describes the input for the manifest; its `ids_are_positions` is replaced by the
+/// one given here.
+///
+/// # Panics
+///
+/// Never: every generated record is placed once.
 pub fn plant(
     records: Vec<Record>,
     schema: &Schema,
@@ -156,29 +193,7 @@ pub fn plant(
     let held_out: Vec<Record> = made.split_off(options.count);
     let canaries = made;
 
-    // The canaries go to random places, not to the end, where a copier could cut them off.
-    let total = records.len() + canaries.len();
-    let mut random = SplitMix64::derived(key.generator_seed(), "canary positions");
-    let places = random.sample(total, canaries.len());
-    let mut planted_records = Vec::with_capacity(total);
-    let mut originals = records.into_iter();
-    let mut canaries_in = canaries.into_iter();
-    let mut next_place = places.iter().peekable();
-    for position in 0..total {
-        let mut record = if next_place.peek() == Some(&&position) {
-            next_place.next();
-            canaries_in.next().expect("one canary per place")
-        } else {
-            originals
-                .next()
-                .expect("the other places hold the originals")
-        };
-        record.position = position as u64;
-        if ids_are_positions {
-            record.id = position.to_string().into();
-        }
-        planted_records.push(record);
-    }
+    let (planted_records, places) = place(records, canaries, ids_are_positions, &key);
     let planted_entries: Vec<Entry> = places
         .iter()
         .map(|&place| entry(&key, &planted_records[place], payload_column.as_deref()))

@@ -284,11 +284,8 @@ fn read_manifest(path: &Path) -> anyhow::Result<Manifest> {
     })
 }
 
-fn plant_command(
-    args: &PlantArgs,
-    settings: &Settings,
-    printer: Printer,
-) -> anyhow::Result<ExitStatus> {
+/// Refuses what cannot be planted before anything is read.
+fn check_plant_args(args: &PlantArgs, read_options: &ReadOptions) -> anyhow::Result<()> {
     if args.count == 0 {
         return Err(UserError::new(
             "`--count` must be at least 1",
@@ -296,7 +293,6 @@ fn plant_command(
         )
         .into());
     }
-    let read_options = args.dataset.read_options();
     if read_options.format.or_else(|| Format::detect(&args.data)) == Some(Format::Parquet) {
         return Err(UserError::new(
             format!(
@@ -307,6 +303,16 @@ fn plant_command(
         )
         .into());
     }
+    Ok(())
+}
+
+fn plant_command(
+    args: &PlantArgs,
+    settings: &Settings,
+    printer: Printer,
+) -> anyhow::Result<ExitStatus> {
+    let read_options = args.dataset.read_options();
+    check_plant_args(args, &read_options)?;
     let mut outputs = vec![args.output.as_path(), args.manifest.as_path()];
     outputs.extend(args.honeypot_out.as_deref());
     refuse_existing(&outputs)?;
@@ -377,19 +383,7 @@ fn plant_command(
     }
     write_records(&args.output, format, &schema, &planted.records)?;
 
-    // Read the copy back: every canary must be found in the file as written.
-    let back = Dataset::open(&args.output, &read_options)
-        .with_context(|| format!("failed to read back `{}`", args.output.display()))?;
-    let found = check_records(&planted.manifest, back, 1)
-        .with_context(|| format!("failed to read back `{}`", args.output.display()))?;
-    anyhow::ensure!(
-        found.canaries_found == args.count,
-        "only {} of {} canaries are found in `{}` as written; this is a bug",
-        found.canaries_found,
-        args.count,
-        args.output.display()
-    );
-
+    confirm_written(&args.output, &read_options, &planted.manifest, args.count)?;
     record(
         settings,
         printer,
@@ -407,6 +401,15 @@ fn plant_command(
         }),
     );
 
+    print_plant(args, &planted, options, printer)
+}
+
+fn print_plant(
+    args: &PlantArgs,
+    planted: &antidote_canary::Plant,
+    options: PlantOptions,
+    printer: Printer,
+) -> anyhow::Result<ExitStatus> {
     if printer.json {
         printer.out_json(&json!({
             "data": args.data,
@@ -422,10 +425,11 @@ fn plant_command(
         return Ok(ExitStatus::Success);
     }
     printer.out(&format!(
-        "planted {} in `{}` ({}, {format}); {} held out in the manifest",
+        "planted {} in `{}` ({}, {}); {} held out in the manifest",
         plural(args.count as u64, "canary"),
         args.output.display(),
         plural(planted.records.len() as u64, "record"),
+        planted.manifest.dataset.format,
         options.held_out
     ));
     if let Some(path) = &args.honeypot_out {
@@ -446,6 +450,27 @@ fn plant_command(
         args.manifest.display()
     ));
     Ok(ExitStatus::Success)
+}
+
+/// Reads the copy back: every canary must be found in the file as written.
+fn confirm_written(
+    output: &Path,
+    read_options: &ReadOptions,
+    manifest: &Manifest,
+    count: usize,
+) -> anyhow::Result<()> {
+    let back = Dataset::open(output, read_options)
+        .with_context(|| format!("failed to read back `{}`", output.display()))?;
+    let found = check_records(manifest, back, 1)
+        .with_context(|| format!("failed to read back `{}`", output.display()))?;
+    anyhow::ensure!(
+        found.canaries_found == count,
+        "only {} of {} canaries are found in `{}` as written; this is a bug",
+        found.canaries_found,
+        count,
+        output.display()
+    );
+    Ok(())
 }
 
 fn write_records(

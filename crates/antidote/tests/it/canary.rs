@@ -3,6 +3,7 @@
 //! private and its key never printed; and a real model trained on the planted copy is caught
 //! memorising the canaries while one trained without them is not.
 
+use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
 
@@ -131,7 +132,7 @@ fn canaries_survive_csv_to_jsonl_conversion_and_shuffling() {
         .expect("read")
         .lines()
         .take(65)
-        .map(|line| format!("{line}\n"))
+        .flat_map(|line| [line, "\n"])
         .collect();
     context.write("half.jsonl", &half);
     let output = context.run(&[
@@ -395,7 +396,7 @@ fn predict(context: &TestContext, data: &str, inputs: &str, predictions: &str) {
     let labels = model.predict_labels(&inputs).expect("predictions");
     let mut text = String::from("id,prediction\n");
     for (input, label) in inputs.iter().zip(labels) {
-        text.push_str(&format!("{},{}\n", input.id, label.expect("a class")));
+        writeln!(text, "{},{}", input.id, label.expect("a class")).expect("write to a string");
     }
     context.write(predictions, &text);
 }
