@@ -471,7 +471,7 @@ fn a_model_trained_on_the_canaries_is_caught_memorising_them_and_a_clean_one_is_
     let held_out_rate = result["held_out"]["rate"].as_f64().expect("a rate");
     assert!(planted_rate > held_out_rate + 0.3, "{result}");
     assert!(
-        result["planted"]["p_value"].as_f64().expect("a p-value") < 1e-4,
+        result["planted"]["p_value"].as_f64().expect("a p-value") < 1e-3,
         "{result}"
     );
 
@@ -484,6 +484,10 @@ fn a_model_trained_on_the_canaries_is_caught_memorising_them_and_a_clean_one_is_
             "m.secret.json",
             "--predictions",
             "clean.csv",
+            // The key, so the canaries and their labels, are new in every run: at 0.001 a model
+            // that never saw them is called memorising in fewer than one run in 1,000.
+            "--alpha",
+            "0.001",
         ])
         .expect_code(0);
     assert!(
