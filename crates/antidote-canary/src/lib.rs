@@ -167,6 +167,66 @@ mod tests {
     }
 
     #[test]
+    fn canaries_planted_in_csv_are_found_in_a_parquet_copy() {
+        use std::sync::Arc;
+
+        use arrow_array::{ArrayRef, RecordBatch, StringArray};
+
+        let plant = planted(
+            "fortunes_3class.csv",
+            CanaryKey::from_bytes([10; 32]),
+            OPTIONS,
+        );
+        let column = |values: Vec<String>| -> ArrayRef { Arc::new(StringArray::from(values)) };
+        // A copy as another tool would write it: shuffled, new ids, columns in another order.
+        let mut records = plant.records.clone();
+        records.reverse();
+        let batch = RecordBatch::try_from_iter([
+            (
+                "text",
+                column(
+                    records
+                        .iter()
+                        .map(|record| record.field("text").unwrap().to_string())
+                        .collect(),
+                ),
+            ),
+            (
+                "label",
+                column(
+                    records
+                        .iter()
+                        .map(|record| record.label.clone().unwrap())
+                        .collect(),
+                ),
+            ),
+            (
+                "id",
+                column((0..records.len()).map(|row| format!("row-{row}")).collect()),
+            ),
+        ])
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("copy.parquet");
+        let file = std::fs::File::create(&path).unwrap();
+        let mut writer = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+
+        let dataset = Dataset::open(&path, &ReadOptions::default()).unwrap();
+        assert_eq!(dataset.format(), Format::Parquet);
+        let found = check_records(&plant.manifest, dataset, 1).unwrap();
+        assert_eq!(found.canaries_found, 10);
+        assert_eq!(found.labels_kept, 10);
+        assert!(
+            found
+                .sightings
+                .iter()
+                .all(|sighting| sighting.matched == MatchKind::Record)
+        );
+    }
+
+    #[test]
     fn the_original_dataset_and_another_key_find_nothing() {
         let plant = planted(
             "fortunes_3class.csv",

@@ -384,6 +384,28 @@ fn image_canaries_are_found_in_a_copy_converted_to_an_image_folder() {
         "{}",
         output.stdout
     );
+    // Planted in an image folder: the canaries land in their assigned class's folder.
+    plant(
+        &context,
+        "folder",
+        "folder-planted",
+        "folder.secret.json",
+        &[],
+    );
+    let output = context
+        .run(&[
+            "canary",
+            "check",
+            "folder-planted",
+            "--manifest",
+            "folder.secret.json",
+            "--json",
+        ])
+        .expect_code(1);
+    let result = &json(&output.stdout)["result"];
+    assert_eq!(result["canaries_found"], 10, "{result}");
+    assert_eq!(result["labels_kept"], 10, "{result}");
+    assert_eq!(result["records"], 320, "{result}");
 }
 
 /// Trains the built-in network on `data`, predicts the canary inputs, writes `id,prediction`.
