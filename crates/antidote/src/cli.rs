@@ -159,6 +159,9 @@ pub enum Command {
     /// Watch a deployed model: prediction drift, trigger activation, Prometheus metrics
     #[command(long_about = MONITOR_ABOUT, after_help = MONITOR_EXAMPLES)]
     Monitor(MonitorArgs),
+    /// Plant canary and honeypot records; find them in data and in model predictions
+    #[command(long_about = crate::commands::canary::CANARY_ABOUT, after_help = crate::commands::canary::CANARY_EXAMPLES)]
+    Canary(crate::commands::canary::CanaryArgs),
 }
 
 const AGGREGATE_ABOUT: &str = "Combine federated client updates with a Byzantine-robust rule, \

@@ -98,6 +98,7 @@ pub fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitStatus> {
         Command::Drill(args) => commands::drill::drill(&args, global, printer),
         Command::Aggregate(args) => commands::aggregate::aggregate(&args, global, printer),
         Command::Monitor(args) => commands::monitor::monitor(&args, global, printer),
+        Command::Canary(args) => commands::canary::canary(&args, global, printer),
     }
 }
 

@@ -1,6 +1,7 @@
 //! One file per subcommand.
 
 pub mod aggregate;
+pub mod canary;
 pub mod check;
 pub mod diff;
 pub mod drill;

@@ -2,6 +2,7 @@
 
 mod aggregate;
 mod browser;
+mod canary;
 mod check;
 mod crash;
 mod diff;
