@@ -20,6 +20,7 @@
 
 pub mod embedded;
 mod exercise;
+pub mod federated;
 pub mod plan;
 pub mod report;
 mod score;
