@@ -490,13 +490,18 @@ Fashion-MNIST images (BadNets 1%, labels flipped 5%), 3,246 quotations from Debi
 trigger whose outputs leak a system prompt, 1%). With `--dataset`, the attacks default to those \
 that fit its data (images, text, instructions, tables) and a silent update, at 1%.
 
+With `--federated`, the drill simulates a federation instead (on the embedded Fashion-MNIST \
+sample by default): 20 clients, 20% of them malicious, 10 rounds of local SGD on a softmax \
+regression; every attack (label flip, sign flip, scaling, ALIE, IPM, backdoor, and none) against \
+every aggregation rule, each rule estimating the attacker count; it writes `DIR/federated.json`.
+
 Writes `DIR/drill.json` (every measurement, and each attack's truth). Exits 0 when the drill \
 ran, 2 on bad input; the scores are the result, not a pass or fail.";
 
 const DRILL_EXAMPLES: &str = "Examples:
   antidote drill                                        # the embedded datasets, in about a minute
   antidote drill --federated                            # robust aggregation against six attacks
-  antidote drill --federated --partition dirichlet --attack alie,ipm --rules median,krum
+  antidote drill --federated --partition dirichlet --attack alie,ipm --rule median,krum
   antidote drill --train                                # also: accuracy and attack success before and after
   antidote drill --dataset reviews.csv --attack rare-token,phrase --rate 0.005,0.01
   antidote drill --dataset fashion/train-images-idx3-ubyte.gz --attack badnets --json > drill.json";
@@ -1045,7 +1050,7 @@ pub struct FederatedDrillArgs {
     pub alpha: f64,
 
     /// The aggregation rules to compare, comma-separated (default: all)
-    #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(antidote_federated::Rule::ALL.map(antidote_federated::Rule::name)), value_name = "RULES", help_heading = "Federated")]
+    #[arg(long = "rule", value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(antidote_federated::Rule::ALL.map(antidote_federated::Rule::name)), value_name = "RULES", help_heading = "Federated")]
     pub rules: Vec<String>,
 
     /// Write every round's client updates as `.npy` (what `antidote aggregate` reads) with the truth

@@ -20,7 +20,7 @@ fn the_federated_drill_flags_the_planted_clients_and_exports_their_updates() {
             "3",
             "--attack",
             "sign-flip",
-            "--rules",
+            "--rule",
             "mean,median",
             "--export-updates",
             "updates",
