@@ -56,7 +56,7 @@ pub enum FederatedAttack {
     /// records and relabel those to a target class, then train honestly on the mix, so that
     /// the global model keeps its accuracy and learns the trigger.
     ///
-    /// Gu, Dolan-Gavitt and Garg (2017), "BadNets"; Bagdasaryan et al. (2020), "How To Backdoor
+    /// Gu, Dolan-Gavitt and Garg (2017), "`BadNets`"; Bagdasaryan et al. (2020), "How To Backdoor
     /// Federated Learning".
     Backdoor,
 }

@@ -399,24 +399,7 @@ pub fn simulate(
         let baseline = run(&setup, &dealt, FederatedAttack::None, Rule::Mean, None)?;
         let baseline_accuracy = setup.accuracy(&baseline.parameters);
         let baseline_success = setup.attack_success(&baseline.parameters);
-        let classes_per_client = dealt
-            .iter()
-            .map(|records| {
-                records
-                    .iter()
-                    .map(|&row| setup.labels[row])
-                    .collect::<HashSet<_>>()
-                    .len() as f64
-            })
-            .sum::<f64>()
-            / dealt.len() as f64;
-        partitions.push(PartitionSummary {
-            partition,
-            least_records: dealt.iter().map(Vec::len).min().unwrap_or(0),
-            most_records: dealt.iter().map(Vec::len).max().unwrap_or(0),
-            classes_per_client,
-            baseline_accuracy,
-        });
+        partitions.push(setup.summary(partition, &dealt, baseline_accuracy));
         for &attack in &options.attacks {
             let export = options.export.as_ref().map(|export| {
                 (
@@ -557,15 +540,8 @@ fn prepare(
         (Vec::new(), None)
     };
 
-    let mut pool: Vec<usize> = (0..records.len()).collect();
-    SplitMix64::derived(seed, "federated root").shuffle(&mut pool);
-    let root_count = options.root_records.min(pool.len() / 10);
-    let root: Vec<(usize, usize)> = pool[..root_count]
-        .iter()
-        .map(|&row| (row, labels[row]))
-        .collect();
-    let mut client_pool = pool[root_count..].to_vec();
-    client_pool.sort_unstable();
+    let (root, client_pool) = split_root(&labels, options.root_records, seed);
+    let root_count = root.len();
     if client_pool.len() < 10 * options.clients {
         return Err(FederatedError::TooFewRecords {
             records: client_pool.len(),
@@ -610,8 +586,23 @@ fn prepare(
     ))
 }
 
+/// Sets aside up to `wanted` records (at most a tenth) as the server's root data, with their
+/// labels; the rest, in order, go to the clients.
+fn split_root(labels: &[usize], wanted: usize, seed: u64) -> (Vec<(usize, usize)>, Vec<usize>) {
+    let mut pool: Vec<usize> = (0..labels.len()).collect();
+    SplitMix64::derived(seed, "federated root").shuffle(&mut pool);
+    let count = wanted.min(pool.len() / 10);
+    let root = pool[..count]
+        .iter()
+        .map(|&row| (row, labels[row]))
+        .collect();
+    let mut clients = pool[count..].to_vec();
+    clients.sort_unstable();
+    (root, clients)
+}
+
 /// The backdoor's trigger: a white 3x3 patch one pixel from the bottom-right corner of an image
-/// (BadNets' square), or the token `cf` appended to a text.
+/// (the square of `BadNets`), or the token `cf` appended to a text.
 fn backdoor_trigger(dataset: &InMemoryDataset) -> Result<Trigger, FederatedError> {
     let (column, kind) = dataset
         .schema
@@ -677,6 +668,32 @@ struct Run {
 }
 
 impl Setup {
+    fn summary(
+        &self,
+        partition: Partition,
+        dealt: &[Vec<usize>],
+        baseline_accuracy: f64,
+    ) -> PartitionSummary {
+        let classes_per_client = dealt
+            .iter()
+            .map(|records| {
+                records
+                    .iter()
+                    .map(|&row| self.labels[row])
+                    .collect::<HashSet<_>>()
+                    .len() as f64
+            })
+            .sum::<f64>()
+            / dealt.len() as f64;
+        PartitionSummary {
+            partition,
+            least_records: dealt.iter().map(Vec::len).min().unwrap_or(0),
+            most_records: dealt.iter().map(Vec::len).max().unwrap_or(0),
+            classes_per_client,
+            baseline_accuracy,
+        }
+    }
+
     fn is_malicious(&self, client: usize) -> bool {
         self.malicious.contains(&client)
     }

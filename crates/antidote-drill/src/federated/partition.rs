@@ -135,6 +135,10 @@ pub fn dirichlet(alpha: f64, dimensions: usize, random: &mut SplitMix64) -> Vec<
 /// Drawn from antidote's one generator so that a seed gives the same partition whatever the
 /// dependencies' versions.
 #[must_use]
+#[expect(
+    clippy::many_single_char_names,
+    reason = "the symbols of Marsaglia and Tsang"
+)]
 pub fn gamma(shape: f64, random: &mut SplitMix64) -> f64 {
     if shape < 1.0 {
         let boost = (1.0 - random.unit()).powf(1.0 / shape);
