@@ -496,11 +496,18 @@ Fashion-MNIST images (BadNets 1%, labels flipped 5%), 3,246 quotations from Debi
 trigger whose outputs leak a system prompt, 1%). With `--dataset`, the attacks default to those \
 that fit its data (images, text, instructions, tables) and a silent update, at 1%.
 
+With `--federated`, the drill simulates a federation instead (on the embedded Fashion-MNIST \
+sample by default): 20 clients, 20% of them malicious, 10 rounds of local SGD on a softmax \
+regression; every attack (label flip, sign flip, scaling, ALIE, IPM, backdoor, and none) against \
+every aggregation rule, each rule estimating the attacker count; it writes `DIR/federated.json`.
+
 Writes `DIR/drill.json` (every measurement, and each attack's truth). Exits 0 when the drill \
 ran, 2 on bad input; the scores are the result, not a pass or fail.";
 
 const DRILL_EXAMPLES: &str = "Examples:
   antidote drill                                        # the embedded datasets, in about a minute
+  antidote drill --federated                            # robust aggregation against six attacks
+  antidote drill --federated --partition dirichlet --attack alie,ipm --rule median,krum
   antidote drill --train                                # also: accuracy and attack success before and after
   antidote drill --dataset reviews.csv --attack rare-token,phrase --rate 0.005,0.01
   antidote drill --dataset fashion/train-images-idx3-ubyte.gz --attack badnets --json > drill.json";
@@ -992,7 +999,78 @@ pub struct DrillArgs {
     pub out: PathBuf,
 
     #[command(flatten)]
+    pub federated: FederatedDrillArgs,
+
+    #[command(flatten)]
     pub dataset: DatasetArgs,
+}
+
+/// `antidote drill --federated`: a simulated federation with malicious clients.
+#[derive(Debug, Args)]
+pub struct FederatedDrillArgs {
+    /// Drill the robust aggregation rules on a simulated federation instead (writes `federated.json`)
+    ///
+    /// Clients train a softmax-regression model on their share of the data for a few rounds; a
+    /// share of them is malicious (label flip, sign flip, scaling, ALIE, IPM, backdoor); every
+    /// aggregation rule of `antidote aggregate` runs on the same clients with the same seeds,
+    /// without being told the attacker count. Reported per partition, attack and rule: clean
+    /// accuracy, its drop against FedAvg with no attacker, the backdoor's success, and the
+    /// precision and recall of the clients the anomaly scores flagged. `--attack` then takes
+    /// the federated attacks: none, label-flip, sign-flip, scaling, alie, ipm, backdoor.
+    #[arg(long, help_heading = "Federated")]
+    pub federated: bool,
+
+    /// Clients in the federation
+    #[arg(
+        long,
+        default_value_t = 20,
+        value_name = "N",
+        help_heading = "Federated"
+    )]
+    pub clients: usize,
+
+    /// The share of clients that is malicious
+    #[arg(
+        long,
+        default_value_t = 0.2,
+        value_name = "SHARE",
+        help_heading = "Federated"
+    )]
+    pub malicious: f64,
+
+    /// Rounds of federated training
+    #[arg(long, default_value_t = antidote_drill::federated::DEFAULT_ROUNDS, value_name = "R", help_heading = "Federated")]
+    pub rounds: usize,
+
+    /// How records are dealt to clients, comma-separated: iid, dirichlet
+    #[arg(long, default_value = "iid", value_delimiter = ',', value_parser = ["iid", "dirichlet"], value_name = "PARTITION", help_heading = "Federated")]
+    pub partition: Vec<String>,
+
+    /// The Dirichlet concentration of `--partition dirichlet` (smaller: fewer classes per client)
+    #[arg(
+        long,
+        default_value_t = 0.5,
+        value_name = "ALPHA",
+        help_heading = "Federated"
+    )]
+    pub alpha: f64,
+
+    /// The aggregation rules to compare, comma-separated (default: all)
+    #[arg(long = "rule", value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(antidote_federated::Rule::ALL.map(antidote_federated::Rule::name)), value_name = "RULES", help_heading = "Federated")]
+    pub rules: Vec<String>,
+
+    /// Write every round's client updates as `.npy` (what `antidote aggregate` reads) with the truth
+    ///
+    /// For each partition and attack: `updates/round-NNN/client-NN.npy`, the global model each
+    /// round started from (`global/`), the server's update on its root data (`root/`, for
+    /// `--root-update`) and `truth.json` (the malicious clients); the test split beside them.
+    /// The updates follow the run of `--export-rule`.
+    #[arg(long, value_name = "DIR", help_heading = "Federated")]
+    pub export_updates: Option<PathBuf>,
+
+    /// The rule whose run `--export-updates` follows
+    #[arg(long, default_value = "median", value_parser = clap::builder::PossibleValuesParser::new(antidote_federated::Rule::ALL.map(antidote_federated::Rule::name)), value_name = "RULE", help_heading = "Federated")]
+    pub export_rule: String,
 }
 
 /// `antidote explain`.

@@ -6,6 +6,7 @@ pub mod check;
 pub mod diff;
 pub mod drill;
 pub mod explain;
+pub mod federated_drill;
 pub mod keygen;
 pub mod lock;
 pub mod log;

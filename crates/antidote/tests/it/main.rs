@@ -9,6 +9,7 @@ mod diff;
 mod drill;
 mod errors;
 mod fashion_mnist;
+mod federated;
 mod flower;
 mod help;
 mod images;
