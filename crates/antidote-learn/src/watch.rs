@@ -6,7 +6,7 @@
 //! - **a loss spike**: an epoch whose mean loss rose far more than the epoch-to-epoch changes of
 //!   the run usually do (modified z-score of the change above [`SPIKE_Z`], and a rise of at least
 //!   [`SPIKE_RISE`] of the loss before it). A batch of poisoned records that fights the rest of
-//!   the data, a silent update mid-run or a diverging step size show up this way;
+//!   the data, a silent update mid-run or a diverging step size show up this way (and, under DP, noise that swamps the gradient);
 //! - **a class that learns far faster than the others**: a backdoor's trigger is a simpler
 //!   feature than anything natural, so the records that carry it, all labelled with the target
 //!   class, are fitted in a few steps and the target class's loss collapses ahead of the rest
@@ -17,8 +17,12 @@
 //!
 //! Limits: with few classes the median and MAD of their speeds are rough; with few epochs there
 //! is no curve to read ([`MIN_EPOCHS`]). Some natural classes are simply easier (Fashion-MNIST's
-//! trousers learn faster than its shirts), which is why both a robust outlier and a large ratio
-//! are required. DP noise makes the per-class curves noisier.
+//! trousers and sneakers learn faster than its shirts), which is why both a strong robust outlier
+//! and a large ratio are required, and DP noise makes the per-class curves noisier. Measured on
+//! Fashion-MNIST (300 and 3,000 images, `tests/dpsgd.rs`): BadNets' target class (5-20%
+//! poisoned) does *not* learn measurably faster than the naturally easy classes, private or not,
+//! so this finding does not catch BadNets there; it is kept for the collapse it does describe, and
+//! the scan's backdoor detectors remain the defense against BadNets.
 
 use antidote_core::math::{median, robust_z_scores};
 use serde::{Deserialize, Serialize};
@@ -32,9 +36,14 @@ pub const SPIKE_Z: f64 = 3.5;
 /// Smallest rise, as a share of the loss before it, that can be a spike.
 pub const SPIKE_RISE: f64 = 0.1;
 /// Modified z-score (below its negative) of a class's learning speed that makes it an outlier.
-pub const FAST_CLASS_Z: f64 = 3.5;
-/// A fast class's loss relative to its start stays below this share of the typical class's.
-pub const FAST_CLASS_RATIO: f64 = 0.5;
+/// Stricter than the customary 3.5: on clean Fashion-MNIST, DP-SGD's noisy per-class curves
+/// put a naturally easy class (sneakers) at -3.8, and plain SGD put trousers at -5.8 with a
+/// ratio of only 2.2 (measured on `fixtures/fashion_mnist_300`).
+pub const FAST_CLASS_Z: f64 = 5.0;
+/// A fast class's loss relative to its start stays below this share of the typical class's
+/// (a clean, naturally easy class reached 1/7 under DP noise once in our runs, with a z-score
+/// that did not pass [`FAST_CLASS_Z`]).
+pub const FAST_CLASS_RATIO: f64 = 0.2;
 
 /// What a training finding is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,7 +109,7 @@ fn loss_spikes(epochs: &[EpochStats]) -> Vec<TrainingFinding> {
                     epochs[index].loss + rise,
                     epoch + 1
                 ),
-                explanation: "a sudden rise in loss means the model met records that pull against what it learned: a poisoned batch, data changed during the run, or a step size too large; check what entered the data and rerun with a lower learning rate".to_owned(),
+                explanation: "a sudden rise in loss means the model met records that pull against what it learned: a poisoned batch, data changed during the run, a step size too large, or (with `--dp`) noise that swamps the gradient; check what entered the data and rerun with a lower learning rate or more privacy budget".to_owned(),
             }
         })
         .collect()
@@ -204,18 +213,18 @@ mod tests {
 
     #[test]
     fn a_class_that_collapses_is_reported_by_name() {
+        // Eight classes that learn at their own natural pace, and one that collapses.
+        let rates = [0.95, 0.93, 0.3, 0.9, 0.94, 0.92, 0.96, 0.91];
         let epochs: Vec<EpochStats> = (0..8)
             .map(|e| {
-                let slow = 2.0 * 0.95f64.powi(e as i32);
-                let fast = 2.0 * 0.3f64.powi(e as i32);
-                epoch(
-                    e,
-                    slow,
-                    &[slow, slow * 1.05, fast, slow * 0.97, slow * 1.02],
-                )
+                let losses: Vec<f64> = rates
+                    .iter()
+                    .map(|rate: &f64| 2.0 * rate.powi(e as i32))
+                    .collect();
+                epoch(e, losses[0], &losses)
             })
             .collect();
-        let findings = watch(&epochs, &names(5));
+        let findings = watch(&epochs, &names(8));
         assert_eq!(findings.len(), 1, "{findings:?}");
         assert_eq!(findings[0].kind, TrainingFindingKind::FastClass);
         assert_eq!(findings[0].class, Some(2));
