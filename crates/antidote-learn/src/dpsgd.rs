@@ -202,7 +202,7 @@ pub enum DpSgdError {
 }
 
 impl DpSgdParams {
-    /// Hidden layers of a multilayer perceptron with ReLU (default: none, which is multinomial
+    /// Hidden layers of a multilayer perceptron with `ReLU` (default: none, which is multinomial
     /// logistic regression).
     #[must_use]
     pub fn hidden_layers(mut self, widths: &[usize]) -> Self {
@@ -689,20 +689,16 @@ fn clipped_sum(
     (total, stats)
 }
 
-/// [`clipped_sum`] of one part of a batch, on one thread.
-fn part_gradient(
-    network: &Network,
+/// The forward pass of a part: the input of every layer (the records' features, then each
+/// hidden layer's rectified activations), and the output scores, `rows x width`.
+fn forward(
+    widths: &[usize],
+    parameters: &[(&[f32], &[f32])],
     features: &Features,
-    labels: &[usize],
     records: &[usize],
-    clip: Option<f64>,
-) -> (Vec<f32>, BatchStats) {
-    let widths = &network.widths;
+) -> (Vec<Vec<f32>>, Vec<f32>) {
     let layers = widths.len() - 1;
     let rows = records.len();
-    let parameters = split_layers(&network.parameters, widths);
-
-    // Forward: the input of every layer, then the output scores.
     let mut inputs: Vec<Vec<f32>> = Vec::with_capacity(layers);
     inputs.push(
         records
@@ -723,7 +719,9 @@ fn part_gradient(
         for row in out.chunks_exact_mut(width_out) {
             row.iter_mut().zip(*bias).for_each(|(value, b)| *value += b);
             if hidden {
-                row.iter_mut().for_each(|value| *value = value.max(0.0));
+                for value in row.iter_mut() {
+                    *value = value.max(0.0);
+                }
             }
         }
         if hidden {
@@ -732,6 +730,45 @@ fn part_gradient(
             scores = out;
         }
     }
+
+    (inputs, scores)
+}
+
+/// Every record's gradient norm over all layers, without materialising the gradients:
+/// `Σ_layers (|a|² + 1) |g|²`, the weights' outer product `a gᵀ` and the bias `g`.
+fn record_norms(widths: &[usize], inputs: &[Vec<f32>], deltas: &[Vec<f32>]) -> Vec<f64> {
+    let layers = widths.len() - 1;
+    let rows = deltas[0].len() / widths[1].max(1);
+    let squared = |values: &[f32]| values.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>();
+    (0..rows)
+        .map(|row| {
+            (0..layers)
+                .map(|layer| {
+                    let (width_in, width_out) = (widths[layer], widths[layer + 1]);
+                    let input = &inputs[layer][row * width_in..(row + 1) * width_in];
+                    let delta = &deltas[layer][row * width_out..(row + 1) * width_out];
+                    (squared(input) + 1.0) * squared(delta)
+                })
+                .sum::<f64>()
+                .sqrt()
+        })
+        .collect()
+}
+
+/// [`clipped_sum`] of one part of a batch, on one thread.
+fn part_gradient(
+    network: &Network,
+    features: &Features,
+    labels: &[usize],
+    records: &[usize],
+    clip: Option<f64>,
+) -> (Vec<f32>, BatchStats) {
+    let widths = &network.widths;
+    let layers = widths.len() - 1;
+    let rows = records.len();
+    let parameters = split_layers(&network.parameters, widths);
+
+    let (inputs, mut scores) = forward(widths, &parameters, features, records);
 
     // The loss and its gradient with respect to the scores: softmax - one hot.
     let classes = widths[layers];
@@ -763,21 +800,7 @@ fn part_gradient(
         deltas[layer - 1] = previous;
     }
 
-    // Per-record norms: Σ_layers (|a|² + 1) |g|², the weights' outer product and the bias.
-    let squared = |values: &[f32]| values.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>();
-    let norms: Vec<f64> = (0..rows)
-        .map(|row| {
-            (0..layers)
-                .map(|layer| {
-                    let (width_in, width_out) = (widths[layer], widths[layer + 1]);
-                    let input = &inputs[layer][row * width_in..(row + 1) * width_in];
-                    let delta = &deltas[layer][row * width_out..(row + 1) * width_out];
-                    (squared(input) + 1.0) * squared(delta)
-                })
-                .sum::<f64>()
-                .sqrt()
-        })
-        .collect();
+    let norms = record_norms(widths, &inputs, &deltas);
     let factors: Vec<f64> = norms
         .iter()
         .map(|&norm| match clip {
@@ -795,7 +818,9 @@ fn part_gradient(
         if clip.is_some() {
             for (row, factor) in delta.chunks_exact_mut(width_out).zip(&factors) {
                 let factor = *factor as f32;
-                row.iter_mut().for_each(|value| *value *= factor);
+                for value in row.iter_mut() {
+                    *value *= factor;
+                }
             }
         }
         let (weight_gradient, bias_gradient) = &mut out_layers[layer];
@@ -1203,7 +1228,7 @@ mod tests {
             assert!(delta * (records as f64) < 1.0, "{records}: {delta}");
             assert!(delta <= 1e-5);
         }
-        assert_eq!(default_delta(1_000_000), 1e-7);
+        assert!((default_delta(1_000_000) - 1e-7).abs() < 1e-20);
     }
 
     #[test]

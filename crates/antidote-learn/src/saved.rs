@@ -7,10 +7,10 @@
 //!   model.json          format, architecture, class labels, featurizer state, training record
 //! ```
 //!
-//! `model.safetensors` follows PyTorch's `nn.Linear` convention, so that
+//! `model.safetensors` follows `PyTorch`'s `nn.Linear` convention, so that
 //! `torch.nn.Sequential(Linear, ReLU, ..., Linear)` can load it after renaming: layer `i` (from 0
 //! at the input) has `layers.{i}.weight`, shape `[outputs, inputs]`, and `layers.{i}.bias`, shape
-//! `[outputs]`; a layer computes `x Wᵀ + b`, hidden layers are followed by ReLU, the last by
+//! `[outputs]`; a layer computes `x Wᵀ + b`, hidden layers are followed by `ReLU`, the last by
 //! softmax over the classes. Logistic regression is the model with one layer.
 //!
 //! `model.json` (format `antidote-model`, version [`MODEL_FORMAT_VERSION`]) holds:
@@ -272,7 +272,7 @@ impl SavedModel {
         })
     }
 
-    /// The safetensors bytes of the weights, PyTorch's layout.
+    /// The safetensors bytes of the weights, in `PyTorch`'s layout.
     fn weights_bytes(&self) -> Result<Vec<u8>, String> {
         let widths = self.model.widths();
         let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
@@ -308,7 +308,7 @@ impl SavedModel {
     }
 }
 
-/// The parameters of a network of `widths` from safetensors `bytes` in PyTorch's layout.
+/// The parameters of a network of `widths` from safetensors `bytes` in `PyTorch`'s layout.
 fn read_weights(bytes: &[u8], widths: &[usize]) -> Result<Vec<f32>, String> {
     let tensors = SafeTensors::deserialize(bytes).map_err(|error| error.to_string())?;
     let expected = 2 * widths.len().saturating_sub(1);
@@ -351,8 +351,11 @@ fn read_weights(bytes: &[u8], widths: &[usize]) -> Result<Vec<f32>, String> {
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
     Sha256::digest(bytes)
         .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+        .fold(String::with_capacity(64), |mut hex, byte| {
+            write!(hex, "{byte:02x}").expect("writing to a string cannot fail");
+            hex
+        })
 }

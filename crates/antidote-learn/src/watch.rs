@@ -19,10 +19,10 @@
 //! is no curve to read ([`MIN_EPOCHS`]). Some natural classes are simply easier (Fashion-MNIST's
 //! trousers and sneakers learn faster than its shirts), which is why both a strong robust outlier
 //! and a large ratio are required, and DP noise makes the per-class curves noisier. Measured on
-//! Fashion-MNIST (300 and 3,000 images, `tests/dpsgd.rs`): BadNets' target class (5-20%
+//! Fashion-MNIST (300 and 3,000 images, `tests/dpsgd.rs`): `BadNets`' target class (5-20%
 //! poisoned) does *not* learn measurably faster than the naturally easy classes, private or not,
-//! so this finding does not catch BadNets there; it is kept for the collapse it does describe, and
-//! the scan's backdoor detectors remain the defense against BadNets.
+//! so this finding does not catch `BadNets` there; it is kept for the collapse it does describe, and
+//! the scan's backdoor detectors remain the defense against `BadNets`.
 
 use antidote_core::math::{median, robust_z_scores};
 use serde::{Deserialize, Serialize};
@@ -187,10 +187,10 @@ mod tests {
 
     #[test]
     fn a_smooth_curve_has_no_finding() {
-        let epochs: Vec<EpochStats> = (0..10)
+        let epochs: Vec<EpochStats> = (0..10u8)
             .map(|e| {
-                let loss = 2.0 * 0.9f64.powi(e as i32);
-                epoch(e, loss, &[loss, loss * 1.1, loss * 0.9, loss])
+                let loss = 2.0 * 0.9f64.powi(i32::from(e));
+                epoch(usize::from(e), loss, &[loss, loss * 1.1, loss * 0.9, loss])
             })
             .collect();
         assert!(watch(&epochs, &names(4)).is_empty());
@@ -215,13 +215,13 @@ mod tests {
     fn a_class_that_collapses_is_reported_by_name() {
         // Eight classes that learn at their own natural pace, and one that collapses.
         let rates = [0.95, 0.93, 0.3, 0.9, 0.94, 0.92, 0.96, 0.91];
-        let epochs: Vec<EpochStats> = (0..8)
+        let epochs: Vec<EpochStats> = (0..8u8)
             .map(|e| {
                 let losses: Vec<f64> = rates
                     .iter()
-                    .map(|rate: &f64| 2.0 * rate.powi(e as i32))
+                    .map(|rate: &f64| 2.0 * rate.powi(i32::from(e)))
                     .collect();
-                epoch(e, losses[0], &losses)
+                epoch(usize::from(e), losses[0], &losses)
             })
             .collect();
         let findings = watch(&epochs, &names(8));

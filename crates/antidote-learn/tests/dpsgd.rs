@@ -3,7 +3,7 @@
 //! and the saved model's round trip.
 //!
 //! What the watch does not do at this size, measured here and in the exploration behind it:
-//! BadNets' target class does not learn measurably faster than Fashion-MNIST's naturally easy
+//! `BadNets`' target class does not learn measurably faster than Fashion-MNIST's naturally easy
 //! classes (trousers, sneakers) on 300 or 3,000 images, private or not, so the fast-class
 //! finding does not name it; the test below records that honestly rather than asserting a
 //! detection that does not happen.

@@ -1035,7 +1035,7 @@ pub struct ExplainArgs {
 pub enum TrainModel {
     /// Multinomial logistic regression.
     Logistic,
-    /// A multilayer perceptron with ReLU (`--hidden-layers`).
+    /// A multilayer perceptron with `ReLU` (`--hidden-layers`).
     Mlp,
 }
 

@@ -21,6 +21,10 @@ use crate::settings::Settings;
 use crate::{ExitStatus, UserError};
 
 /// Trains, evaluates, watches and saves.
+///
+/// # Panics
+///
+/// Never: every record trained or evaluated on has a label of the classes taken from them.
 pub fn train(
     args: &TrainArgs,
     settings: &Settings,
@@ -100,17 +104,59 @@ pub fn train(
         .sha256
         .to_string();
 
+    let counts = Counts {
+        records: records.len(),
+        training: training.len(),
+        held_out: held_out.len(),
+    };
+    let summary = summary(args, &saved, &weights_digest, counts, held_out_accuracy);
+    record_training(
+        settings,
+        printer,
+        args,
+        &saved,
+        &weights_digest,
+        held_out_accuracy,
+    );
+    if printer.json {
+        printer.out_json(&summary)?;
+    } else {
+        print_summary(printer, args, &saved, counts, held_out_accuracy);
+    }
+    Ok(if saved.findings.is_empty() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
+}
+
+/// How many records were read, trained on and held out.
+#[derive(Debug, Clone, Copy)]
+struct Counts {
+    records: usize,
+    training: usize,
+    held_out: usize,
+}
+
+/// What `--json` prints.
+fn summary(
+    args: &TrainArgs,
+    saved: &SavedModel,
+    weights_digest: &str,
+    counts: Counts,
+    held_out_accuracy: Option<f64>,
+) -> serde_json::Value {
     let training_record = saved.model.record();
-    let summary = json!({
+    json!({
         "model": args.out,
         "kind": model_name(args),
         "widths": saved.model.widths(),
         "data": args.data,
-        "data_root": data_root,
+        "data_root": saved.data_root,
         "weights_sha256": weights_digest,
-        "records": records.len(),
-        "training_records": training.len(),
-        "held_out_records": held_out.len(),
+        "records": counts.records,
+        "training_records": counts.training,
+        "held_out_records": counts.held_out,
         "held_out_accuracy": held_out_accuracy,
         "epsilon": training_record.epsilon,
         "delta": training_record.delta,
@@ -119,7 +165,19 @@ pub fn train(
         "steps": training_record.steps,
         "max_grad_norm": training_record.max_grad_norm,
         "findings": saved.findings,
-    });
+    })
+}
+
+/// Appends the `train` event to the ledger: the model's digest, the data's root, the privacy.
+fn record_training(
+    settings: &Settings,
+    printer: Printer,
+    args: &TrainArgs,
+    saved: &SavedModel,
+    weights_digest: &str,
+    held_out_accuracy: Option<f64>,
+) {
+    let training_record = saved.model.record();
     record(
         settings,
         printer,
@@ -133,7 +191,7 @@ pub fn train(
         json!({
             "model": args.out,
             "model_digest": weights_digest,
-            "data_root": data_root,
+            "data_root": saved.data_root,
             "epsilon": training_record.epsilon,
             "delta": training_record.delta,
             "noise_multiplier": training_record.noise_multiplier,
@@ -142,23 +200,6 @@ pub fn train(
             "findings": saved.findings.len(),
         }),
     );
-    if printer.json {
-        printer.out_json(&summary)?;
-    } else {
-        print_summary(
-            printer,
-            args,
-            &saved,
-            training.len(),
-            held_out.len(),
-            held_out_accuracy,
-        );
-    }
-    Ok(if saved.findings.is_empty() {
-        ExitStatus::Success
-    } else {
-        ExitStatus::Failure
-    })
 }
 
 /// The DP-SGD parameters the arguments ask for.
@@ -269,15 +310,14 @@ fn print_summary(
     printer: Printer,
     args: &TrainArgs,
     saved: &SavedModel,
-    training: usize,
-    held_out: usize,
+    counts: Counts,
     held_out_accuracy: Option<f64>,
 ) {
     let record = saved.model.record();
     printer.out(&format!(
         "trained `{}` on {} of `{}` ({}), {} epochs, {} steps",
         model_name(args),
-        count(training, "record"),
+        count(counts.training, "record"),
         args.data.display(),
         count(saved.labels.len(), "class"),
         record.epochs,
@@ -295,7 +335,7 @@ fn print_summary(
         printer.out(&format!(
             "held-out accuracy: {} on {}",
             percent_tenths(accuracy),
-            count(held_out, "record")
+            count(counts.held_out, "record")
         ));
     }
     if let Some(last) = record.epochs_watched.last() {
