@@ -22,11 +22,23 @@ epochs=${BENCH_EPOCHS:-2}
 dp_venv=/var/tmp/antidote-dp-venv
 
 bench_apt dataset-fashion-mnist:/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+# Torch from PyTorch's CPU wheel index when reachable, else Debian's python3-torch (1.13, with
+# system site packages, and the last opacus that supports it), as bench/common.sh does.
 if ! "$dp_venv/bin/python" -c 'import torch, opacus' 2>/dev/null; then
   echo "installing torch (CPU) and opacus into $dp_venv ..." >&2
-  [ -x "$dp_venv/bin/python" ] || python3 -m venv "$dp_venv"
-  "$dp_venv/bin/pip" install -q torch --index-url https://download.pytorch.org/whl/cpu
-  "$dp_venv/bin/pip" install -q opacus numpy
+  rm -rf "$dp_venv"
+  python3 -m venv "$dp_venv"
+  if "$dp_venv/bin/pip" install -q --retries 1 --timeout 30 torch \
+      --index-url https://download.pytorch.org/whl/cpu 2>/dev/null; then
+    "$dp_venv/bin/pip" install -q opacus numpy
+  else
+    echo "PyTorch's CPU wheel index is unreachable: using Debian's python3-torch" >&2
+    /usr/bin/python3 -c 'import torch' 2>/dev/null ||
+      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch >/dev/null; }
+    rm -rf "$dp_venv"
+    /usr/bin/python3 -m venv --system-site-packages "$dp_venv"
+    "$dp_venv/bin/pip" install -q "opacus==1.4.0"
+  fi
 fi
 versions=$("$dp_venv/bin/python" -c 'import opacus, torch; print(f"opacus {opacus.__version__}, torch {torch.__version__}")')
 cargo build --release --quiet -p antidote-learn --example dpsgd
