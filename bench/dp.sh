@@ -22,23 +22,16 @@ epochs=${BENCH_EPOCHS:-2}
 dp_venv=/var/tmp/antidote-dp-venv
 
 bench_apt dataset-fashion-mnist:/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
-# Torch from PyTorch's CPU wheel index when reachable, else Debian's python3-torch (1.13, with
-# system site packages, and the last opacus that supports it), as bench/common.sh does.
+# Torch from PyTorch's CPU wheel index when reachable, else with opacus from PyPI (a CUDA build
+# of several GB that runs on the CPU). Debian's python3-torch (1.13.0a0) does not do: opacus asks
+# for torch >= 1.13, which a pre-release does not satisfy, so pip replaces it anyway.
 if ! "$dp_venv/bin/python" -c 'import torch, opacus' 2>/dev/null; then
-  echo "installing torch (CPU) and opacus into $dp_venv ..." >&2
-  rm -rf "$dp_venv"
-  python3 -m venv "$dp_venv"
-  if "$dp_venv/bin/pip" install -q --retries 1 --timeout 30 torch \
-      --index-url https://download.pytorch.org/whl/cpu 2>/dev/null; then
-    "$dp_venv/bin/pip" install -q opacus numpy
-  else
-    echo "PyTorch's CPU wheel index is unreachable: using Debian's python3-torch" >&2
-    /usr/bin/python3 -c 'import torch' 2>/dev/null ||
-      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch >/dev/null; }
-    rm -rf "$dp_venv"
-    /usr/bin/python3 -m venv --system-site-packages "$dp_venv"
-    "$dp_venv/bin/pip" install -q "opacus==1.4.0"
-  fi
+  echo "installing torch and opacus into $dp_venv ..." >&2
+  [ -x "$dp_venv/bin/python" ] || python3 -m venv "$dp_venv"
+  "$dp_venv/bin/pip" install -q --retries 1 --timeout 30 torch \
+    --index-url https://download.pytorch.org/whl/cpu 2>/dev/null ||
+    echo "PyTorch's CPU wheel index is unreachable: torch comes from PyPI" >&2
+  "$dp_venv/bin/pip" install -q opacus numpy
 fi
 versions=$("$dp_venv/bin/python" -c 'import opacus, torch; print(f"opacus {opacus.__version__}, torch {torch.__version__}")')
 cargo build --release --quiet -p antidote-learn --example dpsgd
