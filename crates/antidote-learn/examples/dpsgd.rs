@@ -37,10 +37,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let (_, test) = read("t10k-images-idx3-ubyte.gz", usize::MAX)?;
     let featurizer = Featurizer::fit(&training, &schema)?;
     let classes = LabelIndex::from_records(&training);
-    let (features, labels) = (
-        featurizer.transform(&training)?,
-        classes.encode(&training)?,
-    );
+    let (features, labels) = (featurizer.transform(&training)?, classes.encode(&training)?);
     let (test_features, test_labels) = (featurizer.transform(&test)?, classes.encode(&test)?);
 
     let run = |privacy: Privacy| -> Result<(f64, f64, Option<f64>), Box<dyn Error>> {
