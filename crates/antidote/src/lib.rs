@@ -102,6 +102,7 @@ pub fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitStatus> {
         Command::Aggregate(args) => commands::aggregate::aggregate(&args, global, printer),
         Command::Monitor(args) => commands::monitor::monitor(&args, global, printer),
         Command::Canary(args) => commands::canary::canary(&args, global, printer),
+        Command::Train(args) => commands::train::train(&args, global, printer),
     }
 }
 

@@ -16,6 +16,7 @@ pub mod profile;
 pub mod scan;
 pub mod sign;
 pub mod sign_model;
+pub mod train;
 pub mod verify;
 pub mod verify_model;
 

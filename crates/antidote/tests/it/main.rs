@@ -24,6 +24,7 @@ mod scan;
 mod scan_report;
 mod sign;
 mod terminal;
+mod train;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
