@@ -97,6 +97,7 @@ pub fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitStatus> {
         Command::Poison(args) => commands::poison::poison(&args, global, printer),
         Command::Drill(args) => commands::drill::drill(&args, global, printer),
         Command::Aggregate(args) => commands::aggregate::aggregate(&args, global, printer),
+        Command::Gate(args) => commands::gate::gate(&args, global, printer),
     }
 }
 

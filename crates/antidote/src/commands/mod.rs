@@ -5,6 +5,7 @@ pub mod check;
 pub mod diff;
 pub mod drill;
 pub mod explain;
+pub mod gate;
 pub mod keygen;
 pub mod lock;
 pub mod log;

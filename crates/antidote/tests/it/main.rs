@@ -9,6 +9,7 @@ mod drill;
 mod errors;
 mod fashion_mnist;
 mod flower;
+mod gate;
 mod help;
 mod images;
 mod ledger;
