@@ -117,7 +117,7 @@ impl GateReport {
 
     /// Reads a `gate.json`, refusing other versions.
     pub fn read(path: &Path) -> Result<Self, GateError> {
-        let failed = |source: std::io::Error| GateError::Write {
+        let failed = |source: std::io::Error| GateError::Read {
             path: path.to_owned(),
             source,
         };

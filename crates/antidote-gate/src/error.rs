@@ -78,7 +78,16 @@ pub enum GateError {
         #[source]
         source: TriggerFileError,
     },
-    /// A gate report cannot be written or read.
+    /// A gate decision cannot be read.
+    #[error("failed to read the gate decision `{path}`")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A gate decision cannot be written.
     #[error("failed to write the gate decision `{path}`")]
     Write {
         /// The file.

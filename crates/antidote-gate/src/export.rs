@@ -36,6 +36,7 @@ impl LinearModel {
             "the weights are features x classes"
         );
         let float = tensor_proto::DataType::Float as i32;
+        let signed = |size: usize| i64::try_from(size).expect("a tensor dimension fits in i64");
         let dim = |value: tensor_shape_proto::dimension::Value| tensor_shape_proto::Dimension {
             denotation: String::new(),
             value: Some(value),
@@ -60,7 +61,7 @@ impl LinearModel {
         input_dims.extend(
             self.input_dims
                 .iter()
-                .map(|&size| dim(tensor_shape_proto::dimension::Value::DimValue(size as i64))),
+                .map(|&size| dim(tensor_shape_proto::dimension::Value::DimValue(signed(size)))),
         );
         let tensor = |name: &str, dims: Vec<i64>, data: &[f32]| TensorProto {
             dims,
@@ -95,19 +96,19 @@ impl LinearModel {
             initializer: vec![
                 tensor(
                     "weights",
-                    vec![features as i64, classes as i64],
+                    vec![signed(features), signed(classes)],
                     &self.weights,
                 ),
-                tensor("bias", vec![classes as i64], &self.bias),
+                tensor("bias", vec![signed(classes)], &self.bias),
             ],
             input: vec![value_info("input", input_dims)],
             output: vec![value_info(
                 "probabilities",
                 vec![
                     batch(),
-                    dim(tensor_shape_proto::dimension::Value::DimValue(
-                        classes as i64,
-                    )),
+                    dim(tensor_shape_proto::dimension::Value::DimValue(signed(
+                        classes,
+                    ))),
                 ],
             )],
             ..GraphProto::default()
