@@ -156,7 +156,7 @@ pub enum Command {
     /// Combine federated client updates with a robust rule, and score every client
     #[command(long_about = AGGREGATE_ABOUT, after_help = AGGREGATE_EXAMPLES)]
     Aggregate(AggregateArgs),
-    /// Decide whether a trained model may ship: golden-set accuracy, trigger attack success, canaries
+    /// Decide whether a trained model may ship: accuracy, trigger attack success, canaries
     #[command(long_about = GATE_ABOUT, after_help = GATE_EXAMPLES)]
     Gate(GateArgs),
 }
