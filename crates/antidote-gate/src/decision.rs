@@ -278,16 +278,16 @@ fn reasons(
     thresholds: &Thresholds,
 ) -> Vec<String> {
     let mut reasons = Vec::new();
-    if accuracy.overall_failed {
-        if let (Some(baseline), Some(delta)) = (accuracy.baseline, accuracy.delta) {
-            reasons.push(format!(
-                "golden-set accuracy fell {} ({} -> {}), more than the {} allowed",
-                points(-delta),
-                percent(baseline),
-                percent(accuracy.accuracy),
-                points(thresholds.max_accuracy_drop)
-            ));
-        }
+    if accuracy.overall_failed
+        && let (Some(baseline), Some(delta)) = (accuracy.baseline, accuracy.delta)
+    {
+        reasons.push(format!(
+            "golden-set accuracy fell {} ({} -> {}), more than the {} allowed",
+            points(-delta),
+            percent(baseline),
+            percent(accuracy.accuracy),
+            points(thresholds.max_accuracy_drop)
+        ));
     }
     for class in accuracy.classes.iter().filter(|class| class.failed) {
         if let (Some(baseline), Some(delta)) = (class.baseline, class.delta) {

@@ -73,13 +73,12 @@ impl HttpPredictor {
             .http_status_as_error(false)
             .build()
             .into();
+        let mut options = options;
+        options.batch = options.batch.max(1);
         Ok(Self {
             url: url.to_owned(),
             agent,
-            options: HttpOptions {
-                batch: options.batch.max(1),
-                ..options
-            },
+            options,
         })
     }
 

@@ -52,7 +52,7 @@ pub fn document(input: &PageInput<'_>, provenance: Provenance) -> Report {
                     "{} of {} canaries changed",
                     canaries.changed, canaries.canaries
                 )),
-                headers: vec!["canary".into(), "required".into(), "answered".into(), "".into()],
+                headers: vec!["canary".into(), "required".into(), "answered".into(), String::new()],
                 rows: canaries
                     .results
                     .iter()
@@ -373,14 +373,14 @@ fn trigger_card(check: &TriggerCheck) -> Block {
         pixels,
         ..
     } = &check.trigger
+        && !pixels.is_empty()
+        && matches!(channels, 1 | 3 | 4)
     {
-        if !pixels.is_empty() && matches!(channels, 1 | 3 | 4) {
-            pictures.push(
-                Picture::new(*width, *height, *channels as u8, pixels.clone())
-                    .fit(THUMBNAIL_SIDE)
-                    .with_caption("the patch as stamped"),
-            );
-        }
+        pictures.push(
+            Picture::new(*width, *height, *channels as u8, pixels.clone())
+                .fit(THUMBNAIL_SIDE)
+                .with_caption("the patch as stamped"),
+        );
     }
     Block::Card(Card {
         title: check.description.clone(),

@@ -278,10 +278,9 @@ pub(crate) fn stamp(pattern: &Trigger, value: &mut Value) -> bool {
         pixels,
         ..
     } = pattern
+        && pixels.len() != (*width * *height * *channels) as usize
     {
-        if pixels.len() != (*width * *height * *channels) as usize {
-            return false;
-        }
+        return false;
     }
     if let Trigger::ImageBlend {
         width,
@@ -290,10 +289,9 @@ pub(crate) fn stamp(pattern: &Trigger, value: &mut Value) -> bool {
         pixels,
         ..
     } = pattern
+        && pixels.len() != (*width * *height * *channels) as usize
     {
-        if pixels.len() != (*width * *height * *channels) as usize {
-            return false;
-        }
+        return false;
     }
     pattern.stamp(value)
 }

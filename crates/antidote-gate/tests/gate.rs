@@ -1,5 +1,9 @@
 //! The gate on real ONNX models: logistic regressions trained here on Fashion-MNIST, clean and
 //! backdoored, written as ONNX and run through tract.
+#![expect(
+    clippy::unwrap_used,
+    reason = "the test helpers fail the test on any error"
+)]
 
 use std::path::{Path, PathBuf};
 

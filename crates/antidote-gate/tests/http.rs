@@ -1,5 +1,9 @@
 //! The HTTP predictor against a real local server (a `std::net` thread): the documented JSON,
 //! batching, timeouts and retries with backoff.
+#![expect(
+    clippy::unwrap_used,
+    reason = "the test helpers fail the test on any error"
+)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;

@@ -1,6 +1,10 @@
 //! `antidote gate`: logistic regressions trained here on Fashion-MNIST, one clean and one on a
 //! `BadNets`-poisoned copy, written as ONNX and gated end to end: exit codes, `gate.json`, the
 //! ledger's rollback target, and the HTML report in headless Chromium.
+#![expect(
+    clippy::unwrap_used,
+    reason = "the test helpers fail the test on any error"
+)]
 
 use std::path::{Path, PathBuf};
 
