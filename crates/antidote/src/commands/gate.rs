@@ -22,6 +22,10 @@ use crate::settings::Settings;
 use crate::{ExitStatus, UserError};
 
 /// Runs the gate, or prints the rollback target.
+#[expect(
+    clippy::too_many_lines,
+    reason = "one straight sequence: read, run, write, record, print"
+)]
 pub fn gate(args: &GateArgs, settings: &Settings, printer: Printer) -> anyhow::Result<ExitStatus> {
     if args.rollback_target {
         return rollback_target(settings, printer);
@@ -347,10 +351,10 @@ fn write_page(
     if let Some(golden) = &args.golden {
         inputs.push(("golden set", golden));
     }
-    if let Some(baseline) = &args.baseline_model {
-        if Path::new(baseline).is_file() {
-            inputs.push(("baseline model", Path::new(baseline)));
-        }
+    if let Some(baseline) = &args.baseline_model
+        && Path::new(baseline).is_file()
+    {
+        inputs.push(("baseline model", Path::new(baseline)));
     }
     let document = page::document(
         &page::PageInput {
