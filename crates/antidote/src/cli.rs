@@ -165,6 +165,110 @@ pub enum Command {
     /// Train a built-in model, with differential privacy (DP-SGD) on request, and watch it
     #[command(long_about = TRAIN_ABOUT, after_help = TRAIN_EXAMPLES)]
     Train(Box<TrainArgs>),
+    /// Decide whether a trained model may ship: accuracy, trigger attack success, canaries
+    #[command(long_about = GATE_ABOUT, after_help = GATE_EXAMPLES)]
+    Gate(GateArgs),
+}
+
+const GATE_ABOUT: &str = "Decide whether a trained model may ship.
+
+MODEL is an ONNX file, run on the CPU with tract, or an `http://` endpoint. The gate runs it on \
+the labelled golden set and fails (exit 1) when:
+- golden-set accuracy drops by more than `max_accuracy_drop` (default 1 point) against \
+`--baseline-model`, or the accuracy of a class with at least `min_class_records` golden records \
+(default 20) drops by more than `max_class_accuracy_drop` (default 5 points); smaller classes \
+are reported and never fail;
+- a trigger flips more than `max_attack_success` (default 10%) of the golden inputs it is \
+stamped on to its target. Triggers come from a scan (`--triggers scan/summary.json`) or are \
+listed (`--trigger FILE`: a JSON `{\"trigger\": TRIGGER, \"target\": \"class\"}`, such as the \
+`truth.json` of `antidote poison`, or a list of them). Only golden inputs labelled outside the \
+target, and not already predicted as it, are stamped. The gate decides on the measured rate and \
+reports its Wilson interval (`confidence`, default 0.95) beside it. A scan names a patch without \
+its pixels: the gate stamps it at the greatest contrast with the golden images there;
+- a canary (`--canaries`, a labelled dataset whose labels are the outputs required) changes.
+`--shadow FILE` replays recorded production inputs through the candidate and the baseline (the \
+serving model) and reports their disagreement by class; it does not fail the gate.
+
+ONNX models: one float input `[batch, ...]` (the batch free or fixed). Images are fed as their \
+pixels scaled to [0, 1] in the input's shape (`[H, W, C]`, `[C, H, W]` or flat); other data as \
+its numeric columns in order (numbers, booleans, embedding lists). The output read is a float \
+`[batch, classes]` (probabilities or logits) or integer class indices; output `i` is the `i`-th \
+class of the golden set (integers in numeric order, else sorted) unless `--classes` says \
+otherwise. Text models need their tokenizer: gate them through an endpoint.
+
+HTTP endpoints get a `POST` of `{\"instances\": [{\"id\": ..., \"features\": {COLUMN: VALUE}}]}` \
+(images as `{width, height, channels, pixels}`) and answer `{\"predictions\": [LABEL, ...]}`; \
+requests time out after `--timeout` seconds and are retried `--retries` times with exponential \
+backoff on timeouts, connection errors, 429 and 5xx.
+
+Writes `DIR/gate.json` (the versioned decision with every number) and, with `--report`, an HTML \
+report. The ledger records a `gate` event with the model's SHA-256 and the verdict; \
+`--rollback-target` prints the last model whose gate passed. Thresholds are set under `[gate]` \
+in `antidote.toml`. Exits 0 when every check passed, 1 when one failed, 2 for bad input.";
+
+const GATE_EXAMPLES: &str = "Examples:
+  antidote gate model.onnx --golden golden.csv --baseline-model serving.onnx
+  antidote gate model.onnx --golden golden/ --triggers scan/summary.json --report
+  antidote gate http://127.0.0.1:8080/predict --golden golden.jsonl --canaries canaries.jsonl
+  antidote gate --rollback-target                  # the last model that passed";
+
+/// `antidote gate`.
+#[derive(Debug, Args)]
+pub struct GateArgs {
+    /// The candidate model: an ONNX file or an `http://` endpoint
+    #[arg(value_name = "MODEL", required_unless_present = "rollback_target")]
+    pub model: Option<String>,
+
+    /// The golden set: labelled data the model was not trained on
+    #[arg(long, value_name = "DATA", required_unless_present = "rollback_target")]
+    pub golden: Option<PathBuf>,
+
+    /// The model to compare with (the one in production): an ONNX file or an endpoint
+    #[arg(long, value_name = "MODEL")]
+    pub baseline_model: Option<String>,
+
+    /// The `summary.json` of `antidote scan`: test every trigger it discovered
+    #[arg(long, value_name = "SUMMARY")]
+    pub triggers: Option<PathBuf>,
+
+    /// A JSON file of triggers to test (a red-team `truth.json`, or a list); repeatable
+    #[arg(long, value_name = "JSON")]
+    pub trigger: Vec<PathBuf>,
+
+    /// Canary inputs whose label is the output the model must give; any change fails
+    #[arg(long, value_name = "DATA")]
+    pub canaries: Option<PathBuf>,
+
+    /// Recorded production inputs to replay through the candidate and `--baseline-model`
+    #[arg(long, value_name = "DATA")]
+    pub shadow: Option<PathBuf>,
+
+    /// Also write a self-contained HTML report (default file: `DIR/report.html`)
+    #[arg(long, value_name = "FILE", num_args = 0..=1)]
+    pub report: Option<Option<PathBuf>>,
+
+    /// The folder to write `gate.json` (and the report) to
+    #[arg(long, default_value = "antidote-gate", value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// The classes the model's outputs mean, in order (comma-separated; default: the golden set's, sorted)
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    pub classes: Vec<String>,
+
+    /// Seconds an endpoint may take to answer one request
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    pub timeout: f64,
+
+    /// Retries of a failed endpoint request, with exponential backoff
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub retries: u32,
+
+    /// Print the last model whose gate passed (from the ledger), and nothing else
+    #[arg(long, conflicts_with_all = ["model", "golden"])]
+    pub rollback_target: bool,
+
+    #[command(flatten)]
+    pub dataset: DatasetArgs,
 }
 
 const TRAIN_ABOUT: &str = "Train a built-in model (multinomial logistic regression or a small \

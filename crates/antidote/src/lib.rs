@@ -103,6 +103,7 @@ pub fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitStatus> {
         Command::Monitor(args) => commands::monitor::monitor(&args, global, printer),
         Command::Canary(args) => commands::canary::canary(&args, global, printer),
         Command::Train(args) => commands::train::train(&args, global, printer),
+        Command::Gate(args) => commands::gate::gate(&args, global, printer),
     }
 }
 

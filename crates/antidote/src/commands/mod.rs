@@ -7,6 +7,7 @@ pub mod diff;
 pub mod drill;
 pub mod explain;
 pub mod federated_drill;
+pub mod gate;
 pub mod keygen;
 pub mod lock;
 pub mod log;

@@ -11,6 +11,7 @@ mod errors;
 mod fashion_mnist;
 mod federated;
 mod flower;
+mod gate;
 mod help;
 mod images;
 mod ledger;
