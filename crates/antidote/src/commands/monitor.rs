@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use antidote_core::display::{human_bytes, plural};
 use antidote_core::error_chain;
+use antidote_monitor::canaries::CanarySet;
 use antidote_monitor::http::{self, HttpConfig, Routes};
 use antidote_monitor::triggers::TriggerSet;
 use antidote_monitor::{Monitor, MonitorError, MonitorParams};
@@ -40,8 +41,18 @@ pub fn monitor(
             trigger.describe()
         ));
     }
+    let canaries = match &args.canaries {
+        Some(path) => CanarySet::read(path).map_err(|error| {
+            UserError::new(
+                error_chain(&error),
+                "`--canaries` takes the secret manifest `antidote canary plant` writes (`--manifest`)",
+            )
+        })?,
+        None => CanarySet::default(),
+    };
     let token = args.token_file.as_deref().map(read_token).transpose()?;
-    let monitor = Monitor::open(&args.store, &baseline, triggers, params).map_err(|error| {
+    let with_canaries = canaries.len();
+    let monitor = Monitor::open(&args.store, &baseline, triggers, canaries, params).map_err(|error| {
         match error {
             MonitorError::UnlabelledBaseline => UserError::new(
                 format!(
@@ -95,10 +106,18 @@ pub fn monitor(
         ));
     }
     printer.note(&format!(
-        "antidote monitor: store `{}` holds {}; windows of {}; {}; bodies up to {}",
+        "antidote monitor: store `{}` holds {}; windows of {}; {}; {}; bodies up to {}",
         args.store.display(),
         plural(monitor.stored(), "event"),
         plural(args.window as u64, "event"),
+        if with_canaries == 0 {
+            "no canaries".to_owned()
+        } else {
+            format!(
+                "{} recognised",
+                plural(with_canaries as u64, "canary record")
+            )
+        },
         if config.token.is_some() {
             "bearer token required"
         } else {
