@@ -633,6 +633,8 @@ fn promtool_accepts_the_rules_their_tests_and_a_real_scrape() {
     let context = TestContext::new();
     baseline(&context);
     triggers(&context);
+    // With canaries, so that the canary series the rules and the dashboard read are exposed.
+    plant_canaries(&context);
     let server = Server::start(
         &context,
         &[
@@ -640,6 +642,8 @@ fn promtool_accepts_the_rules_their_tests_and_a_real_scrape() {
             "profile.json",
             "--triggers",
             "summary.json",
+            "--canaries",
+            "m.secret.json",
             "--store",
             "events.db",
             "--window",
@@ -738,6 +742,33 @@ fn a_kill_during_load_loses_no_acknowledged_event() {
     assert_eq!(stored % 50, 0, "a batch was stored in part: {stored}");
 }
 
+/// Plants 10 canaries and 2 honeypots in `fortunes.csv` with the real binary; the manifest
+/// `m.secret.json`, parsed.
+fn plant_canaries(context: &TestContext) -> serde_json::Value {
+    context.fixture("fortunes_3class.csv", "fortunes.csv");
+    context
+        .run(&[
+            "canary",
+            "plant",
+            "fortunes.csv",
+            "--count",
+            "10",
+            "--honeypots",
+            "2",
+            "--honeypot-out",
+            "honeypots.csv",
+            "-o",
+            "planted.csv",
+            "--manifest",
+            "m.secret.json",
+        ])
+        .expect_code(0);
+    serde_json::from_str(
+        &std::fs::read_to_string(context.path("m.secret.json")).expect("read the manifest"),
+    )
+    .expect("a JSON manifest")
+}
+
 /// One event of `input` predicted as `predicted`, as a JSON line.
 fn event_line(input: &str, predicted: &str) -> String {
     let mut line =
@@ -787,7 +818,7 @@ fn canary_count(scrape: &str, kind: &str, outcome: &str) -> f64 {
 )]
 fn canary_inputs_are_counted_and_memorisation_and_honeypots_alert() {
     let context = TestContext::new();
-    context.fixture("fortunes_3class.csv", "fortunes.csv");
+    let manifest = plant_canaries(&context);
     context
         .run(&[
             "profile",
@@ -797,27 +828,6 @@ fn canary_inputs_are_counted_and_memorisation_and_honeypots_alert() {
             "--no-ledger",
         ])
         .expect_code(0);
-    context
-        .run(&[
-            "canary",
-            "plant",
-            "fortunes.csv",
-            "--count",
-            "10",
-            "--honeypots",
-            "2",
-            "--honeypot-out",
-            "honeypots.csv",
-            "-o",
-            "planted.csv",
-            "--manifest",
-            "m.secret.json",
-        ])
-        .expect_code(0);
-    let manifest: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(context.path("m.secret.json")).expect("read the manifest"),
-    )
-    .expect("a JSON manifest");
     let key = manifest["key"].as_str().expect("a key").to_owned();
     let planted = canary_texts(&manifest, "planted");
     let held_out = canary_texts(&manifest, "held_out");
