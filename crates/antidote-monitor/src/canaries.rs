@@ -162,3 +162,104 @@ impl CanarySet {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use antidote_canary::{PlantOptions, PlantedDataset, plant};
+    use antidote_data::{ColumnKind, Format, from_rows};
+
+    use super::*;
+
+    fn planted(columns: Vec<(Arc<str>, ColumnKind)>, rows: Vec<Vec<Value>>) -> Manifest {
+        let dataset = from_rows(Path::new("memory"), columns, rows).unwrap();
+        let schema = dataset.schema().clone();
+        let records = dataset.collect::<Result<Vec<_>, _>>().unwrap();
+        let described = PlantedDataset {
+            input: "memory".into(),
+            output: "planted".into(),
+            honeypot_output: None,
+            format: Format::Jsonl,
+            schema: schema.clone(),
+            input_records: records.len(),
+            ids_are_positions: true,
+        };
+        let options = PlantOptions {
+            count: 3,
+            held_out: 3,
+            honeypots: 1,
+        };
+        plant(
+            records,
+            &schema,
+            Format::Jsonl,
+            true,
+            CanaryKey::from_bytes([3; 32]),
+            options,
+            described,
+        )
+        .unwrap()
+        .manifest
+    }
+
+    #[test]
+    fn numeric_canaries_are_recognised_by_their_features_and_real_rows_are_not() {
+        let rows: Vec<Vec<Value>> = (0..40)
+            .map(|index| {
+                vec![
+                    Value::Float(f64::from(index) * 0.25),
+                    Value::Float(10.0 - f64::from(index % 7)),
+                    Value::Int(i64::from(index % 2)),
+                ]
+            })
+            .collect();
+        let manifest = planted(
+            vec![
+                (Arc::from("x"), ColumnKind::Float),
+                (Arc::from("y"), ColumnKind::Float),
+                (Arc::from("label"), ColumnKind::Integer),
+            ],
+            rows.clone(),
+        );
+        let set = CanarySet::new(&manifest);
+        assert_eq!(set.len(), 7);
+        let features = |entry: &antidote_canary::Entry| -> Vec<f64> {
+            ["x", "y"]
+                .iter()
+                .map(|name| entry.record.fields[*name].as_f64().unwrap())
+                .collect()
+        };
+        for (group, _, entry) in manifest.all() {
+            let label = entry.record.label.clone().unwrap();
+            let hit = set.find(None, Some(&features(entry)), &label).unwrap();
+            assert_eq!(
+                hit,
+                CanaryHit {
+                    kind: group,
+                    expected: true
+                }
+            );
+            let other = set.find(None, Some(&features(entry)), "another").unwrap();
+            assert!(!other.expected);
+        }
+        for row in &rows {
+            let real: Vec<f64> = row[..2]
+                .iter()
+                .map(|value| value.as_f64().unwrap())
+                .collect();
+            assert_eq!(set.find(None, Some(&real), "0"), None);
+        }
+        // The wrong number of features, and no key at all, recognise nothing.
+        let entry = &manifest.planted[0];
+        assert_eq!(set.find(None, Some(&features(entry)[..1]), "0"), None);
+        assert_eq!(
+            CanarySet::default().find(None, Some(&features(entry)), "0"),
+            None
+        );
+        assert_eq!(
+            format!("{set:?}"),
+            "CanarySet { payloads: 0, records: 7, .. }"
+        );
+    }
+}

@@ -488,6 +488,76 @@ mod tests {
         assert!(firing.contains(&(AlertName::PredictionDrift, AlertRule::ThreeSigma)));
     }
 
+    fn canary(kind: Group, expected: bool) -> StoredEvent {
+        StoredEvent {
+            canary: Some(crate::canaries::CanaryHit { kind, expected }),
+            ..event("a", 0.9, false)
+        }
+    }
+
+    #[test]
+    fn canary_alerts_follow_the_window_and_exist_only_with_canaries() {
+        let canary_alerts = |evaluation: &Evaluation| -> Vec<(AlertName, bool, f64)> {
+            evaluation
+                .alerts
+                .iter()
+                .filter(|alert| {
+                    matches!(
+                        alert.alert,
+                        AlertName::HoneypotInput | AlertName::CanaryMemorisation
+                    )
+                })
+                .map(|alert| (alert.alert, alert.firing, alert.value))
+                .collect()
+        };
+        // Chance level: one in nine planted and held-out canaries get their label.
+        let mut events = stationary(20);
+        for index in 0..9 {
+            events.push(canary(Group::Planted, index == 0));
+            events.push(canary(Group::HeldOut, index == 0));
+        }
+        let latest: Vec<StoredEvent> = events.iter().rev().cloned().collect();
+        assert!(canary_alerts(&evaluate(&latest, &baseline(), &params())).is_empty());
+        let with_canaries = MonitorParams {
+            canary_alpha: Some(DEFAULT_CANARY_ALPHA),
+            ..params()
+        };
+        let evaluation = evaluate(&latest, &baseline(), &with_canaries);
+        assert_eq!(
+            evaluation.current.canaries,
+            CanaryCounts {
+                planted_expected: 1,
+                planted_other: 8,
+                held_out_expected: 1,
+                held_out_other: 8,
+                honeypots: 0,
+            }
+        );
+        let alerts = canary_alerts(&evaluation);
+        assert_eq!(alerts[0], (AlertName::HoneypotInput, false, 0.0));
+        assert_eq!(
+            (alerts[1].0, alerts[1].1),
+            (AlertName::CanaryMemorisation, false)
+        );
+        assert!((alerts[1].2 - 13.0 / 17.0).abs() < 1e-12, "{alerts:?}");
+
+        // A memorising model, and a honeypot.
+        events.extend((0..20).map(|_| canary(Group::Planted, true)));
+        events.push(canary(Group::Honeypot, false));
+        let latest: Vec<StoredEvent> = events.iter().rev().cloned().collect();
+        let alerts = canary_alerts(&evaluate(&latest, &baseline(), &with_canaries));
+        assert_eq!(alerts[0], (AlertName::HoneypotInput, true, 1.0));
+        assert!(alerts[1].1, "{alerts:?}");
+        // [[21, 8], [1, 8]]: p by Python's `math.comb`.
+        assert!((alerts[1].2 - 0.001_807_110_216_178_427_6).abs() < 1e-12);
+
+        // Once the honeypot and the memorised canaries leave the window, both stop.
+        events.extend(stationary(100));
+        let latest: Vec<StoredEvent> = events.iter().rev().cloned().collect();
+        let alerts = canary_alerts(&evaluate(&latest, &baseline(), &with_canaries));
+        assert!(alerts.iter().all(|(_, firing, _)| !firing), "{alerts:?}");
+    }
+
     #[test]
     fn nothing_fires_while_the_windows_fill() {
         let events: Vec<StoredEvent> = (0..50).map(|_| event("c", 0.1, true)).collect();
