@@ -41,15 +41,7 @@ pub fn monitor(
             trigger.describe()
         ));
     }
-    let canaries = match &args.canaries {
-        Some(path) => CanarySet::read(path).map_err(|error| {
-            UserError::new(
-                error_chain(&error),
-                "`--canaries` takes the secret manifest `antidote canary plant` writes (`--manifest`)",
-            )
-        })?,
-        None => CanarySet::default(),
-    };
+    let canaries = read_canaries(args.canaries.as_deref())?;
     let token = args.token_file.as_deref().map(read_token).transpose()?;
     let with_canaries = canaries.len();
     let monitor = Monitor::open(&args.store, &baseline, triggers, canaries, params).map_err(|error| {
@@ -208,6 +200,21 @@ fn params(args: &MonitorArgs) -> anyhow::Result<MonitorParams> {
         baseline_windows: args.baseline_windows,
         max_trigger_ratio: args.max_trigger_ratio,
         ..MonitorParams::default()
+    })
+}
+
+/// The canaries of the manifest, checked against its key; none without a manifest. The key
+/// stays in the set: errors name the file, never its content.
+fn read_canaries(path: Option<&Path>) -> anyhow::Result<CanarySet> {
+    let Some(path) = path else {
+        return Ok(CanarySet::default());
+    };
+    CanarySet::read(path).map_err(|error| {
+        UserError::new(
+            error_chain(&error),
+            "`--canaries` takes the secret manifest `antidote canary plant` writes (`--manifest`)",
+        )
+        .into()
     })
 }
 
