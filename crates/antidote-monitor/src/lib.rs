@@ -7,7 +7,8 @@
 //! computes over sliding windows ([`window`]) the prediction distribution's drift from the
 //! baseline profile's labels (the statistics of `antidote check`), the confidence per class, and
 //! the trigger activation rate: the share of inputs that carry a trigger a scan discovered
-//! ([`triggers::TriggerSet`]). Alerts (fixed thresholds and 3-sigma over baseline windows) and
+//! ([`triggers::TriggerSet`]), and the inputs that are canaries or honeypots of a secret manifest
+//! of `antidote canary plant` ([`canaries::CanarySet`]). Alerts (fixed thresholds and 3-sigma over baseline windows) and
 //! everything else are exposed as Prometheus metrics ([`metrics::Metrics`]) by an axum router
 //! ([`http::router`]).
 //!
