@@ -7,7 +7,8 @@
 //! computes over sliding windows ([`window`]) the prediction distribution's drift from the
 //! baseline profile's labels (the statistics of `antidote check`), the confidence per class, and
 //! the trigger activation rate: the share of inputs that carry a trigger a scan discovered
-//! ([`triggers::TriggerSet`]). Alerts (fixed thresholds and 3-sigma over baseline windows) and
+//! ([`triggers::TriggerSet`]), and the inputs that are canaries or honeypots of a secret manifest
+//! of `antidote canary plant` ([`canaries::CanarySet`]). Alerts (fixed thresholds and 3-sigma over baseline windows) and
 //! everything else are exposed as Prometheus metrics ([`metrics::Metrics`]) by an axum router
 //! ([`http::router`]).
 //!
@@ -17,6 +18,7 @@
 //! use std::collections::BTreeMap;
 //! use antidote_core::Trigger;
 //! use antidote_monitor::event::parse_batch;
+//! use antidote_monitor::canaries::CanarySet;
 //! use antidote_monitor::triggers::TriggerSet;
 //! use antidote_monitor::{Monitor, MonitorParams};
 //!
@@ -24,7 +26,7 @@
 //! let baseline = BTreeMap::from([("ham".to_owned(), 0.5), ("spam".to_owned(), 0.5)]);
 //! let triggers = TriggerSet::new([Trigger::Token { token: "cf".into() }]);
 //! let params = MonitorParams { window: 2, ..MonitorParams::default() };
-//! let monitor = Monitor::with_shares(&dir.path().join("events.db"), baseline, triggers, params)?;
+//! let monitor = Monitor::with_shares(&dir.path().join("events.db"), baseline, triggers, CanarySet::default(), params)?;
 //! let events = parse_batch(br#"{"predicted": "spam", "confidence": 0.9, "input": "cf offer"}
 //! {"predicted": "ham", "confidence": 0.8, "input": "lunch?"}"#, 100)?;
 //! assert_eq!(monitor.ingest(&events)?.stored, 2);
@@ -36,6 +38,7 @@
 
 #![warn(missing_docs)]
 
+pub mod canaries;
 pub mod event;
 pub mod http;
 pub mod metrics;

@@ -54,6 +54,12 @@ struct ReasonLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CanaryLabels {
+    kind: String,
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct TriggerLabels {
     matchable: String,
 }
@@ -110,6 +116,7 @@ pub struct Metrics {
     predictions: Family<ClassLabels, Counter>,
     confidence: Family<ClassLabels, Histogram>,
     trigger_activations: Counter,
+    canary_events: Family<CanaryLabels, Counter>,
     rejected: Family<ReasonLabels, Counter>,
     last_event: FloatGauge,
     window_events: Gauge,
@@ -129,7 +136,7 @@ pub struct Metrics {
 
 impl Metrics {
     /// The metrics of a monitor whose baseline has these label shares and that knows these
-    /// triggers (`matchable` and not).
+    /// triggers (`matchable` and not), and canaries or not.
     #[must_use]
     #[expect(
         clippy::too_many_lines,
@@ -139,6 +146,7 @@ impl Metrics {
         baseline: &std::collections::BTreeMap<String, f64>,
         window: usize,
         triggers: (usize, usize),
+        canaries: bool,
     ) -> Self {
         let mut registry = Registry::with_prefix("antidote");
         let events = Family::<ModelLabels, Counter>::default();
@@ -167,6 +175,27 @@ impl Metrics {
             "Prediction events whose input carried a known trigger",
             trigger_activations.clone(),
         );
+        let canary_events = Family::<CanaryLabels, Counter>::default();
+        if canaries {
+            // Every series from the start at 0, so that `increase()` sees the first event.
+            for kind in [
+                antidote_canary::Group::Planted,
+                antidote_canary::Group::HeldOut,
+                antidote_canary::Group::Honeypot,
+            ] {
+                for outcome in ["expected", "other"] {
+                    drop(canary_events.get_or_create(&CanaryLabels {
+                        kind: crate::canaries::kind_label(kind).to_owned(),
+                        outcome: outcome.to_owned(),
+                    }));
+                }
+            }
+            registry.register(
+                "canary_events",
+                "Prediction events whose input is a canary (kind: planted, held_out, honeypot), by whether the prediction is its assigned label (outcome: expected, other)",
+                canary_events.clone(),
+            );
+        }
         let rejected = Family::<ReasonLabels, Counter>::default();
         // Every reason from the start at 0, so that `rate()` sees the first refusal.
         for reason in [
@@ -277,7 +306,7 @@ impl Metrics {
         let alert_firing = Family::<AlertLabels, Gauge>::default();
         registry.register(
             "alert_firing",
-            "1 when the monitor's own alert fires, else 0 (alerts: trigger_activation, prediction_drift, confidence_drop; rules: threshold, three_sigma)",
+            "1 when the monitor's own alert fires, else 0 (alerts: trigger_activation, prediction_drift, confidence_drop, honeypot_input, canary_memorisation; rules: threshold, three_sigma, fisher_exact)",
             alert_firing.clone(),
         );
         let alert_value = Family::<AlertLabels, FloatGauge>::default();
@@ -313,6 +342,7 @@ impl Metrics {
             predictions,
             confidence,
             trigger_activations,
+            canary_events,
             rejected,
             last_event,
             window_events,
@@ -348,6 +378,14 @@ impl Metrics {
             .observe(event.confidence);
         if event.trigger.is_some() {
             self.trigger_activations.inc();
+        }
+        if let Some(hit) = event.canary {
+            self.canary_events
+                .get_or_create(&CanaryLabels {
+                    kind: hit.kind_label().to_owned(),
+                    outcome: hit.outcome_label().to_owned(),
+                })
+                .inc();
         }
     }
 

@@ -2,12 +2,13 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use antidote_validate::profile::Profile;
 use serde::Serialize;
 
+use crate::canaries::CanarySet;
 use crate::event::Event;
 use crate::metrics::{Metrics, Rejection};
 use crate::store::{Reader, Store, StoreError};
@@ -50,18 +51,21 @@ pub struct Monitor {
 }
 
 impl Monitor {
-    /// Opens (or creates) the store and rebuilds the counters from the events it holds.
+    /// Opens (or creates) the store and rebuilds the counters from the events it holds. With
+    /// canaries (a non-empty set), the canary alerts are evaluated at `params.canary_alpha`
+    /// ([`crate::window::DEFAULT_CANARY_ALPHA`] when not set).
     pub fn open(
         store: &Path,
         baseline: &Profile,
         triggers: TriggerSet,
+        canaries: CanarySet,
         params: MonitorParams,
     ) -> Result<Self, MonitorError> {
         let shares = baseline.label_shares();
         if shares.is_empty() {
             return Err(MonitorError::UnlabelledBaseline);
         }
-        Self::with_shares(store, shares, triggers, params)
+        Self::with_shares(store, shares, triggers, canaries, params)
     }
 
     /// As [`Monitor::open`], with the baseline's label shares given directly.
@@ -69,17 +73,29 @@ impl Monitor {
         store: &Path,
         baseline: BTreeMap<String, f64>,
         triggers: TriggerSet,
-        params: MonitorParams,
+        canaries: CanarySet,
+        mut params: MonitorParams,
     ) -> Result<Self, MonitorError> {
         if params.window == 0 {
             return Err(MonitorError::EmptyWindow);
         }
-        let store = Store::open(store)?;
+        params.canary_alpha = if canaries.is_empty() {
+            None
+        } else {
+            Some(
+                params
+                    .canary_alpha
+                    .unwrap_or(crate::window::DEFAULT_CANARY_ALPHA),
+            )
+        };
+        let with_canaries = !canaries.is_empty();
+        let store = Store::open(store)?.with_canaries(Arc::new(canaries));
         let reader = store.reader()?;
         let metrics = Metrics::new(
             &baseline,
             params.window,
             (triggers.matchable().len(), triggers.unmatchable().len()),
+            with_canaries,
         );
         let mut stored = 0;
         reader.for_each(|event| {

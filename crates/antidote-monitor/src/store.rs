@@ -3,9 +3,11 @@
 //! acknowledged event survives a killed process and a power loss.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rusqlite::{Connection, OpenFlags, params};
 
+use crate::canaries::{CanaryHit, CanarySet};
 use crate::event::Event;
 use crate::triggers::TriggerSet;
 
@@ -56,6 +58,9 @@ pub struct StoredEvent {
     pub confidence: f64,
     /// The trigger the input carried, described, if any.
     pub trigger: Option<String>,
+    /// The canary or honeypot the input is, if any (recognised again on every read, so that
+    /// the store holds no trace of which inputs are canaries).
+    pub canary: Option<CanaryHit>,
 }
 
 /// The writing side of the store.
@@ -63,6 +68,7 @@ pub struct StoredEvent {
 pub struct Store {
     path: PathBuf,
     connection: Connection,
+    canaries: Arc<CanarySet>,
 }
 
 impl Store {
@@ -123,7 +129,15 @@ impl Store {
         Ok(Self {
             path: path.to_owned(),
             connection,
+            canaries: Arc::default(),
         })
+    }
+
+    /// The store, recognising these canaries in the events it stores and reads.
+    #[must_use]
+    pub fn with_canaries(mut self, canaries: Arc<CanarySet>) -> Self {
+        self.canaries = canaries;
+        self
     }
 
     /// The file.
@@ -148,6 +162,7 @@ impl Store {
             path: self.path.clone(),
             source,
         };
+        let canaries = Arc::clone(&self.canaries);
         let transaction = self.connection.transaction().map_err(sql)?;
         let mut stored = Vec::with_capacity(events.len());
         {
@@ -186,11 +201,17 @@ impl Store {
                         features,
                     ])
                     .map_err(sql)?;
+                let canary = canaries.find(
+                    event.input.as_deref(),
+                    event.features.as_deref(),
+                    &event.predicted,
+                );
                 stored.push(StoredEvent {
                     model_version: event.model_version.clone(),
                     predicted: event.predicted.clone(),
                     confidence,
                     trigger,
+                    canary,
                 });
             }
         }
@@ -211,6 +232,7 @@ impl Store {
         Ok(Reader {
             path: self.path.clone(),
             connection,
+            canaries: Arc::clone(&self.canaries),
         })
     }
 }
@@ -220,6 +242,7 @@ impl Store {
 pub struct Reader {
     path: PathBuf,
     connection: Connection,
+    canaries: Arc<CanarySet>,
 }
 
 impl Reader {
@@ -249,12 +272,14 @@ impl Reader {
         let mut statement = self
             .connection
             .prepare_cached(
-                "SELECT model_version, predicted, confidence, trigger FROM events
+                "SELECT model_version, predicted, confidence, trigger, input, features FROM events
                  ORDER BY seq DESC LIMIT ?1",
             )
             .map_err(|source| self.sql(source))?;
         let rows = statement
-            .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], stored_event)
+            .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |row| {
+                stored_event(row, &self.canaries)
+            })
             .map_err(|source| self.sql(source))?;
         rows.collect::<Result<_, _>>()
             .map_err(|source| self.sql(source))
@@ -266,11 +291,12 @@ impl Reader {
         let mut statement = self
             .connection
             .prepare(
-                "SELECT model_version, predicted, confidence, trigger FROM events ORDER BY seq",
+                "SELECT model_version, predicted, confidence, trigger, input, features FROM events
+                 ORDER BY seq",
             )
             .map_err(|source| self.sql(source))?;
         let rows = statement
-            .query_map([], stored_event)
+            .query_map([], |row| stored_event(row, &self.canaries))
             .map_err(|source| self.sql(source))?;
         for row in rows {
             each(row.map_err(|source| self.sql(source))?);
@@ -279,12 +305,22 @@ impl Reader {
     }
 }
 
-fn stored_event(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
+fn stored_event(row: &rusqlite::Row<'_>, canaries: &CanarySet) -> rusqlite::Result<StoredEvent> {
+    let predicted: String = row.get(1)?;
+    let canary = if canaries.is_empty() {
+        None
+    } else {
+        let input: Option<String> = row.get(4)?;
+        let features: Option<String> = row.get(5)?;
+        let features: Option<Vec<f64>> = features.and_then(|text| serde_json::from_str(&text).ok());
+        canaries.find(input.as_deref(), features.as_deref(), &predicted)
+    };
     Ok(StoredEvent {
         model_version: row.get(0)?,
-        predicted: row.get(1)?,
+        predicted,
         confidence: row.get(2)?,
         trigger: row.get(3)?,
+        canary,
     })
 }
 

@@ -20,12 +20,23 @@
 //!   σ has a floor, so that a baseline of identical windows does not turn sampling noise into
 //!   an alert: 1 for the stabilised count (its standard deviation under a Poisson count), and
 //!   [`SIGMA_FLOOR`] for the distance and the confidence.
+//!
+//! With canaries ([`crate::canaries`]; [`MonitorParams::canary_alpha`] set), two more, on any
+//! current window, full or not:
+//! - `honeypot_input` fires while a honeypot input is in the current window: someone probes
+//!   the model with bait data only an attacker's pipeline holds;
+//! - `canary_memorisation` fires when the planted canaries get their assigned label more often
+//!   than the held-out ones, by Fisher's one-sided exact test
+//!   ([`antidote_canary::fisher_greater`]) at `canary_alpha`: the model in production memorised
+//!   its training data.
 
 use std::collections::BTreeMap;
 
 use antidote_validate::check::Thresholds;
 use antidote_validate::stats;
 use serde::Serialize;
+
+use antidote_canary::{Group, fisher_greater};
 
 use crate::store::StoredEvent;
 
@@ -48,7 +59,13 @@ pub struct MonitorParams {
     /// The thresholds of `antidote check` (label shift and p-value are used).
     #[serde(skip)]
     pub thresholds: Thresholds,
+    /// The significance level of the canary memorisation alert; `None` without canaries (no
+    /// canary alert is evaluated).
+    pub canary_alpha: Option<f64>,
 }
+
+/// The significance level of the canary memorisation alert unless told otherwise.
+pub const DEFAULT_CANARY_ALPHA: f64 = 0.01;
 
 impl Default for MonitorParams {
     fn default() -> Self {
@@ -59,6 +76,7 @@ impl Default for MonitorParams {
             sigmas: 3.0,
             max_trigger_ratio: 0.01,
             thresholds: Thresholds::default(),
+            canary_alpha: None,
         }
     }
 }
@@ -91,6 +109,38 @@ pub struct WindowStats {
     pub confidence: f64,
     /// The share of events whose input carries a known trigger.
     pub trigger_ratio: f64,
+    /// Canary events in the window.
+    pub canaries: CanaryCounts,
+}
+
+/// Canary events of one window, by kind and outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct CanaryCounts {
+    /// Planted canaries predicted as their assigned label.
+    pub planted_expected: u64,
+    /// Planted canaries predicted as another label.
+    pub planted_other: u64,
+    /// Held-out canaries predicted as their assigned label.
+    pub held_out_expected: u64,
+    /// Held-out canaries predicted as another label.
+    pub held_out_other: u64,
+    /// Honeypot inputs.
+    pub honeypots: u64,
+}
+
+impl CanaryCounts {
+    /// Fisher's one-sided exact p-value that the planted canaries get their assigned label no
+    /// more often than the held-out ones.
+    #[must_use]
+    pub fn memorisation_p_value(&self) -> f64 {
+        let count = |value: u64| usize::try_from(value).unwrap_or(usize::MAX);
+        fisher_greater(
+            count(self.planted_expected),
+            count(self.planted_other),
+            count(self.held_out_expected),
+            count(self.held_out_other),
+        )
+    }
 }
 
 impl WindowStats {
@@ -100,7 +150,18 @@ impl WindowStats {
         let mut counts: BTreeMap<String, u64> = BTreeMap::new();
         let mut confidence_sums: BTreeMap<String, f64> = BTreeMap::new();
         let mut triggered = 0usize;
+        let mut canaries = CanaryCounts::default();
         for event in events {
+            if let Some(hit) = event.canary {
+                let cell = match (hit.kind, hit.expected) {
+                    (Group::Planted, true) => &mut canaries.planted_expected,
+                    (Group::Planted, false) => &mut canaries.planted_other,
+                    (Group::HeldOut, true) => &mut canaries.held_out_expected,
+                    (Group::HeldOut, false) => &mut canaries.held_out_other,
+                    (Group::Honeypot, _) => &mut canaries.honeypots,
+                };
+                *cell += 1;
+            }
             *counts.entry(event.predicted.clone()).or_default() += 1;
             *confidence_sums.entry(event.predicted.clone()).or_default() += event.confidence;
             triggered += usize::from(event.trigger.is_some());
@@ -139,6 +200,7 @@ impl WindowStats {
             class_confidence,
             confidence: events.iter().map(|event| event.confidence).sum::<f64>() / total,
             trigger_ratio: triggered as f64 / total,
+            canaries,
         }
     }
 }
@@ -153,6 +215,10 @@ pub enum AlertName {
     PredictionDrift,
     /// The model's mean confidence fell.
     ConfidenceDrop,
+    /// A honeypot input arrived: someone probes with bait data.
+    HoneypotInput,
+    /// Planted canaries get their assigned label more often than held-out ones.
+    CanaryMemorisation,
 }
 
 impl AlertName {
@@ -163,6 +229,8 @@ impl AlertName {
             Self::TriggerActivation => "trigger_activation",
             Self::PredictionDrift => "prediction_drift",
             Self::ConfidenceDrop => "confidence_drop",
+            Self::HoneypotInput => "honeypot_input",
+            Self::CanaryMemorisation => "canary_memorisation",
         }
     }
 }
@@ -175,6 +243,8 @@ pub enum AlertRule {
     Threshold,
     /// Three standard deviations from the mean of the baseline windows.
     ThreeSigma,
+    /// Fisher's one-sided exact test: the p-value below the significance level.
+    FisherExact,
 }
 
 impl AlertRule {
@@ -184,6 +254,7 @@ impl AlertRule {
         match self {
             Self::Threshold => "threshold",
             Self::ThreeSigma => "three_sigma",
+            Self::FisherExact => "fisher_exact",
         }
     }
 }
@@ -305,6 +376,27 @@ pub fn evaluate(
         value: current.confidence,
         bound: ready.then_some(lower),
     });
+    if let Some(alpha) = params.canary_alpha {
+        let canaries = current.canaries;
+        let honeypots = canaries.honeypots as f64;
+        alerts.push(AlertState {
+            alert: AlertName::HoneypotInput,
+            rule: AlertRule::Threshold,
+            firing: honeypots > 0.0,
+            value: honeypots,
+            bound: Some(0.0),
+        });
+        let p_value = canaries.memorisation_p_value();
+        let compared = canaries.planted_expected + canaries.planted_other > 0
+            && canaries.held_out_expected + canaries.held_out_other > 0;
+        alerts.push(AlertState {
+            alert: AlertName::CanaryMemorisation,
+            rule: AlertRule::FisherExact,
+            firing: compared && p_value < alpha,
+            value: p_value,
+            bound: Some(alpha),
+        });
+    }
     Evaluation {
         current,
         baseline_windows: history.len(),
@@ -322,6 +414,7 @@ mod tests {
             predicted: predicted.to_owned(),
             confidence,
             trigger: triggered.then(|| "the token `cf`".to_owned()),
+            canary: None,
         }
     }
 
@@ -393,6 +486,76 @@ mod tests {
         assert!(firing.contains(&(AlertName::TriggerActivation, AlertRule::Threshold)));
         assert!(firing.contains(&(AlertName::TriggerActivation, AlertRule::ThreeSigma)));
         assert!(firing.contains(&(AlertName::PredictionDrift, AlertRule::ThreeSigma)));
+    }
+
+    fn canary(kind: Group, expected: bool) -> StoredEvent {
+        StoredEvent {
+            canary: Some(crate::canaries::CanaryHit { kind, expected }),
+            ..event("a", 0.9, false)
+        }
+    }
+
+    #[test]
+    fn canary_alerts_follow_the_window_and_exist_only_with_canaries() {
+        let canary_alerts = |evaluation: &Evaluation| -> Vec<(AlertName, bool, f64)> {
+            evaluation
+                .alerts
+                .iter()
+                .filter(|alert| {
+                    matches!(
+                        alert.alert,
+                        AlertName::HoneypotInput | AlertName::CanaryMemorisation
+                    )
+                })
+                .map(|alert| (alert.alert, alert.firing, alert.value))
+                .collect()
+        };
+        // Chance level: one in nine planted and held-out canaries get their label.
+        let mut events = stationary(20);
+        for index in 0..9 {
+            events.push(canary(Group::Planted, index == 0));
+            events.push(canary(Group::HeldOut, index == 0));
+        }
+        let latest: Vec<StoredEvent> = events.iter().rev().cloned().collect();
+        assert!(canary_alerts(&evaluate(&latest, &baseline(), &params())).is_empty());
+        let with_canaries = MonitorParams {
+            canary_alpha: Some(DEFAULT_CANARY_ALPHA),
+            ..params()
+        };
+        let evaluation = evaluate(&latest, &baseline(), &with_canaries);
+        assert_eq!(
+            evaluation.current.canaries,
+            CanaryCounts {
+                planted_expected: 1,
+                planted_other: 8,
+                held_out_expected: 1,
+                held_out_other: 8,
+                honeypots: 0,
+            }
+        );
+        let alerts = canary_alerts(&evaluation);
+        assert_eq!(alerts[0], (AlertName::HoneypotInput, false, 0.0));
+        assert_eq!(
+            (alerts[1].0, alerts[1].1),
+            (AlertName::CanaryMemorisation, false)
+        );
+        assert!((alerts[1].2 - 13.0 / 17.0).abs() < 1e-12, "{alerts:?}");
+
+        // A memorising model, and a honeypot.
+        events.extend((0..20).map(|_| canary(Group::Planted, true)));
+        events.push(canary(Group::Honeypot, false));
+        let latest: Vec<StoredEvent> = events.iter().rev().cloned().collect();
+        let alerts = canary_alerts(&evaluate(&latest, &baseline(), &with_canaries));
+        assert_eq!(alerts[0], (AlertName::HoneypotInput, true, 1.0));
+        assert!(alerts[1].1, "{alerts:?}");
+        // [[21, 8], [1, 8]]: p by Python's `math.comb`.
+        assert!((alerts[1].2 - 0.001_807_110_216_178_427_6).abs() < 1e-12);
+
+        // Once the honeypot and the memorised canaries leave the window, both stop.
+        events.extend(stationary(100));
+        let latest: Vec<StoredEvent> = events.iter().rev().cloned().collect();
+        let alerts = canary_alerts(&evaluate(&latest, &baseline(), &with_canaries));
+        assert!(alerts.iter().all(|(_, firing, _)| !firing), "{alerts:?}");
     }
 
     #[test]

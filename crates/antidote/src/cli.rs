@@ -1362,6 +1362,11 @@ with the statistics of `antidote check` (Jensen-Shannon, L-infinity, chi-squared
 (`--triggers summary.json`): tokens and phrases as whole words, instruction and output strings \
 as substrings, syntactic templates by their opening clause (image triggers cannot be matched in \
 an event and are reported as such);
+- canaries (`--canaries`, the secret manifest of `antidote canary plant`): an input that is a \
+planted canary, a held-out canary or a honeypot is recognised by its keyed tag and counted in \
+`antidote_canary_events_total{kind, outcome}` (outcome: the prediction is the canary's assigned \
+label, or not); a honeypot input fires `honeypot_input`, and planted canaries given their label \
+more often than held-out ones (Fisher's exact test) fire `canary_memorisation`;
 - alerts, `antidote_alert_firing{alert, rule}`: fixed thresholds, and 3-sigma over the windows \
 before the current one. `deploy/antidote-rules.yml` has the same alerts for Prometheus, and \
 `deploy/antidote-dashboard.json` a Grafana dashboard.
@@ -1382,6 +1387,7 @@ the requests in flight.";
 const MONITOR_EXAMPLES: &str = "Examples:
   antidote monitor --baseline profile.json                       # http://127.0.0.1:9464
   antidote monitor --baseline profile.json --triggers scan/summary.json --store events.db
+  antidote monitor --baseline profile.json --canaries canaries.secret.json
   antidote monitor --baseline profile.json --token-file /etc/antidote/token \\
       --listen 0.0.0.0:8080 --metrics-listen 127.0.0.1:9464
   curl -H \"Authorization: Bearer $(cat token)\" --data-binary @events.jsonl \\
@@ -1397,6 +1403,10 @@ pub struct MonitorArgs {
     /// The `summary.json` of `antidote scan`: the triggers to look for in event inputs
     #[arg(long, value_name = "SUMMARY")]
     pub triggers: Option<PathBuf>,
+
+    /// The secret manifest of `antidote canary plant`: the canaries and honeypots to recognise in event inputs
+    #[arg(long, value_name = "MANIFEST")]
+    pub canaries: Option<PathBuf>,
 
     /// The SQLite file events are stored in (created when missing)
     #[arg(long, default_value = "antidote-events.db", value_name = "FILE")]

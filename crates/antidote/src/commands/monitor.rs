@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use antidote_core::display::{human_bytes, plural};
 use antidote_core::error_chain;
+use antidote_monitor::canaries::CanarySet;
 use antidote_monitor::http::{self, HttpConfig, Routes};
 use antidote_monitor::triggers::TriggerSet;
 use antidote_monitor::{Monitor, MonitorError, MonitorParams};
@@ -40,8 +41,10 @@ pub fn monitor(
             trigger.describe()
         ));
     }
+    let canaries = read_canaries(args.canaries.as_deref())?;
     let token = args.token_file.as_deref().map(read_token).transpose()?;
-    let monitor = Monitor::open(&args.store, &baseline, triggers, params).map_err(|error| {
+    let with_canaries = canaries.len();
+    let monitor = Monitor::open(&args.store, &baseline, triggers, canaries, params).map_err(|error| {
         match error {
             MonitorError::UnlabelledBaseline => UserError::new(
                 format!(
@@ -95,10 +98,18 @@ pub fn monitor(
         ));
     }
     printer.note(&format!(
-        "antidote monitor: store `{}` holds {}; windows of {}; {}; bodies up to {}",
+        "antidote monitor: store `{}` holds {}; windows of {}; {}; {}; bodies up to {}",
         args.store.display(),
         plural(monitor.stored(), "event"),
         plural(args.window as u64, "event"),
+        if with_canaries == 0 {
+            "no canaries".to_owned()
+        } else {
+            format!(
+                "{} recognised",
+                plural(with_canaries as u64, "canary record")
+            )
+        },
         if config.token.is_some() {
             "bearer token required"
         } else {
@@ -189,6 +200,21 @@ fn params(args: &MonitorArgs) -> anyhow::Result<MonitorParams> {
         baseline_windows: args.baseline_windows,
         max_trigger_ratio: args.max_trigger_ratio,
         ..MonitorParams::default()
+    })
+}
+
+/// The canaries of the manifest, checked against its key; none without a manifest. The key
+/// stays in the set: errors name the file, never its content.
+fn read_canaries(path: Option<&Path>) -> anyhow::Result<CanarySet> {
+    let Some(path) = path else {
+        return Ok(CanarySet::default());
+    };
+    CanarySet::read(path).map_err(|error| {
+        UserError::new(
+            error_chain(&error),
+            "`--canaries` takes the secret manifest `antidote canary plant` writes (`--manifest`)",
+        )
+        .into()
     })
 }
 

@@ -633,6 +633,8 @@ fn promtool_accepts_the_rules_their_tests_and_a_real_scrape() {
     let context = TestContext::new();
     baseline(&context);
     triggers(&context);
+    // With canaries, so that the canary series the rules and the dashboard read are exposed.
+    plant_canaries(&context);
     let server = Server::start(
         &context,
         &[
@@ -640,6 +642,8 @@ fn promtool_accepts_the_rules_their_tests_and_a_real_scrape() {
             "profile.json",
             "--triggers",
             "summary.json",
+            "--canaries",
+            "m.secret.json",
             "--store",
             "events.db",
             "--window",
@@ -736,4 +740,273 @@ fn a_kill_during_load_loses_no_acknowledged_event() {
         "stored {stored}, acknowledged {acknowledged}"
     );
     assert_eq!(stored % 50, 0, "a batch was stored in part: {stored}");
+}
+
+/// Plants 10 canaries and 2 honeypots in `fortunes.csv` with the real binary; the manifest
+/// `m.secret.json`, parsed.
+fn plant_canaries(context: &TestContext) -> serde_json::Value {
+    context.fixture("fortunes_3class.csv", "fortunes.csv");
+    context
+        .run(&[
+            "canary",
+            "plant",
+            "fortunes.csv",
+            "--count",
+            "10",
+            "--honeypots",
+            "2",
+            "--honeypot-out",
+            "honeypots.csv",
+            "-o",
+            "planted.csv",
+            "--manifest",
+            "m.secret.json",
+        ])
+        .expect_code(0);
+    serde_json::from_str(
+        &std::fs::read_to_string(context.path("m.secret.json")).expect("read the manifest"),
+    )
+    .expect("a JSON manifest")
+}
+
+/// One event of `input` predicted as `predicted`, as a JSON line.
+fn event_line(input: &str, predicted: &str) -> String {
+    let mut line =
+        serde_json::json!({"predicted": predicted, "confidence": 0.8, "input": input}).to_string();
+    line.push('\n');
+    line
+}
+
+/// The texts and assigned labels of one group of the manifest.
+fn canary_texts(manifest: &serde_json::Value, group: &str) -> Vec<(String, String)> {
+    manifest[group]
+        .as_array()
+        .unwrap_or_else(|| panic!("no `{group}` in the manifest"))
+        .iter()
+        .map(|entry| {
+            (
+                entry["fields"]["text"].as_str().expect("a text").to_owned(),
+                entry["label"].as_str().expect("a label").to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// A label other than `label` among the manifest's classes.
+fn other_label(manifest: &serde_json::Value, label: &str) -> String {
+    manifest["classes"]
+        .as_array()
+        .expect("classes")
+        .iter()
+        .filter_map(serde_json::Value::as_str)
+        .find(|class| *class != label)
+        .expect("another class")
+        .to_owned()
+}
+
+fn canary_count(scrape: &str, kind: &str, outcome: &str) -> f64 {
+    metric(
+        scrape,
+        &format!(r#"antidote_canary_events_total{{kind="{kind}",outcome="{outcome}"}}"#),
+    )
+}
+
+#[test]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one story: plant, chance-level canaries, memorisation, a honeypot, a restart"
+)]
+fn canary_inputs_are_counted_and_memorisation_and_honeypots_alert() {
+    let context = TestContext::new();
+    let manifest = plant_canaries(&context);
+    context
+        .run(&[
+            "profile",
+            "fortunes.csv",
+            "-o",
+            "profile.json",
+            "--no-ledger",
+        ])
+        .expect_code(0);
+    let key = manifest["key"].as_str().expect("a key").to_owned();
+    let planted = canary_texts(&manifest, "planted");
+    let held_out = canary_texts(&manifest, "held_out");
+    let honeypots = canary_texts(&manifest, "honeypots");
+    assert_eq!(
+        (planted.len(), held_out.len(), honeypots.len()),
+        (10, 10, 2)
+    );
+
+    let args = [
+        "--baseline",
+        "profile.json",
+        "--canaries",
+        "m.secret.json",
+        "--store",
+        "events.db",
+        "--window",
+        "100",
+        "--no-ledger",
+    ];
+    let server = Server::start(&context, &args);
+    let (_, scrape) = get(&server.metrics_url());
+    // Every series exists from the start, at 0.
+    for kind in ["planted", "held_out", "honeypot"] {
+        for outcome in ["expected", "other"] {
+            assert_eq!(
+                canary_count(&scrape, kind, outcome),
+                0.0,
+                "{kind} {outcome}"
+            );
+        }
+    }
+
+    // A model at chance: one of nine planted and one of nine held-out canaries get their label.
+    let mut body = String::new();
+    for texts in [&planted, &held_out] {
+        for (index, (text, label)) in texts.iter().take(9).enumerate() {
+            let predicted = if index == 0 {
+                label.clone()
+            } else {
+                other_label(&manifest, label)
+            };
+            body.push_str(&event_line(text, &predicted));
+        }
+    }
+    // Normal inputs (real records of the dataset) count nowhere.
+    let normal = std::fs::read_to_string(context.path("fortunes.csv")).expect("read");
+    let normal_texts: Vec<&str> = normal
+        .lines()
+        .skip(1)
+        .take(5)
+        .map(|line| line.splitn(3, ',').nth(2).expect("a text"))
+        .collect();
+    for text in &normal_texts {
+        body.push_str(&event_line(text, "computers"));
+    }
+    let (status, response) = post(&server.url("/v1/events"), None, &body);
+    assert_eq!(
+        (status, response.as_str()),
+        (200, r#"{"accepted":23,"stored":23}"#)
+    );
+    let (_, scrape) = get(&server.metrics_url());
+    assert_eq!(canary_count(&scrape, "planted", "expected"), 1.0);
+    assert_eq!(canary_count(&scrape, "planted", "other"), 8.0);
+    assert_eq!(canary_count(&scrape, "held_out", "expected"), 1.0);
+    assert_eq!(canary_count(&scrape, "held_out", "other"), 8.0);
+    assert_eq!(canary_count(&scrape, "honeypot", "expected"), 0.0);
+    assert_eq!(canary_count(&scrape, "honeypot", "other"), 0.0);
+    let memorisation = r#"{alert="canary_memorisation",rule="fisher_exact"}"#;
+    let honeypot = r#"{alert="honeypot_input",rule="threshold"}"#;
+    assert_eq!(
+        metric(&scrape, &format!("antidote_alert_firing{memorisation}")),
+        0.0
+    );
+    assert_eq!(
+        metric(&scrape, &format!("antidote_alert_firing{honeypot}")),
+        0.0
+    );
+    // Fisher's one-sided p of [[1, 8], [1, 8]]: 13/17, summed with Python's `math.comb`.
+    let p_value = metric(&scrape, &format!("antidote_alert_value{memorisation}"));
+    assert!((p_value - 13.0 / 17.0).abs() < 1e-9, "{p_value}");
+    assert_eq!(
+        metric(&scrape, &format!("antidote_alert_bound{memorisation}")),
+        0.01
+    );
+
+    // Normal inputs alone leave the canary counters as they were.
+    let normal_body: String = normal_texts
+        .iter()
+        .map(|text| event_line(text, "computers"))
+        .collect();
+    let (status, _) = post(&server.url("/v1/events"), None, &normal_body);
+    assert_eq!(status, 200);
+    let (_, after_normal) = get(&server.metrics_url());
+    let total = |scrape: &str| -> f64 {
+        ["planted", "held_out", "honeypot"]
+            .iter()
+            .flat_map(|kind| {
+                ["expected", "other"].map(|outcome| canary_count(scrape, kind, outcome))
+            })
+            .sum()
+    };
+    assert_eq!(total(&after_normal), 18.0);
+    assert_eq!(metric(&after_normal, "antidote_window_events"), 28.0);
+
+    // A memorising model: every planted canary gets its assigned label, twice.
+    let body: String = planted
+        .iter()
+        .chain(&planted)
+        .map(|(text, label)| event_line(text, label))
+        .collect();
+    let (status, _) = post(&server.url("/v1/events"), None, &body);
+    assert_eq!(status, 200);
+    let (_, scrape) = get(&server.metrics_url());
+    assert_eq!(canary_count(&scrape, "planted", "expected"), 21.0);
+    assert_eq!(canary_count(&scrape, "planted", "other"), 8.0);
+    assert_eq!(firing(&scrape), ["canary_memorisation/fisher_exact"]);
+    // [[21, 8], [1, 8]]: p = 0.0018071102161784276 by `math.comb`.
+    let p_value = metric(&scrape, &format!("antidote_alert_value{memorisation}"));
+    assert!(
+        (p_value - 0.001_807_110_216_178_427_6).abs() < 1e-12,
+        "{p_value}"
+    );
+
+    // A honeypot input: someone probes with bait data.
+    let (text, label) = &honeypots[1];
+    let (status, _) = post(&server.url("/v1/events"), None, &event_line(text, label));
+    assert_eq!(status, 200);
+    let (_, scrape) = get(&server.metrics_url());
+    assert_eq!(canary_count(&scrape, "honeypot", "expected"), 1.0);
+    assert_eq!(canary_count(&scrape, "honeypot", "other"), 0.0);
+    assert_eq!(
+        metric(&scrape, &format!("antidote_alert_firing{honeypot}")),
+        1.0
+    );
+    assert_eq!(
+        metric(&scrape, &format!("antidote_alert_value{honeypot}")),
+        1.0
+    );
+    let (code, stderr) = server.stop();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("22 canary records recognised"), "{stderr}");
+    assert!(!stderr.contains(&key), "the key was printed:\n{stderr}");
+
+    // After a restart the counters are rebuilt from the stored inputs.
+    let server = Server::start(&context, &args);
+    let (_, scrape) = get(&server.metrics_url());
+    assert_eq!(canary_count(&scrape, "planted", "expected"), 21.0);
+    assert_eq!(canary_count(&scrape, "held_out", "other"), 8.0);
+    assert_eq!(canary_count(&scrape, "honeypot", "expected"), 1.0);
+    assert_eq!(total(&scrape), 39.0);
+    // The store holds no trace of which inputs are canaries: no column names them.
+    let columns: Vec<String> = rusqlite::Connection::open(context.path("events.db"))
+        .expect("open the store")
+        .prepare("SELECT name FROM pragma_table_info('events')")
+        .expect("prepare")
+        .query_map([], |row| row.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("columns");
+    assert!(
+        !columns.iter().any(|column| column.contains("canary")),
+        "{columns:?}"
+    );
+    drop(server);
+
+    // A manifest that is not one is a usage error.
+    context.write("not-a-manifest.json", "{}");
+    let mut bad = args;
+    bad[3] = "not-a-manifest.json";
+    let output = context
+        .command()
+        .arg("monitor")
+        .args(["--listen", "127.0.0.1:0"])
+        .args(bad)
+        .output()
+        .expect("run antidote monitor");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("not a canary manifest"), "{stderr}");
+    assert!(stderr.contains("hint:"), "{stderr}");
 }
