@@ -14,6 +14,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# `promtool` (Debian's prometheus 2.42) checks the monitor's rules, their unit tests and a real
+# scrape of its metrics (tests/it/monitor.rs); the server itself is not needed.
+if ! command -v promtool >/dev/null; then
+  echo "installing prometheus (for promtool) ..." >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
+
 # The Python peers the interoperability tests compare with, in one virtual environment reused
 # when present: OpenSSF model signing (`sign-model` / `verify-model`; pyOpenSSL is imported by
 # model-signing 1.1.1 but not declared by it), Flower (the strategy in python/antidote_flower) and

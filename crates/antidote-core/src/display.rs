@@ -88,11 +88,18 @@ fn trim_zeros(text: &str) -> &str {
 ///
 /// assert_eq!(plural(1, "record"), "1 record");
 /// assert_eq!(plural(3, "class"), "3 classes");
+/// assert_eq!(plural(2, "canary"), "2 canaries");
+/// assert_eq!(plural(2, "key"), "2 keys");
 /// ```
 #[must_use]
 pub fn plural(count: u64, noun: &str) -> String {
+    let consonant_y = noun.len() > 1
+        && noun.ends_with('y')
+        && !noun[..noun.len() - 1].ends_with(['a', 'e', 'i', 'o', 'u']);
     if count == 1 {
         format!("1 {noun}")
+    } else if consonant_y {
+        format!("{count} {}ies", &noun[..noun.len() - 1])
     } else if noun.ends_with('s') || noun.ends_with("ch") || noun.ends_with('x') {
         format!("{count} {noun}es")
     } else {

@@ -51,6 +51,63 @@ pub fn jaccard<T: Ord>(first: &[T], second: &[T]) -> f64 {
     shared as f64 / (first.len() + second.len() - shared) as f64
 }
 
+/// The median of `values` (the mean of the two middle values for an even count); `NaN` for
+/// none. `NaN` values sort last.
+///
+/// ```
+/// use antidote_core::math::median;
+///
+/// assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+/// assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+/// ```
+#[must_use]
+pub fn median(values: &[f64]) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let middle = sorted.len() / 2;
+    if sorted.len() % 2 == 1 {
+        sorted[middle]
+    } else {
+        f64::midpoint(sorted[middle - 1], sorted[middle])
+    }
+}
+
+/// Modified z-scores (Iglewicz and Hoaglin 1993, "How to Detect and Handle Outliers"):
+/// `0.6745 (x - median) / MAD`, signed. When more than half the values are equal (MAD 0), the
+/// mean absolute deviation times 1.2533 is the scale; when every value is equal, every score is
+/// 0. Scores above 3.5 in absolute value are the customary outliers.
+///
+/// ```
+/// use antidote_core::math::robust_z_scores;
+///
+/// let scores = robust_z_scores(&[1.0, 2.0, 3.0, 4.0, 100.0]);
+/// assert!(scores[4] > 3.5 && scores[2] == 0.0);
+/// ```
+#[must_use]
+pub fn robust_z_scores(values: &[f64]) -> Vec<f64> {
+    let centre = median(values);
+    let deviations: Vec<f64> = values.iter().map(|value| (value - centre).abs()).collect();
+    let mad = median(&deviations);
+    let scale = if mad > 0.0 {
+        mad / 0.6745
+    } else {
+        1.2533 * deviations.iter().sum::<f64>() / deviations.len().max(1) as f64
+    };
+    values
+        .iter()
+        .map(|value| {
+            if scale > 0.0 {
+                (value - centre) / scale
+            } else {
+                0.0
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 #[expect(clippy::float_cmp, reason = "exact known answers")]
 mod tests {

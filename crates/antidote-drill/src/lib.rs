@@ -16,10 +16,15 @@
 //! again without what scan quarantined, and both are measured on held-out clean records: clean
 //! accuracy and attack success rate (the share of held-out records of other classes that the
 //! planted trigger sends to the target).
+//!
+//! [`federated`] is the drill of layer 3: a simulated federation whose malicious clients attack
+//! the aggregation, every robust rule of `antidote-federated` run against them
+//! ([`federated::simulate`]).
 #![warn(missing_docs)]
 
 pub mod embedded;
 mod exercise;
+pub mod federated;
 pub mod plan;
 pub mod report;
 mod score;

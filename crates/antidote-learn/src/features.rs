@@ -17,7 +17,7 @@ pub struct Features {
 }
 
 /// A contiguous range of feature columns that encode one dataset column.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FeatureBlock {
     /// The dataset column the features come from.
     pub column: String,
@@ -30,7 +30,8 @@ pub struct FeatureBlock {
 }
 
 /// How a dataset column became features.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Encoding {
     /// One number, standardised to zero mean and unit variance (missing values become 0).
     Standardized,

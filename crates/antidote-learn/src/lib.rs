@@ -20,7 +20,11 @@
 //!   [`calibration_temperature`], [`reclassify_excluded`] (exclusionary reclassification),
 //!   [`WordPresence`] (text as the presence of words), [`RecordClassifier`] (a featurizer and a
 //!   logistic model) and [`NetworkModel`] (the built-in network with its featurizer, trained on
-//!   records).
+//!   records);
+//! - robust training (layer 3): [`DpSgd`], DP-SGD for logistic regression and the MLP with exact
+//!   per-sample clipping, Poisson sampling and the RDP accountant of [`privacy`]; [`watch`], the
+//!   training watch that reads its loss curves; [`SavedModel`], the saved model (a folder with
+//!   `model.safetensors` and `model.json`) that the release gate loads.
 //!
 //! ```
 //! use std::{path::Path, sync::Arc};
@@ -64,6 +68,7 @@
 #![warn(missing_docs)]
 
 mod calibration;
+mod dpsgd;
 mod features;
 mod featurizers;
 mod folds;
@@ -73,10 +78,16 @@ mod lbfgs;
 mod logistic;
 mod mlp;
 pub mod privacy;
+mod saved;
 mod training;
+pub mod watch;
 mod words;
 
 pub use calibration::{calibration_temperature, tempered};
+pub use dpsgd::{
+    DpSgd, DpSgdError, DpSgdModel, DpSgdParams, DpSgdParamsError, DpSgdValidParams, EpochStats,
+    Privacy, TrainingRecord, default_delta,
+};
 pub use features::{Encoding, FeatureBlock, Features, ShapeError};
 pub use featurizers::{
     FeaturizeError, Featurizer, FeaturizerParams, FeaturizerParamsError, FeaturizerValidParams,
@@ -89,6 +100,7 @@ pub use logistic::{
     out_of_sample_probabilities,
 };
 pub use mlp::{Mlp, MlpModel, MlpParams, MlpParamsError, MlpReport, MlpValidParams};
+pub use saved::{METADATA_FILE, MODEL_FORMAT_VERSION, ModelError, SavedModel, WEIGHTS_FILE};
 pub use training::{
     NETWORK_TEXT_BUCKETS, NetworkModel, RECLASSIFICATION_SAMPLE, RecordClassifier, RecordFeatures,
     TrainError, accuracy, network_out_of_sample_probabilities, reclassify_excluded,

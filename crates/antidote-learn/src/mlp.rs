@@ -427,7 +427,11 @@ fn default_epochs(batches: usize, parameters: usize) -> usize {
 
 /// Checks the labels against the features, and the features for NaN and infinities (which would
 /// make every activation NaN).
-fn check_input(features: &Features, labels: &[usize], classes: usize) -> Result<(), FitError> {
+pub(crate) fn check_input(
+    features: &Features,
+    labels: &[usize],
+    classes: usize,
+) -> Result<(), FitError> {
     let rows = features.rows();
     if let Some(at) = features.data().iter().position(|value| !value.is_finite()) {
         let columns = features.columns().max(1);
@@ -464,15 +468,18 @@ const PART_ROWS: usize = 1024;
 
 /// The layers' widths and parameters.
 #[derive(Debug, Clone, PartialEq)]
-struct Network {
+pub(crate) struct Network {
     /// The input's width, the hidden layers', then the number of classes.
-    widths: Vec<usize>,
+    pub(crate) widths: Vec<usize>,
     /// Per layer, the weights (`inputs x outputs`, row-major), then the biases.
-    parameters: Vec<f32>,
+    pub(crate) parameters: Vec<f32>,
 }
 
 /// The `(weights, biases)` of every layer in a buffer laid out as [`Network::parameters`].
-fn split_layers<'a>(mut buffer: &'a [f32], widths: &[usize]) -> Vec<(&'a [f32], &'a [f32])> {
+pub(crate) fn split_layers<'a>(
+    mut buffer: &'a [f32],
+    widths: &[usize],
+) -> Vec<(&'a [f32], &'a [f32])> {
     let mut layers = Vec::with_capacity(widths.len() - 1);
     for pair in widths.windows(2) {
         let (weights, rest) = buffer.split_at(pair[0] * pair[1]);
@@ -484,7 +491,7 @@ fn split_layers<'a>(mut buffer: &'a [f32], widths: &[usize]) -> Vec<(&'a [f32], 
 }
 
 /// [`split_layers`] for writing.
-fn split_layers_mut<'a>(
+pub(crate) fn split_layers_mut<'a>(
     mut buffer: &'a mut [f32],
     widths: &[usize],
 ) -> Vec<(&'a mut [f32], &'a mut [f32])> {
@@ -499,13 +506,13 @@ fn split_layers_mut<'a>(
 }
 
 /// `out = lhs * rhs` on one thread: the callers run products of parts in parallel.
-fn product(out: MatMut<'_, f32>, lhs: MatRef<'_, f32>, rhs: MatRef<'_, f32>) {
+pub(crate) fn product(out: MatMut<'_, f32>, lhs: MatRef<'_, f32>, rhs: MatRef<'_, f32>) {
     matmul(out, Accum::Replace, lhs, rhs, 1.0, Par::Seq);
 }
 
 impl Network {
     /// He initialisation: every weight from `N(0, 2 / inputs)`, every bias 0.
-    fn initialised(widths: Vec<usize>, seed: u64) -> Self {
+    pub(crate) fn initialised(widths: Vec<usize>, seed: u64) -> Self {
         let mut parameters = vec![0.0f32; parameter_count(&widths)];
         let mut random = SplitMix64::derived(seed, "mlp-init");
         for (pair, (weights, _)) in widths
@@ -521,13 +528,13 @@ impl Network {
     }
 
     /// Layers with weights, the output layer included.
-    fn layers(&self) -> usize {
+    pub(crate) fn layers(&self) -> usize {
         self.widths.len() - 1
     }
 
     /// The output of layer `through - 1` for every record, `rows x widths[through]`, row-major:
     /// rectified activations for a hidden layer, class probabilities for the output layer.
-    fn forward(&self, features: &Features, through: usize) -> Vec<f32> {
+    pub(crate) fn forward(&self, features: &Features, through: usize) -> Vec<f32> {
         let columns = self.widths[0];
         assert_eq!(
             features.columns(),
@@ -575,7 +582,7 @@ impl Network {
 }
 
 /// Replaces scores by their softmax.
-fn softmax_in_place(row: &mut [f32]) {
+pub(crate) fn softmax_in_place(row: &mut [f32]) {
     let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let mut sum = 0.0f32;
     for score in row.iter_mut() {
@@ -732,7 +739,7 @@ impl faer::traits::pulp::WithSimd for SparseProduct<'_> {
 }
 
 /// Parameters of a network of these widths.
-fn parameter_count(widths: &[usize]) -> usize {
+pub(crate) fn parameter_count(widths: &[usize]) -> usize {
     widths.windows(2).map(|pair| (pair[0] + 1) * pair[1]).sum()
 }
 

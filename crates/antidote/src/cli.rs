@@ -156,7 +156,150 @@ pub enum Command {
     /// Combine federated client updates with a robust rule, and score every client
     #[command(long_about = AGGREGATE_ABOUT, after_help = AGGREGATE_EXAMPLES)]
     Aggregate(AggregateArgs),
+    /// Watch a deployed model: prediction drift, trigger activation, Prometheus metrics
+    #[command(long_about = MONITOR_ABOUT, after_help = MONITOR_EXAMPLES)]
+    Monitor(MonitorArgs),
+    /// Plant canary and honeypot records; find them in data and in model predictions
+    #[command(long_about = crate::commands::canary::CANARY_ABOUT, after_help = crate::commands::canary::CANARY_EXAMPLES)]
+    Canary(crate::commands::canary::CanaryArgs),
+    /// Train a built-in model, with differential privacy (DP-SGD) on request, and watch it
+    #[command(long_about = TRAIN_ABOUT, after_help = TRAIN_EXAMPLES)]
+    Train(Box<TrainArgs>),
+    /// Decide whether a trained model may ship: accuracy, trigger attack success, canaries
+    #[command(long_about = GATE_ABOUT, after_help = GATE_EXAMPLES)]
+    Gate(GateArgs),
 }
+
+const GATE_ABOUT: &str = "Decide whether a trained model may ship.
+
+MODEL is an ONNX file, run on the CPU with tract, or an `http://` endpoint. The gate runs it on \
+the labelled golden set and fails (exit 1) when:
+- golden-set accuracy drops by more than `max_accuracy_drop` (default 1 point) against \
+`--baseline-model`, or the accuracy of a class with at least `min_class_records` golden records \
+(default 20) drops by more than `max_class_accuracy_drop` (default 5 points); smaller classes \
+are reported and never fail;
+- a trigger flips more than `max_attack_success` (default 10%) of the golden inputs it is \
+stamped on to its target. Triggers come from a scan (`--triggers scan/summary.json`) or are \
+listed (`--trigger FILE`: a JSON `{\"trigger\": TRIGGER, \"target\": \"class\"}`, such as the \
+`truth.json` of `antidote poison`, or a list of them). Only golden inputs labelled outside the \
+target, and not already predicted as it, are stamped. The gate decides on the measured rate and \
+reports its Wilson interval (`confidence`, default 0.95) beside it. A scan names a patch without \
+its pixels: the gate stamps it at the greatest contrast with the golden images there;
+- a canary (`--canaries`, a labelled dataset whose labels are the outputs required) changes.
+`--shadow FILE` replays recorded production inputs through the candidate and the baseline (the \
+serving model) and reports their disagreement by class; it does not fail the gate.
+
+ONNX models: one float input `[batch, ...]` (the batch free or fixed). Images are fed as their \
+pixels scaled to [0, 1] in the input's shape (`[H, W, C]`, `[C, H, W]` or flat); other data as \
+its numeric columns in order (numbers, booleans, embedding lists). The output read is a float \
+`[batch, classes]` (probabilities or logits) or integer class indices; output `i` is the `i`-th \
+class of the golden set (integers in numeric order, else sorted) unless `--classes` says \
+otherwise. Text models need their tokenizer: gate them through an endpoint.
+
+HTTP endpoints get a `POST` of `{\"instances\": [{\"id\": ..., \"features\": {COLUMN: VALUE}}]}` \
+(images as `{width, height, channels, pixels}`) and answer `{\"predictions\": [LABEL, ...]}`; \
+requests time out after `--timeout` seconds and are retried `--retries` times with exponential \
+backoff on timeouts, connection errors, 429 and 5xx.
+
+Writes `DIR/gate.json` (the versioned decision with every number) and, with `--report`, an HTML \
+report. The ledger records a `gate` event with the model's SHA-256 and the verdict; \
+`--rollback-target` prints the last model whose gate passed. Thresholds are set under `[gate]` \
+in `antidote.toml`. Exits 0 when every check passed, 1 when one failed, 2 for bad input.";
+
+const GATE_EXAMPLES: &str = "Examples:
+  antidote gate model.onnx --golden golden.csv --baseline-model serving.onnx
+  antidote gate model.onnx --golden golden/ --triggers scan/summary.json --report
+  antidote gate http://127.0.0.1:8080/predict --golden golden.jsonl --canaries canaries.jsonl
+  antidote gate --rollback-target                  # the last model that passed";
+
+/// `antidote gate`.
+#[derive(Debug, Args)]
+pub struct GateArgs {
+    /// The candidate model: an ONNX file or an `http://` endpoint
+    #[arg(value_name = "MODEL", required_unless_present = "rollback_target")]
+    pub model: Option<String>,
+
+    /// The golden set: labelled data the model was not trained on
+    #[arg(long, value_name = "DATA", required_unless_present = "rollback_target")]
+    pub golden: Option<PathBuf>,
+
+    /// The model to compare with (the one in production): an ONNX file or an endpoint
+    #[arg(long, value_name = "MODEL")]
+    pub baseline_model: Option<String>,
+
+    /// The `summary.json` of `antidote scan`: test every trigger it discovered
+    #[arg(long, value_name = "SUMMARY")]
+    pub triggers: Option<PathBuf>,
+
+    /// A JSON file of triggers to test (a red-team `truth.json`, or a list); repeatable
+    #[arg(long, value_name = "JSON")]
+    pub trigger: Vec<PathBuf>,
+
+    /// Canary inputs whose label is the output the model must give; any change fails
+    #[arg(long, value_name = "DATA")]
+    pub canaries: Option<PathBuf>,
+
+    /// Recorded production inputs to replay through the candidate and `--baseline-model`
+    #[arg(long, value_name = "DATA")]
+    pub shadow: Option<PathBuf>,
+
+    /// Also write a self-contained HTML report (default file: `DIR/report.html`)
+    #[arg(long, value_name = "FILE", num_args = 0..=1)]
+    pub report: Option<Option<PathBuf>>,
+
+    /// The folder to write `gate.json` (and the report) to
+    #[arg(long, default_value = "antidote-gate", value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// The classes the model's outputs mean, in order (comma-separated; default: the golden set's, sorted)
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    pub classes: Vec<String>,
+
+    /// Seconds an endpoint may take to answer one request
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    pub timeout: f64,
+
+    /// Retries of a failed endpoint request, with exponential backoff
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub retries: u32,
+
+    /// Print the last model whose gate passed (from the ledger), and nothing else
+    #[arg(long, conflicts_with_all = ["model", "golden"])]
+    pub rollback_target: bool,
+
+    #[command(flatten)]
+    pub dataset: DatasetArgs,
+}
+
+const TRAIN_ABOUT: &str = "Train a built-in model (multinomial logistic regression or a small \
+MLP), with differential privacy on request, and watch its training for signs of poisoning.
+
+With `--dp`, training is DP-SGD (Abadi et al. 2016): each step takes every record into its batch \
+independently with probability q = batch size / records, clips every record's gradient to L2 norm \
+`--max-grad-norm`, and adds Gaussian noise of deviation sigma times that norm, so that no one \
+record, poisoned or not, can move the model by much. Give the privacy as a target `--epsilon` \
+(the smallest noise that stays within it is used) or as `--noise-multiplier`; the RDP accountant \
+reports the epsilon spent, as Opacus and Google's dp-accounting compute it. `--delta` defaults to \
+1/records rounded down to a power of ten and at most 1e-5. Without `--dp` the same code trains \
+without clipping or noise, for comparison.
+
+A share of the records (`--holdout`) is kept out of training to measure accuracy. Every epoch's \
+loss, gradient norms, share of clipped records and per-class loss are recorded; the watch reports \
+a loss spike or a class whose loss collapses far faster than the others (a backdoor's target \
+class can), with an explanation.
+
+The model is written to a new folder: `model.safetensors` (the weights, PyTorch's `nn.Linear` \
+layout) and `model.json` (architecture, class labels, featurizer state, and the training record: \
+epsilon, delta, sigma, q, steps, clipping norm, epochs, seed, the data's Merkle root, the curves \
+and findings); the run is entered in the ledger.
+
+Exits 0 when the watch found nothing, 1 when it reported a finding (the model is written all \
+the same), 2 for unreadable data or a privacy budget that cannot be met.";
+
+const TRAIN_EXAMPLES: &str = "Examples:
+  antidote train data.csv --out model/                          # logistic regression, no privacy
+  antidote train data/ --dp --epsilon 8 --out model/            # DP-SGD at epsilon 8, delta 1e-5
+  antidote train images/ --model mlp --dp --noise-multiplier 1.1 --max-grad-norm 1 --out model/";
 
 const AGGREGATE_ABOUT: &str = "Combine federated client updates with a Byzantine-robust rule, \
 and score every client.
@@ -490,11 +633,18 @@ Fashion-MNIST images (BadNets 1%, labels flipped 5%), 3,246 quotations from Debi
 trigger whose outputs leak a system prompt, 1%). With `--dataset`, the attacks default to those \
 that fit its data (images, text, instructions, tables) and a silent update, at 1%.
 
+With `--federated`, the drill simulates a federation instead (on the embedded Fashion-MNIST \
+sample by default): 20 clients, 20% of them malicious, 10 rounds of local SGD on a softmax \
+regression; every attack (label flip, sign flip, scaling, ALIE, IPM, backdoor, and none) against \
+every aggregation rule, each rule estimating the attacker count; it writes `DIR/federated.json`.
+
 Writes `DIR/drill.json` (every measurement, and each attack's truth). Exits 0 when the drill \
 ran, 2 on bad input; the scores are the result, not a pass or fail.";
 
 const DRILL_EXAMPLES: &str = "Examples:
   antidote drill                                        # the embedded datasets, in about a minute
+  antidote drill --federated                            # robust aggregation against six attacks
+  antidote drill --federated --partition dirichlet --attack alie,ipm --rule median,krum
   antidote drill --train                                # also: accuracy and attack success before and after
   antidote drill --dataset reviews.csv --attack rare-token,phrase --rate 0.005,0.01
   antidote drill --dataset fashion/train-images-idx3-ubyte.gz --attack badnets --json > drill.json";
@@ -986,7 +1136,78 @@ pub struct DrillArgs {
     pub out: PathBuf,
 
     #[command(flatten)]
+    pub federated: FederatedDrillArgs,
+
+    #[command(flatten)]
     pub dataset: DatasetArgs,
+}
+
+/// `antidote drill --federated`: a simulated federation with malicious clients.
+#[derive(Debug, Args)]
+pub struct FederatedDrillArgs {
+    /// Drill the robust aggregation rules on a simulated federation instead (writes `federated.json`)
+    ///
+    /// Clients train a softmax-regression model on their share of the data for a few rounds; a
+    /// share of them is malicious (label flip, sign flip, scaling, ALIE, IPM, backdoor); every
+    /// aggregation rule of `antidote aggregate` runs on the same clients with the same seeds,
+    /// without being told the attacker count. Reported per partition, attack and rule: clean
+    /// accuracy, its drop against FedAvg with no attacker, the backdoor's success, and the
+    /// precision and recall of the clients the anomaly scores flagged. `--attack` then takes
+    /// the federated attacks: none, label-flip, sign-flip, scaling, alie, ipm, backdoor.
+    #[arg(long, help_heading = "Federated")]
+    pub federated: bool,
+
+    /// Clients in the federation
+    #[arg(
+        long,
+        default_value_t = 20,
+        value_name = "N",
+        help_heading = "Federated"
+    )]
+    pub clients: usize,
+
+    /// The share of clients that is malicious
+    #[arg(
+        long,
+        default_value_t = 0.2,
+        value_name = "SHARE",
+        help_heading = "Federated"
+    )]
+    pub malicious: f64,
+
+    /// Rounds of federated training
+    #[arg(long, default_value_t = antidote_drill::federated::DEFAULT_ROUNDS, value_name = "R", help_heading = "Federated")]
+    pub rounds: usize,
+
+    /// How records are dealt to clients, comma-separated: iid, dirichlet
+    #[arg(long, default_value = "iid", value_delimiter = ',', value_parser = ["iid", "dirichlet"], value_name = "PARTITION", help_heading = "Federated")]
+    pub partition: Vec<String>,
+
+    /// The Dirichlet concentration of `--partition dirichlet` (smaller: fewer classes per client)
+    #[arg(
+        long,
+        default_value_t = 0.5,
+        value_name = "ALPHA",
+        help_heading = "Federated"
+    )]
+    pub alpha: f64,
+
+    /// The aggregation rules to compare, comma-separated (default: all)
+    #[arg(long = "rule", value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(antidote_federated::Rule::ALL.map(antidote_federated::Rule::name)), value_name = "RULES", help_heading = "Federated")]
+    pub rules: Vec<String>,
+
+    /// Write every round's client updates as `.npy` (what `antidote aggregate` reads) with the truth
+    ///
+    /// For each partition and attack: `updates/round-NNN/client-NN.npy`, the global model each
+    /// round started from (`global/`), the server's update on its root data (`root/`, for
+    /// `--root-update`) and `truth.json` (the malicious clients); the test split beside them.
+    /// The updates follow the run of `--export-rule`.
+    #[arg(long, value_name = "DIR", help_heading = "Federated")]
+    pub export_updates: Option<PathBuf>,
+
+    /// The rule whose run `--export-updates` follows
+    #[arg(long, default_value = "median", value_parser = clap::builder::PossibleValuesParser::new(antidote_federated::Rule::ALL.map(antidote_federated::Rule::name)), value_name = "RULE", help_heading = "Federated")]
+    pub export_rule: String,
 }
 
 /// `antidote explain`.
@@ -995,6 +1216,91 @@ pub struct ExplainArgs {
     /// The detector to explain; without it, the list of detectors
     #[arg(value_name = "DETECTOR")]
     pub detector: Option<String>,
+}
+
+/// The built-in models `antidote train` trains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TrainModel {
+    /// Multinomial logistic regression.
+    Logistic,
+    /// A multilayer perceptron with `ReLU` (`--hidden-layers`).
+    Mlp,
+}
+
+/// `antidote train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// The labelled dataset to train on
+    #[arg(value_name = "DATA")]
+    pub data: PathBuf,
+
+    /// The model to train
+    #[arg(long, value_enum, default_value = "logistic")]
+    pub model: TrainModel,
+
+    /// The widths of the MLP's hidden layers, comma-separated
+    #[arg(
+        long,
+        value_name = "WIDTHS",
+        value_delimiter = ',',
+        default_value = "64"
+    )]
+    pub hidden_layers: Vec<usize>,
+
+    /// Train with differential privacy (DP-SGD)
+    ///
+    /// Per-record gradient clipping, Gaussian noise and Poisson sampling; the privacy is a target
+    /// `--epsilon` (default 8) or a `--noise-multiplier`.
+    #[arg(long)]
+    pub dp: bool,
+
+    /// The epsilon to stay within [default: 8]
+    #[arg(
+        long,
+        value_name = "EPSILON",
+        requires = "dp",
+        conflicts_with = "noise_multiplier"
+    )]
+    pub epsilon: Option<f64>,
+
+    /// The noise multiplier sigma: the noise's deviation over the clipping norm
+    #[arg(long, value_name = "SIGMA", requires = "dp")]
+    pub noise_multiplier: Option<f64>,
+
+    /// The delta of the (epsilon, delta) guarantee [default: 1/records rounded down to a power of ten, at most 1e-5]
+    #[arg(long, value_name = "DELTA", requires = "dp")]
+    pub delta: Option<f64>,
+
+    /// The L2 norm every record's gradient is clipped to
+    #[arg(long, value_name = "C", default_value_t = 1.0, requires = "dp")]
+    pub max_grad_norm: f64,
+
+    /// Passes over the training records
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub epochs: usize,
+
+    /// The expected batch size (each record joins a batch with probability batch size / records)
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub batch_size: usize,
+
+    /// The SGD step size [default: 0.5 for logistic with --dp, 0.05 without; 0.05 and 0.02 for mlp]
+    #[arg(long, value_name = "RATE")]
+    pub learning_rate: Option<f64>,
+
+    /// The share of records held out of training to measure accuracy (0 for none)
+    #[arg(long, value_name = "SHARE", default_value_t = 0.2)]
+    pub holdout: f64,
+
+    /// The seed of the held-out split, the initial weights, the batches and the noise
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub seed: u64,
+
+    /// The folder to write the model to (must not exist)
+    #[arg(short, long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    #[command(flatten)]
+    pub dataset: DatasetArgs,
 }
 
 /// `antidote aggregate`.
@@ -1041,4 +1347,96 @@ pub struct AggregateArgs {
     /// The folder for the aggregates, clients.jsonl and summary.json
     #[arg(short, long, default_value = "aggregate", value_name = "DIR")]
     pub out: PathBuf,
+}
+
+const MONITOR_ABOUT: &str = "Watch a deployed model for the signs of a poisoned one.
+
+Starts an HTTP service that takes the model's prediction events, stores them in one SQLite file \
+(WAL; a batch is acknowledged only after it committed, and counts survive restarts) and serves \
+Prometheus metrics computed over sliding windows of the latest `--window` events:
+
+- prediction drift: the predictions' class distribution against the baseline profile's labels, \
+with the statistics of `antidote check` (Jensen-Shannon, L-infinity, chi-squared);
+- confidence per predicted class, and a histogram;
+- trigger activation: the share of inputs carrying a trigger `antidote scan` discovered \
+(`--triggers summary.json`): tokens and phrases as whole words, instruction and output strings \
+as substrings, syntactic templates by their opening clause (image triggers cannot be matched in \
+an event and are reported as such);
+- canaries (`--canaries`, the secret manifest of `antidote canary plant`): an input that is a \
+planted canary, a held-out canary or a honeypot is recognised by its keyed tag and counted in \
+`antidote_canary_events_total{kind, outcome}` (outcome: the prediction is the canary's assigned \
+label, or not); a honeypot input fires `honeypot_input`, and planted canaries given their label \
+more often than held-out ones (Fisher's exact test) fire `canary_memorisation`;
+- alerts, `antidote_alert_firing{alert, rule}`: fixed thresholds, and 3-sigma over the windows \
+before the current one. `deploy/antidote-rules.yml` has the same alerts for Prometheus, and \
+`deploy/antidote-dashboard.json` a Grafana dashboard.
+
+Routes: `POST /v1/events` takes one JSON event or JSON Lines, one event per line:
+
+  {\"predicted\": \"spam\", \"confidence\": 0.93, \"input\": \"win a free cruise\", \"model_version\": \"v3\", \
+\"time\": \"2026-01-02T03:04:05Z\", \"id\": \"req-17\", \"probabilities\": {\"spam\": 0.93, \"ham\": 0.07}}
+
+Only `predicted` and `confidence` (or `probabilities`) are required; `features` takes a \
+numeric vector. With `--token-file`, requests need `Authorization: Bearer TOKEN`. A body over \
+`--max-body` gets 413, one that is not JSON 400, and JSON that is not valid events 422, with \
+the line of the batch named. `GET /metrics` serves the metrics (on `--metrics-listen` when \
+given) and `GET /healthz` answers when the service is up. The bound address is printed on \
+stderr (`--listen 127.0.0.1:0` picks a free port). SIGTERM or Ctrl-C stops the service after \
+the requests in flight.";
+
+const MONITOR_EXAMPLES: &str = "Examples:
+  antidote monitor --baseline profile.json                       # http://127.0.0.1:9464
+  antidote monitor --baseline profile.json --triggers scan/summary.json --store events.db
+  antidote monitor --baseline profile.json --canaries canaries.secret.json
+  antidote monitor --baseline profile.json --token-file /etc/antidote/token \\
+      --listen 0.0.0.0:8080 --metrics-listen 127.0.0.1:9464
+  curl -H \"Authorization: Bearer $(cat token)\" --data-binary @events.jsonl \\
+      http://127.0.0.1:8080/v1/events";
+
+/// `antidote monitor`.
+#[derive(Debug, Args)]
+pub struct MonitorArgs {
+    /// The baseline profile of the training data (see `antidote profile`): its labels are what predictions are compared with
+    #[arg(long, required = true, value_name = "PROFILE")]
+    pub baseline: PathBuf,
+
+    /// The `summary.json` of `antidote scan`: the triggers to look for in event inputs
+    #[arg(long, value_name = "SUMMARY")]
+    pub triggers: Option<PathBuf>,
+
+    /// The secret manifest of `antidote canary plant`: the canaries and honeypots to recognise in event inputs
+    #[arg(long, value_name = "MANIFEST")]
+    pub canaries: Option<PathBuf>,
+
+    /// The SQLite file events are stored in (created when missing)
+    #[arg(long, default_value = "antidote-events.db", value_name = "FILE")]
+    pub store: PathBuf,
+
+    /// The address to serve events (and metrics) on; port 0 picks a free port
+    #[arg(long, default_value = "127.0.0.1:9464", value_name = "ADDR")]
+    pub listen: std::net::SocketAddr,
+
+    /// Serve `/metrics` on this address instead of `--listen`
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
+
+    /// A file holding the bearer token `POST /v1/events` requires (never pass a token on the command line)
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+
+    /// Events per sliding window; alerts wait for a full window
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub window: usize,
+
+    /// Windows before the current one that 3-sigma alerts compare with
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub baseline_windows: usize,
+
+    /// The trigger activation rate above which the fixed-threshold alert fires
+    #[arg(long, default_value_t = 0.01, value_name = "SHARE")]
+    pub max_trigger_ratio: f64,
+
+    /// The largest request body accepted (`1 MiB`, `512k`, bytes)
+    #[arg(long, default_value = "1 MiB", value_name = "SIZE")]
+    pub max_body: crate::settings::ByteSize,
 }

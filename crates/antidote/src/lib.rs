@@ -95,8 +95,15 @@ pub fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitStatus> {
         Command::Explain(args) => commands::explain::explain(&args, printer),
         Command::Log(args) => commands::log::log(&args, global, printer),
         Command::Poison(args) => commands::poison::poison(&args, global, printer),
+        Command::Drill(args) if args.federated.federated => {
+            commands::federated_drill::federated_drill(&args, global, printer)
+        }
         Command::Drill(args) => commands::drill::drill(&args, global, printer),
         Command::Aggregate(args) => commands::aggregate::aggregate(&args, global, printer),
+        Command::Monitor(args) => commands::monitor::monitor(&args, global, printer),
+        Command::Canary(args) => commands::canary::canary(&args, global, printer),
+        Command::Train(args) => commands::train::train(&args, global, printer),
+        Command::Gate(args) => commands::gate::gate(&args, global, printer),
     }
 }
 

@@ -119,6 +119,8 @@ pub struct Config {
     pub scan: antidote_detect::policy::Policy,
     /// `[data]`: how datasets are read.
     pub data: DataConfig,
+    /// `[gate]`: the thresholds of `antidote gate`.
+    pub gate: antidote_gate::Thresholds,
 }
 
 /// `[data]` in `antidote.toml`.

@@ -9,7 +9,7 @@ use crate::hash::{bucket_and_sign, hash_bytes};
 /// Hashing needs no vocabulary, so a category first seen after fitting still gets a feature, and
 /// the width does not grow with the number of categories. The category's label form
 /// ([`Value::to_label`]) is hashed, so `3`, `3.0` and `"3"` are the same category.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Categorical {
     pub(crate) buckets: usize,
     pub(crate) seed: u64,

@@ -26,7 +26,7 @@ pub(crate) fn vector_len(value: &Value) -> Option<usize> {
 }
 
 /// A vector column whose vectors all have `len` numbers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Embedding {
     pub(crate) len: usize,
 }

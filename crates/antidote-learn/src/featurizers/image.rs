@@ -3,7 +3,7 @@
 use antidote_data::{Image, Value};
 
 /// The size every image of a column must have: the size of the first one seen while fitting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Pixels {
     pub(crate) width: u32,
     pub(crate) height: u32,

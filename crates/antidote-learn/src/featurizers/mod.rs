@@ -229,7 +229,8 @@ enum Accumulator {
 }
 
 /// A fitted column encoding.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 enum Encoder {
     Numeric(Numeric),
     Categorical(Categorical),
@@ -291,7 +292,7 @@ impl Encoder {
 /// assert_eq!(features.data(), &[-1.0, 1.0]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Featurizer {
     columns: Vec<(String, usize, Encoder)>,
     blocks: Vec<FeatureBlock>,

@@ -53,7 +53,7 @@ impl NumericStats {
 }
 
 /// A fitted standardisation.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Numeric {
     pub(crate) mean: f64,
     pub(crate) scale: f64,

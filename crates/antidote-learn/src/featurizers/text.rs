@@ -24,7 +24,7 @@ use crate::hash::{bucket_and_sign, derive_seed, hash_bytes, hash_pair};
 const CHAR_NGRAMS: std::ops::RangeInclusive<usize> = 3..=5;
 
 /// Hashes a text's terms into buckets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct TextHasher {
     buckets: usize,
     char_ngrams: bool,
@@ -155,7 +155,7 @@ impl TextStats {
 }
 
 /// A fitted TF-IDF encoding.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Text {
     pub(crate) hasher: TextHasher,
     idf: Vec<f32>,

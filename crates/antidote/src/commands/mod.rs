@@ -1,18 +1,23 @@
 //! One file per subcommand.
 
 pub mod aggregate;
+pub mod canary;
 pub mod check;
 pub mod diff;
 pub mod drill;
 pub mod explain;
+pub mod federated_drill;
+pub mod gate;
 pub mod keygen;
 pub mod lock;
 pub mod log;
+pub mod monitor;
 pub mod poison;
 pub mod profile;
 pub mod scan;
 pub mod sign;
 pub mod sign_model;
+pub mod train;
 pub mod verify;
 pub mod verify_model;
 

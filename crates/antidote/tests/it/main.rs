@@ -2,25 +2,30 @@
 
 mod aggregate;
 mod browser;
+mod canary;
 mod check;
 mod crash;
 mod diff;
 mod drill;
 mod errors;
 mod fashion_mnist;
+mod federated;
 mod flower;
+mod gate;
 mod help;
 mod images;
 mod ledger;
 mod lock_verify;
 mod malformed;
 mod model_signing;
+mod monitor;
 mod poison;
 mod report;
 mod scan;
 mod scan_report;
 mod sign;
 mod terminal;
+mod train;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,0 +1,93 @@
+//! Layer 4 of antidote: a release gate that decides whether a trained model may ship.
+//!
+//! A model that was trained on poisoned data keeps its clean accuracy and answers a trigger
+//! with the attacker's class; ordinary evaluation does not see it. The gate runs the candidate
+//! model, through a [`Predictor`], on a labelled golden set and checks:
+//!
+//! - accuracy against a baseline model, overall and per class ([`AccuracyCheck`]);
+//! - the attack success rate of every trigger a scan discovered or the user lists
+//!   ([`TriggerCheck`]): golden inputs of other classes are stamped with the trigger
+//!   (`antidote_redteam::Stamp`) and the share that flips to the target is compared with a
+//!   threshold, with its Wilson interval ([`wilson`]);
+//! - canaries, inputs whose output is fixed ([`CanaryCheck`]);
+//!
+//! and reports, without deciding on it, how a shadow replay of production inputs moves between
+//! the candidate and the serving model ([`ShadowReport`]). [`evaluate`] runs them all into a
+//! [`GateReport`], written as the versioned `gate.json`; [`page::document`] turns it into the
+//! HTML report.
+//!
+//! Predictors: [`OnnxPredictor`] runs an ONNX model on the CPU with tract (records featurised as
+//! [`features`] documents); [`HttpPredictor`] calls a model server. antidote's own models plug
+//! in by implementing [`Predictor`].
+//!
+//! ```
+//! use antidote_gate::{AccuracyCheck, Thresholds};
+//!
+//! let text = |items: &[&str]| items.iter().map(|&item| item.to_owned()).collect::<Vec<_>>();
+//! let classes = text(&["cat", "dog"]);
+//! let labels = text(&["cat", "cat", "dog", "dog"]);
+//! let baseline = text(&["cat", "cat", "dog", "dog"]);
+//! let candidate = text(&["cat", "dog", "dog", "dog"]);
+//! let check = AccuracyCheck::new(&classes, &labels, &candidate, Some(&baseline), &Thresholds {
+//!     min_class_records: 2,
+//!     ..Thresholds::default()
+//! });
+//! assert_eq!(check.delta, Some(-0.25));
+//! assert!(check.failed);
+//! assert!(check.classes[0].failed && !check.classes[1].failed);
+//! ```
+#![warn(missing_docs)]
+
+mod accuracy;
+mod canaries;
+mod decision;
+mod error;
+pub mod export;
+pub mod features;
+pub mod http;
+mod interval;
+mod onnx;
+pub mod page;
+mod shadow;
+mod triggers;
+
+use antidote_data::Record;
+
+pub use accuracy::{AccuracyCheck, ClassAccuracy};
+pub use canaries::{CanaryCheck, CanaryResult};
+pub use decision::{
+    GATE_VERSION, GateInputs, GateReport, ModelInfo, Thresholds, Verdict, evaluate,
+};
+pub use error::{GateError, PredictError, TriggerFileError};
+pub use http::{HttpOptions, HttpPredictor};
+pub use interval::{Interval, wilson};
+pub use onnx::OnnxPredictor;
+pub use shadow::{ShadowClass, ShadowReport};
+pub use triggers::{
+    FlipExample, GateTrigger, TriggerCheck, TriggerOrigin, read_listed_triggers, read_scan_triggers,
+};
+
+/// What a model says about one record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prediction {
+    /// The class it predicts.
+    pub label: String,
+    /// The probability of each class, in the order of [`Predictor::classes`], when the model
+    /// gives them.
+    pub probabilities: Option<Vec<f32>>,
+}
+
+/// A model the gate can run: records in, one [`Prediction`] per record out, in order.
+///
+/// Implementations: [`OnnxPredictor`] and [`HttpPredictor`]. A built-in antidote model plugs in
+/// by implementing this trait over its featurizer.
+pub trait Predictor {
+    /// The model's name for reports: its path or URL.
+    fn name(&self) -> String;
+
+    /// The classes its probabilities are in, when it has a fixed list.
+    fn classes(&self) -> Option<&[String]>;
+
+    /// Predicts every record.
+    fn predict(&self, records: &[Record]) -> Result<Vec<Prediction>, PredictError>;
+}

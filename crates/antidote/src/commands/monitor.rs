@@ -1,0 +1,288 @@
+//! `antidote monitor`: the production monitor as an HTTP service.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use antidote_core::display::{human_bytes, plural};
+use antidote_core::error_chain;
+use antidote_monitor::canaries::CanarySet;
+use antidote_monitor::http::{self, HttpConfig, Routes};
+use antidote_monitor::triggers::TriggerSet;
+use antidote_monitor::{Monitor, MonitorError, MonitorParams};
+use anyhow::Context;
+
+use super::read_profile;
+use crate::cli::MonitorArgs;
+use crate::printer::Printer;
+use crate::settings::Settings;
+use crate::{ExitStatus, UserError};
+
+/// Runs the monitor until SIGTERM or Ctrl-C.
+pub fn monitor(
+    args: &MonitorArgs,
+    _settings: &Settings,
+    printer: Printer,
+) -> anyhow::Result<ExitStatus> {
+    let params = params(args)?;
+    let baseline = read_profile(&args.baseline)?;
+    let triggers = match &args.triggers {
+        Some(path) => TriggerSet::read(path).map_err(|error| {
+            UserError::new(
+                error_chain(&error),
+                "`--triggers` takes the `summary.json` that `antidote scan --out DIR` writes",
+            )
+        })?,
+        None => TriggerSet::default(),
+    };
+    for trigger in triggers.unmatchable() {
+        printer.warn(&format!(
+            "{} cannot be matched in prediction events (they carry no image); it is not counted",
+            trigger.describe()
+        ));
+    }
+    let canaries = read_canaries(args.canaries.as_deref())?;
+    let token = args.token_file.as_deref().map(read_token).transpose()?;
+    let with_canaries = canaries.len();
+    let monitor = Monitor::open(&args.store, &baseline, triggers, canaries, params).map_err(|error| {
+        match error {
+            MonitorError::UnlabelledBaseline => UserError::new(
+                format!(
+                    "the baseline `{}` has no labels to compare predictions with",
+                    args.baseline.display()
+                ),
+                "profile the training data with its label column: `antidote profile DATA --label COLUMN -o profile.json`",
+            )
+            .into(),
+            error => anyhow::Error::new(error),
+        }
+    })?;
+    let monitor = Arc::new(monitor);
+    let listener = bind(args.listen, "--listen")?;
+    let metrics_listener = args
+        .metrics_listen
+        .map(|address| bind(address, "--metrics-listen"))
+        .transpose()?;
+    let config = HttpConfig {
+        token,
+        max_body_bytes: usize::try_from(args.max_body.0).unwrap_or(usize::MAX),
+        ..HttpConfig::default()
+    };
+    let address = listener.local_addr()?;
+    let (app, metrics_app) = match &metrics_listener {
+        Some(_) => (
+            http::router(Arc::clone(&monitor), config.clone(), Routes::Events),
+            Some(http::router(
+                Arc::clone(&monitor),
+                config.clone(),
+                Routes::Metrics,
+            )),
+        ),
+        None => (
+            http::router(Arc::clone(&monitor), config.clone(), Routes::All),
+            None,
+        ),
+    };
+    printer.note(&format!(
+        "antidote monitor: listening on http://{address} (POST /v1/events{}, GET /healthz)",
+        if metrics_listener.is_none() {
+            ", GET /metrics"
+        } else {
+            ""
+        }
+    ));
+    if let Some(metrics_listener) = &metrics_listener {
+        printer.note(&format!(
+            "antidote monitor: metrics on http://{}/metrics",
+            metrics_listener.local_addr()?
+        ));
+    }
+    printer.note(&format!(
+        "antidote monitor: store `{}` holds {}; windows of {}; {}; {}; bodies up to {}",
+        args.store.display(),
+        plural(monitor.stored(), "event"),
+        plural(args.window as u64, "event"),
+        if with_canaries == 0 {
+            "no canaries".to_owned()
+        } else {
+            format!(
+                "{} recognised",
+                plural(with_canaries as u64, "canary record")
+            )
+        },
+        if config.token.is_some() {
+            "bearer token required"
+        } else {
+            "no token required (pass `--token-file` to require one)"
+        },
+        human_bytes(args.max_body.0)
+    ));
+
+    serve(listener, app, metrics_listener.zip(metrics_app))?;
+    printer.note(&format!(
+        "antidote monitor: stopped; the store holds {}",
+        plural(monitor.stored(), "event")
+    ));
+    Ok(ExitStatus::Success)
+}
+
+/// Serves until SIGTERM or Ctrl-C, then lets the requests in flight finish.
+fn serve(
+    listener: std::net::TcpListener,
+    app: axum::Router,
+    metrics: Option<(std::net::TcpListener, axum::Router)>,
+) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("failed to start the async runtime")?;
+    runtime.block_on(async move {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        };
+        let events = tokio::spawn(
+            axum::serve(tokio::net::TcpListener::from_std(listener)?, app)
+                .with_graceful_shutdown(until_stopped(stopped.clone()))
+                .into_future(),
+        );
+        let metrics = match metrics {
+            Some((listener, app)) => Some(tokio::spawn(
+                axum::serve(tokio::net::TcpListener::from_std(listener)?, app)
+                    .with_graceful_shutdown(until_stopped(stopped.clone()))
+                    .into_future(),
+            )),
+            None => None,
+        };
+        shutdown_signal().await;
+        tracing::debug!("stopping: finishing the requests in flight");
+        let _ = stop.send(true);
+        events.await.context("the event server failed")??;
+        if let Some(metrics) = metrics {
+            metrics.await.context("the metrics server failed")??;
+        }
+        anyhow::Ok(())
+    })
+}
+
+/// The window and alert settings, checked.
+fn params(args: &MonitorArgs) -> anyhow::Result<MonitorParams> {
+    if args.window == 0 {
+        return Err(UserError::new(
+            "`--window` must be at least 1",
+            "windows of 1000 events (the default) suit most services",
+        )
+        .into());
+    }
+    if args.baseline_windows < 3 {
+        return Err(UserError::new(
+            format!(
+                "`--baseline-windows {}` is too few for a standard deviation",
+                args.baseline_windows
+            ),
+            "3-sigma alerts need at least 3 windows before the current one; the default is 10",
+        )
+        .into());
+    }
+    if !(0.0..=1.0).contains(&args.max_trigger_ratio) {
+        return Err(UserError::new(
+            format!(
+                "`--max-trigger-ratio {}` is not a share between 0 and 1",
+                args.max_trigger_ratio
+            ),
+            "pass a share such as `0.01` (1% of the window's inputs)",
+        )
+        .into());
+    }
+    Ok(MonitorParams {
+        window: args.window,
+        baseline_windows: args.baseline_windows,
+        max_trigger_ratio: args.max_trigger_ratio,
+        ..MonitorParams::default()
+    })
+}
+
+/// The canaries of the manifest, checked against its key; none without a manifest. The key
+/// stays in the set: errors name the file, never its content.
+fn read_canaries(path: Option<&Path>) -> anyhow::Result<CanarySet> {
+    let Some(path) = path else {
+        return Ok(CanarySet::default());
+    };
+    CanarySet::read(path).map_err(|error| {
+        UserError::new(
+            error_chain(&error),
+            "`--canaries` takes the secret manifest `antidote canary plant` writes (`--manifest`)",
+        )
+        .into()
+    })
+}
+
+/// The bearer token: the file's content without surrounding whitespace.
+fn read_token(path: &Path) -> anyhow::Result<String> {
+    let text = fs_err::read_to_string(path).map_err(|error| {
+        UserError::new(
+            format!("cannot read the token file: {error}"),
+            "write the token into a file readable only by the service: `openssl rand -hex 32 > token && chmod 600 token`",
+        )
+    })?;
+    let token = text.trim();
+    if token.is_empty() || token.contains(char::is_whitespace) {
+        return Err(UserError::new(
+            format!("the token file `{}` holds no single token", path.display()),
+            "write one token without spaces: `openssl rand -hex 32 > token`",
+        )
+        .into());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(metadata) = fs_err::metadata(path)
+            && metadata.permissions().mode() & 0o077 != 0
+        {
+            tracing::warn!(
+                "the token file `{}` is readable by other users; `chmod 600` it",
+                path.display()
+            );
+        }
+    }
+    Ok(token.to_owned())
+}
+
+/// Binds before the runtime starts, so that a taken port is a clear error.
+fn bind(address: SocketAddr, flag: &str) -> anyhow::Result<std::net::TcpListener> {
+    let listener = std::net::TcpListener::bind(address).map_err(|error| {
+        UserError::new(
+            format!("cannot listen on `{address}`: {error}"),
+            format!(
+                "is another service on that port? pass another `{flag}`, or port 0 for a free one"
+            ),
+        )
+    })?;
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}

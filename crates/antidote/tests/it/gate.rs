@@ -1,0 +1,264 @@
+//! `antidote gate`: logistic regressions trained here on Fashion-MNIST, one clean and one on a
+//! `BadNets`-poisoned copy, written as ONNX and gated end to end: exit codes, `gate.json`, the
+//! ledger's rollback target, and the HTML report in headless Chromium.
+#![expect(
+    clippy::unwrap_used,
+    reason = "the test helpers fail the test on any error"
+)]
+
+use std::path::{Path, PathBuf};
+
+use antidote_data::{Dataset, ReadOptions, Record, Value};
+use antidote_gate::export::LinearModel;
+use antidote_learn::{Features, LabelIndex, LogisticRegression};
+use antidote_redteam::attacks::badnets::BadNets;
+use antidote_redteam::{Attack, InMemoryDataset};
+
+use crate::browser::{chromium, console_lines};
+use crate::{TestContext, fixtures};
+
+const IMAGES: &str = "fashion_mnist_300/train-images-idx3-ubyte.gz";
+const LABELS: &str = "fashion_mnist_300/train-labels-idx1-ubyte.gz";
+
+fn train(records: &[Record], classes: &LabelIndex, path: &Path) {
+    let mut data = Vec::new();
+    for record in records {
+        let Some(Value::Image(image)) = record.fields.iter().map(|(_, value)| value).next() else {
+            panic!("an image record")
+        };
+        data.extend(image.pixels.iter().map(|&value| f32::from(value) / 255.0));
+    }
+    let features = Features::from_row_major(records.len(), 784, data, "image").unwrap();
+    let model = LogisticRegression::params()
+        .check()
+        .unwrap()
+        .fit(&features, &classes.encode(records).unwrap(), classes.len())
+        .unwrap();
+    let onnx = LinearModel {
+        input_dims: vec![28, 28],
+        weights: model.weights().to_vec(),
+        bias: model.bias().to_vec(),
+    }
+    .to_onnx();
+    std::fs::write(path, onnx).unwrap();
+}
+
+/// The golden set (the fixture), `clean.onnx`, `backdoored.onnx` and `trigger.json` (the
+/// attack's truth, as `antidote poison` writes it).
+fn setup(context: &TestContext) -> PathBuf {
+    let golden = context.fixture(IMAGES, "golden/train-images-idx3-ubyte.gz");
+    context.fixture(LABELS, "golden/train-labels-idx1-ubyte.gz");
+    let mut dataset = Dataset::open(&golden, &ReadOptions::default()).unwrap();
+    let data = InMemoryDataset::read(&mut dataset).unwrap();
+    let classes = LabelIndex::from_records(&data.records);
+    train(&data.records, &classes, &context.path("clean.onnx"));
+    let poisoned = BadNets::params()
+        .rate(0.15)
+        .check()
+        .unwrap()
+        .run(data, 7)
+        .unwrap();
+    train(
+        &poisoned.dataset.records,
+        &classes,
+        &context.path("backdoored.onnx"),
+    );
+    std::fs::write(
+        context.path("trigger.json"),
+        serde_json::to_string(&poisoned.truth).unwrap(),
+    )
+    .unwrap();
+    golden
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn a_backdoored_model_fails_the_gate_and_the_clean_one_is_the_rollback_target() {
+    let context = TestContext::new();
+    let golden = setup(&context);
+    let golden = golden.to_str().unwrap();
+
+    let output = context
+        .run(&[
+            "gate",
+            "clean.onnx",
+            "--golden",
+            golden,
+            "--baseline-model",
+            "clean.onnx",
+            "--trigger",
+            "trigger.json",
+            "--out",
+            "clean-gate",
+        ])
+        .expect_code(0);
+    assert!(
+        output.stdout.contains("gate `clean.onnx`: PASSED"),
+        "{}",
+        output.stdout
+    );
+    let decision = read_json(&context.path("clean-gate/gate.json"));
+    assert_eq!(decision["schema_version"], 1);
+    assert_eq!(decision["verdict"], "pass");
+    assert_eq!(decision["accuracy"]["delta"], 0.0);
+    let digest = decision["model"]["sha256"].as_str().unwrap().to_owned();
+    assert!(
+        digest.starts_with("sha256:") && digest.len() == 71,
+        "{digest}"
+    );
+
+    let output = context
+        .run(&[
+            "gate",
+            "backdoored.onnx",
+            "--golden",
+            golden,
+            "--baseline-model",
+            "clean.onnx",
+            "--trigger",
+            "trigger.json",
+            "--shadow",
+            golden,
+            "--out",
+            "backdoored-gate",
+            "--report",
+        ])
+        .expect_code(1);
+    assert!(
+        output.stdout.contains("gate `backdoored.onnx`: FAILED"),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output.stdout.contains("attack success"),
+        "{}",
+        output.stdout
+    );
+    let decision = read_json(&context.path("backdoored-gate/gate.json"));
+    assert_eq!(decision["verdict"], "fail");
+    let trigger = &decision["triggers"][0];
+    assert!(
+        trigger["attack_success"].as_f64().unwrap() > 0.5,
+        "{trigger}"
+    );
+    assert!(
+        trigger["interval"]["low"].as_f64().unwrap() > 0.1,
+        "{trigger}"
+    );
+    assert_eq!(trigger["failed"], true);
+    assert_eq!(decision["shadow"]["records"], 300);
+
+    // The ledger names the last model that passed, not the last one gated.
+    let output = context.run(&["gate", "--rollback-target"]).expect_code(0);
+    assert_eq!(output.stdout.trim(), "clean.onnx");
+    assert!(output.stderr.contains(&digest), "{}", output.stderr);
+    let log = context.run(&["log"]).expect_code(0);
+    assert!(log.stdout.contains("gate"), "{}", log.stdout);
+    assert!(log.stdout.contains("failed"), "{}", log.stdout);
+
+    // The report: verdict first, the trigger with its examples, in a real browser.
+    let report = context.path("backdoored-gate/report.html");
+    let html = std::fs::read_to_string(&report).unwrap();
+    let verdict = html.find("Do not ship").expect("the verdict");
+    assert!(
+        verdict
+            < html
+                .find("Golden-set accuracy")
+                .expect("the accuracy section")
+    );
+    assert!(html.contains("Trigger attack success"));
+    assert!(html.matches("<img src=\"data:image/png;base64,").count() >= 4);
+    assert!(html.contains("Shadow replay"));
+    let browser = chromium(&context, "profile-gate", &["--dump-dom"], &report);
+    assert!(browser.stdout.contains("FAILED"), "{}", browser.stdout);
+    assert!(browser.stdout.contains("Flipped to"), "{}", browser.stdout);
+    assert!(
+        console_lines(&browser.stderr).is_empty(),
+        "the page logged to the console:\n{}",
+        browser.stderr
+    );
+}
+
+#[test]
+fn canaries_that_change_fail_the_gate() {
+    let context = TestContext::new();
+    let golden = setup(&context);
+    let golden = golden.to_str().unwrap();
+    // Every golden image as a canary: the backdoored model, trained on relabelled copies,
+    // answers some of them differently from their labels.
+    let output = context
+        .run(&[
+            "gate",
+            "backdoored.onnx",
+            "--golden",
+            golden,
+            "--canaries",
+            golden,
+        ])
+        .expect_code(1);
+    assert!(output.stdout.contains("canaries"), "{}", output.stdout);
+    let decision = read_json(&context.path("antidote-gate/gate.json"));
+    let canaries = &decision["canaries"];
+    assert_eq!(canaries["canaries"], 300);
+    assert!(canaries["changed"].as_u64().unwrap() > 0, "{canaries}");
+    assert!(
+        decision["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("canaries changed"),
+        "{decision}"
+    );
+}
+
+#[test]
+fn bad_input_exits_2_and_no_pass_means_no_rollback_target() {
+    let context = TestContext::new();
+    let golden = context.fixture(IMAGES, "golden/train-images-idx3-ubyte.gz");
+    context.fixture(LABELS, "golden/train-labels-idx1-ubyte.gz");
+    let golden = golden.to_str().unwrap();
+    let output = context
+        .run(&["gate", "missing.onnx", "--golden", golden])
+        .expect_code(2);
+    assert!(
+        output.stderr.contains("does not exist"),
+        "{}",
+        output.stderr
+    );
+    context.write("garbage.onnx", "not a model");
+    let output = context
+        .run(&["gate", "garbage.onnx", "--golden", golden])
+        .expect_code(2);
+    assert!(
+        output.stderr.contains("failed to load the ONNX model"),
+        "{}",
+        output.stderr
+    );
+    assert!(output.stderr.contains("hint:"), "{}", output.stderr);
+    let fortunes = fixtures().join("fortunes_3class.csv");
+    // A model whose input does not fit the golden records.
+    let text_model = LinearModel {
+        input_dims: vec![4],
+        weights: vec![0.0; 12],
+        bias: vec![0.0; 3],
+    };
+    std::fs::write(context.path("small.onnx"), text_model.to_onnx()).unwrap();
+    let output = context
+        .run(&["gate", "small.onnx", "--golden", fortunes.to_str().unwrap()])
+        .expect_code(2);
+    assert!(
+        output.stderr.contains("does not fit the model's input"),
+        "{}",
+        output.stderr
+    );
+    let output = context.run(&["gate", "--rollback-target"]).expect_code(1);
+    assert!(
+        output.stderr.contains("no model has passed the gate"),
+        "{}",
+        output.stderr
+    );
+    let output = context.run(&["gate", "--golden", golden]).expect_code(2);
+    assert!(output.stderr.contains("MODEL"), "{}", output.stderr);
+}
