@@ -80,19 +80,7 @@ mod tests {
 }
 
 /// The median of `values` (the mean of the two middle values for an even count); `NaN` for none.
-pub(crate) fn median(values: &[f64]) -> f64 {
-    if values.is_empty() {
-        return f64::NAN;
-    }
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let middle = sorted.len() / 2;
-    if sorted.len() % 2 == 1 {
-        sorted[middle]
-    } else {
-        f64::midpoint(sorted[middle - 1], sorted[middle])
-    }
-}
+pub(crate) use antidote_core::math::median;
 
 /// The median absolute deviation from the median, scaled by 1.4826 so that it estimates the
 /// standard deviation of normal data (Rousseeuw and Croux, 1993). Returns `(median, scale)`.
