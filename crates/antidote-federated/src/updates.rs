@@ -328,7 +328,9 @@ fn check_npy_shape(bytes: &[u8]) -> Result<(), String> {
     let Some(open) = rest.find('(') else {
         return Ok(());
     };
-    let Some(close) = rest.find(')') else {
+    // The closing parenthesis after the opening one: a header may hold `)` before `(`
+    // (found by fuzzing, `fuzz/fuzz_targets/client_update.rs`).
+    let Some(close) = rest[open..].find(')').map(|at| open + at) else {
         return Ok(());
     };
     let mut count: u64 = 1;
@@ -506,6 +508,15 @@ fn safetensors_bytes(tensors: &[(String, Vec<usize>)], values: &[f32]) -> Result
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_shape_closed_before_it_opens_is_not_a_panic() {
+        // Found by `bench/fuzz.sh` (client_update): `)` before `(` in the shape.
+        let header =
+            b"\x93NUMPY\x01\x00v\x00{'descr': '<f2', 'fortraj_order': False, 'shape': ,)(0,1  }";
+        assert!(check_npy_shape(header).is_ok());
+        let header = b"{'descr': '<f4', 'shape': )(18446744073709551615, 2)}";
+        assert!(check_npy_shape(header).is_err());
+    }
     #[test]
     fn npy_round_trip_keeps_shape_and_values() {
         let dir = tempfile::tempdir().unwrap();
