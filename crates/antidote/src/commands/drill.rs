@@ -1,6 +1,7 @@
 //! `antidote drill`: poison a copy, run every defense layer on it, score what each caught.
 
 use std::io::Write as _;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use antidote_core::display::{percent, percent_tenths, plural};
@@ -75,13 +76,7 @@ pub fn drill(
         seconds: started.elapsed().as_secs_f64(),
     };
     let document = report.to_json()?;
-    fs_err::create_dir_all(&args.out)?;
-    let path = args.out.join("drill.json");
-    let mut file = AtomicFile::create(&path)?;
-    serde_json::to_writer_pretty(&mut file.writer, &document)?;
-    file.writer.write_all(b"\n")?;
-    file.commit()
-        .with_context(|| format!("failed to write `{}`", path.display()))?;
+    let path = write_document(&args.out, "drill.json", &document)?;
 
     record(
         settings,
@@ -368,4 +363,21 @@ fn print_totals(report: &DrillReport, printer: Printer) {
         totals.poisoned_flagged,
         totals.poisoned,
     ));
+}
+
+/// Writes a drill's JSON document as `name` in `folder` (created if missing), atomically, and
+/// returns its path.
+pub(crate) fn write_document(
+    folder: &Path,
+    name: &str,
+    document: &serde_json::Value,
+) -> anyhow::Result<PathBuf> {
+    fs_err::create_dir_all(folder)?;
+    let path = folder.join(name);
+    let mut file = AtomicFile::create(&path)?;
+    serde_json::to_writer_pretty(&mut file.writer, document)?;
+    file.writer.write_all(b"\n")?;
+    file.commit()
+        .with_context(|| format!("failed to write `{}`", path.display()))?;
+    Ok(path)
 }

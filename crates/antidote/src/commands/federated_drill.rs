@@ -1,7 +1,6 @@
 //! `antidote drill --federated`: robust aggregation against malicious clients of a simulated
 //! federation.
 
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -13,7 +12,6 @@ use antidote_drill::federated::{
     simulate,
 };
 use antidote_federated::Rule;
-use antidote_provenance::lock::AtomicFile;
 use anyhow::Context;
 use serde_json::json;
 
@@ -72,13 +70,7 @@ pub fn federated_drill(
         object.insert("antidote".into(), json!(env!("CARGO_PKG_VERSION")));
         object.insert("seconds".into(), json!(seconds));
     }
-    fs_err::create_dir_all(&args.out)?;
-    let path = args.out.join("federated.json");
-    let mut file = AtomicFile::create(&path)?;
-    serde_json::to_writer_pretty(&mut file.writer, &document)?;
-    file.writer.write_all(b"\n")?;
-    file.commit()
-        .with_context(|| format!("failed to write `{}`", path.display()))?;
+    let path = super::drill::write_document(&args.out, "federated.json", &document)?;
     record(
         settings,
         printer,
