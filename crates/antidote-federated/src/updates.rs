@@ -351,7 +351,33 @@ fn check_npy_shape(bytes: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks the header length an `.npy` file declares against the file itself before the header is
+/// read: versions 2 and 3 give it in four bytes, and a reader that trusts them allocates up to
+/// 4 GiB for a 200-byte file (found by fuzzing, `fuzz/fuzz_targets/client_update.rs`).
+fn check_npy_header_len(bytes: &[u8]) -> Result<(), String> {
+    let (declared, start) = match bytes.get(6) {
+        Some(1) => match bytes.get(8..10) {
+            Some(&[low, high]) => (u64::from(u16::from_le_bytes([low, high])), 10),
+            _ => return Ok(()),
+        },
+        Some(2 | 3) => match bytes.get(8..12) {
+            Some(&[a, b, c, d]) => (u64::from(u32::from_le_bytes([a, b, c, d])), 12),
+            _ => return Ok(()),
+        },
+        // Unknown versions and truncated files are the parser's to refuse.
+        _ => return Ok(()),
+    };
+    let held = (bytes.len() as u64).saturating_sub(start);
+    if declared > held {
+        return Err(format!(
+            "the header claims {declared} bytes but the file holds {held} after the preamble"
+        ));
+    }
+    Ok(())
+}
+
 fn parse_npy(bytes: &[u8]) -> Result<(Layout, Vec<f32>), String> {
+    check_npy_header_len(bytes)?;
     check_npy_shape(bytes)?;
     let mut reader = bytes;
     let header = npyz::NpyHeader::from_reader(&mut reader).map_err(|err| err.to_string())?;
@@ -507,6 +533,21 @@ fn safetensors_bytes(tensors: &[(String, Vec<usize>)], values: &[f32]) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_header_longer_than_the_file_is_refused_before_it_is_read() {
+        // Found by `bench/fuzz.sh` (client_update): a version 3 header claiming 4 GiB.
+        let mut file = b"\x93NUMPY\x03\x00\xff\xff\xff\xff".to_vec();
+        file.extend_from_slice(b"{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }");
+        let error = parse_npy(&file).unwrap_err();
+        assert!(error.contains("claims 4294967295 bytes"), "{error}");
+        let mut file = b"\x93NUMPY\x01\x00\xff\x7f".to_vec();
+        file.extend_from_slice(&[b' '; 64]);
+        assert!(parse_npy(&file).unwrap_err().contains("claims 32767 bytes"));
+        // A well-formed file still reads.
+        let good = npy_bytes(&[2], &[1.0, 2.0]);
+        assert_eq!(parse_npy(&good).unwrap().1, vec![1.0, 2.0]);
+    }
 
     #[test]
     fn a_shape_closed_before_it_opens_is_not_a_panic() {
