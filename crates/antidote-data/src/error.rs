@@ -149,6 +149,23 @@ pub enum ReadError {
         /// The per-record limit, in bytes.
         limit: u64,
     },
+    /// A Parquet page header declares a page larger than the per-record limit (a decompression
+    /// bomb, or a forged header).
+    #[error(
+        "`{path}` {location}: the page declares {} decompressed, more than the limit of {}",
+        human_bytes(*size),
+        human_bytes(*limit)
+    )]
+    PageTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Row group, column and page.
+        location: String,
+        /// The page's declared size, in bytes.
+        size: u64,
+        /// The per-record limit, in bytes.
+        limit: u64,
+    },
     /// An image's header declares more pixels than the per-record limit allows to decode.
     #[error(
         "`{path}`: the image is {width} × {height} pixels ({} decoded), more than the limit of {}",
@@ -227,7 +244,10 @@ impl ReadError {
                 "the file may be truncated or corrupt: compare it with its source or its lock file (`antidote verify`)"
                     .to_owned(),
             ),
-            Self::RecordTooLarge { .. } | Self::DeclaredTooLarge { .. } | Self::ImageTooLarge { .. } => Some(
+            Self::RecordTooLarge { .. }
+            | Self::DeclaredTooLarge { .. }
+            | Self::PageTooLarge { .. }
+            | Self::ImageTooLarge { .. } => Some(
                 "the file may be corrupt or hostile (a gzip bomb, a forged header); if the record is genuine, raise the limit with `--max-record-bytes` or `max_record_bytes` under `[data]` in `antidote.toml`"
                     .to_owned(),
             ),

@@ -33,5 +33,6 @@ pub mod ledger;
 pub mod lock;
 pub mod merkle;
 pub mod model;
+pub mod sidecar;
 pub mod signing;
 pub mod verify;

@@ -10,7 +10,7 @@
 //! locked repository can be moved or cloned; other paths are stored absolute.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
 use antidote_core::{Digest, Progress, ProgressUnit};
@@ -85,7 +85,7 @@ pub enum LockError {
 }
 
 impl LockError {
-    fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Self + '_ {
+    pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Self + '_ {
         move |source| Self::Io {
             path: path.to_owned(),
             source,
@@ -208,8 +208,8 @@ pub struct Lock {
     pub records: Option<RecordsFile>,
 }
 
-/// One line of the records sidecar.
-#[derive(Debug, Serialize, Deserialize)]
+/// One line of the records sidecar, as written.
+#[derive(Debug, Serialize)]
 struct SidecarLine {
     dataset: usize,
     #[serde(flatten)]
@@ -648,28 +648,28 @@ impl Lock {
         Ok(file)
     }
 
-    /// Reads the records sidecar: the entries of each dataset, in order.
+    /// Reads the records sidecar: the entries of each dataset, in order. This holds every
+    /// entry in memory; [`crate::sidecar::for_each_entry`] streams them, and
+    /// [`crate::diff::StreamingDiff`] diffs them in bounded memory.
     pub fn read_records(&self, lock_path: &Path) -> Result<Vec<Vec<RecordEntry>>, LockError> {
         let mut entries: Vec<Vec<RecordEntry>> = vec![Vec::new(); self.datasets.len()];
-        let Some(records) = &self.records else {
-            return Ok(entries);
-        };
-        let path = resolve(&lock_base(lock_path), &records.path);
-        let file = fs_err::File::open(&path).map_err(LockError::io(&path))?;
-        let reader = std::io::BufReader::with_capacity(1 << 18, file);
-        for (number, line) in reader.lines().enumerate() {
-            let line = line.map_err(LockError::io(&path))?;
-            let parsed: SidecarLine =
-                serde_json::from_str(&line).map_err(|source| LockError::Sidecar {
-                    path: path.clone(),
-                    line: number as u64 + 1,
-                    source,
-                })?;
-            if let Some(dataset) = entries.get_mut(parsed.dataset) {
-                dataset.push(parsed.entry);
-            }
+        if let Some(path) = self.records_sidecar(lock_path) {
+            crate::sidecar::for_each_entry(&path, None, &mut |dataset, entry| {
+                if let Some(dataset) = entries.get_mut(dataset) {
+                    dataset.push(entry);
+                }
+                Ok(())
+            })?;
         }
         Ok(entries)
+    }
+
+    /// Where the records sidecar is, when the lock has one.
+    #[must_use]
+    pub fn records_sidecar(&self, lock_path: &Path) -> Option<PathBuf> {
+        self.records
+            .as_ref()
+            .map(|records| resolve(&lock_base(lock_path), &records.path))
     }
 }
 

@@ -12,9 +12,9 @@ use antidote_core::{Digest, Progress};
 use p256::ecdsa::VerifyingKey;
 use serde::Serialize;
 
-use crate::diff::{RecordDiff, RecordEntry};
+use crate::diff::{RecordDiff, RecordEntry, StreamingDiff};
 use crate::lock::{self, Lock, LockError};
-use crate::{attest, hashing};
+use crate::{attest, hashing, sidecar};
 
 /// How one file differs from the lock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -213,19 +213,18 @@ pub fn verify(
         }
     };
 
+    // The sidecar is trusted only when it still matches the lock.
+    let sidecar = if records_file.is_none() {
+        lock.records_sidecar(lock_path)
+    } else {
+        None
+    };
     let mut datasets = Vec::with_capacity(lock.datasets.len());
-    let mut sidecar: Option<Vec<Vec<RecordEntry>>> = None;
     for (index, locked) in lock.datasets.iter().enumerate() {
         let touched = files.iter().any(|file| locked.contains(&file.path));
         let outcome = if touched {
-            if sidecar.is_none() && records_file.is_none() {
-                sidecar = Some(lock.read_records(lock_path)?);
-            }
-            let old = sidecar
-                .as_ref()
-                .and_then(|all| all.get(index))
-                .map_or(&[][..], Vec::as_slice);
-            recheck_dataset(&base, locked, old, progress)
+            let old = sidecar.as_deref().map(|path| (path, index));
+            recheck_dataset(&base, locked, old, progress)?
         } else {
             DatasetOutcome::Unchanged
         };
@@ -272,41 +271,53 @@ fn added_files(lock: &Lock, lock_path: &Path, base: &Path) -> Result<Vec<FileRep
     Ok(added)
 }
 
+/// Reads a dataset whose files changed and diffs it against the lock's entries (`old`: the
+/// sidecar and the dataset's index in it), in bounded memory: the new entries go straight
+/// into a [`StreamingDiff`], and the old ones are streamed from the sidecar only when the
+/// records did change.
 fn recheck_dataset(
     base: &Path,
     locked: &lock::LockedDataset,
-    old: &[RecordEntry],
+    old: Option<(&Path, usize)>,
     progress: &dyn Progress,
-) -> DatasetOutcome {
+) -> Result<DatasetOutcome, LockError> {
     let path = lock::resolve(base, &locked.path);
     if !path.exists() {
-        return DatasetOutcome::Unreadable {
+        return Ok(DatasetOutcome::Unreadable {
             error: format!("`{}` does not exist", locked.path),
-        };
+        });
     }
-    let mut new = Vec::new();
-    let mut sink = |entry: RecordEntry| {
-        new.push(entry);
-        Ok(())
+    let temporary = sidecar::temporary_folder();
+    let mut diff = StreamingDiff::new(locked.ids_are_positions);
+    let mut sink = |entry: RecordEntry| diff.push_new(entry);
+    let digest = match lock::digest_dataset(
+        &path,
+        &locked.read_options(),
+        progress,
+        &mut sink,
+        &temporary,
+    ) {
+        Ok(digest) => digest,
+        Err(error) => {
+            return Ok(DatasetOutcome::Unreadable {
+                error: antidote_core::error_chain(&error),
+            });
+        }
     };
-    let digest =
-        match lock::digest_dataset(&path, &locked.read_options(), progress, &mut sink, &path) {
-            Ok(digest) => digest,
-            Err(error) => {
-                return DatasetOutcome::Unreadable {
-                    error: antidote_core::error_chain(&error),
-                };
-            }
-        };
     if digest.merkle_root == locked.merkle_root {
-        return DatasetOutcome::Unchanged;
+        return Ok(DatasetOutcome::Unchanged);
     }
-    DatasetOutcome::Changed {
+    if let Some((sidecar_path, dataset)) = old {
+        sidecar::for_each_entry(sidecar_path, Some(dataset), &mut |_, entry| {
+            diff.push_old(entry).map_err(LockError::io(&temporary))
+        })?;
+    }
+    Ok(DatasetOutcome::Changed {
         old_count: locked.record_count,
         new_count: digest.record_count,
         schema_changed: digest.schema.fingerprint() != locked.schema_fingerprint,
-        diff: RecordDiff::between(old, &new, locked.ids_are_positions),
-    }
+        diff: diff.finish().map_err(LockError::io(&temporary))?,
+    })
 }
 
 /// Label counts that differ between two versions, as `label: old -> new`.

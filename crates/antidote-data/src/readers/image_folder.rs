@@ -7,11 +7,13 @@
 //! path relative to the root, `/`-separated), `label` (the class) and `image`. Files are listed
 //! when the folder is opened and decoded one at a time as records are read.
 
+use std::collections::VecDeque;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use image::ImageDecoder;
+use rayon::prelude::*;
 
 use super::{Row, RowSource};
 use crate::limits::Limits;
@@ -117,12 +119,18 @@ struct Entry {
     class: usize,
 }
 
-/// Streams the images of a folder, decoding one per record.
+/// Images decoded together, in parallel: enough to keep every core busy on small images,
+/// few enough that the decoded window stays small next to a reader's batch.
+const DECODE_WINDOW: usize = 32;
+
+/// Streams the images of a folder, decoding a window of the next images in parallel.
 struct ImageFolderSource {
     columns: Vec<(Arc<str>, ColumnKind)>,
     classes: Vec<String>,
     entries: Vec<Entry>,
     next: usize,
+    /// The decoded images of `entries[next..next + decoded.len()]`, in order.
+    decoded: VecDeque<Result<Image, ImageFailure>>,
     limits: Limits,
 }
 
@@ -235,6 +243,7 @@ pub(crate) fn open(
         classes,
         entries,
         next: 0,
+        decoded: VecDeque::with_capacity(DECODE_WINDOW),
         limits,
     };
     Ok((Box::new(source), files))
@@ -248,9 +257,24 @@ impl RowSource for ImageFolderSource {
     fn next_row(&mut self) -> Option<Result<Row, ReadError>> {
         let index = self.next;
         let entry = self.entries.get(index)?;
+        if self.decoded.is_empty() {
+            // Decode the next window in parallel; results keep the files' order, so records
+            // come out exactly as one-at-a-time decoding gives them.
+            let end = (index + DECODE_WINDOW).min(self.entries.len());
+            let limits = self.limits;
+            let window: Vec<Result<Image, ImageFailure>> = self.entries[index..end]
+                .par_iter()
+                .map(|entry| read_image(&entry.path, limits))
+                .collect();
+            self.decoded.extend(window);
+        }
         // Advance first, so that an unreadable image is skipped on the next call.
         self.next += 1;
-        let image = match read_image(&entry.path, self.limits) {
+        let decoded = self
+            .decoded
+            .pop_front()
+            .expect("the window holds the image at `next`");
+        let image = match decoded {
             Ok(image) => image,
             Err(failure) => return Some(Err(failure.into_read_error(entry.path.clone()))),
         };

@@ -12,6 +12,7 @@ pub(crate) mod idx;
 pub(crate) mod image_folder;
 pub(crate) mod jsonl;
 pub(crate) mod parquet;
+pub(crate) mod parquet_pages;
 
 /// One row as a reader sees it, before roles are assigned.
 #[derive(Debug, Clone, PartialEq)]

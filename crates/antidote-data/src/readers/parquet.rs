@@ -28,6 +28,7 @@ use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchR
 use parquet::errors::ParquetError;
 
 use super::image_folder::ImageFailure;
+use super::parquet_pages::{self, PageProblem};
 use super::{INFERENCE_SAMPLE, Row, RowSource};
 use crate::limits::Limits;
 use crate::{ColumnKind, KindInference, ReadError, Value};
@@ -103,9 +104,13 @@ impl ParquetSource {
                 source,
             })?
             .len();
+        let pages = file.try_clone().map_err(|source| ReadError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
         let builder = ParquetRecordBatchReaderBuilder::try_new(file)
             .map_err(|source| parquet_error(path, source))?;
-        check_column_chunks(path, builder.metadata(), file_bytes)?;
+        check_column_chunks(path, builder.metadata(), file_bytes, &pages, limits)?;
         let schema = Arc::clone(builder.schema());
         let mut batches = builder
             .with_batch_size(BATCH_SIZE)
@@ -227,25 +232,59 @@ impl RowSource for ParquetSource {
     }
 }
 
-/// Checks that every column chunk the footer lists lies inside the file: the reader allocates
-/// a chunk's declared length before reading it, so a forged footer could otherwise ask for any
-/// amount of memory.
+/// Checks that every column chunk the footer lists lies inside the file, and that every page
+/// inside a chunk fits the chunk and decompresses to at most the per-record limit: the reader
+/// allocates a chunk's and a page's declared lengths before reading them, so a forged footer or
+/// page header could otherwise ask for any amount of memory.
 fn check_column_chunks(
     path: &Path,
     metadata: &parquet::file::metadata::ParquetMetaData,
     file_bytes: u64,
+    file: &std::fs::File,
+    limits: Limits,
 ) -> Result<(), ReadError> {
     for (group_index, group) in metadata.row_groups().iter().enumerate() {
         for column in group.columns() {
             let (start, length) = column.byte_range();
-            if start.checked_add(length).is_none_or(|end| end > file_bytes) {
-                return Err(parquet_error(
+            let general = |message: String| {
+                parquet_error(
                     path,
                     ParquetError::General(format!(
-                        "row group {group_index}, column `{}` claims bytes {start}..+{length}, beyond the end of the {file_bytes}-byte file",
+                        "row group {group_index}, column `{}`: {message}",
                         column.column_path()
                     )),
-                ));
+                )
+            };
+            if start.checked_add(length).is_none_or(|end| end > file_bytes) {
+                return Err(general(format!(
+                    "claims bytes {start}..+{length}, beyond the end of the {file_bytes}-byte file"
+                )));
+            }
+            match parquet_pages::check_pages(file, start, length, limits.max_record_bytes) {
+                Ok(()) => {}
+                Err(PageProblem::Header(reason)) => {
+                    return Err(general(format!("malformed page header: {reason}")));
+                }
+                Err(PageProblem::OutsideChunk {
+                    page,
+                    compressed,
+                    remaining,
+                }) => {
+                    return Err(general(format!(
+                        "page {page} claims {compressed} bytes, but only {remaining} are left in its chunk"
+                    )));
+                }
+                Err(PageProblem::TooLarge { page, size }) => {
+                    return Err(ReadError::PageTooLarge {
+                        path: path.to_owned(),
+                        location: format!(
+                            "row group {group_index}, column `{}`, page {page}",
+                            column.column_path()
+                        ),
+                        size,
+                        limit: limits.max_record_bytes,
+                    });
+                }
             }
         }
     }

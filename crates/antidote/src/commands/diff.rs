@@ -60,10 +60,10 @@ pub fn diff(args: &DiffArgs, settings: &Settings, printer: Printer) -> anyhow::R
         )
         .into());
     }
-    let results: Vec<VersionDiff> = pairs
+    let results = pairs
         .iter()
         .map(|(old, new)| VersionDiff::between(old, new))
-        .collect();
+        .collect::<Result<Vec<VersionDiff>, _>>()?;
     let same = results.iter().all(|result| result.diff.is_empty());
     record(
         settings,
@@ -113,7 +113,7 @@ fn print_pair(
         printer.out(&format!(
             "{heading}: {} ({}){order}",
             printer.style("same records", Style::Good),
-            plural(result.new_records as u64, "record")
+            plural(result.new_records, "record")
         ));
         return;
     }
@@ -122,8 +122,8 @@ fn print_pair(
         diff.added.len(),
         diff.removed.len(),
         diff.changed.len(),
-        plural(result.old_records as u64, "record"),
-        plural(result.new_records as u64, "record"),
+        plural(result.old_records, "record"),
+        plural(result.new_records, "record"),
     ));
     if let Some(summary) = diff.label_summary() {
         printer.out(&format!("  {}", printer.style(&summary, Style::Warn)));

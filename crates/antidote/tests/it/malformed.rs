@@ -85,6 +85,12 @@ fn committed() -> Vec<Case> {
         // No Parquet writer is at hand for a valid counterpart: `verify` is not run on these.
         file("truncated-footer.parquet", None),
         file("wrong-magic.parquet", None),
+        file("huge-page.parquet", None),
+        Case {
+            extra: vec!["--max-record-bytes", "64KiB"],
+            ..file("page-bomb.parquet", None)
+        },
+        file("page-beyond-chunk.parquet", None),
     ]
 }
 
@@ -229,6 +235,57 @@ fn every_committed_malformed_file_is_refused_by_every_command() {
     for case in committed() {
         run_case(&case, |context| copy_fixture(context, &case.data));
     }
+}
+
+/// A page header is checked before the page is read: a forged size, and a genuine bomb under a
+/// small limit, are refused by the limit on one record, with the place and the hint.
+#[test]
+fn parquet_pages_are_bounded_by_the_record_limit() {
+    let context = TestContext::new();
+    copy_fixture(&context, "huge-page.parquet");
+    copy_fixture(&context, "page-bomb.parquet");
+    copy_fixture(&context, "page-beyond-chunk.parquet");
+    let output = context.run(&["profile", "huge-page.parquet"]);
+    output.expect_code(2);
+    assert!(
+        output.stderr.contains(
+            "`huge-page.parquet` row group 0, column `x`, page 0: the page declares 1.9 GiB decompressed, more than the limit of 64.0 MiB"
+        ),
+        "{}",
+        output.stderr
+    );
+    assert!(
+        output.stderr.contains("--max-record-bytes"),
+        "{}",
+        output.stderr
+    );
+    // The bomb really decompresses to 1 MiB: refused under 64 KiB, read under the default.
+    let output = context.run(&[
+        "profile",
+        "page-bomb.parquet",
+        "--max-record-bytes",
+        "64KiB",
+    ]);
+    output.expect_code(2);
+    assert!(
+        output
+            .stderr
+            .contains("page 0: the page declares 1.0 MiB decompressed"),
+        "{}",
+        output.stderr
+    );
+    context
+        .run(&["profile", "page-bomb.parquet", "-o", "bomb.json"])
+        .expect_code(0);
+    let output = context.run(&["profile", "page-beyond-chunk.parquet"]);
+    output.expect_code(2);
+    assert!(
+        output
+            .stderr
+            .contains("page 0 claims 4160 bytes, but only 64 are left in its chunk"),
+        "{}",
+        output.stderr
+    );
 }
 
 /// Writes `prefix`, then makes the file `size` bytes long without writing them: a sparse file

@@ -1,0 +1,531 @@
+//! Record entries on disk, in bounded memory: the records sidecar read as a stream, spools of
+//! entries kept in temporary files, and an external merge sort over entries.
+//!
+//! A diff of two versions of a dataset of 50 million records cannot hold both versions'
+//! entries. [`Sorter`] keeps at most [`RUN_BYTES`] of entries in memory, writes sorted runs to
+//! anonymous temporary files (in `TMPDIR`, removed by the operating system when closed) and
+//! merges them back in order; [`crate::diff::StreamingDiff`] merges two sorted streams.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use antidote_core::{Digest, DigestAlgorithm};
+use rayon::slice::ParallelSliceMut;
+use serde::Deserialize;
+
+use crate::diff::RecordEntry;
+use crate::lock::LockError;
+
+/// How much of its entries a [`Sorter`] keeps in memory before it writes a sorted run
+/// (estimated: the encoded size plus the overhead of the allocations).
+pub const RUN_BYTES: usize = 24 << 20;
+
+/// At most this many runs are merged at once; more are first merged into one.
+const MAX_RUNS: usize = 64;
+
+/// Buffer size of each run being read or written.
+const RUN_BUFFER: usize = 32 << 10;
+
+/// One line of the records sidecar, as read.
+#[derive(Deserialize)]
+struct SidecarLine {
+    dataset: usize,
+    #[serde(flatten)]
+    entry: RecordEntry,
+}
+
+/// Reads the records sidecar at `path` line by line and hands `sink` the entries of dataset
+/// `dataset` (all datasets when `None`) with their dataset index, in file order.
+pub fn for_each_entry(
+    path: &Path,
+    dataset: Option<usize>,
+    sink: &mut dyn FnMut(usize, RecordEntry) -> Result<(), LockError>,
+) -> Result<(), LockError> {
+    let io_error = |source| LockError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let file = fs_err::File::open(path).map_err(io_error)?;
+    let mut reader = BufReader::with_capacity(1 << 18, file);
+    let mut line = String::new();
+    let mut number = 0u64;
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).map_err(io_error)? == 0 {
+            return Ok(());
+        }
+        number += 1;
+        let parsed: SidecarLine =
+            serde_json::from_str(line.trim_end()).map_err(|source| LockError::Sidecar {
+                path: path.to_owned(),
+                line: number,
+                source,
+            })?;
+        if dataset.is_none_or(|wanted| wanted == parsed.dataset) {
+            sink(parsed.dataset, parsed.entry)?;
+        }
+    }
+}
+
+/// A record entry with its position in its dataset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    /// The record's zero-based position.
+    pub index: u64,
+    /// Its entry.
+    pub entry: RecordEntry,
+}
+
+impl Item {
+    /// An estimate of the memory the item holds.
+    fn weight(&self) -> usize {
+        let entry = &self.entry;
+        let fields: usize = entry
+            .fields
+            .iter()
+            .map(|(name, value)| name.len() + value.len() + 80)
+            .sum();
+        std::mem::size_of::<Self>()
+            + entry.id.len()
+            + entry.label.as_ref().map_or(0, String::len)
+            + fields
+            + 32
+    }
+
+    fn write(&self, out: &mut impl Write) -> io::Result<()> {
+        let entry = &self.entry;
+        out.write_all(&self.index.to_le_bytes())?;
+        write_str(out, &entry.id)?;
+        let algorithm = match entry.hash.algorithm() {
+            DigestAlgorithm::Sha256 => 0u8,
+            DigestAlgorithm::Blake3 => 1u8,
+        };
+        out.write_all(&[algorithm])?;
+        out.write_all(entry.hash.as_bytes())?;
+        match &entry.label {
+            None => out.write_all(&[0])?,
+            Some(label) => {
+                out.write_all(&[1])?;
+                write_str(out, label)?;
+            }
+        }
+        write_len(out, entry.fields.len())?;
+        for (name, value) in &entry.fields {
+            write_str(out, name)?;
+            write_str(out, value)?;
+        }
+        Ok(())
+    }
+
+    /// The next item of `input`, `None` at its end.
+    fn read(input: &mut impl BufRead) -> io::Result<Option<Self>> {
+        if input.fill_buf()?.is_empty() {
+            return Ok(None);
+        }
+        let mut index = [0u8; 8];
+        input.read_exact(&mut index)?;
+        let id = read_str(input)?;
+        let mut tag = [0u8; 1];
+        input.read_exact(&mut tag)?;
+        let algorithm = if tag[0] == 0 {
+            DigestAlgorithm::Sha256
+        } else {
+            DigestAlgorithm::Blake3
+        };
+        let mut bytes = [0u8; 32];
+        input.read_exact(&mut bytes)?;
+        input.read_exact(&mut tag)?;
+        let label = if tag[0] == 0 {
+            None
+        } else {
+            Some(read_str(input)?)
+        };
+        let count = read_len(input)?;
+        let mut fields = std::collections::BTreeMap::new();
+        for _ in 0..count {
+            let name = read_str(input)?;
+            let value = read_str(input)?;
+            fields.insert(name, value);
+        }
+        Ok(Some(Self {
+            index: u64::from_le_bytes(index),
+            entry: RecordEntry {
+                id,
+                hash: Digest::new(algorithm, bytes),
+                label,
+                fields,
+            },
+        }))
+    }
+}
+
+fn write_len(out: &mut impl Write, len: usize) -> io::Result<()> {
+    let len = u32::try_from(len).map_err(|_| io::Error::other("entry field over 4 GiB"))?;
+    out.write_all(&len.to_le_bytes())
+}
+
+fn write_str(out: &mut impl Write, text: &str) -> io::Result<()> {
+    write_len(out, text.len())?;
+    out.write_all(text.as_bytes())
+}
+
+fn read_len(input: &mut impl Read) -> io::Result<usize> {
+    let mut len = [0u8; 4];
+    input.read_exact(&mut len)?;
+    Ok(u32::from_le_bytes(len) as usize)
+}
+
+fn read_str(input: &mut impl Read) -> io::Result<String> {
+    let len = read_len(input)?;
+    let mut bytes = Vec::new();
+    // The spool is our own file, but a short read must not become a huge allocation.
+    input.take(len as u64).read_to_end(&mut bytes)?;
+    if bytes.len() != len {
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
+    String::from_utf8(bytes).map_err(io::Error::other)
+}
+
+/// The order a [`Sorter`] sorts in. Ties are broken by position, so every order is total
+/// and the output deterministic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    /// By record id.
+    Id,
+    /// By content hash.
+    Hash,
+    /// By position.
+    Index,
+}
+
+impl SortKey {
+    /// Compares two items in this order.
+    #[must_use]
+    pub fn compare(self, a: &Item, b: &Item) -> Ordering {
+        match self {
+            Self::Id => a.entry.id.cmp(&b.entry.id),
+            Self::Hash => a.entry.hash.cmp(&b.entry.hash),
+            Self::Index => Ordering::Equal,
+        }
+        .then(a.index.cmp(&b.index))
+    }
+}
+
+/// An anonymous temporary file, in `TMPDIR`.
+fn temporary() -> io::Result<File> {
+    tempfile::tempfile()
+}
+
+/// Entries in the order they were pushed, kept in an anonymous temporary file: a dataset's
+/// entries for a later diff, in constant memory. Written by [`SpoolWriter`].
+#[derive(Debug)]
+pub struct Spool {
+    file: File,
+    len: u64,
+}
+
+/// Writes a [`Spool`].
+#[derive(Debug)]
+pub struct SpoolWriter {
+    file: BufWriter<File>,
+    len: u64,
+}
+
+impl SpoolWriter {
+    /// An empty spool.
+    pub fn new() -> io::Result<Self> {
+        Ok(Self {
+            file: BufWriter::with_capacity(RUN_BUFFER, temporary()?),
+            len: 0,
+        })
+    }
+
+    /// Appends an entry.
+    pub fn push(&mut self, entry: RecordEntry) -> io::Result<()> {
+        let item = Item {
+            index: self.len,
+            entry,
+        };
+        item.write(&mut self.file)?;
+        self.len += 1;
+        Ok(())
+    }
+
+    /// The spool, ready to read.
+    pub fn finish(self) -> io::Result<Spool> {
+        Ok(Spool {
+            file: self
+                .file
+                .into_inner()
+                .map_err(io::IntoInnerError::into_error)?,
+            len: self.len,
+        })
+    }
+}
+
+impl Spool {
+    /// How many entries it holds.
+    #[must_use]
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether it holds none.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Hands every entry to `sink`, in order.
+    pub fn for_each(&self, sink: &mut dyn FnMut(RecordEntry) -> io::Result<()>) -> io::Result<()> {
+        let mut file = self.file.try_clone()?;
+        file.seek(SeekFrom::Start(0))?;
+        let mut reader = BufReader::with_capacity(RUN_BUFFER, file);
+        for _ in 0..self.len {
+            let item = Item::read(&mut reader)?.ok_or(io::ErrorKind::UnexpectedEof)?;
+            sink(item.entry)?;
+        }
+        Ok(())
+    }
+}
+
+/// An external merge sort of [`Item`]s in bounded memory.
+#[derive(Debug)]
+pub struct Sorter {
+    key: SortKey,
+    buffer: Vec<Item>,
+    weight: usize,
+    limit: usize,
+    runs: Vec<File>,
+}
+
+impl Sorter {
+    /// A sorter in `key` order that keeps at most [`RUN_BYTES`] in memory.
+    #[must_use]
+    pub fn new(key: SortKey) -> Self {
+        Self::with_limit(key, RUN_BYTES)
+    }
+
+    /// A sorter that keeps at most about `limit` bytes in memory (tests use tiny limits to
+    /// exercise the runs).
+    #[must_use]
+    pub fn with_limit(key: SortKey, limit: usize) -> Self {
+        Self {
+            key,
+            buffer: Vec::new(),
+            weight: 0,
+            limit,
+            runs: Vec::new(),
+        }
+    }
+
+    /// Adds an item.
+    pub fn push(&mut self, item: Item) -> io::Result<()> {
+        self.weight += item.weight();
+        self.buffer.push(item);
+        if self.weight >= self.limit {
+            self.spill()?;
+        }
+        Ok(())
+    }
+
+    /// Writes the buffer as a sorted run.
+    fn spill(&mut self) -> io::Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let key = self.key;
+        self.buffer.par_sort_unstable_by(|a, b| key.compare(a, b));
+        let mut out = BufWriter::with_capacity(RUN_BUFFER, temporary()?);
+        for item in self.buffer.drain(..) {
+            item.write(&mut out)?;
+        }
+        self.weight = 0;
+        self.runs
+            .push(out.into_inner().map_err(io::IntoInnerError::into_error)?);
+        if self.runs.len() >= MAX_RUNS {
+            let runs = std::mem::take(&mut self.runs);
+            let mut merged = Merge::new(key, runs)?;
+            let mut out = BufWriter::with_capacity(RUN_BUFFER, temporary()?);
+            while let Some(item) = merged.next_item()? {
+                item.write(&mut out)?;
+            }
+            self.runs
+                .push(out.into_inner().map_err(io::IntoInnerError::into_error)?);
+        }
+        Ok(())
+    }
+
+    /// Every item pushed, in order.
+    pub fn finish(mut self) -> io::Result<Sorted> {
+        if self.runs.is_empty() {
+            let key = self.key;
+            self.buffer.par_sort_unstable_by(|a, b| key.compare(a, b));
+            return Ok(Sorted::Memory(self.buffer.into_iter()));
+        }
+        self.spill()?;
+        Ok(Sorted::Runs(Merge::new(self.key, self.runs)?))
+    }
+}
+
+/// The output of a [`Sorter`], in order.
+#[derive(Debug)]
+pub enum Sorted {
+    /// Everything fitted in memory.
+    Memory(std::vec::IntoIter<Item>),
+    /// Merged from sorted runs on disk.
+    Runs(Merge),
+}
+
+impl Sorted {
+    /// The next item, `None` at the end.
+    pub fn next_item(&mut self) -> io::Result<Option<Item>> {
+        match self {
+            Self::Memory(items) => Ok(items.next()),
+            Self::Runs(merge) => merge.next_item(),
+        }
+    }
+}
+
+/// A run's next item, ordered for the merge heap (smallest first).
+#[derive(Debug)]
+struct Head {
+    key: SortKey,
+    item: Item,
+    run: usize,
+}
+
+impl PartialEq for Head {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Head {}
+
+impl PartialOrd for Head {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Head {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.key
+            .compare(&other.item, &self.item)
+            .then(other.run.cmp(&self.run))
+    }
+}
+
+/// A k-way merge of sorted runs.
+#[derive(Debug)]
+pub struct Merge {
+    key: SortKey,
+    readers: Vec<BufReader<File>>,
+    heap: BinaryHeap<Head>,
+}
+
+impl Merge {
+    fn new(key: SortKey, runs: Vec<File>) -> io::Result<Self> {
+        let mut readers = Vec::with_capacity(runs.len());
+        let mut heap = BinaryHeap::with_capacity(runs.len());
+        for (run, mut file) in runs.into_iter().enumerate() {
+            file.seek(SeekFrom::Start(0))?;
+            let mut reader = BufReader::with_capacity(RUN_BUFFER, file);
+            if let Some(item) = Item::read(&mut reader)? {
+                heap.push(Head { key, item, run });
+            }
+            readers.push(reader);
+        }
+        Ok(Self { key, readers, heap })
+    }
+
+    /// The next item, `None` at the end.
+    pub fn next_item(&mut self) -> io::Result<Option<Item>> {
+        let Some(Head { item, run, .. }) = self.heap.pop() else {
+            return Ok(None);
+        };
+        if let Some(next) = Item::read(&mut self.readers[run])? {
+            self.heap.push(Head {
+                key: self.key,
+                item: next,
+                run,
+            });
+        }
+        Ok(Some(item))
+    }
+}
+
+/// Where temporary files go, to name in errors.
+#[must_use]
+pub fn temporary_folder() -> PathBuf {
+    std::env::temp_dir()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn item(index: u64, id: &str) -> Item {
+        let mut fields = BTreeMap::new();
+        fields.insert("text".to_owned(), format!("{index:016x}"));
+        Item {
+            index,
+            entry: RecordEntry {
+                id: id.to_owned(),
+                hash: Digest::blake3([u8::try_from(index % 251).unwrap(); 32]),
+                label: (index % 3 == 0).then(|| format!("label-{index}")),
+                fields,
+            },
+        }
+    }
+
+    #[test]
+    fn runs_merge_back_in_order_and_round_trip() {
+        let ids: Vec<u64> = (0..2_000u64).map(|n| (n * 7_919) % 2_003).collect();
+        let mut sorter = Sorter::with_limit(SortKey::Id, 4_096);
+        for (index, id) in ids.iter().enumerate() {
+            sorter
+                .push(item(index as u64, &format!("r{id:05}")))
+                .unwrap();
+        }
+        assert!(sorter.runs.len() > 1, "the tiny limit spills runs");
+        let mut sorted = sorter.finish().unwrap();
+        let mut out = Vec::new();
+        while let Some(next) = sorted.next_item().unwrap() {
+            out.push(next);
+        }
+        let mut expected: Vec<Item> = ids
+            .iter()
+            .enumerate()
+            .map(|(index, id)| item(index as u64, &format!("r{id:05}")))
+            .collect();
+        expected.sort_by(|a, b| SortKey::Id.compare(a, b));
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn spool_gives_back_what_was_pushed() {
+        let mut writer = SpoolWriter::new().unwrap();
+        for index in 0..500 {
+            writer.push(item(index, &format!("{index}")).entry).unwrap();
+        }
+        let spool = writer.finish().unwrap();
+        for _ in 0..2 {
+            let mut seen = Vec::new();
+            spool
+                .for_each(&mut |entry| {
+                    seen.push(entry);
+                    Ok(())
+                })
+                .unwrap();
+            assert_eq!(seen.len(), 500);
+            assert_eq!(seen[499], item(499, "499").entry);
+        }
+    }
+}
