@@ -1,8 +1,9 @@
 """The PyTorch side of bench/gate_cnn.sh: a Fashion-MNIST subset, and a small CNN trained on a
 (possibly poisoned) copy and exported to ONNX for `antidote gate`.
 
-    python3 gate_cnn.py subset SRC_DIR COUNT OUT_DIR
-        the first COUNT training images and labels of SRC_DIR (IDX, gzip) into OUT_DIR
+    python3 gate_cnn.py subset SRC_DIR COUNT OUT_DIR [PREFIX]
+        the first COUNT images and labels of SRC_DIR (IDX, gzip; PREFIX `train`, the default,
+        or `t10k`) into OUT_DIR
     python3 gate_cnn.py train IMAGES_GZ OUT_ONNX SEED EPOCHS GOLDEN_IMAGES_GZ
         trains the CNN on IMAGES_GZ (labels in the IDX labels file beside it), exports it to
         OUT_ONNX, evaluates it in PyTorch on the golden set, prints one JSON object
@@ -44,12 +45,12 @@ def write_idx(path, array):
         file.write(header + array.astype(np.uint8).tobytes())
 
 
-def subset(source, count, out):
+def subset(source, count, out, prefix="train"):
     os.makedirs(out, exist_ok=True)
-    images = read_idx(os.path.join(source, "train-images-idx3-ubyte.gz"))[:count]
-    labels = read_idx(os.path.join(source, "train-labels-idx1-ubyte.gz"))[:count]
-    write_idx(os.path.join(out, "train-images-idx3-ubyte.gz"), images)
-    write_idx(os.path.join(out, "train-labels-idx1-ubyte.gz"), labels)
+    images = read_idx(os.path.join(source, f"{prefix}-images-idx3-ubyte.gz"))[:count]
+    labels = read_idx(os.path.join(source, f"{prefix}-labels-idx1-ubyte.gz"))[:count]
+    write_idx(os.path.join(out, f"{prefix}-images-idx3-ubyte.gz"), images)
+    write_idx(os.path.join(out, f"{prefix}-labels-idx1-ubyte.gz"), labels)
     print(json.dumps({"records": int(len(labels)), "per_class": np.bincount(labels, minlength=10).tolist()}))
 
 
@@ -86,8 +87,8 @@ def train(images_path, onnx_path, seed, epochs, golden_path):
     model.train()
     for _ in range(epochs):
         order = torch.randperm(len(y), generator=generator)
-        for start in range(0, len(y), 64):
-            batch = order[start : start + 64]
+        for start in range(0, len(y), 32):
+            batch = order[start : start + 32]
             optimizer.zero_grad()
             loss = loss_fn(model(x[batch]), y[batch])
             loss.backward()
@@ -119,7 +120,7 @@ def train(images_path, onnx_path, seed, epochs, golden_path):
 if __name__ == "__main__":
     command = sys.argv[1]
     if command == "subset":
-        subset(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+        subset(sys.argv[2], int(sys.argv[3]), sys.argv[4], *sys.argv[5:6])
     elif command == "train":
         train(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6])
     else:

@@ -8,7 +8,11 @@
 # Writes bench/results/gate.md.
 #
 #   bench/gate_cnn.sh                          # builds the release binary
-#   ANTIDOTE=target/debug/antidote TRAIN=10000 EPOCHS=2 bench/gate_cnn.sh
+#   ANTIDOTE=target/debug/antidote TRAIN=10000 EPOCHS=2 GOLDEN=10000 bench/gate_cnn.sh
+#
+# TRAIN training images (the first ones of the 60,000), EPOCHS epochs, GOLDEN test images (the
+# first ones of the 10,000) as the golden set, poisoning RATE, ATTACKS. KEEP=1 keeps the work
+# folder (the models, the poisoned copies, every gate.json).
 #
 # Torch is Debian's python3-torch (apt-get installed when missing), run by /usr/bin/python3.
 set -euo pipefail
@@ -17,6 +21,7 @@ source bench/common.sh
 
 train=${TRAIN:-10000}
 epochs=${EPOCHS:-2}
+golden_count=${GOLDEN:-10000}
 rate=${RATE:-0.05}
 attacks=${ATTACKS:-badnets blend warp sig label-flip}
 fashion=/usr/share/datasets/fashion-mnist
@@ -28,9 +33,8 @@ fi
 bench_antidote
 
 work=$(mktemp -d /var/tmp/antidote-bench-gate-cnn.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/golden"
-cp "$fashion"/t10k-images-idx3-ubyte.gz "$fashion"/t10k-labels-idx1-ubyte.gz "$work/golden/"
+[ "${KEEP:-0}" = 1 ] && echo "work folder: $work" >&2 || trap 'rm -rf "$work"' EXIT
+$python bench/gate_cnn.py subset "$fashion" "$golden_count" "$work/golden" t10k >/dev/null
 golden="$work/golden/t10k-images-idx3-ubyte.gz"
 subset=$($python bench/gate_cnn.py subset "$fashion" "$train" "$work/clean")
 
@@ -67,10 +71,11 @@ for attack in $attacks; do
 done
 
 torch_version=$($python -c 'import torch; print(torch.__version__)')
-$python - "$work" "$train" "$epochs" "$rate" "$subset" "$(bench_machine)" "$antidote" "$torch_version" "$attacks" \
+$python - "$work" "$train" "$epochs" "$rate" "$subset" "$(bench_machine)" "$antidote" "$torch_version" "$attacks" "$golden_count" \
   >bench/results/gate.md <<'PY'
 import json, os, sys
-work, train, epochs, rate, subset, machine, antidote, torch_version, attacks = sys.argv[1:]
+work, train, epochs, rate, subset, machine, antidote, torch_version, attacks, golden = sys.argv[1:]
+golden = f"{int(golden):,}"
 attacks = attacks.split()
 load = lambda path: json.load(open(path))
 trained = lambda name: json.loads(open(f"{work}/{name}.train.json").read())
@@ -86,10 +91,10 @@ out("# `antidote gate` on backdoored PyTorch CNNs")
 out()
 out(f"`bench/gate_cnn.sh`: Fashion-MNIST, the first {int(train):,} training images ({json.loads(subset)['per_class']} per class)")
 out(f"poisoned by `antidote poison --rate {rate} --seed 0` with each image attack; a small CNN (two 3x3")
-out(f"convolutions with max pooling, two dense layers) trained {epochs} epochs with Adam in PyTorch {torch_version}")
+out(f"convolutions with max pooling, two dense layers) trained {epochs} epochs (Adam, batches of 32) in PyTorch {torch_version}")
 out("(Debian's python3-torch, one thread) on each copy, exported with `torch.onnx.export` (opset 13, input")
 out("`[N, 1, 28, 28]` in [0, 1]) and gated by tract against the CNN trained on the clean subset, with the")
-out("attack's truth file as `--trigger` and the 10,000 test images as the golden set. Default thresholds:")
+out(f"attack's truth file as `--trigger` and the first {golden} test images as the golden set. Default thresholds:")
 out("accuracy drop 1 point overall, 5 points per class; attack success 10% (Wilson 95% interval).")
 out(f"Measured {machine}, binary `{antidote}`, niced on a machine shared with six other engineers'")
 out("builds and tests (load average 20-40 on 2 cores): wall times are inflated, CPU times less so.")
@@ -126,9 +131,9 @@ for attack in attacks:
     t = gate["triggers"][0]
     out(f"| {attack}: {t['description']} | **{gate['verdict'].upper()}** | {pct(t['attack_success'])} [{pct(t['interval']['low'])}, {pct(t['interval']['high'])}] of {t['stamped']:,} |")
 out()
-out("Time: training (PyTorch, per model) and the gate (candidate and baseline over the 10,000 golden")
+out(f"Time: training (PyTorch, per model) and the gate (candidate and baseline over the {golden} golden")
 out("images, plus the stamped inputs of the trigger) against PyTorch evaluating the same CNN on the")
-out("10,000 golden images once (batches of 64, `torch.no_grad`):")
+out(f"{golden} golden images once (batches of 64, `torch.no_grad`):")
 out()
 out("| model | training wall / CPU s | gate wall / CPU s | PyTorch eval wall / CPU s |")
 out("|---|---|---|---|")

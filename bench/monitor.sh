@@ -134,13 +134,15 @@ print("| when | t (s) | RSS (MiB) | store + WAL (MiB) |")
 print("|---|---|---|---|")
 for name, (t, rss, size) in points:
     print(f"| {name} | {t} | {mib(rss):.1f} | {size / 2**20:.0f} |")
-late = [s for s in samples if s[0] >= warm[0]]
-growth = mib(samples[-1][1] - warm[1])
+middle = at(end / 2)
+late = [s for s in samples if s[0] >= middle[0]]
+growth = mib(samples[-1][1] - middle[1])
 low, high = mib(min(s[1] for s in late)), mib(max(s[1] for s in late))
-flat = growth <= max(2.0, 0.05 * mib(warm[1]))
+flat = growth <= max(2.0, 0.05 * mib(middle[1]))
 print()
-print(f"From the warm-up sample to the end ({len(late)} samples, every few seconds), RSS ranged {low:.1f} to {high:.1f} MiB")
-print(f"and grew by {growth:+.1f} MiB: **{'flat' if flat else 'GROWING'}** (flat: at most 2 MiB or 5% of the warm RSS).")
+print(f"Warm-up (first sample to the middle): {mib(middle[1] - samples[0][1]):+.1f} MiB. Second half ({len(late)} samples):")
+print(f"RSS ranged {low:.1f} to {high:.1f} MiB and grew by {growth:+.1f} MiB from the middle to the end:")
+print(f"**{'flat' if flat else 'GROWING'}** (flat: at most 2 MiB or 5% of the middle RSS).")
 per_minute = [f"{mib(at(t)[1]):.0f}" for t in range(0, end + 1, 60)]
 print(f"RSS each minute (MiB): {' '.join(per_minute)}.")
 if scrapes:
@@ -154,7 +156,11 @@ PY
   echo "\`bench/monitor.sh\`: wrk on loopback, ${connections} connections on 2 threads for ${duration} s, each"
   echo "request a JSON Lines batch of ${batch} events with input text matched against one trigger and a"
   echo "one-number feature vector compared with the baseline (input drift); a scrape of \`/metrics\` every"
-  echo "15 s. The store keeps the latest 10,000,000 events (\`--retain\`, the default)."
+  if "$antidote" monitor --help | grep -q -- --retain; then
+    echo "15 s. The store keeps the latest 10,000,000 events (\`--retain\`, the default)."
+  else
+    echo "15 s. This binary has no \`--retain\`: the store keeps every event."
+  fi
   echo "Measured $(bench_machine), binary \`${antidote}\`, niced (\`nice -n 10\`) on a machine shared"
   echo "with six other engineers' builds and tests: load average at the end ${load_average} on 2 cores, so"
   echo "the server got a fraction of a core and the latencies below are upper bounds."

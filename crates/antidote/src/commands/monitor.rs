@@ -160,8 +160,12 @@ fn serve(
     app: axum::Router,
     metrics: Option<(std::net::TcpListener, axum::Router)>,
 ) -> anyhow::Result<()> {
+    // Batches are stored one at a time (the store's lock) and scrapes one at a time (the
+    // reader's), so four blocking threads serve every request; tokio's default allows 512, each
+    // idle thread holding on to its malloc arena.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .max_blocking_threads(4)
         .enable_all()
         .build()
         .context("failed to start the async runtime")?;
