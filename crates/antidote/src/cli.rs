@@ -1446,8 +1446,8 @@ pub struct MonitorArgs {
     #[arg(long, default_value_t = 10_000_000, value_name = "N")]
     pub retain: u64,
 
-    /// How diagnostics are written on stderr: `json` writes one JSON object a line, for every request batch and every alert that starts or stops
-    #[arg(long, value_enum, default_value_t = crate::logging::LogFormat::Text, value_name = "FORMAT")]
+    /// How diagnostics are written on stderr: `text`, or `json` (one JSON object a line, for every request batch and every alert that starts or stops)
+    #[arg(long, value_enum, default_value_t = crate::logging::LogFormat::Text, value_name = "FORMAT", hide_possible_values = true)]
     pub log_format: crate::logging::LogFormat,
 
     /// The largest request body accepted (`1 MiB`, `512k`, bytes)
