@@ -189,7 +189,7 @@ impl InputGauges {
         );
         registry.register(
             "input_feature_drifted",
-            "1 when a feature drifted in the current window (p-value below or distance above the threshold of `antidote check`), else 0",
+            "1 when a feature drifted in the current window (the test of `antidote check` for the window size, and a Wasserstein distance above its threshold), else 0",
             gauges.feature_drifted.clone(),
         );
         gauges
