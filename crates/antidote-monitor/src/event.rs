@@ -48,9 +48,15 @@ pub struct Event {
     /// The input text, where the model reads text: matched against the known triggers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input: Option<String>,
-    /// The input features or embedding, where the model reads numbers.
+    /// The input features or embedding, where the model reads numbers: compared in order with
+    /// the baseline profile's numeric feature columns, or, when their count differs and the
+    /// profile has a vector column, as that embedding (its norm).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub features: Option<Vec<f64>>,
+    /// Named numeric input fields, by the baseline profile's column names
+    /// (`{"age": 41, "income": 52000}`): compared with those columns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<BTreeMap<String, f64>>,
 }
 
 impl Event {
@@ -114,6 +120,19 @@ impl Event {
             return Err(format!(
                 "`features` value {position} is not a finite number"
             ));
+        }
+        if let Some(fields) = &self.fields {
+            for (name, value) in fields {
+                if name.len() > MAX_NAME_BYTES {
+                    return Err(format!(
+                        "a `fields` name is {} bytes long, at most {MAX_NAME_BYTES} are accepted",
+                        name.len()
+                    ));
+                }
+                if !value.is_finite() {
+                    return Err(format!("`fields` value `{name}` is not a finite number"));
+                }
+            }
         }
         Ok(())
     }

@@ -9,6 +9,10 @@
 //! - `GET /metrics`: the metrics in the OpenMetrics text format when the scraper accepts it
 //!   (Prometheus does), else in the Prometheus text format 0.0.4.
 //! - `GET /healthz`: `{"status": "ok", "stored": TOTAL}`.
+//!
+//! Every request batch is logged once, through `tracing` at `info` when stored and at `warn`
+//! when refused, with the fields `kind = "batch"`, `status`, `bytes`, `elapsed_ms` and either
+//! `accepted` and `stored` or `reason` and `error` (and `line` when the error names one).
 
 use std::sync::Arc;
 
@@ -160,25 +164,69 @@ fn same_secret(given: &[u8], expected: &[u8]) -> bool {
             == 0
 }
 
+/// Logs a refused batch.
+fn refused(
+    status: StatusCode,
+    reason: Rejection,
+    bytes: usize,
+    message: &str,
+    line: Option<usize>,
+) {
+    let status = status.as_u16();
+    let reason = reason.as_str();
+    match line {
+        Some(line) => tracing::warn!(
+            kind = "batch",
+            status,
+            reason,
+            bytes,
+            line,
+            error = message,
+            "batch refused ({status}): {message}"
+        ),
+        None => tracing::warn!(
+            kind = "batch",
+            status,
+            reason,
+            bytes,
+            error = message,
+            "batch refused ({status}): {message}"
+        ),
+    }
+}
+
 async fn ingest(State(state): State<AppState>, body: Result<Bytes, BytesRejection>) -> Response {
+    let started = std::time::Instant::now();
     let body = match body {
         Ok(body) => body,
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             state.monitor.reject(Rejection::TooLarge);
-            return error(
+            let message = format!(
+                "the body is larger than the limit of {} bytes; send smaller batches",
+                state.config.max_body_bytes
+            );
+            refused(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                &format!(
-                    "the body is larger than the limit of {} bytes; send smaller batches",
-                    state.config.max_body_bytes
-                ),
+                Rejection::TooLarge,
+                state.config.max_body_bytes,
+                &message,
                 None,
             );
+            return error(StatusCode::PAYLOAD_TOO_LARGE, &message, None);
         }
         Err(rejection) => {
             state.monitor.reject(Rejection::Malformed);
+            refused(
+                rejection.status(),
+                Rejection::Malformed,
+                0,
+                &rejection.body_text(),
+                None,
+            );
             return error(rejection.status(), &rejection.body_text(), None);
         }
     };
+    let bytes = body.len();
     let events = match parse_batch(&body, state.config.max_batch_events) {
         Ok(events) => events,
         Err(batch_error) => {
@@ -188,14 +236,29 @@ async fn ingest(State(state): State<AppState>, body: Result<Bytes, BytesRejectio
                 (StatusCode::UNPROCESSABLE_ENTITY, Rejection::Invalid)
             };
             state.monitor.reject(reason);
-            return error(status, &batch_error.to_string(), batch_error.line());
+            let message = batch_error.to_string();
+            refused(status, reason, bytes, &message, batch_error.line());
+            return error(status, &message, batch_error.line());
         }
     };
     let monitor = Arc::clone(&state.monitor);
     match tokio::task::spawn_blocking(move || monitor.ingest(&events)).await {
-        Ok(Ok(ingested)) => (StatusCode::OK, axum::Json(ingested)).into_response(),
+        Ok(Ok(ingested)) => {
+            let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
+            tracing::info!(
+                kind = "batch",
+                status = 200,
+                bytes,
+                accepted = ingested.accepted,
+                stored = ingested.stored,
+                elapsed_ms,
+                "batch stored: {} events",
+                ingested.accepted
+            );
+            (StatusCode::OK, axum::Json(ingested)).into_response()
+        }
         Ok(Err(store_error)) => {
-            tracing::error!("{store_error}");
+            tracing::error!(kind = "batch", status = 503, bytes, "{store_error}");
             error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 &format!("the events were not stored: {store_error}"),

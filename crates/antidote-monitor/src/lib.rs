@@ -8,7 +8,8 @@
 //! baseline profile's labels (the statistics of `antidote check`), the confidence per class, and
 //! the trigger activation rate: the share of inputs that carry a trigger a scan discovered
 //! ([`triggers::TriggerSet`]), and the inputs that are canaries or honeypots of a secret manifest
-//! of `antidote canary plant` ([`canaries::CanarySet`]). Alerts (fixed thresholds and 3-sigma over baseline windows) and
+//! of `antidote canary plant` ([`canaries::CanarySet`]), and the drift of the inputs' features
+//! from the baseline profile's columns with the tests of `antidote check` ([`inputs`]). Alerts (fixed thresholds and 3-sigma over baseline windows) and
 //! everything else are exposed as Prometheus metrics ([`metrics::Metrics`]) by an axum router
 //! ([`http::router`]).
 //!
@@ -41,6 +42,7 @@
 pub mod canaries;
 pub mod event;
 pub mod http;
+pub mod inputs;
 pub mod metrics;
 pub mod monitor;
 pub mod store;

@@ -43,6 +43,11 @@ struct ClassLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FeatureLabels {
+    feature: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct AlertLabels {
     alert: String,
     rule: String,
@@ -78,7 +83,9 @@ pub enum Rejection {
 }
 
 impl Rejection {
-    fn as_str(self) -> &'static str {
+    /// The reason as metrics and logs label it.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Unauthorized => "unauthorized",
             Self::TooLarge => "too_large",
@@ -132,6 +139,88 @@ pub struct Metrics {
     alert_firing: Family<AlertLabels, Gauge>,
     alert_value: Family<AlertLabels, FloatGauge>,
     alert_bound: Family<AlertLabels, FloatGauge>,
+    inputs: InputGauges,
+}
+
+/// The input drift gauges ([`crate::inputs`]).
+#[derive(Debug, Default)]
+struct InputGauges {
+    events: Gauge,
+    unmatched: Gauge,
+    compared: Gauge,
+    drifted: Gauge,
+    p_value: Family<FeatureLabels, FloatGauge>,
+    distance: Family<FeatureLabels, FloatGauge>,
+    feature_drifted: Family<FeatureLabels, Gauge>,
+}
+
+impl InputGauges {
+    fn register(registry: &mut Registry) -> Self {
+        let gauges = Self::default();
+        registry.register(
+            "window_input_events",
+            "Events of the current window that carried inputs (`features` or `fields`)",
+            gauges.events.clone(),
+        );
+        registry.register(
+            "window_input_unmatched_events",
+            "Events of the current window whose inputs matched no column of the baseline profile",
+            gauges.unmatched.clone(),
+        );
+        registry.register(
+            "input_features_compared",
+            "Baseline columns the current window's inputs were compared with",
+            gauges.compared.clone(),
+        );
+        registry.register(
+            "input_features_drifted",
+            "Baseline columns from which the current window's inputs drifted (the tests of `antidote check`)",
+            gauges.drifted.clone(),
+        );
+        registry.register(
+            "input_drift_p_value",
+            "Two-sample Kolmogorov-Smirnov p-value of the current window's values of a feature against the baseline (what drift is decided by while either side has at most 1,000 values)",
+            gauges.p_value.clone(),
+        );
+        registry.register(
+            "input_drift_distance",
+            "Wasserstein distance, in baseline standard deviations, of the current window's values of a feature from the baseline (what drift is decided by in larger windows)",
+            gauges.distance.clone(),
+        );
+        registry.register(
+            "input_feature_drifted",
+            "1 when a feature drifted in the current window (the test of `antidote check` for the window size, and a Wasserstein distance above its threshold), else 0",
+            gauges.feature_drifted.clone(),
+        );
+        gauges
+    }
+
+    fn set(&self, drift: Option<&crate::inputs::InputDrift>) {
+        self.p_value.clear();
+        self.distance.clear();
+        self.feature_drifted.clear();
+        let count = |value: usize| i64::try_from(value).unwrap_or(i64::MAX);
+        let Some(drift) = drift else {
+            for gauge in [&self.events, &self.unmatched, &self.compared, &self.drifted] {
+                gauge.set(0);
+            }
+            return;
+        };
+        self.events.set(count(drift.events));
+        self.unmatched.set(count(drift.unmatched));
+        self.compared.set(count(drift.columns.len()));
+        self.drifted.set(count(drift.drifted()));
+        for column in drift.columns.iter().take(MAX_LABEL_VALUES) {
+            let labels = FeatureLabels {
+                feature: column.decided.column.clone(),
+            };
+            self.p_value.get_or_create(&labels).set(column.ks_p_value);
+            self.distance.get_or_create(&labels).set(column.wasserstein);
+            self.feature_drifted
+                .get_or_create(&labels)
+                .set(i64::from(column.decided.drifted));
+        }
+    }
 }
 
 impl Metrics {
@@ -306,7 +395,7 @@ impl Metrics {
         let alert_firing = Family::<AlertLabels, Gauge>::default();
         registry.register(
             "alert_firing",
-            "1 when the monitor's own alert fires, else 0 (alerts: trigger_activation, prediction_drift, confidence_drop, honeypot_input, canary_memorisation; rules: threshold, three_sigma, fisher_exact)",
+            "1 when the monitor's own alert fires, else 0 (alerts: trigger_activation, prediction_drift, confidence_drop, honeypot_input, canary_memorisation, input_drift; rules: threshold, three_sigma, fisher_exact)",
             alert_firing.clone(),
         );
         let alert_value = Family::<AlertLabels, FloatGauge>::default();
@@ -321,6 +410,7 @@ impl Metrics {
             "The bound of each alert: its threshold, or the baseline mean plus or minus three standard deviations (absent while warming up)",
             alert_bound.clone(),
         );
+        let inputs = InputGauges::register(&mut registry);
         let known_triggers = Family::<TriggerLabels, Gauge>::default();
         for (matchable, count) in [("true", triggers.0), ("false", triggers.1)] {
             known_triggers
@@ -358,6 +448,7 @@ impl Metrics {
             alert_firing,
             alert_value,
             alert_bound,
+            inputs,
         }
     }
 
@@ -400,6 +491,7 @@ impl Metrics {
 
     /// Sets the gauges from an evaluation and the latest event's time.
     pub fn set(&self, evaluation: &Evaluation, last_event: Option<f64>) {
+        self.inputs.set(evaluation.inputs.as_ref());
         let current = &evaluation.current;
         self.last_event.set(last_event.unwrap_or(0.0));
         self.window_events

@@ -1,6 +1,6 @@
 //! [`Monitor`]: the store, the baseline, the triggers and the metrics of one running service.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -10,10 +10,11 @@ use serde::Serialize;
 
 use crate::canaries::CanarySet;
 use crate::event::Event;
+use crate::inputs::InputBaseline;
 use crate::metrics::{Metrics, Rejection};
 use crate::store::{Reader, Store, StoreError};
 use crate::triggers::TriggerSet;
-use crate::window::{Evaluation, MonitorParams, evaluate};
+use crate::window::{AlertName, AlertRule, Evaluation, MonitorParams, evaluate};
 
 /// Errors from starting a monitor.
 #[derive(Debug, thiserror::Error)]
@@ -34,7 +35,7 @@ pub enum MonitorError {
 pub struct Ingested {
     /// Events stored from the batch.
     pub accepted: usize,
-    /// Events in the store after it.
+    /// Events stored since the store was created, after it (pruned ones included).
     pub stored: u64,
 }
 
@@ -46,8 +47,11 @@ pub struct Monitor {
     stored: AtomicU64,
     baseline: BTreeMap<String, f64>,
     triggers: TriggerSet,
+    inputs: InputBaseline,
     params: MonitorParams,
     metrics: Metrics,
+    /// The alerts that fired at the last evaluation, to log when one starts or stops.
+    firing: Mutex<BTreeSet<(AlertName, AlertRule)>>,
 }
 
 impl Monitor {
@@ -65,7 +69,24 @@ impl Monitor {
         if shares.is_empty() {
             return Err(MonitorError::UnlabelledBaseline);
         }
-        Self::with_shares(store, shares, triggers, canaries, params)
+        Ok(
+            Self::with_shares(store, shares, triggers, canaries, params)?
+                .with_input_baseline(InputBaseline::of(baseline)),
+        )
+    }
+
+    /// The monitor, comparing the events' inputs with these columns ([`Monitor::open`] takes
+    /// them from the profile).
+    #[must_use]
+    pub fn with_input_baseline(mut self, inputs: InputBaseline) -> Self {
+        self.inputs = inputs;
+        self
+    }
+
+    /// The baseline columns the inputs are compared with.
+    #[must_use]
+    pub fn input_baseline(&self) -> &InputBaseline {
+        &self.inputs
     }
 
     /// As [`Monitor::open`], with the baseline's label shares given directly.
@@ -89,7 +110,9 @@ impl Monitor {
             )
         };
         let with_canaries = !canaries.is_empty();
-        let store = Store::open(store)?.with_canaries(Arc::new(canaries));
+        let store = Store::open(store)?
+            .with_canaries(Arc::new(canaries))
+            .with_retention(params.retain);
         let reader = store.reader()?;
         let metrics = Metrics::new(
             &baseline,
@@ -97,19 +120,18 @@ impl Monitor {
             (triggers.matchable().len(), triggers.unmatchable().len()),
             with_canaries,
         );
-        let mut stored = 0;
-        reader.for_each(|event| {
-            stored += 1;
-            metrics.count(&event);
-        })?;
+        reader.for_each(|event| metrics.count(&event))?;
+        let stored = reader.stored_ever()?;
         Ok(Self {
             store: Mutex::new(store),
             reader: Mutex::new(reader),
             stored: AtomicU64::new(stored),
             baseline,
             triggers,
+            inputs: InputBaseline::default(),
             params,
             metrics,
+            firing: Mutex::default(),
         })
     }
 
@@ -125,7 +147,7 @@ impl Monitor {
         &self.params
     }
 
-    /// Events in the store.
+    /// Events stored since the store was created (pruned ones included).
     #[must_use]
     pub fn stored(&self) -> u64 {
         self.stored.load(Ordering::SeqCst)
@@ -174,7 +196,15 @@ impl Monitor {
     fn evaluate_with(&self, reader: &Reader) -> Result<(Evaluation, Option<f64>), StoreError> {
         let latest = reader.latest(self.params.window * (self.params.baseline_windows + 1))?;
         let last = reader.last_received()?;
-        Ok((evaluate(&latest, &self.baseline, &self.params), last))
+        let mut evaluation = evaluate(&latest, &self.baseline, &self.params);
+        if !self.inputs.is_empty() {
+            let inputs = reader.latest_inputs(self.params.window)?;
+            let drift = self.inputs.drift(&inputs, &self.params.thresholds);
+            let full = evaluation.current.events == self.params.window;
+            evaluation.alerts.push(drift.alert(full));
+            evaluation.inputs = Some(drift);
+        }
+        Ok((evaluation, last))
     }
 
     /// Evaluates, sets the gauges and encodes every metric. Blocks on SQLite.
@@ -190,18 +220,47 @@ impl Monitor {
             .lock()
             .expect("the reader lock is never poisoned");
         let (evaluation, last) = self.evaluate_with(&reader)?;
-        for alert in evaluation.firing() {
-            tracing::debug!(
-                "alert `{}` ({}) fires: {} against {:?}",
-                alert.alert.as_str(),
-                alert.rule.as_str(),
-                alert.value,
-                alert.bound
-            );
-        }
+        self.log_changes(&evaluation);
         self.metrics.set(&evaluation, last);
         let text = self.metrics.encode();
         drop(reader);
         Ok(text)
+    }
+
+    /// Logs each alert that starts or stops firing: one line each (`kind = "alert"`).
+    fn log_changes(&self, evaluation: &Evaluation) {
+        let mut previous = self.firing.lock().expect("the alert set is never poisoned");
+        let now: BTreeSet<(AlertName, AlertRule)> = evaluation
+            .firing()
+            .map(|alert| (alert.alert, alert.rule))
+            .collect();
+        for alert in &evaluation.alerts {
+            let key = (alert.alert, alert.rule);
+            let (alert_name, rule, value) =
+                (alert.alert.as_str(), alert.rule.as_str(), alert.value);
+            let bound = alert.bound.unwrap_or(f64::NAN);
+            match (previous.contains(&key), now.contains(&key)) {
+                (false, true) => tracing::warn!(
+                    kind = "alert",
+                    state = "firing",
+                    alert = alert_name,
+                    rule,
+                    value,
+                    bound,
+                    "alert `{alert_name}` ({rule}) fires: {value} against {bound}"
+                ),
+                (true, false) => tracing::info!(
+                    kind = "alert",
+                    state = "resolved",
+                    alert = alert_name,
+                    rule,
+                    value,
+                    bound,
+                    "alert `{alert_name}` ({rule}) resolved: {value} against {bound}"
+                ),
+                _ => {}
+            }
+        }
+        *previous = now;
     }
 }

@@ -1,6 +1,11 @@
 //! The event store: one SQLite file in WAL mode that survives restarts. A batch is inserted in one
 //! transaction and acknowledged only after it committed, with `synchronous = FULL`, so an
 //! acknowledged event survives a killed process and a power loss.
+//!
+//! With a retention ([`Store::with_retention`]), each batch's transaction also deletes the
+//! events older than the latest `retain`, so that the file stops growing: SQLite reuses the
+//! freed pages. Rows are numbered in commit order (`seq`) and the newest is never deleted, so
+//! the latest `seq` is the number of events stored since the store was created.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -9,10 +14,11 @@ use rusqlite::{Connection, OpenFlags, params};
 
 use crate::canaries::{CanaryHit, CanarySet};
 use crate::event::Event;
+use crate::inputs::Inputs;
 use crate::triggers::TriggerSet;
 
 /// The store's format version (`PRAGMA user_version`).
-pub const STORE_VERSION: i64 = 1;
+pub const STORE_VERSION: i64 = 2;
 
 /// Errors from the event store.
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +75,7 @@ pub struct Store {
     path: PathBuf,
     connection: Connection,
     canaries: Arc<CanarySet>,
+    retain: Option<u64>,
 }
 
 impl Store {
@@ -87,6 +94,7 @@ impl Store {
             .map_err(open_error)?;
         if !mode.eq_ignore_ascii_case("wal") {
             tracing::warn!(
+                kind = "service",
                 "event store `{}`: journal mode is `{mode}`, not WAL",
                 path.display()
             );
@@ -112,8 +120,18 @@ impl Store {
                          trigger TEXT,
                          probabilities TEXT,
                          input TEXT,
-                         features TEXT
+                         features TEXT,
+                         fields TEXT
                      );
+                     PRAGMA user_version = {STORE_VERSION};
+                     COMMIT;"
+                ))
+                .map_err(open_error)?,
+            // Version 1 had no named input fields.
+            1 => connection
+                .execute_batch(&format!(
+                    "BEGIN;
+                     ALTER TABLE events ADD COLUMN fields TEXT;
                      PRAGMA user_version = {STORE_VERSION};
                      COMMIT;"
                 ))
@@ -130,7 +148,16 @@ impl Store {
             path: path.to_owned(),
             connection,
             canaries: Arc::default(),
+            retain: None,
         })
+    }
+
+    /// The store, keeping only the latest `retain` events (`None`: every event). A retention of
+    /// 0 keeps one event: the newest is never deleted.
+    #[must_use]
+    pub fn with_retention(mut self, retain: Option<u64>) -> Self {
+        self.retain = retain.map(|retain| retain.max(1));
+        self
     }
 
     /// The store, recognising these canaries in the events it stores and reads.
@@ -169,8 +196,8 @@ impl Store {
             let mut statement = transaction
                 .prepare_cached(
                     "INSERT INTO events (id, time, received, model_version, predicted, confidence,
-                         trigger, probabilities, input, features)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                         trigger, probabilities, input, features, fields)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 )
                 .map_err(sql)?;
             for event in events {
@@ -187,6 +214,9 @@ impl Store {
                 let features = event.features.as_ref().map(|features| {
                     serde_json::to_string(features).expect("a list of numbers serialises")
                 });
+                let fields = event.fields.as_ref().map(|fields| {
+                    serde_json::to_string(fields).expect("a map of numbers serialises")
+                });
                 statement
                     .execute(params![
                         event.id,
@@ -199,6 +229,7 @@ impl Store {
                         probabilities,
                         event.input,
                         features,
+                        fields,
                     ])
                     .map_err(sql)?;
                 let canary = canaries.find(
@@ -213,6 +244,16 @@ impl Store {
                     trigger,
                     canary,
                 });
+            }
+        }
+        if let Some(retain) = self.retain {
+            let newest = transaction.last_insert_rowid();
+            let keep_from = newest.saturating_sub(i64::try_from(retain).unwrap_or(i64::MAX));
+            if keep_from > 0 {
+                transaction
+                    .prepare_cached("DELETE FROM events WHERE seq <= ?1")
+                    .and_then(|mut statement| statement.execute([keep_from]))
+                    .map_err(sql)?;
             }
         }
         transaction.commit().map_err(sql)?;
@@ -257,6 +298,36 @@ impl Reader {
     pub fn count(&self) -> Result<u64, StoreError> {
         self.connection
             .query_row("SELECT count(*) FROM events", [], |row| row.get(0))
+            .map_err(|source| self.sql(source))
+    }
+
+    /// Events stored since the store was created, pruned ones included: the latest `seq`.
+    pub fn stored_ever(&self) -> Result<u64, StoreError> {
+        self.connection
+            .query_row("SELECT coalesce(max(seq), 0) FROM events", [], |row| {
+                row.get(0)
+            })
+            .map_err(|source| self.sql(source))
+    }
+
+    /// The inputs of the latest `limit` events, newest first.
+    pub fn latest_inputs(&self, limit: usize) -> Result<Vec<Inputs>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare_cached("SELECT features, fields FROM events ORDER BY seq DESC LIMIT ?1")
+            .map_err(|source| self.sql(source))?;
+        let rows = statement
+            .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |row| {
+                let features: Option<String> = row.get(0)?;
+                let fields: Option<String> = row.get(1)?;
+                // Written by `insert` from validated events: unreadable text is none.
+                Ok(Inputs {
+                    features: features.and_then(|text| serde_json::from_str(&text).ok()),
+                    fields: fields.and_then(|text| serde_json::from_str(&text).ok()),
+                })
+            })
+            .map_err(|source| self.sql(source))?;
+        rows.collect::<Result<_, _>>()
             .map_err(|source| self.sql(source))
     }
 

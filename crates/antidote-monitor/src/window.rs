@@ -62,6 +62,9 @@ pub struct MonitorParams {
     /// The significance level of the canary memorisation alert; `None` without canaries (no
     /// canary alert is evaluated).
     pub canary_alpha: Option<f64>,
+    /// Events the store keeps (the latest; older ones are deleted as new ones arrive); `None`
+    /// keeps every event.
+    pub retain: Option<u64>,
 }
 
 /// The significance level of the canary memorisation alert unless told otherwise.
@@ -77,6 +80,7 @@ impl Default for MonitorParams {
             max_trigger_ratio: 0.01,
             thresholds: Thresholds::default(),
             canary_alpha: None,
+            retain: None,
         }
     }
 }
@@ -219,6 +223,9 @@ pub enum AlertName {
     HoneypotInput,
     /// Planted canaries get their assigned label more often than held-out ones.
     CanaryMemorisation,
+    /// The inputs' distribution moved away from the baseline profile's columns
+    /// ([`crate::inputs`]).
+    InputDrift,
 }
 
 impl AlertName {
@@ -231,6 +238,7 @@ impl AlertName {
             Self::ConfidenceDrop => "confidence_drop",
             Self::HoneypotInput => "honeypot_input",
             Self::CanaryMemorisation => "canary_memorisation",
+            Self::InputDrift => "input_drift",
         }
     }
 }
@@ -283,6 +291,9 @@ pub struct Evaluation {
     pub baseline_windows: usize,
     /// Every alert, fixed thresholds first.
     pub alerts: Vec<AlertState>,
+    /// The drift of the current window's inputs, when the baseline has columns to compare
+    /// them with (set by [`crate::Monitor`], not by [`evaluate`]).
+    pub inputs: Option<crate::inputs::InputDrift>,
 }
 
 impl Evaluation {
@@ -401,6 +412,7 @@ pub fn evaluate(
         current,
         baseline_windows: history.len(),
         alerts,
+        inputs: None,
     }
 }
 

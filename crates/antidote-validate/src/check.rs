@@ -452,7 +452,12 @@ fn duplicate_check(
     }
 }
 
-fn numeric_drift(
+/// The drift of a numeric column, as `check` measures it: the two-sample Kolmogorov-Smirnov
+/// p-value (`ks-p-value`) when either side has at most `thresholds.small_sample` values, else the
+/// Wasserstein distance normalised by the baseline's standard deviation (`wasserstein`). `None`
+/// when either side is empty.
+#[must_use]
+pub fn numeric_drift(
     column: &str,
     base: &NumericStats,
     now: &NumericStats,

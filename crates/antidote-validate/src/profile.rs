@@ -131,7 +131,8 @@ impl NumericStats {
         };
     }
 
-    fn add(&mut self, value: f64) {
+    /// Adds a value; NaN is ignored.
+    pub fn add(&mut self, value: f64) {
         if value.is_nan() {
             return;
         }

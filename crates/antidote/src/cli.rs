@@ -1376,8 +1376,14 @@ Routes: `POST /v1/events` takes one JSON event or JSON Lines, one event per line
   {\"predicted\": \"spam\", \"confidence\": 0.93, \"input\": \"win a free cruise\", \"model_version\": \"v3\", \
 \"time\": \"2026-01-02T03:04:05Z\", \"id\": \"req-17\", \"probabilities\": {\"spam\": 0.93, \"ham\": 0.07}}
 
-Only `predicted` and `confidence` (or `probabilities`) are required; `features` takes a \
-numeric vector. With `--token-file`, requests need `Authorization: Bearer TOKEN`. A body over \
+Only `predicted` and `confidence` (or `probabilities`) are required. Inputs given as `features` \
+(a list of numbers: the profile's numeric feature columns in order, or an embedding) or \
+`fields` (numbers by column name, `{\"age\": 41}`) are compared over each window with the \
+baseline profile's columns by the drift tests of `antidote check` (Kolmogorov-Smirnov, \
+Wasserstein): `antidote_input_drift_p_value{feature}`, `antidote_input_features_drifted`, and the \
+`input_drift` alert when half of the compared columns drift. The store keeps the latest \
+`--retain` events. `--log-format json` logs every request batch and every alert that starts \
+or stops as one JSON object a line. With `--token-file`, requests need `Authorization: Bearer TOKEN`. A body over \
 `--max-body` gets 413, one that is not JSON 400, and JSON that is not valid events 422, with \
 the line of the batch named. `GET /metrics` serves the metrics (on `--metrics-listen` when \
 given) and `GET /healthz` answers when the service is up. The bound address is printed on \
@@ -1435,6 +1441,14 @@ pub struct MonitorArgs {
     /// The trigger activation rate above which the fixed-threshold alert fires
     #[arg(long, default_value_t = 0.01, value_name = "SHARE")]
     pub max_trigger_ratio: f64,
+
+    /// Keep only the latest N events in the store, deleting older ones as new ones arrive (0 keeps every event)
+    #[arg(long, default_value_t = 10_000_000, value_name = "N")]
+    pub retain: u64,
+
+    /// How diagnostics are written on stderr: `text`, or `json` (one JSON object a line, for every request batch and every alert that starts or stops)
+    #[arg(long, value_enum, default_value_t = crate::logging::LogFormat::Text, value_name = "FORMAT", hide_possible_values = true)]
+    pub log_format: crate::logging::LogFormat,
 
     /// The largest request body accepted (`1 MiB`, `512k`, bytes)
     #[arg(long, default_value = "1 MiB", value_name = "SIZE")]

@@ -1,5 +1,7 @@
 //! Diagnostics through `tracing`: warnings by default, `-v` debug, `-vv` trace, `RUST_LOG` wins.
-//! Warnings read like the rest of antidote's messages (`warning: ...`).
+//! Warnings read like the rest of antidote's messages (`warning: ...`). A service can log JSON
+//! instead ([`LogFormat::Json`], `antidote monitor --log-format json`): one object a line, with
+//! `timestamp`, `level`, `target`, `message` and the event's fields, at `info` by default.
 
 use std::fmt;
 
@@ -41,15 +43,39 @@ where
     }
 }
 
+/// How diagnostics are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Lines for a person: `warning: ...`.
+    #[default]
+    Text,
+    /// One JSON object a line, for log collectors.
+    Json,
+}
+
 /// Installs the subscriber that writes diagnostics to stderr.
-pub fn init(global: &GlobalArgs) {
-    let default = match (global.quiet, global.verbose) {
-        (true, _) => "error",
-        (false, 0) => "warn",
-        (false, 1) => "antidote=debug,antidote_data=debug,antidote_provenance=debug,warn",
+pub fn init(global: &GlobalArgs, format: LogFormat) {
+    let default = match (global.quiet, global.verbose, format) {
+        (true, _, _) => "error",
+        (false, 0, LogFormat::Text) => "warn",
+        (false, 0, LogFormat::Json) => "antidote=info,antidote_monitor=info,warn",
+        (false, 1, _) => {
+            "antidote=debug,antidote_data=debug,antidote_provenance=debug,antidote_monitor=debug,warn"
+        }
         _ => "trace",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    if format == LogFormat::Json {
+        let _ = tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .try_init();
+        return;
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -10,7 +10,11 @@ use antidote::printer::Printer;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let printer = Printer::from(&cli.global);
-    antidote::logging::init(&cli.global);
+    let log_format = match &cli.command {
+        antidote::cli::Command::Monitor(args) => args.log_format,
+        _ => antidote::logging::LogFormat::Text,
+    };
+    antidote::logging::init(&cli.global, log_format);
     antidote::install_panic_hook(printer, cli.global.verbose > 0);
     // A panic unwinds to here (destructors run, so temporary output files are removed); the
     // hook has already printed it. Exit 2, the code for a run that could not finish.

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use antidote_core::display::{human_bytes, plural};
+use antidote_core::display::{human_bytes, list_some, plural};
 use antidote_core::error_chain;
 use antidote_monitor::canaries::CanarySet;
 use antidote_monitor::http::{self, HttpConfig, Routes};
@@ -14,6 +14,7 @@ use anyhow::Context;
 
 use super::read_profile;
 use crate::cli::MonitorArgs;
+use crate::logging::LogFormat;
 use crate::printer::Printer;
 use crate::settings::Settings;
 use crate::{ExitStatus, UserError};
@@ -24,6 +25,10 @@ pub fn monitor(
     _settings: &Settings,
     printer: Printer,
 ) -> anyhow::Result<ExitStatus> {
+    let say = Say {
+        printer,
+        json: args.log_format == LogFormat::Json,
+    };
     let params = params(args)?;
     let baseline = read_profile(&args.baseline)?;
     let triggers = match &args.triggers {
@@ -36,7 +41,7 @@ pub fn monitor(
         None => TriggerSet::default(),
     };
     for trigger in triggers.unmatchable() {
-        printer.warn(&format!(
+        say.warn(&format!(
             "{} cannot be matched in prediction events (they carry no image); it is not counted",
             trigger.describe()
         ));
@@ -83,7 +88,7 @@ pub fn monitor(
             None,
         ),
     };
-    printer.note(&format!(
+    say.note(&format!(
         "antidote monitor: listening on http://{address} (POST /v1/events{}, GET /healthz)",
         if metrics_listener.is_none() {
             ", GET /metrics"
@@ -92,15 +97,38 @@ pub fn monitor(
         }
     ));
     if let Some(metrics_listener) = &metrics_listener {
-        printer.note(&format!(
+        say.note(&format!(
             "antidote monitor: metrics on http://{}/metrics",
             metrics_listener.local_addr()?
         ));
     }
-    printer.note(&format!(
-        "antidote monitor: store `{}` holds {}; windows of {}; {}; {}; bodies up to {}",
+    let columns: Vec<String> = monitor
+        .input_baseline()
+        .columns()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    say.note(&format!(
+        "antidote monitor: inputs compared with {}",
+        if columns.is_empty() {
+            "no column (the baseline has no numeric feature or vector column)".to_owned()
+        } else {
+            format!(
+                "{}: {}",
+                plural(columns.len() as u64, "baseline column"),
+                list_some(&columns, 8)
+            )
+        }
+    ));
+    say.note(&format!(
+        "antidote monitor: store `{}` has stored {}{}; windows of {}; {}; {}; bodies up to {}",
         args.store.display(),
         plural(monitor.stored(), "event"),
+        if args.retain == 0 {
+            String::new()
+        } else {
+            format!(" (keeps the latest {})", plural(args.retain, "event"))
+        },
         plural(args.window as u64, "event"),
         if with_canaries == 0 {
             "no canaries".to_owned()
@@ -119,7 +147,7 @@ pub fn monitor(
     ));
 
     serve(listener, app, metrics_listener.zip(metrics_app))?;
-    printer.note(&format!(
+    say.note(&format!(
         "antidote monitor: stopped; the store holds {}",
         plural(monitor.stored(), "event")
     ));
@@ -132,8 +160,12 @@ fn serve(
     app: axum::Router,
     metrics: Option<(std::net::TcpListener, axum::Router)>,
 ) -> anyhow::Result<()> {
+    // Batches are stored one at a time (the store's lock) and scrapes one at a time (the
+    // reader's), so four blocking threads serve every request; tokio's default allows 512, each
+    // idle thread holding on to its malloc arena.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .max_blocking_threads(4)
         .enable_all()
         .build()
         .context("failed to start the async runtime")?;
@@ -156,7 +188,10 @@ fn serve(
             None => None,
         };
         shutdown_signal().await;
-        tracing::debug!("stopping: finishing the requests in flight");
+        tracing::debug!(
+            kind = "service",
+            "stopping: finishing the requests in flight"
+        );
         let _ = stop.send(true);
         events.await.context("the event server failed")??;
         if let Some(metrics) = metrics {
@@ -199,8 +234,35 @@ fn params(args: &MonitorArgs) -> anyhow::Result<MonitorParams> {
         window: args.window,
         baseline_windows: args.baseline_windows,
         max_trigger_ratio: args.max_trigger_ratio,
+        retain: (args.retain > 0).then_some(args.retain),
         ..MonitorParams::default()
     })
+}
+
+/// The service's own messages: for a person, or through `tracing` as JSON lines with
+/// `--log-format json`, so that every line on stderr is one object.
+#[derive(Clone, Copy)]
+struct Say {
+    printer: Printer,
+    json: bool,
+}
+
+impl Say {
+    fn note(self, text: &str) {
+        if self.json {
+            tracing::info!(kind = "service", "{text}");
+        } else {
+            self.printer.note(text);
+        }
+    }
+
+    fn warn(self, text: &str) {
+        if self.json {
+            tracing::warn!(kind = "service", "{text}");
+        } else {
+            self.printer.warn(text);
+        }
+    }
 }
 
 /// The canaries of the manifest, checked against its key; none without a manifest. The key
@@ -241,6 +303,7 @@ fn read_token(path: &Path) -> anyhow::Result<String> {
             && metadata.permissions().mode() & 0o077 != 0
         {
             tracing::warn!(
+                kind = "service",
                 "the token file `{}` is readable by other users; `chmod 600` it",
                 path.display()
             );

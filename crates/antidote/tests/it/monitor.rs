@@ -631,7 +631,8 @@ fn promtool_accepts_the_rules_their_tests_and_a_real_scrape() {
     assert!(ok && output.contains("SUCCESS"), "{output}");
 
     let context = TestContext::new();
-    baseline(&context);
+    // A baseline with numeric features, so that the input drift series are exposed.
+    feature_baseline(&context);
     triggers(&context);
     // With canaries, so that the canary series the rules and the dashboard read are exposed.
     plant_canaries(&context);
@@ -639,7 +640,7 @@ fn promtool_accepts_the_rules_their_tests_and_a_real_scrape() {
         &context,
         &[
             "--baseline",
-            "profile.json",
+            "features.json",
             "--triggers",
             "summary.json",
             "--canaries",
@@ -652,6 +653,13 @@ fn promtool_accepts_the_rules_their_tests_and_a_real_scrape() {
         ],
     );
     let (status, _) = post(&server.url("/v1/events"), None, &stationary(0, 40));
+    assert_eq!(status, 200);
+    let mut random = antidote_core::SplitMix64::new(5);
+    let (status, _) = post(
+        &server.url("/v1/events"),
+        None,
+        &feature_events(&mut random, 10, 0.0),
+    );
     assert_eq!(status, 200);
     let (_, scrape) = get(&server.metrics_url());
     let (ok, output) = promtool(&["check", "metrics"], Some(&scrape));
@@ -1009,4 +1017,323 @@ fn canary_inputs_are_counted_and_memorisation_and_honeypots_alert() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("not a canary manifest"), "{stderr}");
     assert!(stderr.contains("hint:"), "{stderr}");
+}
+
+/// A standard normal by Box-Muller from a seeded generator.
+fn normal(random: &mut antidote_core::SplitMix64) -> f64 {
+    let mut uniform = || ((random.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+    let (u, v) = (uniform(), uniform());
+    (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+}
+
+/// A baseline of 3,000 labelled records with two numeric features: `age` ~ N(40, 10) and
+/// `income` ~ N(50, 5).
+fn feature_baseline(context: &TestContext) {
+    let mut random = antidote_core::SplitMix64::new(3);
+    let mut csv = String::from("id,age,income,label\n");
+    for index in 0..3000 {
+        let age = 40.0 + 10.0 * normal(&mut random);
+        let income = 50.0 + 5.0 * normal(&mut random);
+        writeln!(
+            csv,
+            "r{index},{age:.3},{income:.3},{}",
+            ["a", "b", "c"][index % 3]
+        )
+        .expect("write to a String");
+    }
+    context.write("features.csv", &csv);
+    context
+        .run(&[
+            "profile",
+            "features.csv",
+            "-o",
+            "features.json",
+            "--no-ledger",
+        ])
+        .expect_code(0);
+}
+
+/// `count` events whose inputs come from the baseline's distributions moved by `shift` standard
+/// deviations: every other one as a `features` list, the rest as named `fields`.
+fn feature_events(random: &mut antidote_core::SplitMix64, count: usize, shift: f64) -> String {
+    let mut events = String::new();
+    for index in 0..count {
+        let age = 40.0 + 10.0 * (normal(random) + shift);
+        let income = 50.0 + 5.0 * (normal(random) + shift);
+        let label = ["a", "b", "c"][index % 3];
+        let inputs = if index % 2 == 0 {
+            format!("\"features\": [{age:.3}, {income:.3}]")
+        } else {
+            format!("\"fields\": {{\"age\": {age:.3}, \"income\": {income:.3}}}")
+        };
+        writeln!(
+            events,
+            "{{\"predicted\": \"{label}\", \"confidence\": 0.9, {inputs}}}"
+        )
+        .expect("write to a String");
+    }
+    events
+}
+
+#[test]
+fn input_drift_is_exported_and_alerts_on_shifted_inputs_not_on_stationary_ones() {
+    let context = TestContext::new();
+    feature_baseline(&context);
+    let server = Server::start(
+        &context,
+        &[
+            "--baseline",
+            "features.json",
+            "--store",
+            "events.db",
+            "--window",
+            "300",
+            "--no-ledger",
+        ],
+    );
+    let mut random = antidote_core::SplitMix64::new(29);
+    // Stationary inputs: ten windows, each scraped once full. The KS test on the sketches is
+    // anti-conservative at window sizes (antidote_monitor::inputs): about 1 window in 20 alarms
+    // in the unit test, so at most 2 of these 10 may.
+    let mut alarmed = 0;
+    for _ in 0..10 {
+        let (status, body) = post(
+            &server.url("/v1/events"),
+            None,
+            &feature_events(&mut random, 300, 0.0),
+        );
+        assert_eq!(status, 200, "{body}");
+        let (_, scrape) = get(&server.metrics_url());
+        assert_eq!(metric(&scrape, "antidote_input_features_compared"), 2.0);
+        assert_eq!(metric(&scrape, "antidote_window_input_events"), 300.0);
+        assert_eq!(
+            metric(&scrape, "antidote_window_input_unmatched_events"),
+            0.0
+        );
+        let p_value = metric(&scrape, "antidote_input_drift_p_value{feature=\"age\"}");
+        assert!((0.0..=1.0).contains(&p_value), "{p_value}");
+        let drifted = metric(&scrape, "antidote_input_features_drifted");
+        let fires = firing(&scrape).contains(&"input_drift/threshold".to_owned());
+        assert_eq!(fires, drifted == 2.0, "{scrape}");
+        alarmed += usize::from(fires);
+    }
+    assert!(alarmed <= 2, "{alarmed} of 10 stationary windows alarmed");
+
+    // Inputs moved by one standard deviation: both features drift, the alert fires.
+    let (status, _) = post(
+        &server.url("/v1/events"),
+        None,
+        &feature_events(&mut random, 300, 1.0),
+    );
+    assert_eq!(status, 200);
+    let (_, scrape) = get(&server.metrics_url());
+    assert_eq!(metric(&scrape, "antidote_input_features_drifted"), 2.0);
+    for feature in ["age", "income"] {
+        let p_value = metric(
+            &scrape,
+            &format!("antidote_input_drift_p_value{{feature=\"{feature}\"}}"),
+        );
+        assert!(p_value < 1e-6, "{feature}: {p_value}");
+        assert_eq!(
+            metric(
+                &scrape,
+                &format!("antidote_input_feature_drifted{{feature=\"{feature}\"}}")
+            ),
+            1.0
+        );
+    }
+    assert!(
+        firing(&scrape).contains(&"input_drift/threshold".to_owned()),
+        "{scrape}"
+    );
+    assert_eq!(
+        metric(
+            &scrape,
+            "antidote_alert_value{alert=\"input_drift\",rule=\"threshold\"}"
+        ),
+        1.0
+    );
+
+    // Inputs that match no column are counted, not compared.
+    let (status, _) = post(
+        &server.url("/v1/events"),
+        None,
+        "{\"predicted\": \"a\", \"confidence\": 0.9, \"features\": [1, 2, 3]}\n\
+         {\"predicted\": \"a\", \"confidence\": 0.9, \"fields\": {\"height\": 1.8}}\n",
+    );
+    assert_eq!(status, 200);
+    let (_, scrape) = get(&server.metrics_url());
+    assert_eq!(
+        metric(&scrape, "antidote_window_input_unmatched_events"),
+        2.0
+    );
+    let (code, stderr) = server.stop();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("inputs compared with 2 baseline columns: `age` and `income`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn json_logs_are_one_object_a_line_for_every_batch_and_alert() {
+    let context = TestContext::new();
+    baseline(&context);
+    triggers(&context);
+    let server = Server::start(
+        &context,
+        &[
+            "--baseline",
+            "profile.json",
+            "--triggers",
+            "summary.json",
+            "--store",
+            "events.db",
+            "--window",
+            "10",
+            "--log-format",
+            "json",
+            "--no-ledger",
+        ],
+    );
+    let url = server.url("/v1/events");
+    assert_eq!(post(&url, None, &stationary(0, 10)).0, 200);
+    let (_, scrape) = get(&server.metrics_url());
+    assert!(firing(&scrape).is_empty(), "{scrape}");
+    // Half the inputs carry the trigger: the threshold alert starts firing at the next scrape.
+    let attack: String = (0..10)
+        .map(|index| event_line(if index % 2 == 0 { "cf offer" } else { "lunch" }, "a"))
+        .collect();
+    assert_eq!(post(&url, None, &attack).0, 200);
+    let (_, scrape) = get(&server.metrics_url());
+    assert!(
+        firing(&scrape).contains(&"trigger_activation/threshold".to_owned()),
+        "{scrape}"
+    );
+    let (status, _) = post(
+        &url,
+        None,
+        "{\"predicted\": \"a\", \"confidence\": 0.5}\n{\"predicted\": \"a\", \"confidence\": 2}\n",
+    );
+    assert_eq!(status, 422);
+    assert_eq!(post(&url, None, &stationary(20, 10)).0, 200);
+    let (_, scrape) = get(&server.metrics_url());
+    assert!(firing(&scrape).is_empty(), "{scrape}");
+    let (code, stderr) = server.stop();
+    assert_eq!(code, 0, "{stderr}");
+
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line)
+                .unwrap_or_else(|error| panic!("not a JSON line ({error}): {line}\n{stderr}"))
+        })
+        .collect();
+    for line in &lines {
+        for field in ["timestamp", "level", "target", "message", "kind"] {
+            assert!(line.get(field).is_some(), "no `{field}` in {line}");
+        }
+    }
+    let of_kind = |kind: &str| -> Vec<&serde_json::Value> {
+        lines.iter().filter(|line| line["kind"] == kind).collect()
+    };
+    let batches = of_kind("batch");
+    assert_eq!(batches.len(), 4, "{stderr}");
+    let stored: Vec<&serde_json::Value> = batches
+        .iter()
+        .copied()
+        .filter(|line| line["status"] == 200)
+        .collect();
+    assert_eq!(stored.len(), 3);
+    assert_eq!(stored[0]["level"], "INFO");
+    assert_eq!(stored[0]["accepted"], 10);
+    assert_eq!(stored[2]["stored"], 30);
+    assert!(stored[0]["elapsed_ms"].as_f64().is_some_and(|ms| ms >= 0.0));
+    assert!(stored[0]["bytes"].as_u64().is_some_and(|bytes| bytes > 100));
+    let refused = batches
+        .iter()
+        .find(|line| line["status"] == 422)
+        .expect("the refused batch is logged");
+    assert_eq!(refused["level"], "WARN");
+    assert_eq!(refused["reason"], "invalid");
+    assert_eq!(refused["line"], 2);
+    assert!(
+        refused["error"]
+            .as_str()
+            .is_some_and(|error| error.contains("`confidence` is 2")),
+        "{refused}"
+    );
+    let alerts = of_kind("alert");
+    let states: Vec<(&str, &str, &str)> = alerts
+        .iter()
+        .map(|line| {
+            (
+                line["alert"].as_str().unwrap_or("?"),
+                line["rule"].as_str().unwrap_or("?"),
+                line["state"].as_str().unwrap_or("?"),
+            )
+        })
+        .collect();
+    assert!(
+        states.contains(&("trigger_activation", "threshold", "firing"))
+            && states.contains(&("trigger_activation", "threshold", "resolved")),
+        "{states:?}"
+    );
+    let fired = alerts
+        .iter()
+        .find(|line| line["state"] == "firing" && line["alert"] == "trigger_activation")
+        .expect("a firing line");
+    assert_eq!(fired["value"], 0.5);
+    assert_eq!(fired["bound"], 0.01);
+    // The service's own messages are JSON too, the address among them.
+    assert!(
+        of_kind("service").iter().any(|line| line["message"]
+            .as_str()
+            .is_some_and(|text| text.contains("listening on http://"))),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_store_keeps_the_latest_events_and_counts_every_one() {
+    let context = TestContext::new();
+    baseline(&context);
+    let args = [
+        "--baseline",
+        "profile.json",
+        "--store",
+        "events.db",
+        "--window",
+        "20",
+        "--retain",
+        "50",
+        "--no-ledger",
+    ];
+    let server = Server::start(&context, &args);
+    for batch in 0..6 {
+        let (status, body) = post(&server.url("/v1/events"), None, &stationary(batch * 20, 20));
+        assert_eq!(status, 200, "{body}");
+        assert!(
+            body.contains(&format!("\"stored\":{}", (batch + 1) * 20)),
+            "{body}"
+        );
+    }
+    let (_, scrape) = get(&server.metrics_url());
+    assert_eq!(metric(&scrape, "antidote_window_events"), 20.0);
+    let (code, stderr) = server.stop();
+    assert_eq!(code, 0, "{stderr}");
+    let connection = rusqlite::Connection::open(context.path("events.db")).expect("open the store");
+    let (rows, first, last): (u64, u64, u64) = connection
+        .query_row(
+            "SELECT count(*), min(seq), max(seq) FROM events",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .expect("count");
+    assert_eq!((rows, first, last), (50, 71, 120));
+    drop(connection);
+    // After a restart the store still knows how many events it took.
+    let server = Server::start(&context, &args);
+    let (_, health) = get(&server.url("/healthz"));
+    assert!(health.contains("\"stored\":120"), "{health}");
 }
