@@ -42,6 +42,7 @@ pub mod canaries;
 pub mod event;
 pub mod http;
 pub mod metrics;
+pub mod model;
 pub mod monitor;
 pub mod store;
 pub mod triggers;
