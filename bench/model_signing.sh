@@ -7,6 +7,7 @@
 #
 #   bench/model_signing.sh                          # 5 GiB: 4 files of 1200 MiB + 4,000 small files
 #   BENCH_LARGE_MIB=256 BENCH_SMALL_FILES=500 bench/model_signing.sh   # a quick look
+#   ANTIDOTE=/path/to/antidote bench/model_signing.sh                  # measure that binary
 #
 # The model folder is generated in /var/tmp and deleted on exit. Every run reads from the page
 # cache when the machine has the memory (one warm-up pass first), so the times compare hashing
@@ -31,6 +32,11 @@ fi
 reference="$venv_dir/bin/model_signing"
 reference_version=$("$venv_dir/bin/python" -c 'import importlib.metadata as m; print(m.version("model-signing"))')
 bench_antidote
+case "$antidote" in
+  */release/*) build="antidote's release build" ;;
+  */debug/*) build='antidote'"'"'s dev-profile build (`[profile.dev.package."*"] opt-level = 3`: sha2, rayon and every other dependency optimised as in release; its own crates at opt-level 1)' ;;
+  *) build="the antidote binary \`$antidote\`" ;;
+esac
 
 work=$(mktemp -d /var/tmp/antidote-model-signing.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -87,7 +93,7 @@ result=bench/results/model_signing.md
   echo "# Signing a 5 GB model: antidote against OpenSSF model_signing"
   echo
   echo "Written by \`bench/model_signing.sh\` ($(bench_machine)); model-signing $reference_version"
-  echo "(its CLI, \`model_signing sign key\` / \`verify key\`), antidote's release build. Both"
+  echo "(its CLI, \`model_signing sign key\` / \`verify key\`), $build. Both"
   echo "sign with the same ECDSA P-256 key, SHA-256 per file, in the same run; each time is the"
   echo "best of $repeats runs after a warm-up (files in the page cache). Each tool verified the"
   echo "other's signature of the same folder."

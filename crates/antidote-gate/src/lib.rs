@@ -98,8 +98,10 @@ pub trait Predictor {
     fn predict(&self, records: &[Record]) -> Result<Vec<Prediction>, PredictError>;
 
     /// The columns a plain list of numbers fills, in order, when the model names them: each
-    /// column with `0` for one number, or `n` for a vector of `n` (see [`features_record`]).
-    fn input_columns(&self) -> Option<Vec<(String, usize)>> {
-        None
+    /// column with `0` for one number, or `n` for a vector of `n`; `Ok(None)` when the model
+    /// reads the list as it is, and an error (in words) when it cannot read numbers at all (see
+    /// [`features_record`]).
+    fn input_columns(&self) -> Result<Option<Vec<(String, usize)>>, String> {
+        Ok(None)
     }
 }

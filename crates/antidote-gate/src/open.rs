@@ -130,7 +130,13 @@ pub fn features_record(
     features: &[f64],
 ) -> Result<Record, PredictError> {
     let number = |value: f64| Value::Float(value);
-    let fields = match predictor.input_columns() {
+    let columns = predictor
+        .input_columns()
+        .map_err(|problem| PredictError::Input {
+            id: id.to_owned(),
+            problem,
+        })?;
+    let fields = match columns {
         None => vec![(
             Arc::from("features"),
             Value::List(features.iter().copied().map(number).collect()),

@@ -73,7 +73,7 @@ impl Predictor for SavedModelPredictor {
             .collect())
     }
 
-    fn input_columns(&self) -> Option<Vec<(String, usize)>> {
+    fn input_columns(&self) -> Result<Option<Vec<(String, usize)>>, String> {
         // Only numbers can come as a plain list of features: numeric columns take one each, an
         // embedding column its length.
         self.model
@@ -81,10 +81,14 @@ impl Predictor for SavedModelPredictor {
             .blocks()
             .iter()
             .map(|block| match block.encoding {
-                Encoding::Standardized => Some((block.column.clone(), 0)),
-                Encoding::Embedding => Some((block.column.clone(), block.width)),
-                _ => None,
+                Encoding::Standardized => Ok((block.column.clone(), 0)),
+                Encoding::Embedding => Ok((block.column.clone(), block.width)),
+                other => Err(format!(
+                    "the model reads the column `{}` as {other}, which a list of numbers cannot give",
+                    block.column
+                )),
             })
-            .collect()
+            .collect::<Result<Vec<_>, String>>()
+            .map(Some)
     }
 }

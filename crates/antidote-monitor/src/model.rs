@@ -441,3 +441,91 @@ pub(crate) async fn complete_body(
     };
     Err((status, axum::Json(body)).into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use antidote_gate::Prediction;
+
+    use super::*;
+
+    /// A one-feature model: `pos` above zero, `neg` below, with a softmax-like probability.
+    #[derive(Debug)]
+    struct Sign;
+
+    impl Predictor for Sign {
+        fn name(&self) -> String {
+            "sign".to_owned()
+        }
+
+        fn classes(&self) -> Option<&[String]> {
+            None
+        }
+
+        fn predict(&self, records: &[Record]) -> Result<Vec<Prediction>, PredictError> {
+            records
+                .iter()
+                .map(|record| {
+                    let antidote_data::Value::List(items) = &record.fields[0].1 else {
+                        return Err(PredictError::Input {
+                            id: record.id.to_string(),
+                            problem: "no list".to_owned(),
+                        });
+                    };
+                    let x = items[0].as_f64().expect("a number");
+                    Ok(Prediction {
+                        label: if x > 0.0 { "pos" } else { "neg" }.to_owned(),
+                        probabilities: None,
+                    })
+                })
+                .collect()
+        }
+    }
+
+    fn watch() -> ModelWatch {
+        ModelWatch::new(Arc::new(Sign), None, DEFAULT_PROBE_ALPHA)
+    }
+
+    #[test]
+    fn only_events_without_a_prediction_are_completed_and_lines_keep_their_numbers() {
+        let body = b"{\"predicted\": \"x\", \"confidence\": 0.5}\n{\n  \"features\": [2.0]\n}\n{\"features\": [-1], \"confidence\": 0.7}\n";
+        let completed = watch()
+            .complete(body)
+            .unwrap()
+            .expect("two events completed");
+        let text = String::from_utf8(completed).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "{\"predicted\": \"x\", \"confidence\": 0.5}");
+        assert_eq!(lines[1], r#"{"features":[2.0],"predicted":"pos"}"#);
+        assert_eq!(lines[2..4], ["", ""], "the object spanned three lines");
+        assert_eq!(
+            lines[4],
+            r#"{"confidence":0.7,"features":[-1],"predicted":"neg"}"#
+        );
+        assert!(
+            watch()
+                .complete(b"{\"predicted\": \"x\", \"confidence\": 0.5}")
+                .unwrap()
+                .is_none()
+        );
+        assert!(watch().complete(b"{not json").unwrap().is_none());
+        let error = watch().complete(b"\n{\"features\": [\"a\"]}").unwrap_err();
+        assert!(
+            matches!(error, CompleteError::Input { line: 2, .. }),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_model_metrics_go_before_the_end_of_the_exposition() {
+        let watch = watch();
+        watch.complete(b"{\"features\": [1]}").unwrap();
+        let text = watch.append_metrics("# TYPE x gauge\nx 1\n# EOF\n");
+        assert!(text.starts_with("# TYPE x gauge\nx 1\n"), "{text}");
+        assert!(
+            text.contains("antidote_model_predictions_total 1\n"),
+            "{text}"
+        );
+        assert!(text.ends_with("# EOF\n"), "{text}");
+        assert_eq!(text.matches("# EOF").count(), 1, "{text}");
+    }
+}
