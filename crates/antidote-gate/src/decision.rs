@@ -51,6 +51,11 @@ pub struct ModelInfo {
     pub location: String,
     /// The SHA-256 of its file (`sha256:...`), when it is a file.
     pub sha256: Option<String>,
+    /// The root digest of its files as `antidote sign-model` and OpenSSF `model_signing`
+    /// compute it (`sha256:...`), for a file or a folder: the key of the ledger's chain from
+    /// data to gate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_digest: Option<String>,
 }
 
 /// Whether the model may ship.

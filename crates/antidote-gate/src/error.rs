@@ -5,13 +5,27 @@ use std::path::PathBuf;
 /// An error from loading or running a model.
 #[derive(Debug, thiserror::Error)]
 pub enum PredictError {
-    /// The ONNX file could not be read or compiled.
-    #[error("failed to load the ONNX model `{path}`: {message}")]
+    /// The model file or folder could not be read, checked or compiled.
+    #[error("failed to load the model `{path}`: {message}")]
     Load {
         /// The model file.
         path: PathBuf,
         /// What tract said.
         message: String,
+    },
+    /// Nothing is at the model's location.
+    #[error("the model `{location}` does not exist")]
+    Missing {
+        /// The path given.
+        location: String,
+    },
+    /// The certificate authority given for HTTPS cannot be used.
+    #[error("failed to read the CA certificate `{path}`: {problem}")]
+    Certificate {
+        /// The PEM file.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
     },
     /// The model's input or output is of a shape the gate does not support.
     #[error("the model `{model}` is not supported: {problem}")]

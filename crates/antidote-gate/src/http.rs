@@ -17,9 +17,13 @@
 //! one label per instance, in order (a number is read as its text, `3` as `"3"`; an object
 //! `{"label": "cat"}` is read as its label). A request that times out, fails to connect, or is
 //! answered with 429 or a 5xx status is retried with exponential backoff; any other status
-//! fails at once. Plain `http://` only: this build carries no TLS stack, so reach an `https`
-//! service through a local proxy or a port forward.
+//! fails at once.
+//!
+//! `https://` endpoints are reached with rustls: the server's certificate must chain to one of
+//! Mozilla's root authorities (webpki-roots, built in; the system store is not read), or, with
+//! [`HttpOptions::ca_cert`], to the authorities of a PEM file (a private CA) instead.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use antidote_data::{Record, Value};
@@ -38,6 +42,9 @@ pub struct HttpOptions {
     pub backoff: Duration,
     /// Records per request.
     pub batch: usize,
+    /// A PEM file of the certificate authorities an `https://` endpoint's certificate must
+    /// chain to, in place of the built-in Mozilla roots.
+    pub ca_cert: Option<PathBuf>,
 }
 
 impl Default for HttpOptions {
@@ -47,6 +54,7 @@ impl Default for HttpOptions {
             retries: 3,
             backoff: Duration::from_millis(200),
             batch: 32,
+            ca_cert: None,
         }
     }
 }
@@ -60,17 +68,22 @@ pub struct HttpPredictor {
 }
 
 impl HttpPredictor {
-    /// A predictor for the endpoint at `url` (`http://host:port/path`).
+    /// A predictor for the endpoint at `url` (`http://host:port/path` or `https://...`).
     pub fn new(url: &str, options: HttpOptions) -> Result<Self, PredictError> {
-        if !url.starts_with("http://") {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
             return Err(PredictError::Unsupported {
                 model: url.to_owned(),
-                problem: "the endpoint must be a plain `http://` URL".to_owned(),
+                problem: "the endpoint must be an `http://` or `https://` URL".to_owned(),
             });
+        }
+        let mut tls = ureq::tls::TlsConfig::builder();
+        if let Some(path) = &options.ca_cert {
+            tls = tls.root_certs(read_authorities(path)?);
         }
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_global(Some(options.timeout))
             .http_status_as_error(false)
+            .tls_config(tls.build())
             .build()
             .into();
         let mut options = options;
@@ -163,6 +176,27 @@ impl HttpPredictor {
             })
             .collect()
     }
+}
+
+/// The certificate authorities of a PEM file.
+fn read_authorities(path: &std::path::Path) -> Result<ureq::tls::RootCerts, PredictError> {
+    let invalid = |problem: String| PredictError::Certificate {
+        path: path.to_owned(),
+        problem,
+    };
+    let pem = fs_err::read(path).map_err(|error| invalid(error.to_string()))?;
+    let mut certificates = Vec::new();
+    for item in ureq::tls::parse_pem(&pem) {
+        match item.map_err(|error| invalid(error.to_string()))? {
+            ureq::tls::PemItem::Certificate(certificate) => certificates.push(certificate),
+            // A private key beside the certificate is not needed, and not used.
+            _ => {}
+        }
+    }
+    if certificates.is_empty() {
+        return Err(invalid("it holds no `BEGIN CERTIFICATE` block".to_owned()));
+    }
+    Ok(ureq::tls::RootCerts::new_with_certs(&certificates))
 }
 
 /// One record as the endpoint receives it.

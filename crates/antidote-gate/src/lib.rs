@@ -17,8 +17,10 @@
 //! HTML report.
 //!
 //! Predictors: [`OnnxPredictor`] runs an ONNX model on the CPU with tract (records featurised as
-//! [`features`] documents); [`HttpPredictor`] calls a model server. antidote's own models plug
-//! in by implementing [`Predictor`].
+//! [`features`] documents); [`SavedModelPredictor`] runs a model folder of `antidote train` with
+//! the featurizer it was trained with; [`HttpPredictor`] calls a model server over HTTP or HTTPS.
+//! [`open_predictor`] opens any of them from a location (a URL, a model folder or an ONNX file),
+//! and [`ModelInfo::of`] names what was opened by its digests.
 //!
 //! ```
 //! use antidote_gate::{AccuracyCheck, Thresholds};
@@ -47,7 +49,9 @@ pub mod features;
 pub mod http;
 mod interval;
 mod onnx;
+mod open;
 pub mod page;
+mod saved;
 mod shadow;
 mod triggers;
 
@@ -62,6 +66,8 @@ pub use error::{GateError, PredictError, TriggerFileError};
 pub use http::{HttpOptions, HttpPredictor};
 pub use interval::{Interval, wilson};
 pub use onnx::OnnxPredictor;
+pub use open::{ModelKind, SharedPredictor, features_record, open_predictor, open_shared};
+pub use saved::SavedModelPredictor;
 pub use shadow::{ShadowClass, ShadowReport};
 pub use triggers::{
     FlipExample, GateTrigger, TriggerCheck, TriggerOrigin, read_listed_triggers, read_scan_triggers,
@@ -79,8 +85,8 @@ pub struct Prediction {
 
 /// A model the gate can run: records in, one [`Prediction`] per record out, in order.
 ///
-/// Implementations: [`OnnxPredictor`] and [`HttpPredictor`]. A built-in antidote model plugs in
-/// by implementing this trait over its featurizer.
+/// Implementations: [`OnnxPredictor`], [`SavedModelPredictor`] and [`HttpPredictor`]; open any
+/// of them with [`open_predictor`].
 pub trait Predictor {
     /// The model's name for reports: its path or URL.
     fn name(&self) -> String;
@@ -90,4 +96,12 @@ pub trait Predictor {
 
     /// Predicts every record.
     fn predict(&self, records: &[Record]) -> Result<Vec<Prediction>, PredictError>;
+
+    /// The columns a plain list of numbers fills, in order, when the model names them: each
+    /// column with `0` for one number, or `n` for a vector of `n`; `Ok(None)` when the model
+    /// reads the list as it is, and an error (in words) when it cannot read numbers at all (see
+    /// [`features_record`]).
+    fn input_columns(&self) -> Result<Option<Vec<(String, usize)>>, String> {
+        Ok(None)
+    }
 }

@@ -96,6 +96,7 @@ fn info(path: &Path) -> ModelInfo {
     ModelInfo {
         location: path.display().to_string(),
         sha256: None,
+        root_digest: None,
     }
 }
 

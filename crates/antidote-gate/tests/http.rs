@@ -119,6 +119,7 @@ fn options(timeout_ms: u64, retries: u32) -> HttpOptions {
         retries,
         backoff: Duration::from_millis(20),
         batch: 2,
+        ca_cert: None,
     }
 }
 

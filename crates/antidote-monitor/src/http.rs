@@ -63,6 +63,8 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// The most events one request may hold.
     pub max_batch_events: usize,
+    /// The deployed model, to predict events that carry only their input (`--model`).
+    pub model: Option<Arc<crate::model::ModelWatch>>,
 }
 
 impl Default for HttpConfig {
@@ -71,6 +73,7 @@ impl Default for HttpConfig {
             token: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_batch_events: DEFAULT_MAX_BATCH_EVENTS,
+            model: None,
         }
     }
 }
@@ -227,6 +230,13 @@ async fn ingest(State(state): State<AppState>, body: Result<Bytes, BytesRejectio
         }
     };
     let bytes = body.len();
+    let body = match crate::model::complete_body(state.config.model.as_ref(), body).await {
+        Ok(body) => body,
+        Err(response) => {
+            state.monitor.reject(Rejection::Invalid);
+            return response;
+        }
+    };
     let events = match parse_batch(&body, state.config.max_batch_events) {
         Ok(events) => events,
         Err(batch_error) => {
@@ -280,7 +290,14 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
         .iter()
         .filter_map(|value| value.to_str().ok())
         .any(|value| value.contains("application/openmetrics-text"));
-    match tokio::task::spawn_blocking(move || monitor.scrape()).await {
+    let model = state.config.model.clone();
+    let scrape = move || {
+        monitor.scrape().map(|text| match &model {
+            Some(model) => model.append_metrics(&text).into_owned(),
+            None => text,
+        })
+    };
+    match tokio::task::spawn_blocking(scrape).await {
         Ok(Ok(text)) if openmetrics => {
             ([(header::CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE)], text).into_response()
         }

@@ -44,6 +44,7 @@ pub mod event;
 pub mod http;
 pub mod inputs;
 pub mod metrics;
+pub mod model;
 pub mod monitor;
 pub mod store;
 pub mod triggers;

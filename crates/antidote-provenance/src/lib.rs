@@ -10,7 +10,9 @@
 //! - [`diff`]: record-level differences between two versions ([`diff::RecordDiff`]);
 //! - [`signing`]: ECDSA P-256 signatures in DSSE envelopes around in-toto Statements;
 //! - [`model`]: model signatures in the format of `OpenSSF` model signing (`model.sig`);
-//! - [`ledger`]: the append-only, hash-chained event ledger in SQLite.
+//! - [`ledger`]: the append-only, hash-chained event ledger in SQLite;
+//! - [`chain`]: one model's events through the ledger, linked by digests: data -> scan ->
+//!   model -> gate.
 //!
 //! ```no_run
 //! use std::path::{Path, PathBuf};
@@ -27,6 +29,7 @@
 #![warn(missing_docs)]
 
 pub mod attest;
+pub mod chain;
 pub mod diff;
 pub mod hashing;
 pub mod ledger;

@@ -172,7 +172,8 @@ pub enum Command {
 
 const GATE_ABOUT: &str = "Decide whether a trained model may ship.
 
-MODEL is an ONNX file, run on the CPU with tract, or an `http://` endpoint. The gate runs it on \
+MODEL is a model folder of `antidote train` (run with the featurizer it was trained with), an \
+ONNX file (run on the CPU with tract), or an `http://` or `https://` endpoint. The gate runs it on \
 the labelled golden set and fails (exit 1) when:
 - golden-set accuracy drops by more than `max_accuracy_drop` (default 1 point) against \
 `--baseline-model`, or the accuracy of a class with at least `min_class_records` golden records \
@@ -199,23 +200,28 @@ otherwise. Text models need their tokenizer: gate them through an endpoint.
 HTTP endpoints get a `POST` of `{\"instances\": [{\"id\": ..., \"features\": {COLUMN: VALUE}}]}` \
 (images as `{width, height, channels, pixels}`) and answer `{\"predictions\": [LABEL, ...]}`; \
 requests time out after `--timeout` seconds and are retried `--retries` times with exponential \
-backoff on timeouts, connection errors, 429 and 5xx.
+backoff on timeouts, connection errors, 429 and 5xx. An `https://` endpoint's certificate must \
+chain to a built-in Mozilla root, or, with `--ca-cert FILE`, to a CA of that PEM file (a private CA).
 
 Writes `DIR/gate.json` (the versioned decision with every number) and, with `--report`, an HTML \
-report. The ledger records a `gate` event with the model's SHA-256 and the verdict; \
+report. The ledger records a `gate` event with the model's root digest (the one `antidote \
+sign-model` signs) and the verdict, so that `antidote log --chain MODEL` links it to its training \
+data; \
 `--rollback-target` prints the last model whose gate passed. Thresholds are set under `[gate]` \
 in `antidote.toml`. Exits 0 when every check passed, 1 when one failed, 2 for bad input.";
 
 const GATE_EXAMPLES: &str = "Examples:
   antidote gate model.onnx --golden golden.csv --baseline-model serving.onnx
+  antidote gate model/ --golden golden.csv        # a model of `antidote train`
   antidote gate model.onnx --golden golden/ --triggers scan/summary.json --report
   antidote gate http://127.0.0.1:8080/predict --golden golden.jsonl --canaries canaries.jsonl
+  antidote gate https://models.internal/predict --ca-cert internal-ca.pem --golden golden.csv
   antidote gate --rollback-target                  # the last model that passed";
 
 /// `antidote gate`.
 #[derive(Debug, Args)]
 pub struct GateArgs {
-    /// The candidate model: an ONNX file or an `http://` endpoint
+    /// The candidate model: a model folder of `antidote train`, an ONNX file, or an endpoint
     #[arg(value_name = "MODEL", required_unless_present = "rollback_target")]
     pub model: Option<String>,
 
@@ -223,7 +229,7 @@ pub struct GateArgs {
     #[arg(long, value_name = "DATA", required_unless_present = "rollback_target")]
     pub golden: Option<PathBuf>,
 
-    /// The model to compare with (the one in production): an ONNX file or an endpoint
+    /// The model to compare with (the one in production): a folder, an ONNX file or an endpoint
     #[arg(long, value_name = "MODEL")]
     pub baseline_model: Option<String>,
 
@@ -262,6 +268,10 @@ pub struct GateArgs {
     /// Retries of a failed endpoint request, with exponential backoff
     #[arg(long, default_value_t = 3, value_name = "N")]
     pub retries: u32,
+
+    /// A PEM file of the CA an `https://` endpoint's certificate must chain to (a private CA)
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
 
     /// Print the last model whose gate passed (from the ledger), and nothing else
     #[arg(long, conflicts_with_all = ["model", "golden"])]
@@ -537,14 +547,22 @@ const EXPLAIN_EXAMPLES: &str = "Examples:
 
 const LOG_ABOUT: &str = "List the ledger's events, or check its hash chain.
 
-Every lock, verify, diff, sign and keygen appends an event that carries the hash of the one \
-before it. `--verify` recomputes the chain and names every event that was edited, deleted or \
+Every lock, verify, diff, sign, keygen, scan, train, sign-model and gate appends an event that \
+carries the hash of the one before it. `--verify` recomputes the chain and names every event that was edited, deleted or \
 reordered. Truncation of the newest events shows only against a head hash kept elsewhere: \
-`--verify` prints the head so that you can keep it.";
+`--verify` prints the head so that you can keep it.
+
+`--chain MODEL` follows one model back to its data: the `gate` events of the model (by the root \
+digest of its files, the one `antidote sign-model` signs), its `sign-model` events, the `train` \
+event that wrote it (with the Merkle root of its training records), and the `scan` and `lock` \
+events of that data (by the same Merkle root). MODEL is a model file or folder, or its root \
+digest (`sha256:...`). Exits 1 when the chain has a gap: no training record, or data that was \
+never scanned.";
 
 const LOG_EXAMPLES: &str = "Examples:
   antidote log
   antidote log --verify
+  antidote log --chain model/                      # data -> scan -> model -> gate
   antidote log --json | jq '.[] | select(.kind == \"verify\")'";
 
 const POISON_ABOUT: &str = "Poison a copy of a dataset like an attacker, and record what was done.
@@ -1045,6 +1063,10 @@ pub struct LogArgs {
     /// Show only the newest N events
     #[arg(short = 'n', long, value_name = "N")]
     pub limit: Option<usize>,
+
+    /// Show the chain data -> scan -> model -> gate of one model (a file, a folder or its root digest)
+    #[arg(long, value_name = "MODEL", conflicts_with = "verify")]
+    pub chain: Option<String>,
 }
 
 /// `antidote scan`.
@@ -1371,6 +1393,14 @@ more often than held-out ones (Fisher's exact test) fire `canary_memorisation`;
 before the current one. `deploy/antidote-rules.yml` has the same alerts for Prometheus, and \
 `deploy/antidote-dashboard.json` a Grafana dashboard.
 
+With `--model MODEL_OR_URL` (a model folder of `antidote train`, an ONNX file, or an `http(s)://` \
+endpoint, as `antidote gate` opens them) an event that carries `features` and no `predicted` is \
+predicted by the model (label, probabilities and confidence), and with `--canaries` the canary \
+inputs are sent through the model at start and every `--probe-every` seconds: \
+`antidote_model_canary_assigned_ratio{group}`, `..._p_value{group}` and \
+`antidote_model_canary_memorised{group}` (1 when the model gives the planted canaries' or the \
+honeypots' random labels more often than the held-out ones', Fisher's exact test at 0.001).
+
 Routes: `POST /v1/events` takes one JSON event or JSON Lines, one event per line:
 
   {\"predicted\": \"spam\", \"confidence\": 0.93, \"input\": \"win a free cruise\", \"model_version\": \"v3\", \
@@ -1453,4 +1483,22 @@ pub struct MonitorArgs {
     /// The largest request body accepted (`1 MiB`, `512k`, bytes)
     #[arg(long, default_value = "1 MiB", value_name = "SIZE")]
     pub max_body: crate::settings::ByteSize,
+
+    /// The deployed model (a model folder, an ONNX file or an endpoint): predicts events that
+    /// carry only `features`, and answers the `--canaries` probe
+    #[arg(long, value_name = "MODEL_OR_URL")]
+    pub model: Option<String>,
+
+    /// Seconds between two probes of the canary inputs through `--model`
+    #[arg(
+        long,
+        default_value_t = 60.0,
+        value_name = "SECONDS",
+        requires = "model"
+    )]
+    pub probe_every: f64,
+
+    /// A PEM file of the CA an `https://` `--model` endpoint's certificate must chain to
+    #[arg(long, value_name = "FILE", requires = "model")]
+    pub ca_cert: Option<PathBuf>,
 }

@@ -1,16 +1,15 @@
 //! `antidote gate`: decide whether a trained model may ship.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use antidote_core::display::percent;
 use antidote_data::{Dataset, Record, Schema};
 use antidote_gate::{
-    GateError, GateInputs, GateReport, GateTrigger, HttpOptions, HttpPredictor, ModelInfo,
-    OnnxPredictor, PredictError, Predictor, page, read_listed_triggers, read_scan_triggers,
+    GateError, GateInputs, GateReport, GateTrigger, HttpOptions, ModelInfo, PredictError,
+    Predictor, open_predictor, page, read_listed_triggers, read_scan_triggers,
 };
 use antidote_learn::LabelIndex;
-use antidote_provenance::hashing::sha256_file;
 use antidote_provenance::ledger::Ledger;
 use anyhow::Context;
 use serde_json::json;
@@ -125,14 +124,16 @@ pub fn gate(args: &GateArgs, settings: &Settings, printer: Printer) -> anyhow::R
             report.model.location,
             report
                 .model
-                .sha256
+                .root_digest
                 .as_deref()
+                .or(report.model.sha256.as_deref())
                 .map_or_else(String::new, |digest| format!(" {}", short(digest)))
         ),
         outcome,
         json!({
             "model": report.model.location,
             "sha256": report.model.sha256,
+            "model_root": report.model.root_digest,
             "baseline": report.baseline.as_ref().map(|baseline| &baseline.location),
             "golden": golden_path,
             "verdict": report.verdict,
@@ -251,57 +252,35 @@ fn read_labelled(
     Ok((records, schema))
 }
 
-/// An ONNX file or an HTTP endpoint.
+/// The model at `location`, opened by the library's one opener.
 fn predictor(
     location: &str,
     classes: &[String],
     args: &GateArgs,
-) -> anyhow::Result<Box<dyn Predictor>> {
-    if location.starts_with("http://") || location.starts_with("https://") {
-        let options = HttpOptions {
-            timeout: Duration::from_secs_f64(args.timeout),
-            retries: args.retries,
-            ..HttpOptions::default()
-        };
-        return Ok(Box::new(
-            HttpPredictor::new(location, options).map_err(|error| predict_error(&error))?,
-        ));
-    }
-    let path = Path::new(location);
-    if !path.is_file() {
-        return Err(UserError::new(
-            format!("the model `{location}` does not exist"),
-            "name an ONNX file or an `http://` endpoint",
-        )
-        .into());
-    }
-    Ok(Box::new(
-        OnnxPredictor::load(path, classes.to_vec()).map_err(|error| predict_error(&error))?,
-    ))
+) -> anyhow::Result<Box<dyn Predictor + Send + Sync>> {
+    let options = HttpOptions {
+        timeout: Duration::from_secs_f64(args.timeout),
+        retries: args.retries,
+        ca_cert: args.ca_cert.clone(),
+        ..HttpOptions::default()
+    };
+    open_predictor(location, classes, &options).map_err(|error| predict_error(&error))
 }
 
 fn model_info(location: &str) -> anyhow::Result<ModelInfo> {
-    let path = PathBuf::from(location);
-    let sha256 = if path.is_file() {
-        Some(
-            sha256_file(&path)
-                .with_context(|| format!("failed to hash `{location}`"))?
-                .sha256
-                .to_string(),
-        )
-    } else {
-        None
-    };
-    Ok(ModelInfo {
-        location: location.to_owned(),
-        sha256,
-    })
+    ModelInfo::of(location).map_err(|error| predict_error(&error))
 }
 
 fn predict_error(error: &PredictError) -> anyhow::Error {
     let hint = match error {
         PredictError::Load { .. } => {
-            "is it an ONNX file? `antidote gate` reads ONNX models and `http://` endpoints"
+            "`antidote gate` reads ONNX files, model folders of `antidote train` and `http(s)://` endpoints"
+        }
+        PredictError::Missing { .. } => {
+            "name an ONNX file, a model folder of `antidote train`, or an `http://` or `https://` endpoint"
+        }
+        PredictError::Certificate { .. } => {
+            "`--ca-cert` takes a PEM file of the certificate authority that issued the endpoint's certificate"
         }
         PredictError::Unsupported { .. } => {
             "see `antidote gate --help` for the models the gate runs; gate other models through an `http://` endpoint"
@@ -345,7 +324,7 @@ fn write_page(
     path: &Path,
 ) -> anyhow::Result<()> {
     let mut inputs: Vec<(&str, &Path)> = Vec::new();
-    if let (Some(model), true) = (&args.model, report.model.sha256.is_some()) {
+    if let (Some(model), true) = (&args.model, report.model.root_digest.is_some()) {
         inputs.push(("model", Path::new(model)));
     }
     if let Some(golden) = &args.golden {

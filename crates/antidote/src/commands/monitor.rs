@@ -8,6 +8,7 @@ use antidote_core::display::{human_bytes, list_some, plural};
 use antidote_core::error_chain;
 use antidote_monitor::canaries::CanarySet;
 use antidote_monitor::http::{self, HttpConfig, Routes};
+use antidote_monitor::model::ModelWatch;
 use antidote_monitor::triggers::TriggerSet;
 use antidote_monitor::{Monitor, MonitorError, MonitorParams};
 use anyhow::Context;
@@ -68,9 +69,11 @@ pub fn monitor(
         .metrics_listen
         .map(|address| bind(address, "--metrics-listen"))
         .transpose()?;
+    let model = model_watch(args, &baseline, printer)?;
     let config = HttpConfig {
         token,
         max_body_bytes: usize::try_from(args.max_body.0).unwrap_or(usize::MAX),
+        model,
         ..HttpConfig::default()
     };
     let address = listener.local_addr()?;
@@ -348,4 +351,71 @@ async fn shutdown_signal() {
         () = interrupt => {},
         () = terminate => {},
     }
+}
+
+/// The deployed model of `--model`, with its canary prober started.
+fn model_watch(
+    args: &MonitorArgs,
+    baseline: &antidote_validate::profile::Profile,
+    printer: Printer,
+) -> anyhow::Result<Option<Arc<ModelWatch>>> {
+    let Some(location) = &args.model else {
+        return Ok(None);
+    };
+    if !(args.probe_every.is_finite() && args.probe_every > 0.0) {
+        return Err(UserError::new(
+            format!(
+                "`--probe-every {}` is not a number of seconds",
+                args.probe_every
+            ),
+            "give a positive number of seconds, such as `--probe-every 60`",
+        )
+        .into());
+    }
+    let manifest = args
+        .canaries
+        .as_deref()
+        .map(antidote_canary::Manifest::read)
+        .transpose()
+        .map_err(|error| {
+            UserError::new(
+                error_chain(&error),
+                "`--canaries` takes the secret manifest `antidote canary plant` writes (`--manifest`)",
+            )
+        })?;
+    // An ONNX model's output `i` is the `i`-th class of the baseline, in antidote's order.
+    let labels: Vec<String> = baseline.label_shares().into_keys().collect();
+    let classes = antidote_learn::LabelIndex::from_labels(&labels)
+        .labels()
+        .to_vec();
+    let options = antidote_gate::HttpOptions {
+        ca_cert: args.ca_cert.clone(),
+        ..antidote_gate::HttpOptions::default()
+    };
+    let predictor = antidote_gate::open_shared(location, &classes, &options).map_err(|error| {
+        UserError::new(
+            error_chain(&error),
+            "`--model` takes a model folder of `antidote train`, an ONNX file or an `http(s)://` endpoint, as `antidote gate` does",
+        )
+    })?;
+    let watch = Arc::new(ModelWatch::new(
+        predictor,
+        manifest,
+        antidote_monitor::model::DEFAULT_PROBE_ALPHA,
+    ));
+    printer.note(&format!(
+        "antidote monitor: model `{}` predicts events without a prediction{}",
+        watch.name(),
+        if watch.canaries() == 0 {
+            String::new()
+        } else {
+            format!(
+                "; {} probed every {}s",
+                plural(watch.canaries() as u64, "canary input"),
+                args.probe_every
+            )
+        }
+    ));
+    watch.spawn_prober(std::time::Duration::from_secs_f64(args.probe_every));
+    Ok(Some(watch))
 }

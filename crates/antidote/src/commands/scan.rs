@@ -100,7 +100,8 @@ pub fn scan(args: &ScanArgs, settings: &Settings, printer: Printer) -> anyhow::R
     if let Some(path) = &report_path {
         write_report(&result, &records, &schema, &options.policy, args, path)?;
     }
-    record_in_ledger(settings, printer, args, &result, records.len());
+    let data_root = records_root(&records).to_string();
+    record_in_ledger(settings, printer, args, &result, records.len(), &data_root);
     if printer.json {
         let mut output = summary.to_json()?;
         output["findings"] = json!(findings_path);
@@ -175,6 +176,7 @@ fn record_in_ledger(
     args: &ScanArgs,
     result: &Scan,
     records: usize,
+    data_root: &str,
 ) {
     record(
         settings,
@@ -193,6 +195,9 @@ fn record_in_ledger(
             "review": result.verdict.review,
             "reasons": result.verdict.reasons,
             "out": args.out,
+            // The Merkle root of the records scanned: `lock` and `train` record the same root
+            // for the same data, which links the scan into `antidote log --chain`.
+            "data_root": data_root,
         }),
     );
 }

@@ -2,7 +2,7 @@
 //! save the model with its training record.
 
 use antidote_core::display::{count, percent_tenths};
-use antidote_core::{ProgressUnit, SplitMix64};
+use antidote_core::{NoProgress, ProgressUnit, SplitMix64};
 use antidote_data::output::OutputError;
 use antidote_data::{Dataset, Record};
 use antidote_learn::watch::{TrainingFinding, watch};
@@ -11,6 +11,7 @@ use antidote_learn::{
 };
 use antidote_provenance::hashing::sha256_file;
 use antidote_provenance::merkle::records_root;
+use antidote_provenance::model::{HashOptions, hash_model};
 use anyhow::Context;
 use serde_json::json;
 
@@ -103,21 +104,23 @@ pub fn train(
         .with_context(|| format!("failed to hash the model in `{}`", args.out.display()))?
         .sha256
         .to_string();
+    // The digest `sign-model` signs and `gate` records: the link of the ledger's chain.
+    let model_root = hash_model(&args.out, &HashOptions::default(), &NoProgress)
+        .with_context(|| format!("failed to hash the model in `{}`", args.out.display()))?
+        .root_digest()
+        .to_string();
+    let digests = Digests {
+        weights: &weights_digest,
+        model_root: &model_root,
+    };
 
     let counts = Counts {
         records: records.len(),
         training: training.len(),
         held_out: held_out.len(),
     };
-    let summary = summary(args, &saved, &weights_digest, counts, held_out_accuracy);
-    record_training(
-        settings,
-        printer,
-        args,
-        &saved,
-        &weights_digest,
-        held_out_accuracy,
-    );
+    let summary = summary(args, &saved, digests, counts, held_out_accuracy);
+    record_training(settings, printer, args, &saved, digests, held_out_accuracy);
     if printer.json {
         printer.out_json(&summary)?;
     } else {
@@ -138,11 +141,19 @@ struct Counts {
     held_out: usize,
 }
 
+/// The model's digests: its weights file's SHA-256 and its root digest (all files, as
+/// `sign-model` and OpenSSF model signing compute it).
+#[derive(Debug, Clone, Copy)]
+struct Digests<'a> {
+    weights: &'a str,
+    model_root: &'a str,
+}
+
 /// What `--json` prints.
 fn summary(
     args: &TrainArgs,
     saved: &SavedModel,
-    weights_digest: &str,
+    digests: Digests<'_>,
     counts: Counts,
     held_out_accuracy: Option<f64>,
 ) -> serde_json::Value {
@@ -153,7 +164,8 @@ fn summary(
         "widths": saved.model.widths(),
         "data": args.data,
         "data_root": saved.data_root,
-        "weights_sha256": weights_digest,
+        "weights_sha256": digests.weights,
+        "model_root": digests.model_root,
         "records": counts.records,
         "training_records": counts.training,
         "held_out_records": counts.held_out,
@@ -168,13 +180,13 @@ fn summary(
     })
 }
 
-/// Appends the `train` event to the ledger: the model's digest, the data's root, the privacy.
+/// Appends the `train` event to the ledger: the model's digests, the data's root, the privacy.
 fn record_training(
     settings: &Settings,
     printer: Printer,
     args: &TrainArgs,
     saved: &SavedModel,
-    weights_digest: &str,
+    digests: Digests<'_>,
     held_out_accuracy: Option<f64>,
 ) {
     let training_record = saved.model.record();
@@ -190,7 +202,8 @@ fn record_training(
         },
         json!({
             "model": args.out,
-            "model_digest": weights_digest,
+            "model_digest": digests.weights,
+            "model_root": digests.model_root,
             "data_root": saved.data_root,
             "epsilon": training_record.epsilon,
             "delta": training_record.delta,

@@ -262,3 +262,195 @@ fn bad_input_exits_2_and_no_pass_means_no_rollback_target() {
     let output = context.run(&["gate", "--golden", golden]).expect_code(2);
     assert!(output.stderr.contains("MODEL"), "{}", output.stderr);
 }
+
+/// `antidote train` on the fixture and on a `BadNets` copy of it made by `antidote poison`; the
+/// clean folder is locked, scanned, trained on, signed and gated first, so that the ledger holds
+/// the whole chain data -> scan -> model -> gate of the clean model.
+#[test]
+fn models_of_antidote_train_are_gated_and_chained_to_their_data_in_the_ledger() {
+    let context = TestContext::new();
+    for name in ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"] {
+        context.fixture(
+            &format!("fashion_mnist_300/{name}"),
+            &format!("data/{name}"),
+        );
+    }
+    let data = "data/train-images-idx3-ubyte.gz";
+    context.run(&["keygen"]).expect_code(0);
+    context
+        .run(&["lock", "data", "-o", "data.lock"])
+        .expect_code(0);
+    context
+        .run(&["scan", data, "--detectors", "duplicates", "--out", "scan"])
+        .expect_code(0);
+    let train = |data: &str, out: &str| {
+        context
+            .run(&[
+                "train",
+                data,
+                "--holdout",
+                "0",
+                "--epochs",
+                "30",
+                "--out",
+                out,
+                "--json",
+            ])
+            .expect_code(0)
+    };
+    let trained: serde_json::Value = serde_json::from_str(&train(data, "clean").stdout).unwrap();
+    context
+        .run(&["sign-model", "clean", "--key", "antidote.key"])
+        .expect_code(0);
+
+    context
+        .run(&[
+            "poison",
+            data,
+            "--attack",
+            "badnets",
+            "--rate",
+            "0.15",
+            "--seed",
+            "7",
+            "-o",
+            "poisoned/",
+        ])
+        .expect_code(0);
+    train("poisoned/train-images-idx3-ubyte.gz", "backdoored");
+    let truth = "poisoned/train-images-idx3-ubyte.gz.truth.json";
+
+    // The clean model passes: trigger-free, and the same model as its baseline.
+    let output = context
+        .run(&[
+            "gate",
+            "clean",
+            "--golden",
+            data,
+            "--baseline-model",
+            "clean",
+            "--trigger",
+            truth,
+            "--out",
+            "clean-gate",
+        ])
+        .expect_code(0);
+    assert!(
+        output.stdout.contains("gate `clean`: PASSED"),
+        "{}",
+        output.stdout
+    );
+    let decision = read_json(&context.path("clean-gate/gate.json"));
+    assert_eq!(decision["verdict"], "pass");
+    assert!(
+        decision["accuracy"]["accuracy"].as_f64().unwrap() > 0.7,
+        "{decision}"
+    );
+    assert!(
+        decision["triggers"][0]["attack_success"].as_f64().unwrap() < 0.1,
+        "{decision}"
+    );
+    let root = decision["model"]["root_digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(trained["model_root"].as_str(), Some(root.as_str()));
+
+    // The backdoored model answers the trigger with the attacker's class.
+    let output = context
+        .run(&[
+            "gate",
+            "backdoored",
+            "--golden",
+            data,
+            "--trigger",
+            truth,
+            "--out",
+            "bad-gate",
+        ])
+        .expect_code(1);
+    assert!(
+        output.stdout.contains("gate `backdoored`: FAILED"),
+        "{}",
+        output.stdout
+    );
+    let decision = read_json(&context.path("bad-gate/gate.json"));
+    let trigger = &decision["triggers"][0];
+    assert!(
+        trigger["attack_success"].as_f64().unwrap() > 0.5,
+        "{trigger}"
+    );
+    assert_eq!(trigger["failed"], true);
+
+    // The chain of the clean model, by its folder and by its digest.
+    let chain = context.run(&["log", "--chain", "clean"]).expect_code(0);
+    let stdout = &chain.stdout;
+    assert!(
+        stdout.contains(&format!("chain of model `clean` ({root})")),
+        "{stdout}"
+    );
+    let data_root = trained["data_root"].as_str().unwrap();
+    assert!(
+        stdout.contains(&format!("  data   {data_root}")),
+        "{stdout}"
+    );
+    let position = |step: &str| {
+        stdout
+            .find(&format!("\n  {step}"))
+            .unwrap_or_else(|| panic!("no `{step}` line in\n{stdout}"))
+    };
+    assert!(position("lock") < position("scan"));
+    assert!(position("scan") < position("train"));
+    assert!(position("train") < position("sign"));
+    assert!(position("sign") < position("gate"));
+    assert!(stdout.contains("passed"), "{stdout}");
+    assert!(
+        stdout.contains("OK: data scanned, model trained from it and gated"),
+        "{stdout}"
+    );
+
+    let json = context
+        .run(&["log", "--chain", &root, "--json"])
+        .expect_code(0);
+    let json: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let chain = &json["chain"];
+    assert_eq!(chain["data_root"].as_str(), Some(data_root));
+    assert_eq!(chain["locks"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        chain["scans"][0]["details"]["data_root"].as_str(),
+        Some(data_root)
+    );
+    assert_eq!(
+        chain["training"]["details"]["model_root"].as_str(),
+        Some(root.as_str())
+    );
+    assert_eq!(
+        chain["signatures"][0]["details"]["root_digest"].as_str(),
+        Some(root.as_str())
+    );
+    assert_eq!(
+        chain["gates"].as_array().unwrap().len(),
+        1,
+        "the backdoored gate is not this model's"
+    );
+    assert_eq!(chain["gates"][0]["outcome"], "passed");
+
+    // The backdoored model's data was never scanned: the chain has a gap and says so.
+    let chain = context
+        .run(&["log", "--chain", "backdoored"])
+        .expect_code(1);
+    assert!(
+        chain.stdout.contains("was never scanned"),
+        "{}",
+        chain.stdout
+    );
+    assert!(chain.stdout.contains("INCOMPLETE"), "{}", chain.stdout);
+    // A changed model is another model: its history is not carried over.
+    std::fs::write(context.path("clean/notes.txt"), "changed\n").unwrap();
+    let chain = context.run(&["log", "--chain", "clean"]).expect_code(1);
+    assert!(
+        chain.stdout.contains("no `train` event wrote this model"),
+        "{}",
+        chain.stdout
+    );
+}

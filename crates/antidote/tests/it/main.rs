@@ -19,6 +19,7 @@ mod lock_verify;
 mod malformed;
 mod model_signing;
 mod monitor;
+mod monitor_model;
 mod poison;
 mod report;
 mod scan;
