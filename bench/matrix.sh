@@ -5,7 +5,8 @@
 #
 #   bench/matrix.sh > bench/results/matrix.md       # everything (about an hour on 2 idle cores)
 #   bench/matrix.sh --quick > /tmp/matrix.md        # Fashion-MNIST attacks on its first 10,000
-#                                                   # images (the clean row stays 60,000)
+#                                                   # images (the clean row stays 60,000, without
+#                                                   # cleanlab beside it)
 #   BENCH_DATASETS="digits wordnet" BENCH_ATTACKS="blend sig" bench/matrix.sh   # some cells
 #
 # Datasets (all real; `dev` = the data the detectors' thresholds were set on, `eval` = data no
@@ -194,7 +195,11 @@ dirty=""
 echo
 echo "#### Benchmark matrix ($(bench_machine))"
 echo
-echo -n "$("$antidote" --version) (commit $commit$dirty)"
+if [ -n "${ANTIDOTE:-}" ]; then
+  echo -n "$("$antidote" --version) (the binary \`$ANTIDOTE\`; the harness at commit $commit$dirty)"
+else
+  echo -n "$("$antidote" --version) (release build of commit $commit$dirty)"
+fi
 [ "$peers" = 1 ] && echo -n "; peers: $peer_versions"
 [ "$art" = 1 ] && echo -n " (torch from $torch_source)"
 echo "."
@@ -244,7 +249,9 @@ for dataset in $datasets; do
       every=$(python3 bench/score.py "$truth" "findings:$findings" --records "$records")
       matching=$(python3 bench/score.py "$truth" "detector:$(attack_detectors "$attack"):$findings" --records "$records")
       peer="-"
-      if [ "$peers" = 1 ] && { [ "$attack" = clean ] || [ "${attack#label-flip}" != "$attack" ]; } && [ "$dataset" != instructions ]; then
+      if [ "$quick" = 1 ] && [ "$dataset" = fashion ] && [ "$attack" = clean ]; then
+        peer="not run (--quick)"
+      elif [ "$peers" = 1 ] && { [ "$attack" = clean ] || [ "${attack#label-flip}" != "$attack" ]; } && [ "$dataset" != instructions ]; then
         timed "$dir/cleanlab.out" "$python" bench/scan_peers.py cleanlab "$input" "$dir/cleanlab.ids" >"$dir/cleanlab.time"
         read -r peer_seconds _ <"$dir/cleanlab.time"
         peer="$(cell "$(python3 bench/score.py "$truth" "ids:$dir/cleanlab.ids" --records "$records")"); ${peer_seconds} s"
