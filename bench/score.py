@@ -6,7 +6,9 @@ bench/scan.sh and bench/matrix.sh (Python 3 standard library only).
 TRUTH is an `OUT.truth.json` (its `poisoned` ids), or `none` for clean data.
 FLAGGED is one of:
   findings:PATH            every record in an `antidote scan` findings.jsonl
-  quarantine:PATH          the records findings.jsonl marks `"quarantine": true`
+  quarantine:PATH          the records of the quarantine tier (`"tier": "quarantine"`, or
+                           `"quarantine": true` in files older than the tiers)
+  review:PATH              the records of the review tier
   detector:NAMES:PATH      the records in findings.jsonl that any detector of NAMES (comma
                            separated) flagged
   ids:PATH                 a file with one flagged id per line (what bench/scan_peers.py writes)
@@ -38,15 +40,18 @@ def flagged_ids(spec):
     if kind == "detector":
         names, _, rest = rest.partition(":")
         detectors = set(names.split(","))
-    elif kind not in ("findings", "quarantine"):
-        raise SystemExit(f"unknown flagged-set kind `{kind}` (findings, quarantine, detector, ids)")
+    elif kind not in ("findings", "quarantine", "review"):
+        raise SystemExit(
+            f"unknown flagged-set kind `{kind}` (findings, quarantine, review, detector, ids)"
+        )
     flagged = set()
     with open(rest, encoding="utf-8") as handle:
         for line in handle:
             if not line.strip():
                 continue
             finding = json.loads(line)
-            if kind == "quarantine" and not finding.get("quarantine"):
+            tier = finding.get("tier") or ("quarantine" if finding.get("quarantine") else "review")
+            if kind in ("quarantine", "review") and tier != kind:
                 continue
             if detectors is not None and not detectors & set(finding.get("detectors", [])):
                 continue

@@ -14,6 +14,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# WordNet's noun glosses (`wordnet-base`, data only) are held-out text for the clean-data
+# quarantine test (tests/it/clean_share.rs); its recommends (the browser and GUI) are not needed.
+if [ ! -f /usr/share/wordnet/data.noun ]; then
+  echo "installing wordnet-base ..." >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wordnet-base >/dev/null
+fi
+
 # `promtool` (Debian's prometheus 2.42) checks the monitor's rules, their unit tests and a real
 # scrape of its metrics (tests/it/monitor.rs); the server itself is not needed.
 if ! command -v promtool >/dev/null; then

@@ -4,6 +4,7 @@ mod aggregate;
 mod browser;
 mod canary;
 mod check;
+mod clean_share;
 mod crash;
 mod diff;
 mod drill;

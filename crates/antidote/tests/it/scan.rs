@@ -69,7 +69,7 @@ fn precision_recall(
 }
 
 /// Five categories of Debian's fortunes as a CSV of `text,label` (3,246 records).
-fn fortunes(context: &TestContext) -> std::path::PathBuf {
+pub(crate) fn fortunes(context: &TestContext) -> std::path::PathBuf {
     let mut writer = csv::Writer::from_path(context.path("fortunes.csv")).expect("create the CSV");
     writer.write_record(["text", "label"]).expect("write");
     for category in ["computers", "politics", "science", "songs-poems", "sports"] {
@@ -159,7 +159,7 @@ fn a_rare_token_backdoor_in_real_text_is_named_and_its_records_found() {
 }
 
 /// The first `count` Fashion-MNIST training images as an IDX pair in the context.
-fn fashion_subset(context: &TestContext, count: usize) -> std::path::PathBuf {
+pub(crate) fn fashion_subset(context: &TestContext, count: usize) -> std::path::PathBuf {
     let source = Path::new("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz");
     let dataset = Dataset::open(source, &ReadOptions::default())
         .unwrap_or_else(|error| panic!("{error} (install `dataset-fashion-mnist`)"));
