@@ -85,10 +85,10 @@ fn score(
 #[expect(clippy::print_stdout, reason = "the tests report what they measured")]
 fn poisoned_case(
     kind: AttackKind,
-    options: AttackOptions,
+    options: &AttackOptions,
     detector: DetectorId,
 ) -> Result<(f64, f64), Box<dyn Error>> {
-    let attack = kind.build(&options)?;
+    let attack = kind.build(options)?;
     let poisoned = attack.run(fashion_mnist()?, SEED)?;
     let scan = run(&poisoned.dataset, &[detector])?;
     let (precision, recall, flagged) =
@@ -139,7 +139,7 @@ fn clean_images_flag_nothing_in_any_backdoor_detector() -> TestResult {
 fn spectral_signatures_find_a_patch_backdoor() -> TestResult {
     let (precision, recall) = poisoned_case(
         AttackKind::Badnets,
-        rate(0.05),
+        &rate(0.05),
         DetectorId::SpectralSignatures,
     )?;
     assert!(
@@ -153,7 +153,7 @@ fn spectral_signatures_find_a_patch_backdoor() -> TestResult {
 fn activation_clustering_finds_a_patch_backdoor() -> TestResult {
     let (precision, recall) = poisoned_case(
         AttackKind::Badnets,
-        rate(0.05),
+        &rate(0.05),
         DetectorId::ActivationClustering,
     )?;
     assert!(
@@ -167,7 +167,7 @@ fn activation_clustering_finds_a_patch_backdoor() -> TestResult {
 fn activation_clustering_finds_a_blended_pattern() -> TestResult {
     let (precision, recall) = poisoned_case(
         AttackKind::Blend,
-        rate(0.05),
+        &rate(0.05),
         DetectorId::ActivationClustering,
     )?;
     assert!(
@@ -181,7 +181,7 @@ fn activation_clustering_finds_a_blended_pattern() -> TestResult {
 fn spectral_signatures_find_a_blended_pattern() -> TestResult {
     let (precision, recall) = poisoned_case(
         AttackKind::Blend,
-        rate(0.05),
+        &rate(0.05),
         DetectorId::SpectralSignatures,
     )?;
     assert!(
@@ -192,24 +192,10 @@ fn spectral_signatures_find_a_blended_pattern() -> TestResult {
 }
 
 #[test]
-fn backdoor_detectors_on_warp_and_sig() -> TestResult {
-    for kind in [AttackKind::Warp, AttackKind::Sig] {
-        for detector in [
-            DetectorId::SpectralSignatures,
-            DetectorId::ActivationClustering,
-        ] {
-            let (precision, recall) = poisoned_case(kind, rate(0.05), detector)?;
-            let _ = (precision, recall);
-        }
-    }
-    Ok(())
-}
-
-#[test]
 fn trigger_search_finds_an_eight_pixel_checkerboard_anywhere() -> TestResult {
     let (precision, recall) = poisoned_case(
         AttackKind::Badnets,
-        AttackOptions {
+        &AttackOptions {
             rate: Some(0.02),
             patch_size: Some(8),
             pattern: Some(PatchPattern::Checker),
@@ -229,7 +215,7 @@ fn trigger_search_finds_an_eight_pixel_checkerboard_anywhere() -> TestResult {
 fn trigger_search_finds_a_two_pixel_patch() -> TestResult {
     let (precision, recall) = poisoned_case(
         AttackKind::Badnets,
-        AttackOptions {
+        &AttackOptions {
             rate: Some(0.02),
             patch_size: Some(2),
             position: Some(PatchPosition::TopRight),
