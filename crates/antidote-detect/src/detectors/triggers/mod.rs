@@ -58,6 +58,22 @@ pub enum TriggerColumn<'a> {
     Image(&'a str),
 }
 
+/// The default largest share of the image a patch's bounding box may cover: 1/8, so that the
+/// catalogue's largest patch, 8x8 pixels on a 28x28 image (8.2%), is searched. Set on the
+/// development data (Fashion-MNIST): the former 1/16 left every patch above 7x7 unsearched,
+/// and on clean Fashion-MNIST no group of pixel states between 1/16 and 1/8 of the image is
+/// constant enough to become a candidate (natural shapes vary across their images), so the
+/// wider box adds no candidate there.
+pub const MAX_PATCH_FRACTION: f64 = 0.125;
+
+/// The lowest model accuracy the necessity test scales its bar by (see
+/// [`TriggerSearchParams::class_accuracy`]): below it, the bar would sink so low that the
+/// class's own records, which revert now and then when a model is this unsure, could pass it.
+/// At 0.5 the bar is at least half of `min_revert_rate`. Set on the development data: the
+/// built-in network's out-of-sample accuracy on the classes of Debian's fortunes is 0.55-0.75
+/// on the drill's 2,597 training records and on all 3,246.
+pub const MIN_REFERENCE_ACCURACY: f64 = 0.5;
+
 /// Unchecked parameters of [`TriggerSearch`]; [`check`](Self::check) them to get something that
 /// runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,6 +90,7 @@ pub struct TriggerSearchParams {
     significance: f64,
     pixel_tolerance: u8,
     max_patch_fraction: f64,
+    class_accuracy: Option<Vec<f64>>,
 }
 
 impl Default for TriggerSearchParams {
@@ -90,7 +107,8 @@ impl Default for TriggerSearchParams {
             min_revert_rate: 0.5,
             significance: 1e-3,
             pixel_tolerance: 8,
-            max_patch_fraction: 0.0625,
+            max_patch_fraction: MAX_PATCH_FRACTION,
+            class_accuracy: None,
         }
     }
 }
@@ -192,10 +210,31 @@ impl TriggerSearchParams {
     }
 
     /// The largest share of the image a patch's bounding box may cover, in `(0, 1]` (default
-    /// 1/16). A group of pixels spread wider is a class's shape, not a stamped patch.
+    /// [`MAX_PATCH_FRACTION`], 1/8). A group of pixels spread wider is a class's shape, not a
+    /// stamped patch.
     #[must_use]
     pub fn max_patch_fraction(mut self, fraction: f64) -> Self {
         self.max_patch_fraction = fraction;
+        self
+    }
+
+    /// Each class's out-of-sample accuracy (the share of its records a model that did not
+    /// train on them calls by their label), by class index; by default none, which counts the
+    /// model as always right.
+    ///
+    /// The necessity half of the causal test asks that significantly more than
+    /// [`min_revert_rate`](Self::min_revert_rate) of the carriers leave the target once the
+    /// candidate is removed. A carrier without its trigger is a record of its source class, and
+    /// the model calls it that class at best as often as it gets that class right: on small data
+    /// (a few thousand texts) that is 60-70%, and the bar of 50% then sits too close to the best
+    /// a planted trigger can do for a few dozen carriers to clear it. With the accuracies given,
+    /// the bar is `min_revert_rate` times the accuracy of the classes the carriers come from
+    /// (the other classes, weighted by their size, since an attacker draws its records from
+    /// them), never below [`MIN_REFERENCE_ACCURACY`] times `min_revert_rate`. A class's own
+    /// records keep its other cues and stay, so the lower bar does not let them through.
+    #[must_use]
+    pub fn class_accuracy(mut self, accuracy: Vec<f64>) -> Self {
+        self.class_accuracy = Some(accuracy);
         self
     }
 
@@ -245,6 +284,14 @@ impl TriggerSearchParams {
             if !valid {
                 return Err(TriggerSearchParamsError::Fraction { name, value });
             }
+        }
+        if let Some(accuracy) = &self.class_accuracy
+            && let Some(&value) = accuracy.iter().find(|value| !(0.0..=1.0).contains(*value))
+        {
+            return Err(TriggerSearchParamsError::Fraction {
+                name: "class_accuracy",
+                value,
+            });
         }
         if !(1..=4).contains(&self.max_ngram_words) {
             return Err(TriggerSearchParamsError::NgramWords {
@@ -592,7 +639,31 @@ impl TriggerSearchValidParams {
         outcome.tested >= MIN_TESTED_RECORDS
             && outcome.flip_rate() >= self.params.min_flip_rate
             && outcome.ln_p_value <= level
-            && outcome.ln_revert_p_value(self.params.min_revert_rate) <= level
+            && outcome.ln_revert_p_value(outcome.revert_bar) <= level
+    }
+
+    /// The share of carriers that must revert for target `target`: `min_revert_rate` times the
+    /// size-weighted accuracy of the other classes (see [`TriggerSearchParams::class_accuracy`]).
+    fn revert_bar(&self, data: &Data<'_>, target: usize) -> f64 {
+        let Some(accuracy) = &self.params.class_accuracy else {
+            return self.params.min_revert_rate;
+        };
+        let counts = data.class_counts();
+        let (mut weighted, mut total) = (0.0, 0usize);
+        for (class, &count) in counts.iter().enumerate() {
+            if class != target
+                && let Some(&value) = accuracy.get(class)
+            {
+                weighted += value * count as f64;
+                total += count;
+            }
+        }
+        let reference = if total == 0 {
+            1.0
+        } else {
+            (weighted / total as f64).clamp(MIN_REFERENCE_ACCURACY, 1.0)
+        };
+        self.params.min_revert_rate * reference
     }
 
     /// The two halves of the causal test. Sufficiency: the candidate, and the control, are
@@ -659,7 +730,10 @@ impl TriggerSearchValidParams {
         let (control, rest) = rest.split_at(others.len());
         let (carried, removed) = rest.split_at(carriers.len());
 
-        let mut outcome = CausalOutcome::default();
+        let mut outcome = CausalOutcome {
+            revert_bar: self.revert_bar(data, target),
+            ..CausalOutcome::default()
+        };
         for ((&before, &stamped), &control) in before.iter().zip(stamped).zip(control) {
             if before == target {
                 continue;
@@ -762,6 +836,9 @@ struct CausalOutcome {
     removal_tested: usize,
     /// Of those, how many the model no longer calls the target once the candidate is removed.
     reverted: usize,
+    /// The share of carriers that significantly more must revert: `min_revert_rate`, scaled by
+    /// the model's accuracy on the carriers' source classes when it is known.
+    revert_bar: f64,
 }
 
 impl CausalOutcome {
@@ -968,6 +1045,28 @@ fn enrichment_of_counts(
     )
 }
 
+/// Each class's accuracy by out-of-sample probabilities (`labels.len()` rows of `classes`): the
+/// share of its records whose most probable class is their label (1 for a class with none).
+fn class_accuracy(probabilities: &[f32], labels: &[usize], classes: usize) -> Vec<f64> {
+    let mut right = vec![0usize; classes];
+    let mut seen = vec![0usize; classes];
+    for (row, &label) in probabilities.chunks_exact(classes.max(1)).zip(labels) {
+        seen[label] += 1;
+        right[label] += usize::from(antidote_core::math::argmax(row) == label);
+    }
+    right
+        .iter()
+        .zip(&seen)
+        .map(|(&right, &seen)| {
+            if seen == 0 {
+                1.0
+            } else {
+                right as f64 / seen as f64
+            }
+        })
+        .collect()
+}
+
 /// The L2 penalty of trigger search's model in a scan: light, so that a trigger in 1% of the
 /// records is learned.
 const SCAN_MODEL_L2: f64 = 1e-4;
@@ -1017,8 +1116,16 @@ impl Detector for TriggerSearch {
         } else {
             TriggerColumn::Text(column)
         };
+        let mut params = TriggerSearch::params();
+        if !learned.probabilities.is_empty() {
+            params = params.class_accuracy(class_accuracy(
+                &learned.probabilities,
+                labels,
+                learned.class_count,
+            ));
+        }
         Ok(context.stage(DetectorId::TriggerSearch, || {
-            TriggerSearch::params()
+            params
                 .check()
                 .expect("valid default parameters")
                 .run(
@@ -1084,6 +1191,7 @@ mod tests {
                 removal_tested,
                 reverted,
                 ln_p_value: 0.0,
+                revert_bar: 0.5,
             };
             outcome.ln_p_value = statistics::ln_mcnemar_p_value(flips as u64, only_control as u64);
             outcome
@@ -1097,6 +1205,57 @@ mod tests {
         assert!(!detector.confirms(&outcome(140, 2, 10, 32)));
         // Nine of ten revert: too few records to show that most depend on it (p = 0.011).
         assert!(!detector.confirms(&outcome(100, 2, 9, 10)));
+    }
+
+    #[test]
+    fn the_necessity_bar_follows_the_accuracy_on_the_source_classes() {
+        let records: Vec<Record> = Vec::new();
+        // Class 0 (the target) has 100 records, classes 1 and 2 have 300 and 100.
+        let labels: Vec<usize> = (0..500)
+            .map(|record| match record {
+                0..100 => 0,
+                100..400 => 1,
+                _ => 2,
+            })
+            .collect();
+        let names = ["a", "b", "c"];
+        let data = Data {
+            records: &records,
+            labels: &labels,
+            class_names: &names,
+        };
+        let bar = |accuracy: Option<Vec<f64>>| {
+            let mut params = TriggerSearch::params();
+            if let Some(accuracy) = accuracy {
+                params = params.class_accuracy(accuracy);
+            }
+            params.check().unwrap().revert_bar(&data, 0)
+        };
+        assert_eq!(bar(None), 0.5);
+        // The target's own accuracy does not count; the others weigh by size: 0.75 * 0.6 + 0.25 * 1.
+        assert!((bar(Some(vec![0.1, 0.6, 1.0])) - 0.5 * 0.7).abs() < 1e-12);
+        // Never below half of `min_revert_rate`.
+        assert_eq!(bar(Some(vec![1.0, 0.2, 0.2])), 0.25);
+        // Nine of twelve reverting clears the lower bar and not the default one.
+        let outcome = |revert_bar| CausalOutcome {
+            tested: 200,
+            flips: 100,
+            only_stamped: 100,
+            ln_p_value: statistics::ln_mcnemar_p_value(100, 0),
+            removal_tested: 24,
+            reverted: 18,
+            revert_bar,
+            ..CausalOutcome::default()
+        };
+        let detector = TriggerSearch::params().check().unwrap();
+        assert!(!detector.confirms(&outcome(0.5)));
+        assert!(detector.confirms(&outcome(0.3)));
+        assert!(
+            TriggerSearch::params()
+                .class_accuracy(vec![0.5, 1.2])
+                .check()
+                .is_err()
+        );
     }
 
     #[test]
