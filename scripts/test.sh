@@ -33,9 +33,13 @@ fi
 # The Python peers the interoperability tests compare with, in one virtual environment reused
 # when present: OpenSSF model signing (`sign-model` / `verify-model`; pyOpenSSL is imported by
 # model-signing 1.1.1 but not declared by it), Flower (the strategy in python/antidote_flower) and
-# Google's dp-accounting (the privacy accountant).
+# Google's dp-accounting (the privacy accountant); and what the `antidote` wheel
+# (crates/antidote-py) is built with and tested against: maturin, pytest, pandas, pyarrow,
+# cleanlab with the scikit-learn of its parity fixture, and MLflow's client (`mlflow-skinny`).
 venv="${ANTIDOTE_VENV:-/var/tmp/antidote-venv}"
-python_packages=(model-signing==1.1.1 pyOpenSSL==26.4.0 flwr==1.42.0 numpy==2.4.6 dp-accounting==0.6.0)
+python_packages=(model-signing==1.1.1 pyOpenSSL==26.4.0 flwr==1.42.0 numpy==2.4.6 dp-accounting==0.6.0
+  maturin==1.16.0 pytest==9.2.0 pandas==3.1.1 pyarrow==26.0.1 cleanlab==2.9.0 scikit-learn==1.9.1
+  mlflow-skinny==3.17.2)
 if ! "$venv/bin/python" - "${python_packages[@]}" 2>/dev/null <<'PY'
 import importlib.metadata as m, sys
 for requirement in sys.argv[1:]:
@@ -55,3 +59,14 @@ export ANTIDOTE_MODEL_SIGNING_PY="$venv/bin/python" ANTIDOTE_FLOWER_PY="$venv/bi
   ANTIDOTE_DP_ACCOUNTING_PY="$venv/bin/python"
 # Run from the workspace, as above, so that nothing is rebuilt with other features.
 cargo test --workspace --locked "$@" -- --ignored model_signing flower dp_accounting
+
+# The Python package: a wheel built by maturin in the dev profile (the workspace's dependencies
+# are optimized even there), installed into the environment above as a user installs it, and
+# its pytest suite, which compares with the binary built above, cleanlab and a local MLflow store.
+target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
+wheels="$target_dir/wheels/antidote-py"
+rm -rf "$wheels"
+"$venv/bin/maturin" build --quiet --locked --manifest-path crates/antidote-py/Cargo.toml \
+  --interpreter "$venv/bin/python" --out "$wheels"
+"$venv/bin/pip" install --quiet --disable-pip-version-check --force-reinstall --no-deps "$wheels"/antidote-*.whl
+ANTIDOTE_BIN="$target_dir/debug/antidote" "$venv/bin/python" -m pytest -q -p no:cacheprovider crates/antidote-py/tests
