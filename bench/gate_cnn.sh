@@ -5,7 +5,7 @@
 # the clean subset, with the attack's trigger (its truth file) and the 10,000 test images as
 # the golden set. The clean model is gated too, against a clean retrain with another seed
 # (the accuracy rule's false alarms) and with every attack's trigger (the trigger rule's).
-# Writes bench/results/gate.md.
+# Writes bench/results/gate.md (the notes under "What this run shows" there are written by hand).
 #
 #   bench/gate_cnn.sh                          # builds the release binary
 #   ANTIDOTE=target/debug/antidote TRAIN=10000 EPOCHS=2 GOLDEN=10000 bench/gate_cnn.sh
@@ -120,16 +120,18 @@ for attack in attacks:
     row(attack, attack)
 out()
 out("The clean CNN gated with each attack's trigger (baseline: the clean retrain with seed 1): does a")
-out("trigger that was never planted pass?")
+out("trigger that was never planted pass the trigger check? (The verdict also carries the accuracy")
+out("checks against the retrain.)")
 out()
-out("| trigger | gate | attack success [95% interval] |")
-out("|---|---|---|")
+out("| trigger | trigger check | attack success [95% interval] | gate (all checks) |")
+out("|---|---|---|---|")
 for attack in attacks:
     if attack == "label-flip":
         continue
     gate = load(f"{work}/gate-clean-{attack}/gate.json")
     t = gate["triggers"][0]
-    out(f"| {attack}: {t['description']} | **{gate['verdict'].upper()}** | {pct(t['attack_success'])} [{pct(t['interval']['low'])}, {pct(t['interval']['high'])}] of {t['stamped']:,} |")
+    check = "fails" if t["failed"] else "passes"
+    out(f"| {attack}: {t['description']} | {check} | {pct(t['attack_success'])} [{pct(t['interval']['low'])}, {pct(t['interval']['high'])}] of {t['stamped']:,} | {gate['verdict'].upper()} |")
 out()
 out(f"Time: training (PyTorch, per model) and the gate (candidate and baseline over the {golden} golden")
 out("images, plus the stamped inputs of the trigger) against PyTorch evaluating the same CNN on the")

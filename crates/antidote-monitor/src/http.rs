@@ -177,8 +177,8 @@ fn refused(
 ) {
     let status = status.as_u16();
     let reason = reason.as_str();
-    match line {
-        Some(line) => tracing::warn!(
+    if let Some(line) = line {
+        tracing::warn!(
             kind = "batch",
             status,
             reason,
@@ -186,15 +186,16 @@ fn refused(
             line,
             error = message,
             "batch refused ({status}): {message}"
-        ),
-        None => tracing::warn!(
+        );
+    } else {
+        tracing::warn!(
             kind = "batch",
             status,
             reason,
             bytes,
             error = message,
             "batch refused ({status}): {message}"
-        ),
+        );
     }
 }
 

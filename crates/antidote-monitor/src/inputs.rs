@@ -244,6 +244,8 @@ impl InputDrift {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fmt::Write as _;
+
     use antidote_core::SplitMix64;
     use antidote_data::{Dataset, ReadOptions};
 
@@ -263,7 +265,7 @@ mod tests {
         for index in 0..3000 {
             let age = 40.0 + 10.0 * normal(&mut random);
             let income = 50.0 + 5.0 * normal(&mut random);
-            csv.push_str(&format!("r{index},{age},{income},{}\n", index % 2));
+            writeln!(csv, "r{index},{age},{income},{}", index % 2).unwrap();
         }
         let path = dir.join("train.csv");
         std::fs::write(&path, csv).unwrap();

@@ -1176,6 +1176,10 @@ fn input_drift_is_exported_and_alerts_on_shifted_inputs_not_on_stationary_ones()
 }
 
 #[test]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one story: a run with batches and an alert, then every line of its log"
+)]
 fn json_logs_are_one_object_a_line_for_every_batch_and_alert() {
     let context = TestContext::new();
     baseline(&context);
@@ -1264,7 +1268,7 @@ fn json_logs_are_one_object_a_line_for_every_batch_and_alert() {
         "{refused}"
     );
     let alerts = of_kind("alert");
-    let states: Vec<(&str, &str, &str)> = alerts
+    let transitions: Vec<(&str, &str, &str)> = alerts
         .iter()
         .map(|line| {
             (
@@ -1275,9 +1279,9 @@ fn json_logs_are_one_object_a_line_for_every_batch_and_alert() {
         })
         .collect();
     assert!(
-        states.contains(&("trigger_activation", "threshold", "firing"))
-            && states.contains(&("trigger_activation", "threshold", "resolved")),
-        "{states:?}"
+        transitions.contains(&("trigger_activation", "threshold", "firing"))
+            && transitions.contains(&("trigger_activation", "threshold", "resolved")),
+        "{transitions:?}"
     );
     let fired = alerts
         .iter()
