@@ -60,18 +60,18 @@ pub enum TriggerColumn<'a> {
 
 /// The default largest share of the image a patch's bounding box may cover: 1/8, so that the
 /// catalogue's largest patch, 8x8 pixels on a 28x28 image (8.2%), is searched. Set on the
-/// development data (Fashion-MNIST): the former 1/16 left every patch above 7x7 unsearched,
-/// and on clean Fashion-MNIST no group of pixel states between 1/16 and 1/8 of the image is
-/// constant enough to become a candidate (natural shapes vary across their images), so the
-/// wider box adds no candidate there.
+/// development data (Fashion-MNIST): the former 1/16 left every patch above 7x7 unsearched;
+/// with 1/8, an 8x8 checkerboard on 2% of the first 3,000 training images is found and the
+/// clean 3,000 give no confirmed patch (`tests/backdoors_redteam.rs`). Not yet measured on
+/// all 60,000.
 pub const MAX_PATCH_FRACTION: f64 = 0.125;
 
 /// The lowest model accuracy the necessity test scales its bar by (see
 /// [`TriggerSearchParams::class_accuracy`]): below it, the bar would sink so low that the
 /// class's own records, which revert now and then when a model is this unsure, could pass it.
 /// At 0.5 the bar is at least half of `min_revert_rate`. Set on the development data: the
-/// built-in network's out-of-sample accuracy on the classes of Debian's fortunes is 0.55-0.75
-/// on the drill's 2,597 training records and on all 3,246.
+/// built-in network trained on the drill's 2,597 fortunes scores 67% on the held-out 649, so
+/// the bar there is about a third.
 pub const MIN_REFERENCE_ACCURACY: f64 = 0.5;
 
 /// Unchecked parameters of [`TriggerSearch`]; [`check`](Self::check) them to get something that
