@@ -292,6 +292,11 @@ impl RecordDiff {
     /// Compares two versions held in memory. `ids_are_positions` says the ids are record
     /// positions, not names (the dataset has no id column). [`StreamingDiff`] computes the same
     /// diff of versions too large to hold.
+    ///
+    /// # Panics
+    ///
+    /// Never: without a memory limit the streaming diff writes no temporary file, so it has no
+    /// I/O to fail.
     #[must_use]
     pub fn between(old: &[RecordEntry], new: &[RecordEntry], ids_are_positions: bool) -> Self {
         let mut diff = StreamingDiff::with_limit(ids_are_positions, usize::MAX);

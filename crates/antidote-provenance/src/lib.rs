@@ -7,7 +7,9 @@
 //! - [`lock`]: lock files ([`lock::Lock`]) with per-file and per-dataset digests, and the
 //!   records sidecar that makes later diffs record-level;
 //! - [`verify`]: re-hashing against a lock, with a precise account of what changed;
-//! - [`diff`]: record-level differences between two versions ([`diff::RecordDiff`]);
+//! - [`diff`]: record-level differences between two versions ([`diff::RecordDiff`]), in
+//!   bounded memory ([`diff::StreamingDiff`]);
+//! - [`sidecar`]: the records sidecar read as a stream, and the external sort behind the diff;
 //! - [`signing`]: ECDSA P-256 signatures in DSSE envelopes around in-toto Statements;
 //! - [`model`]: model signatures in the format of `OpenSSF` model signing (`model.sig`);
 //! - [`ledger`]: the append-only, hash-chained event ledger in SQLite;

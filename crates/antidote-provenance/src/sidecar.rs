@@ -479,7 +479,7 @@ mod tests {
             entry: RecordEntry {
                 id: id.to_owned(),
                 hash: Digest::blake3([u8::try_from(index % 251).unwrap(); 32]),
-                label: (index % 3 == 0).then(|| format!("label-{index}")),
+                label: index.is_multiple_of(3).then(|| format!("label-{index}")),
                 fields,
             },
         }
@@ -495,9 +495,9 @@ mod tests {
                 .unwrap();
         }
         assert!(sorter.runs.len() > 1, "the tiny limit spills runs");
-        let mut sorted = sorter.finish().unwrap();
+        let mut merged = sorter.finish().unwrap();
         let mut out = Vec::new();
-        while let Some(next) = sorted.next_item().unwrap() {
+        while let Some(next) = merged.next_item().unwrap() {
             out.push(next);
         }
         let mut expected: Vec<Item> = ids

@@ -258,7 +258,7 @@ mod tests {
         }
     }
 
-    /// A page header: type DATA_PAGE, the sizes, a nested data page header with statistics,
+    /// A page header: type `DATA_PAGE`, the sizes, a nested data page header with statistics,
     /// then `body` bytes of page.
     fn page(uncompressed: i64, compressed: i64, body: usize) -> Vec<u8> {
         let mut out = vec![0x15];
