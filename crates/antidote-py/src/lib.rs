@@ -9,6 +9,10 @@
 //! probabilities, embeddings or pixels), and the scan's findings come back as an Arrow record
 //! batch.
 #![warn(missing_docs)]
+#![expect(
+    clippy::needless_pass_by_value,
+    reason = "PyO3 extracts arguments as owned values (paths, lists, strings)"
+)]
 
 mod errors;
 mod scan;
@@ -277,6 +281,10 @@ impl PoisonOptions {
 /// returns the truth as JSON (`antidote poison`). Nothing is overwritten.
 #[pyfunction]
 #[pyo3(signature = (data, attack, output, truth, read, options, seed = 0))]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the arguments of `antidote.poison`"
+)]
 fn poison(
     py: Python<'_>,
     data: PathBuf,

@@ -277,8 +277,8 @@ fn findings_batch(
         ),
         (
             "quarantine",
-            Arc::new(BooleanArray::from_iter(
-                lines().map(|line| Some(line.quarantine)),
+            Arc::new(BooleanArray::from(
+                lines().map(|line| line.quarantine).collect::<Vec<bool>>(),
             )),
         ),
         (

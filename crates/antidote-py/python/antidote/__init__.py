@@ -421,6 +421,8 @@ def scan(
                 raise AntidoteError(f"`X` already has a column `{name}`; pass it in `X` or as `{name}`, not both")
             columns[name] = _column(values)
             roles["text" if name == "text" else name] = name
+        if count is None and columns:
+            count = len(next(iter(columns.values())))
         for name, values in (("features", features), ("images", images), ("pred_probs", pred_probs)):
             if values is not None and count is None:
                 count = len(values)
