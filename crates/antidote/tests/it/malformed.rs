@@ -245,8 +245,9 @@ fn parquet_pages_are_bounded_by_the_record_limit() {
     copy_fixture(&context, "huge-page.parquet");
     copy_fixture(&context, "page-bomb.parquet");
     copy_fixture(&context, "page-beyond-chunk.parquet");
-    let output = context.run(&["profile", "huge-page.parquet"]);
-    output.expect_code(2);
+    let output = context
+        .run(&["profile", "huge-page.parquet"])
+        .expect_code(2);
     assert!(
         output.stderr.contains(
             "`huge-page.parquet` row group 0, column `x`, page 0: the page declares 1.9 GiB decompressed, more than the limit of 64.0 MiB"
@@ -260,13 +261,14 @@ fn parquet_pages_are_bounded_by_the_record_limit() {
         output.stderr
     );
     // The bomb really decompresses to 1 MiB: refused under 64 KiB, read under the default.
-    let output = context.run(&[
-        "profile",
-        "page-bomb.parquet",
-        "--max-record-bytes",
-        "64KiB",
-    ]);
-    output.expect_code(2);
+    let output = context
+        .run(&[
+            "profile",
+            "page-bomb.parquet",
+            "--max-record-bytes",
+            "64KiB",
+        ])
+        .expect_code(2);
     assert!(
         output
             .stderr
@@ -277,8 +279,9 @@ fn parquet_pages_are_bounded_by_the_record_limit() {
     context
         .run(&["profile", "page-bomb.parquet", "-o", "bomb.json"])
         .expect_code(0);
-    let output = context.run(&["profile", "page-beyond-chunk.parquet"]);
-    output.expect_code(2);
+    let output = context
+        .run(&["profile", "page-beyond-chunk.parquet"])
+        .expect_code(2);
     assert!(
         output
             .stderr
