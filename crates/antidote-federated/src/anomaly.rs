@@ -16,7 +16,9 @@
 
 use serde::Serialize;
 
-use crate::vector::{coordinate_median, cosine, median, squared_distance};
+use antidote_core::math::robust_z_scores;
+
+use crate::vector::{coordinate_median, cosine, squared_distance};
 
 /// The default cut-off on the robust z-score (Iglewicz and Hoaglin).
 pub const DEFAULT_CUTOFF: f64 = 3.5;
@@ -42,28 +44,12 @@ pub struct ClientScore {
     pub trust: f64,
 }
 
-/// Modified z-scores of `values`, in the direction `sign` (+1: larger is worse).
+/// Modified z-scores of `values` ([`robust_z_scores`]), in the direction `sign` (+1: larger is
+/// worse), 0 on the other side of the median.
 fn robust_z(values: &[f64], sign: f64) -> Vec<f64> {
-    let centre = median(&mut values.to_vec());
-    let mut deviations: Vec<f64> = values.iter().map(|value| (value - centre).abs()).collect();
-    let mad = median(&mut deviations);
-    let scale = if mad > 0.0 {
-        mad / 0.6745
-    } else {
-        1.2533 * deviations.iter().sum::<f64>() / deviations.len() as f64
-    };
-    values
-        .iter()
-        .map(|&value| {
-            let excess = sign * (value - centre);
-            if excess <= 0.0 {
-                0.0
-            } else if scale > 0.0 {
-                excess / scale
-            } else {
-                f64::INFINITY
-            }
-        })
+    robust_z_scores(values)
+        .into_iter()
+        .map(|z| (sign * z).max(0.0))
         .collect()
 }
 

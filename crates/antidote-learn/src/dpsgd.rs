@@ -13,7 +13,8 @@
 //!    actual size would leak whether a record was sampled);
 //! 4. the model takes a step of SGD with momentum (post-processing, free of privacy cost).
 //!
-//! The privacy spent is counted by [`privacy::RdpAccountant`](crate::privacy::RdpAccountant) for
+//! The privacy spent is counted by [`privacy::RdpAccountant`](crate::privacy::RdpAccountant) (or,
+//! with [`Accountant::Prv`], by the PRV accountant of [`privacy::prv`](crate::privacy::prv)) for
 //! `(σ, q, steps)`; a target `ε` is met by the smallest `σ` that stays within it
 //! ([`privacy::noise_multiplier_for`](crate::privacy::noise_multiplier_for)).
 //!
@@ -50,7 +51,7 @@ use crate::mlp::{
     Network, check_input, parameter_count, product, softmax_in_place, split_layers,
     split_layers_mut,
 };
-use crate::privacy::{self, PrivacyError};
+use crate::privacy::{Accountant, PrivacyError};
 
 /// DP-SGD for the built-in models; start with [`DpSgd::params`].
 ///
@@ -113,6 +114,7 @@ pub struct DpSgdParams {
     momentum: f64,
     max_grad_norm: f64,
     privacy: Privacy,
+    accountant: Accountant,
     delta: Option<f64>,
     seed: u64,
 }
@@ -127,6 +129,7 @@ impl Default for DpSgdParams {
             momentum: 0.9,
             max_grad_norm: 1.0,
             privacy: Privacy::TargetEpsilon(8.0),
+            accountant: Accountant::Rdp,
             delta: None,
             seed: 0,
         }
@@ -253,6 +256,13 @@ impl DpSgdParams {
         self
     }
 
+    /// The accountant that counts the privacy spent (default: RDP).
+    #[must_use]
+    pub fn accountant(mut self, accountant: Accountant) -> Self {
+        self.accountant = accountant;
+        self
+    }
+
     /// The privacy to keep (default: a target `ε = 8`).
     #[must_use]
     pub fn privacy(mut self, privacy: Privacy) -> Self {
@@ -361,6 +371,10 @@ pub struct EpochStats {
     pub clipped_share: f64,
     /// The mean cross-entropy of each class's records (`NaN`-free: `None` when none sampled).
     pub class_losses: Vec<Option<f64>>,
+    /// The mean gradient norm before clipping of each class's records (`None` when none
+    /// sampled; empty in records written before it was kept).
+    #[serde(default)]
+    pub class_gradient_norms: Vec<Option<f64>>,
 }
 
 /// What training did, and the privacy it spent: the training record kept with the model.
@@ -368,7 +382,8 @@ pub struct EpochStats {
 pub struct TrainingRecord {
     /// The privacy asked for.
     pub privacy: Privacy,
-    /// The `ε` spent over `steps` at `delta`, by the RDP accountant (`None` when not private).
+    /// The `ε` spent over `steps` at `delta`, by [`accountant`](Self::accountant) (`None` when
+    /// not private).
     pub epsilon: Option<f64>,
     /// The `δ` of the guarantee (`None` when not private).
     pub delta: Option<f64>,
@@ -376,7 +391,7 @@ pub struct TrainingRecord {
     pub noise_multiplier: Option<f64>,
     /// The clipping norm `C` (`None` when not private).
     pub max_grad_norm: Option<f64>,
-    /// The accountant: `rdp`.
+    /// The accountant: `rdp` or `prv` (whose upper bound is `epsilon`).
     pub accountant: String,
     /// The sampling rate `q`: the expected batch size over the training records.
     pub sampling_rate: f64,
@@ -526,7 +541,9 @@ impl DpSgdValidParams {
             Privacy::NonPrivate => None,
             Privacy::NoiseMultiplier(sigma) => Some(sigma),
             Privacy::TargetEpsilon(epsilon) => Some(
-                privacy::noise_multiplier_for(epsilon, delta, q, steps)
+                params
+                    .accountant
+                    .noise_multiplier_for(epsilon, delta, q, steps)
                     .map_err(DpSgdError::Budget)?,
             ),
         };
@@ -587,9 +604,13 @@ impl DpSgdValidParams {
             let mut watch = EpochWatch::new(classes);
             for _ in 0..plan.steps_per_epoch {
                 batch.clear();
-                batch.extend((0..records).filter(|_| sampler.unit() < plan.q));
-                let (mut gradient, stats) = clipped_sum(&network, features, labels, &batch, clip);
-                watch.add(&stats, labels, &batch);
+                batch.extend(
+                    (0..records)
+                        .filter(|_| sampler.unit() < plan.q)
+                        .map(|record| (record, labels[record])),
+                );
+                let (mut gradient, stats) = clipped_sum(&network, features, &batch, clip);
+                watch.add(&stats, &batch);
                 let divisor = if let Some((sigma, _)) = plan.noise {
                     add_noise(
                         &mut gradient,
@@ -620,7 +641,9 @@ impl DpSgdValidParams {
         let (epsilon, delta) = match plan.noise {
             Some((sigma, delta)) => (
                 Some(
-                    privacy::epsilon(sigma, plan.q, plan.steps, delta)
+                    params
+                        .accountant
+                        .epsilon(sigma, plan.q, plan.steps, delta)
                         .map_err(DpSgdError::Budget)?,
                 ),
                 Some(delta),
@@ -633,7 +656,7 @@ impl DpSgdValidParams {
             delta,
             noise_multiplier: plan.noise.map(|(sigma, _)| sigma),
             max_grad_norm: clip,
-            accountant: "rdp".to_owned(),
+            accountant: params.accountant.name().to_owned(),
             sampling_rate: plan.q,
             steps: plan.steps,
             epochs: params.epochs,
@@ -658,25 +681,25 @@ const CHUNK: usize = 4096;
 
 /// Per-record results of one batch, in batch order.
 #[derive(Debug, Default)]
-struct BatchStats {
+pub(crate) struct BatchStats {
     losses: Vec<f64>,
     norms: Vec<f64>,
     factors: Vec<f64>,
 }
 
-/// The sum over `batch` of every record's gradient of its cross-entropy, each clipped to norm
-/// `clip` when given, laid out as the network's parameters; and the records' losses, norms
-/// before clipping and clipping factors.
-fn clipped_sum(
+/// The sum over `batch` (each a row of `features` and the class to learn for it) of every
+/// record's gradient of its cross-entropy, each clipped to norm `clip` when given, laid out as
+/// the network's parameters; and the records' losses, norms before clipping and clipping
+/// factors.
+pub(crate) fn clipped_sum(
     network: &Network,
     features: &Features,
-    labels: &[usize],
-    batch: &[usize],
+    batch: &[(usize, usize)],
     clip: Option<f64>,
 ) -> (Vec<f32>, BatchStats) {
     let parts: Vec<(Vec<f32>, BatchStats)> = batch
         .par_chunks(PART_ROWS)
-        .map(|rows| part_gradient(network, features, labels, rows, clip))
+        .map(|rows| part_gradient(network, features, rows, clip))
         .collect();
     let mut total = vec![0.0f32; network.parameters.len()];
     let mut stats = BatchStats::default();
@@ -695,7 +718,7 @@ fn forward(
     widths: &[usize],
     parameters: &[(&[f32], &[f32])],
     features: &Features,
-    records: &[usize],
+    records: &[(usize, usize)],
 ) -> (Vec<Vec<f32>>, Vec<f32>) {
     let layers = widths.len() - 1;
     let rows = records.len();
@@ -703,7 +726,7 @@ fn forward(
     inputs.push(
         records
             .iter()
-            .flat_map(|&record| features.row(record).iter().copied())
+            .flat_map(|&(record, _)| features.row(record).iter().copied())
             .collect(),
     );
     let mut scores = Vec::new();
@@ -759,8 +782,7 @@ fn record_norms(widths: &[usize], inputs: &[Vec<f32>], deltas: &[Vec<f32>]) -> V
 fn part_gradient(
     network: &Network,
     features: &Features,
-    labels: &[usize],
-    records: &[usize],
+    records: &[(usize, usize)],
     clip: Option<f64>,
 ) -> (Vec<f32>, BatchStats) {
     let widths = &network.widths;
@@ -773,9 +795,8 @@ fn part_gradient(
     // The loss and its gradient with respect to the scores: softmax - one hot.
     let classes = widths[layers];
     let mut losses = Vec::with_capacity(rows);
-    for (row, &record) in scores.chunks_exact_mut(classes).zip(records) {
+    for (row, &(_, label)) in scores.chunks_exact_mut(classes).zip(records) {
         softmax_in_place(row);
-        let label = labels[record];
         losses.push(-f64::from(row[label].max(f32::MIN_POSITIVE).ln()));
         row[label] -= 1.0;
     }
@@ -874,7 +895,13 @@ fn add_noise(gradient: &mut [f32], deviation: f64, seed: u64) {
 
 /// SGD with heavy-ball momentum: `v = μ v + g`, `θ -= rate v`; `rate` includes the division of
 /// the summed gradient.
-fn step(parameters: &mut [f32], velocity: &mut [f32], gradient: &[f32], rate: f32, momentum: f32) {
+pub(crate) fn step(
+    parameters: &mut [f32],
+    velocity: &mut [f32],
+    gradient: &[f32],
+    rate: f32,
+    momentum: f32,
+) {
     parameters
         .par_chunks_mut(CHUNK)
         .zip(velocity.par_chunks_mut(CHUNK))
@@ -897,6 +924,7 @@ struct EpochWatch {
     clipped_norm: f64,
     clipped: usize,
     class_loss: Vec<f64>,
+    class_norm: Vec<f64>,
     class_count: Vec<usize>,
 }
 
@@ -909,12 +937,13 @@ impl EpochWatch {
             clipped_norm: 0.0,
             clipped: 0,
             class_loss: vec![0.0; classes],
+            class_norm: vec![0.0; classes],
             class_count: vec![0; classes],
         }
     }
 
-    fn add(&mut self, stats: &BatchStats, labels: &[usize], batch: &[usize]) {
-        for (index, &record) in batch.iter().enumerate() {
+    fn add(&mut self, stats: &BatchStats, batch: &[(usize, usize)]) {
+        for (index, &(_, label)) in batch.iter().enumerate() {
             let (loss, norm, factor) = (
                 stats.losses[index],
                 stats.norms[index],
@@ -925,8 +954,9 @@ impl EpochWatch {
             self.norm += norm;
             self.clipped_norm += norm * factor;
             self.clipped += usize::from(factor < 1.0);
-            self.class_loss[labels[record]] += loss;
-            self.class_count[labels[record]] += 1;
+            self.class_loss[label] += loss;
+            self.class_norm[label] += norm;
+            self.class_count[label] += 1;
         }
     }
 
@@ -948,6 +978,12 @@ impl EpochWatch {
                 .iter()
                 .zip(&self.class_count)
                 .map(|(&loss, &count)| (count > 0).then(|| loss / count as f64))
+                .collect(),
+            class_gradient_norms: self
+                .class_norm
+                .iter()
+                .zip(&self.class_count)
+                .map(|(&norm, &count)| (count > 0).then(|| norm / count as f64))
                 .collect(),
         }
     }
@@ -1047,7 +1083,8 @@ mod tests {
             let network = network(&widths, 2);
             let batch: Vec<usize> = (0..150).filter(|row| row % 3 != 1).collect();
             let bound = 1.5;
-            let (sum, stats) = clipped_sum(&network, &features, &labels, &batch, Some(bound));
+            let pairs: Vec<(usize, usize)> = batch.iter().map(|&r| (r, labels[r])).collect();
+            let (sum, stats) = clipped_sum(&network, &features, &pairs, Some(bound));
             let mut expected = vec![0.0f64; sum.len()];
             let mut clipped = 0;
             for (index, &record) in batch.iter().enumerate() {
@@ -1078,7 +1115,7 @@ mod tests {
                 );
             }
             // Without a bound, the plain sum of the gradients.
-            let (plain, _) = clipped_sum(&network, &features, &labels, &batch, None);
+            let (plain, _) = clipped_sum(&network, &features, &pairs, None);
             let direct: Vec<f64> = batch.iter().fold(vec![0.0; sum.len()], |mut total, &r| {
                 for (t, g) in
                     total
@@ -1169,7 +1206,7 @@ mod tests {
             assert!((record.sampling_rate - 0.05).abs() < 1e-12);
             assert_eq!(record.delta, Some(1e-5));
             let sigma = record.noise_multiplier.unwrap();
-            let expected = privacy::epsilon(sigma, 0.05, 60, 1e-5).unwrap();
+            let expected = crate::privacy::epsilon(sigma, 0.05, 60, 1e-5).unwrap();
             assert_eq!(record.epsilon, Some(expected));
             if let Privacy::TargetEpsilon(target) = privacy {
                 assert!(expected <= target && expected > 0.98 * target, "{expected}");

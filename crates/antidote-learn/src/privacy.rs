@@ -20,6 +20,9 @@
 //! (`δ² ≥ 1 - e^-rdp`). These are the computations Google's `dp-accounting` `RdpAccountant` and
 //! Opacus' RDP accountant perform, and the test suite compares them number for number.
 
+pub mod prv;
+
+use serde::{Deserialize, Serialize};
 use statrs::function::erf::erfc;
 use statrs::function::gamma::ln_gamma;
 
@@ -165,6 +168,82 @@ pub fn epsilon(sigma: f64, q: f64, steps: u64, delta: f64) -> Result<f64, Privac
     let mut accountant = RdpAccountant::new();
     accountant.compose_poisson_gaussian(sigma, q, steps)?;
     Ok(accountant.epsilon(delta)?.0)
+}
+
+/// Which accountant counts the privacy spent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Accountant {
+    /// Rényi differential privacy ([`RdpAccountant`]): fast, and an upper bound a little above
+    /// the tight `ε`.
+    #[default]
+    Rdp,
+    /// Numerical composition of the privacy random variable ([`prv::prv_epsilon`]): the tight
+    /// `ε` to within its error bounds; the upper bound is reported.
+    Prv,
+}
+
+impl Accountant {
+    /// The accountant's name, as the command line and the training record spell it.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Rdp => "rdp",
+            Self::Prv => "prv",
+        }
+    }
+
+    /// The `ε` this accountant reports for `steps` steps of DP-SGD with noise multiplier
+    /// `sigma` and sampling rate `q`, at `delta` (for PRV, its upper bound).
+    pub fn epsilon(self, sigma: f64, q: f64, steps: u64, delta: f64) -> Result<f64, PrivacyError> {
+        match self {
+            Self::Rdp => epsilon(sigma, q, steps, delta),
+            Self::Prv => Ok(prv::prv_epsilon(sigma, q, steps, delta)?.upper),
+        }
+    }
+
+    /// The smallest noise multiplier (to 0.1% relative) whose `steps` steps at sampling rate
+    /// `q` this accountant counts within `(target, delta)`.
+    pub fn noise_multiplier_for(
+        self,
+        target: f64,
+        delta: f64,
+        q: f64,
+        steps: u64,
+    ) -> Result<f64, PrivacyError> {
+        let rdp = noise_multiplier_for(target, delta, q, steps)?;
+        if self == Self::Rdp {
+            return Ok(rdp);
+        }
+        // The PRV's ε is at most the RDP's (up to its error bound), so the RDP's σ nearly
+        // brackets it from above.
+        let (mut low, mut high) = (rdp / 2.0, rdp);
+        while self.epsilon(high, q, steps, delta)? > target {
+            low = high;
+            high *= 1.25;
+            if high > MAX_NOISE_MULTIPLIER {
+                return Err(PrivacyError::Unreachable {
+                    epsilon: target,
+                    delta,
+                    steps,
+                    max: MAX_NOISE_MULTIPLIER,
+                });
+            }
+        }
+        while low > 1e-3 && self.epsilon(low, q, steps, delta)? <= target {
+            high = low;
+            low /= 2.0;
+        }
+        while high - low > 1e-3 * high {
+            let middle = f64::midpoint(low, high);
+            if self.epsilon(middle, q, steps, delta)? > target {
+                low = middle;
+            } else {
+                high = middle;
+            }
+        }
+        Ok(high)
+    }
 }
 
 /// The largest noise multiplier [`noise_multiplier_for`] tries.

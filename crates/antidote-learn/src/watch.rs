@@ -178,6 +178,7 @@ mod tests {
             mean_clipped_norm: 1.0,
             clipped_share: 0.0,
             class_losses: class_losses.iter().copied().map(Some).collect(),
+            class_gradient_norms: vec![Some(1.0); class_losses.len()],
         }
     }
 

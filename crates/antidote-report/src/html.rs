@@ -202,7 +202,7 @@ impl Page {
         let mut grid: Option<&str> = None;
         for block in blocks {
             let wanted = match block {
-                Block::Distribution(_) | Block::Bars(_) => Some("chart-grid"),
+                Block::Distribution(_) | Block::Bars(_) | Block::Lines(_) => Some("chart-grid"),
                 Block::Card(_) => Some("card-grid"),
                 _ => None,
             };
@@ -236,6 +236,11 @@ impl Page {
             Block::Bars(chart) => {
                 self.charts += 1;
                 let drawing = svg::bars(chart, self.charts);
+                self.figure(&chart.title, chart.caption.as_deref(), &drawing);
+            }
+            Block::Lines(chart) => {
+                self.charts += 1;
+                let drawing = svg::lines::lines(chart, self.charts);
                 self.figure(&chart.title, chart.caption.as_deref(), &drawing);
             }
             Block::Tokens(tokens) => self.tokens(tokens),

@@ -85,6 +85,7 @@ use serde::{Deserialize, Serialize};
 
 pub use html::{escape, render_html};
 pub use picture::Picture;
+pub use svg::lines::{Line, LineChart};
 
 /// A report: a verdict, the numbers behind it, sections of evidence, and where it came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -204,6 +205,8 @@ pub enum Block {
     Distribution(Distribution),
     /// Grouped horizontal bars of shares.
     Bars(Bars),
+    /// Curves over a shared axis, such as losses over epochs.
+    Lines(LineChart),
     /// Tokens whose share grew, with their shares before and now.
     Tokens(Tokens),
     /// Pictures in rows, such as flagged records beside typical ones of their class.

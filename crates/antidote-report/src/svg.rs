@@ -4,6 +4,8 @@
 //! differ in pattern as well as colour (hatched area, dashed outline, dotted outline), every
 //! chart has a legend, axis labels and a `<title>`, and bars carry their values as text.
 
+pub(crate) mod lines;
+
 use std::fmt::Write as _;
 
 use crate::html::escape;

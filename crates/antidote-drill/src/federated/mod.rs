@@ -10,8 +10,9 @@
 //! One run ([`simulate`]) splits the labelled records into a held-out test split, a small clean
 //! root set the server keeps (FLTrust's) and the clients' records, dealt IID or by a Dirichlet
 //! draw per class ([`Partition`]). A fixed, seeded share of the clients is malicious. For each
-//! partition, attack ([`FederatedAttack`]) and rule, a softmax-regression model ([`softmax`])
-//! is trained for a number of rounds from zero: each client takes a few SGD epochs from the
+//! partition, attack ([`FederatedAttack`]) and rule, the model ([`model`]: softmax regression or
+//! the built-in MLP, trained by `antidote-learn`'s local SGD) is trained for a number of rounds
+//! from the same start: each client takes a few SGD epochs from the
 //! global weights on its records and sends the difference; the malicious ones send what their
 //! attack builds ([`attacks`]); the rule combines the updates and the server adds the result.
 //! Every client's local training draws from a generator derived from the seed, the client and
@@ -26,8 +27,8 @@
 //! the planted malicious clients.
 
 pub mod attacks;
+pub mod model;
 pub mod partition;
-pub mod softmax;
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::Write as _;
@@ -40,15 +41,15 @@ use antidote_data::output::{AtomicFile, OutputError};
 use antidote_data::{PayloadKind, Record, Value};
 use antidote_federated::updates::{Layout, UpdateError, write_update};
 use antidote_federated::{AggregateError, Federation, Params, ParamsError, Rule};
-use antidote_learn::{FeaturizeError, LabelError, LabelIndex, NetworkModel};
+use antidote_learn::{Features, FeaturizeError, LabelError, LabelIndex, NetworkModel};
 use antidote_redteam::{InMemoryDataset, Stamp as _};
 use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::{Data, Score, split_held_out};
 pub use attacks::FederatedAttack;
+pub use model::{FederatedModel, LocalTraining, Shape};
 pub use partition::Partition;
-pub use softmax::{LocalTraining, Shape};
 
 /// How to run the federated drill.
 #[derive(Debug, Clone)]
@@ -65,6 +66,8 @@ pub struct FederatedOptions {
     pub attacks: Vec<FederatedAttack>,
     /// The aggregation rules, each run on every attack.
     pub rules: Vec<Rule>,
+    /// The model the federation trains.
+    pub model: FederatedModel,
     /// Each client's local training.
     pub training: LocalTraining,
     /// The seed of the split, the partition, the malicious clients and every client's training.
@@ -86,6 +89,7 @@ impl Default for FederatedOptions {
             partitions: vec![Partition::Iid],
             attacks: FederatedAttack::ALL.to_vec(),
             rules: Rule::ALL.to_vec(),
+            model: FederatedModel::Logistic,
             training: LocalTraining::default(),
             seed: 0,
             test_share: 0.2,
@@ -317,6 +321,8 @@ pub struct FederatedReport {
     pub rounds: usize,
     /// The model.
     pub model: &'static str,
+    /// Its layer widths: the input's, the hidden layers', the classes'.
+    pub widths: Vec<usize>,
     /// Its parameters (the length of every update).
     pub parameters: usize,
     /// Each client's local training.
@@ -349,16 +355,17 @@ pub struct BackdoorSummary {
 /// Everything every run shares: features, labels, clients.
 struct Setup {
     shape: Shape,
-    /// Row-major features: the client and root records first, then (backdoor) the same records
-    /// stamped, at an offset of `stamped_offset` rows.
-    matrix: Vec<f32>,
+    /// Features: the client and root records first, then (backdoor) the same records stamped,
+    /// at an offset of `stamped_offset` rows.
+    matrix: Features,
     labels: Vec<usize>,
     stamped_offset: usize,
     client_pool: Vec<usize>,
     root: Vec<(usize, usize)>,
-    test: Vec<f32>,
+    test: Features,
     test_labels: Vec<usize>,
-    stamped_test: Vec<f32>,
+    /// The stamped test records of other classes than the target (backdoor).
+    stamped_test: Option<Features>,
     target: usize,
     names: Vec<String>,
     malicious: Vec<usize>,
@@ -384,7 +391,7 @@ pub fn simulate(
         let dealt = partition::deal(
             &setup.client_pool,
             &setup.labels,
-            setup.shape.classes,
+            setup.shape.classes(),
             options.clients,
             partition,
             &mut random,
@@ -462,7 +469,8 @@ pub fn simulate(
             .map(|&client| setup.names[client].clone())
             .collect(),
         rounds: options.rounds,
-        model: "softmax regression",
+        model: options.model.describe(),
+        widths: setup.shape.widths().to_vec(),
         parameters: setup.shape.parameters(),
         training: options.training,
         client_records: setup.client_pool.len(),
@@ -499,9 +507,11 @@ fn prepare(
     let test_labels = classes.encode(&test.records)?;
     let featurizer = NetworkModel::featurizer_params(seed).fit(records, schema)?;
     let mut matrix = featurizer.transform(records)?.into_data();
-    let shape = Shape {
-        classes: classes.len(),
-        features: featurizer.width(),
+    let shape = Shape::new(options.model, featurizer.width(), classes.len());
+    let width = featurizer.width();
+    let as_features = |data: Vec<f32>| {
+        Features::from_row_major(data.len() / width.max(1), width, data, "federated")
+            .expect("the featurizer's rows are its width wide")
     };
 
     let target = 0;
@@ -533,11 +543,13 @@ fn prepare(
             test_records: stamped_test.len(),
         };
         (
-            featurizer.transform(&stamped_test)?.into_data(),
+            Some(as_features(
+                featurizer.transform(&stamped_test)?.into_data(),
+            )),
             Some(summary),
         )
     } else {
-        (Vec::new(), None)
+        (None, None)
     };
 
     let (root, client_pool) = split_root(&labels, options.root_records, seed);
@@ -555,7 +567,8 @@ fn prepare(
         .collect();
     let malicious = SplitMix64::derived(seed, "federated malicious")
         .sample(options.clients, options.malicious_count());
-    let test = featurizer.transform(&test.records)?.into_data();
+    let test = as_features(featurizer.transform(&test.records)?.into_data());
+    let matrix = as_features(matrix);
     let per_client = client_pool.len() as f64 / options.clients as f64;
     let root_training = LocalTraining {
         epochs: ((options.training.epochs as f64 * per_client / root.len().max(1) as f64).round()
@@ -701,7 +714,7 @@ impl Setup {
     /// What each client trains on under `attack`: its records with their labels, or for a
     /// malicious client of a data attack, the poisoned version.
     fn samples(&self, dealt: &[Vec<usize>], attack: FederatedAttack) -> Vec<Vec<(usize, usize)>> {
-        let classes = self.shape.classes;
+        let classes = self.shape.classes();
         dealt
             .iter()
             .enumerate()
@@ -766,21 +779,19 @@ impl Setup {
     fn share_correct(
         &self,
         parameters: &[f32],
-        matrix: &[f32],
-        expected: impl Fn(usize) -> usize + Sync,
+        features: &Features,
+        expected: impl Fn(usize) -> usize,
     ) -> f64 {
-        let features = self.shape.features;
-        let rows = matrix.len() / features.max(1);
+        let rows = features.rows();
         if rows == 0 {
             return 0.0;
         }
-        let correct = (0..rows)
-            .into_par_iter()
-            .filter(|&row| {
-                self.shape
-                    .predict(parameters, &matrix[row * features..(row + 1) * features])
-                    == expected(row)
-            })
+        let correct = self
+            .shape
+            .predict(parameters, features)
+            .into_iter()
+            .enumerate()
+            .filter(|&(row, predicted)| predicted == expected(row))
             .count();
         correct as f64 / rows as f64
     }
@@ -790,8 +801,9 @@ impl Setup {
     }
 
     fn attack_success(&self, parameters: &[f32]) -> Option<f64> {
-        (!self.stamped_test.is_empty())
-            .then(|| self.share_correct(parameters, &self.stamped_test, |_| self.target))
+        self.stamped_test
+            .as_ref()
+            .map(|stamped| self.share_correct(parameters, stamped, |_| self.target))
     }
 
     #[expect(
@@ -882,7 +894,7 @@ fn run(
     let clients = dealt.len();
     let malicious = setup.malicious.len();
     let mut federation = Federation::new(Params::new(rule).check()?);
-    let mut global = vec![0.0f32; setup.shape.parameters()];
+    let mut global = setup.shape.initial(setup.seed);
     let mut rounds = Vec::with_capacity(setup.rounds);
     let layout = Layout::Npy {
         shape: vec![global.len() as u64],
@@ -996,9 +1008,10 @@ fn write_truth(
         "clients": setup.names,
         "malicious": malicious,
         "rounds": setup.rounds,
-        "classes": setup.shape.classes,
-        "features": setup.shape.features,
-        "layout": "weights row-major (classes x features), then one bias per class",
+        "classes": setup.shape.classes(),
+        "features": setup.shape.features(),
+        "widths": setup.shape.widths(),
+        "layout": "per layer: weights row-major (inputs x outputs), then the biases; ReLU between layers",
         "target": attack.targeted().then_some(setup.target),
         "seed": setup.seed,
     });
@@ -1030,14 +1043,13 @@ fn write_json(path: &Path, document: &serde_json::Value) -> Result<(), Federated
 /// The test split of an export, as float32 arrays.
 fn write_test_split(setup: &Setup, folder: &Path) -> Result<(), FederatedError> {
     create_folder(folder)?;
-    let features = setup.shape.features as u64;
-    let matrix = |values: &[f32]| Layout::Npy {
-        shape: vec![values.len() as u64 / features.max(1), features],
+    let matrix = |features: &Features| Layout::Npy {
+        shape: vec![features.rows() as u64, features.columns() as u64],
     };
     write_update(
         &folder.join("test-features.npy"),
         &matrix(&setup.test),
-        &setup.test,
+        setup.test.data(),
     )?;
     let labels: Vec<f32> = setup
         .test_labels
@@ -1051,11 +1063,11 @@ fn write_test_split(setup: &Setup, folder: &Path) -> Result<(), FederatedError> 
         },
         &labels,
     )?;
-    if !setup.stamped_test.is_empty() {
+    if let Some(stamped) = &setup.stamped_test {
         write_update(
             &folder.join("test-stamped-features.npy"),
-            &matrix(&setup.stamped_test),
-            &setup.stamped_test,
+            &matrix(stamped),
+            stamped.data(),
         )?;
     }
     Ok(())

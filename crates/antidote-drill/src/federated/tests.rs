@@ -179,3 +179,31 @@ fn the_export_is_what_aggregate_reads() {
     assert!(run.join("root").join("round-002.npy").is_file());
     assert!(folder.path().join("test-labels.npy").is_file());
 }
+
+#[test]
+fn the_mlp_federation_learns_and_the_median_holds_against_scaling() {
+    let mut options = options(
+        &[FederatedAttack::None, FederatedAttack::Scaling],
+        &[Rule::Mean, Rule::Median],
+    );
+    options.model = FederatedModel::Mlp;
+    options.training.learning_rate = FederatedModel::Mlp.default_learning_rate();
+    let report = simulate(data(), &options).unwrap();
+    assert_eq!(report.widths.len(), 3, "{:?}", report.widths);
+    assert_eq!(report.model, FederatedModel::Mlp.describe());
+    let fedavg = outcome(&report, FederatedAttack::None, Rule::Mean).clean_accuracy;
+    assert!(fedavg > 0.7, "the federated MLP reaches {fedavg}");
+    let scaled = outcome(&report, FederatedAttack::Scaling, Rule::Mean);
+    assert!(
+        scaled.accuracy_drop > 0.15,
+        "FedAvg lost {}",
+        scaled.accuracy_drop
+    );
+    let median = outcome(&report, FederatedAttack::Scaling, Rule::Median);
+    assert!(
+        median.clean_accuracy > fedavg - 0.06,
+        "median {} against {fedavg}",
+        median.clean_accuracy
+    );
+    assert_eq!(median.flags.recall, Some(1.0), "{:?}", median.flags);
+}

@@ -8,15 +8,15 @@ use antidote_core::display::{percent_tenths, plural};
 use antidote_drill::Data;
 use antidote_drill::embedded::FASHION_MNIST;
 use antidote_drill::federated::{
-    Export, FederatedAttack, FederatedOptions, FederatedOutcome, FederatedReport, Partition,
-    simulate,
+    Export, FederatedAttack, FederatedModel, FederatedOptions, FederatedOutcome, FederatedReport,
+    LocalTraining, Partition, simulate,
 };
 use antidote_federated::Rule;
 use anyhow::Context;
 use serde_json::json;
 
 use super::record;
-use crate::cli::DrillArgs;
+use crate::cli::{DrillArgs, TrainModel};
 use crate::printer::{Printer, Style};
 use crate::settings::Settings;
 use crate::{ExitStatus, UserError};
@@ -148,7 +148,16 @@ fn options(args: &DrillArgs) -> anyhow::Result<FederatedOptions> {
         }),
         None => None,
     };
+    let model = match federated.model {
+        TrainModel::Logistic => FederatedModel::Logistic,
+        TrainModel::Mlp => FederatedModel::Mlp,
+    };
     Ok(FederatedOptions {
+        model,
+        training: LocalTraining {
+            learning_rate: model.default_learning_rate(),
+            ..LocalTraining::default()
+        },
         clients: federated.clients,
         malicious: federated.malicious,
         rounds: federated.rounds,
@@ -194,13 +203,14 @@ fn print_outcome(outcome: &FederatedOutcome, printer: Printer) {
 
 fn print_report(report: &FederatedReport, seconds: f64, printer: Printer) {
     printer.out(&format!(
-        "{}: {} ({} records each on average), {} malicious ({}), {} of local SGD on a softmax regression; test split {} records",
+        "{}: {} ({} records each on average), {} malicious ({}), {} of local SGD on a {}; test split {} records",
         printer.style(&report.dataset, Style::Bold),
         plural(report.clients as u64, "client"),
         report.client_records / report.clients.max(1),
         report.malicious.len(),
         report.malicious.join(" "),
         plural(report.rounds as u64, "round"),
+        report.model,
         report.test_records,
     ));
     if let Some(backdoor) = &report.backdoor {

@@ -16,7 +16,7 @@ use anyhow::Context;
 use serde_json::json;
 
 use super::record;
-use crate::cli::{TrainArgs, TrainModel};
+use crate::cli::{TrainAccountant, TrainArgs, TrainModel};
 use crate::printer::{Printer, Style};
 use crate::settings::Settings;
 use crate::{ExitStatus, UserError};
@@ -119,6 +119,9 @@ pub fn train(
         training: training.len(),
         held_out: held_out.len(),
     };
+    if let Some(path) = &args.report {
+        write_report(args, &saved, held_out_accuracy, path)?;
+    }
     let summary = summary(args, &saved, digests, counts, held_out_accuracy);
     record_training(settings, printer, args, &saved, digests, held_out_accuracy);
     if printer.json {
@@ -224,6 +227,10 @@ fn params(args: &TrainArgs) -> anyhow::Result<antidote_learn::DpSgdValidParams> 
     };
     let mut params = DpSgd::params()
         .privacy(privacy)
+        .accountant(match args.accountant {
+            TrainAccountant::Rdp => antidote_learn::privacy::Accountant::Rdp,
+            TrainAccountant::Prv => antidote_learn::privacy::Accountant::Prv,
+        })
         .epochs(args.epochs)
         .batch_size(args.batch_size)
         .max_grad_norm(args.max_grad_norm)
@@ -338,9 +345,10 @@ fn print_summary(
     ));
     match (record.epsilon, record.delta, record.noise_multiplier) {
         (Some(epsilon), Some(delta), Some(sigma)) => printer.out(&format!(
-            "privacy: epsilon {epsilon:.3} at delta {delta:e} (noise multiplier {sigma:.4}, sampling rate {:.4}, clipping norm {}, RDP accountant)",
+            "privacy: epsilon {epsilon:.3} at delta {delta:e} (noise multiplier {sigma:.4}, sampling rate {:.4}, clipping norm {}, {} accountant)",
             record.sampling_rate,
-            record.max_grad_norm.unwrap_or_default()
+            record.max_grad_norm.unwrap_or_default(),
+            record.accountant.to_uppercase()
         )),
         _ => printer.out("privacy: none (trained without `--dp`)"),
     }
@@ -376,6 +384,36 @@ fn print_summary(
         antidote_learn::WEIGHTS_FILE,
         antidote_learn::METADATA_FILE
     ));
+    if let Some(path) = &args.report {
+        printer.note(&format!("wrote the report `{}`", path.display()));
+    }
+}
+
+/// The HTML report of the run: the watch's findings, the curves it read, the privacy spent.
+fn write_report(
+    args: &TrainArgs,
+    saved: &SavedModel,
+    held_out_accuracy: Option<f64>,
+    path: &std::path::Path,
+) -> anyhow::Result<()> {
+    let data = args.data.display().to_string();
+    let document = antidote_learn::page::document(
+        &antidote_learn::page::PageInput {
+            model: model_name(args),
+            data: &data,
+            record: saved.model.record(),
+            labels: saved.labels.labels(),
+            findings: &saved.findings,
+            held_out_accuracy,
+        },
+        super::provenance_of(&[("data", &args.data)])?,
+    );
+    let html = antidote_report::render_html(&document);
+    let context = || format!("failed to write the report `{}`", path.display());
+    let mut file = antidote_data::output::AtomicFile::create(path).with_context(context)?;
+    std::io::Write::write_all(&mut file, html.as_bytes()).with_context(context)?;
+    file.commit().with_context(context)?;
+    Ok(())
 }
 
 fn print_finding(printer: Printer, finding: &TrainingFinding) {

@@ -167,3 +167,97 @@ fn impossible_budgets_and_bad_options_are_refused_with_a_hint() {
     );
     assert!(!context.path("m").exists());
 }
+
+#[test]
+fn the_prv_accountant_spends_less_than_rdp_for_the_same_noise() {
+    let context = context();
+    let mut epsilons = Vec::new();
+    for accountant in ["rdp", "prv"] {
+        let output = context
+            .run(&[
+                "train",
+                DATA,
+                "--dp",
+                "--noise-multiplier",
+                "1.0",
+                "--epochs",
+                "5",
+                "--accountant",
+                accountant,
+                "--out",
+                accountant,
+                "--json",
+            ])
+            .expect_code(0);
+        let summary: serde_json::Value = serde_json::from_str(&output.stdout).expect("JSON");
+        let model = SavedModel::load(&context.path(accountant)).expect("the model loads");
+        assert_eq!(model.model.record().accountant, accountant);
+        epsilons.push(summary["epsilon"].as_f64().expect("an epsilon"));
+    }
+    let (rdp, prv) = (epsilons[0], epsilons[1]);
+    assert!(prv < rdp, "PRV {prv} against RDP {rdp}");
+    // The same record's PRV upper bound, recomputed.
+    let model = SavedModel::load(&context.path("prv")).expect("the model loads");
+    let record = model.model.record();
+    let spent = antidote_learn::privacy::prv::prv_epsilon(
+        1.0,
+        record.sampling_rate,
+        record.steps,
+        record.delta.expect("a delta"),
+    )
+    .expect("an epsilon");
+    assert!((spent.upper - prv).abs() < 1e-12, "{spent:?} against {prv}");
+}
+
+#[test]
+fn the_report_shows_the_curves_per_class_and_the_privacy_in_a_browser() {
+    use crate::browser::{chromium, console_lines};
+
+    let context = context();
+    let output = context
+        .run(&[
+            "train",
+            DATA,
+            "--dp",
+            "--noise-multiplier",
+            "1.0",
+            "--epochs",
+            "6",
+            "--out",
+            "model",
+            "--report",
+            "report.html",
+        ])
+        .expect_code(0);
+    assert!(
+        output.stderr.contains("wrote the report `report.html`"),
+        "{}",
+        output.stderr
+    );
+    let path = context.path("report.html");
+    let html = std::fs::read_to_string(&path).expect("the report is written");
+    // The first chart is the loss of each class: one curve per class of the fixture.
+    let loss = html.find("Loss per class").expect("the loss chart");
+    let chart = &html[loss..];
+    let chart = &chart[..chart.find("</svg>").expect("its drawing")];
+    assert_eq!(
+        chart.matches("<path class=\"series\"").count(),
+        10,
+        "{chart}"
+    );
+    assert!(html.contains("Gradient norm"));
+    assert!(html.contains("Training watch"));
+    assert!(html.contains("noise multiplier") && html.contains("1.0000"));
+    let browser = chromium(&context, "profile-train", &["--dump-dom"], &path);
+    assert!(browser.stdout.contains("PASSED"), "{}", browser.stdout);
+    assert!(
+        browser.stdout.contains("Loss per class"),
+        "{}",
+        browser.stdout
+    );
+    assert!(
+        console_lines(&browser.stderr).is_empty(),
+        "the page logged to the console:\n{}",
+        browser.stderr
+    );
+}
