@@ -20,6 +20,7 @@
 #   BENCH_CASES="clean badnets-1" bench/scan.sh  # some of them
 #   BENCH_DATA=small/train-images-idx3-ubyte bench/scan.sh  # another IDX file, to try the script
 #   ANTIDOTE=path/to/antidote bench/scan.sh      # that binary instead of building this tree's
+#   BENCH_VENV=/var/tmp/other-venv bench/scan.sh  # the peers in another virtual environment
 #
 # Every tool's flagged records are scored against the truth file `antidote poison` wrote
 # (bench/score.py): precision, recall and F1. One antidote run (every detector, defaults) is
@@ -53,6 +54,8 @@ cd "$(dirname "$0")/.."
 source bench/common.sh
 
 bench_apt time:/usr/bin/time dataset-fashion-mnist:/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+# BENCH_VENV: another virtual environment for the peers (one another benchmark is not using).
+venv="${BENCH_VENV:-$venv}"
 bench_peers
 bench_antidote
 # BENCH_DATA: another IDX images file (with its labels file beside it), for a quick try.

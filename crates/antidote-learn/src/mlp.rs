@@ -1354,6 +1354,43 @@ mod tests {
     }
 
     #[test]
+    fn training_on_some_rows_is_training_on_a_copy_of_them() {
+        // Dense, then sparse features; every third record, out of order, is left out.
+        for (features, labels) in [squares(300, 12, 3, 6), sparse_squares(300, 60, 3, 7)] {
+            let rows: Vec<usize> = (0..300).rev().filter(|row| row % 3 != 0).collect();
+            let rest: Vec<usize> = (0..300).filter(|row| row % 3 == 0).collect();
+            let params = Mlp::params()
+                .hidden_layers(&[16, 8])
+                .epochs(4)
+                .batch_size(70)
+                .seed(9)
+                .check()
+                .unwrap();
+            let copied_labels: Vec<usize> = rows.iter().map(|&row| labels[row]).collect();
+            let copied = params
+                .fit(&features.select_rows(&rows), &copied_labels, 3, &NoProgress)
+                .unwrap();
+            let in_place = params
+                .fit_rows(&features, &labels, &rows, 3, &NoProgress)
+                .unwrap();
+            assert_eq!(in_place.network, copied.network, "the same weights, bit for bit");
+            assert_eq!(in_place.report().epoch_losses, copied.report().epoch_losses);
+            assert_eq!(
+                in_place.predict_proba_rows(&features, &rest),
+                copied.predict_proba(&features.select_rows(&rest)),
+            );
+        }
+        let (features, labels) = squares(20, 4, 2, 8);
+        assert!(matches!(
+            Mlp::params()
+                .check()
+                .unwrap()
+                .fit_rows(&features, &labels, &[], 2, &NoProgress),
+            Err(FitError::NoRecords)
+        ));
+    }
+
+    #[test]
     fn activations_are_the_last_hidden_layer() {
         let (features, labels) = squares(300, 6, 3, 8);
         let model = Mlp::params()
