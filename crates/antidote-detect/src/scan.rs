@@ -48,9 +48,10 @@ pub struct ScanInput<'a> {
 ///
 /// Two: each record is predicted by a network trained on the other half of the data. Five folds
 /// train networks on 80% of the data, which predict a little better (out-of-sample accuracy
-/// 0.887 against 0.877 on Fashion-MNIST's 60,000 images), but cost 4 networks on all the data
-/// instead of 1: they were 70% of the scan's time. The representation network, on every
-/// record, is the same whatever the folds.
+/// 0.887 against 0.880 on Fashion-MNIST's 60,000 images, and 4.6% of the clean images flagged
+/// as label issues against 5.3%), but cost 4 networks on all the data instead of 1: they were
+/// 56% of the scan's CPU time. The representation network, on every record, is the same
+/// whatever the folds.
 pub const DEFAULT_FOLDS: usize = 2;
 
 /// How to scan.

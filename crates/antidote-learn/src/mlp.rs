@@ -1373,7 +1373,10 @@ mod tests {
             let in_place = params
                 .fit_rows(&features, &labels, &rows, 3, &NoProgress)
                 .unwrap();
-            assert_eq!(in_place.network, copied.network, "the same weights, bit for bit");
+            assert_eq!(
+                in_place.network, copied.network,
+                "the same weights, bit for bit"
+            );
             assert_eq!(in_place.report().epoch_losses, copied.report().epoch_losses);
             assert_eq!(
                 in_place.predict_proba_rows(&features, &rest),
