@@ -20,14 +20,18 @@
 #   BENCH_CASES="clean badnets-1" bench/scan.sh  # some of them
 #   BENCH_DATA=small/train-images-idx3-ubyte bench/scan.sh  # another IDX file, to try the script
 #   ANTIDOTE=path/to/antidote bench/scan.sh      # that binary instead of building this tree's
+#   BENCH_VENV=/var/tmp/other-venv bench/scan.sh  # the peers in another virtual environment
 #
 # Every tool's flagged records are scored against the truth file `antidote poison` wrote
 # (bench/score.py): precision, recall and F1. One antidote run (every detector, defaults) is
 # scored four ways: every record in `findings.jsonl`; the quarantined ones; those its backdoor
 # detectors flagged (the job of ART's defences); those its label-issues detector flagged (the job
 # of cleanlab). The truth knows only the planted poison: the label errors Fashion-MNIST already
-# has count as false positives for every tool. Seconds are wall-clock and peak MiB the
-# maximum resident set, both of the whole process (`/usr/bin/time -f "%e %M"`), one run each.
+# has count as false positives for every tool. Seconds are wall-clock, CPU seconds user plus
+# system time (on a shared machine the steadier measure: scikit-learn's logistic regression
+# runs on one core, antidote and PyTorch on both) and peak MiB the maximum resident set, all of
+# the whole process (`/usr/bin/time -f "%e %M %U %S"`), one run each. Under each table: the
+# scan's own stage timings (summary.json) and the time ratios.
 # ART needs a trained network before either defence can run: bench/scan_peers.py trains the CNN
 # once (imports, reading and training timed together) and runs each defence in its own process on
 # the saved weights, so ART's seconds are training plus that defence, and its peak the larger of
@@ -50,6 +54,8 @@ cd "$(dirname "$0")/.."
 source bench/common.sh
 
 bench_apt time:/usr/bin/time dataset-fashion-mnist:/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+# BENCH_VENV: another virtual environment for the peers (one another benchmark is not using).
+venv="${BENCH_VENV:-$venv}"
 bench_peers
 bench_antidote
 # BENCH_DATA: another IDX images file (with its labels file beside it), for a quick try.
@@ -72,11 +78,19 @@ flagged_cell() {
   fi
 }
 
-# row TOOL SCORE_LINE SECONDS PEAK_KIB ANTIDOTE_SECONDS OTHERS
+# cpu_seconds: user + system seconds of the last run `timed` measured.
+cpu_seconds() { awk '{printf "%.1f", $3 + $4}' "$work/time.txt"; }
+
+# row TOOL SCORE_LINE SECONDS PEAK_KIB ANTIDOTE_SECONDS OTHERS CPU_SECONDS
 row() {
-  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$(flagged_cell "$2")" \
-    "$(value "$2" precision)" "$(value "$2" recall)" "$(value "$2" f1)" "$3" "$(mib "$4")" \
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$(flagged_cell "$2")" \
+    "$(value "$2" precision)" "$(value "$2" recall)" "$(value "$2" f1)" "$3" "$7" "$(mib "$4")" \
     "$(ratio "$3" "$5")" "$(percent "$6")"
+}
+
+# stages SUMMARY_JSON: "featurize 0.7 s, train networks 9.1 s, ..." from the scan's timings.
+stages() {
+  python3 -c 'import json,sys; print(", ".join(f"{t[\"stage\"]} {t[\"seconds\"]:.1f} s" for t in json.load(open(sys.argv[1]))["timings"]))' "$1"
 }
 
 describe() {
@@ -102,7 +116,7 @@ poison_args() {
 echo
 echo "#### Scan benchmark ($(bench_machine)): \`$data\`, $records records"
 echo
-echo "$("$antidote" --version); $peer_versions (torch from $torch_source)."
+echo "$("$antidote" --version) (\`$antidote\`); $peer_versions (torch from $torch_source)."
 
 for case in $cases; do
   title=$(describe "$case")
@@ -120,6 +134,7 @@ for case in $cases; do
 
   result=$(timed "$dir/scan.out" "$antidote" --no-ledger --quiet scan "$input" --out "$dir/scan")
   read -r scan_s scan_k scan_o <<<"$result"
+  scan_cpu=$(cpu_seconds)
   scan_verdict=$(verdict "$dir/scan/summary.json")
   findings="$dir/scan/findings.jsonl"
   all_line=$(python3 bench/score.py "$truth" "findings:$findings" --records "$records")
@@ -129,37 +144,45 @@ for case in $cases; do
 
   result=$(timed "$dir/cleanlab.out" "$python" bench/scan_peers.py cleanlab "$input" "$dir/cleanlab.ids")
   read -r cleanlab_s cleanlab_k cleanlab_o <<<"$result"
+  cleanlab_cpu=$(cpu_seconds)
   cleanlab_line=$(python3 bench/score.py "$truth" "ids:$dir/cleanlab.ids" --records "$records")
 
   result=$(timed "$dir/train.out" "$python" bench/scan_peers.py art-train "$input" "$dir/cnn.pt")
   read -r _ train_k train_o <<<"$result"
+  train_cpu=$(cpu_seconds)
   train_s=$(value "$(cat "$dir/train.out")" ready_seconds)
   train_accuracy=$(value "$(cat "$dir/train.out")" train_accuracy)
   art_rows=()
+  art_fastest=""
   for defence in activation spectral; do
     result=$(timed "$dir/$defence.out" "$python" bench/scan_peers.py art-defence "$defence" "$input" "$dir/cnn.pt" "$dir/$defence.ids")
     read -r _ defence_k defence_o <<<"$result"
+    defence_cpu=$(awk "BEGIN{printf \"%.1f\", $train_cpu + $(cpu_seconds)}")
     defence_s=$(value "$(cat "$dir/$defence.out")" defence_seconds)
     seconds=$(awk "BEGIN{printf \"%.2f\", $train_s + $defence_s}")
+    if [ -z "$art_fastest" ] || awk "BEGIN{exit !($seconds < $art_fastest)}"; then art_fastest=$seconds; fi
     line=$(python3 bench/score.py "$truth" "ids:$dir/$defence.ids" --records "$records")
     name="ART \`ActivationDefence\`"
     [ "$defence" = spectral ] && name="ART \`SpectralSignatureDefense\`"
     others=$(larger "$train_o" "$defence_o")
-    art_rows+=("$(row "$name (CNN $(printf '%.1f' "$train_s") s + defence $(printf '%.1f' "$defence_s") s)" "$line" "$seconds" "$(larger "$train_k" "$defence_k")" "$scan_s" "$others")")
+    art_rows+=("$(row "$name (CNN $(printf '%.1f' "$train_s") s + defence $(printf '%.1f' "$defence_s") s)" "$line" "$seconds" "$(larger "$train_k" "$defence_k")" "$scan_s" "$others" "$defence_cpu")")
   done
 
   echo
   echo "##### $title"
   echo
   [ "$truth" != none ] && echo "$(value "$all_line" truth) of $records records poisoned." && echo
-  echo "| tool | flagged | precision | recall | F1 | seconds | peak MiB | time vs antidote | CPU used by other processes |"
-  echo "|---|---|---|---|---|---|---|---|---|"
-  row "antidote scan, every finding (verdict: $scan_verdict)" "$all_line" "$scan_s" "$scan_k" "$scan_s" "$scan_o"
-  row "antidote scan, quarantined only" "$quarantine_line" "$scan_s" "$scan_k" "$scan_s" "$scan_o"
-  row "antidote scan, its backdoor detectors (trigger search, activation clustering, spectral signatures)" "$backdoor_line" "$scan_s" "$scan_k" "$scan_s" "$scan_o"
-  row "antidote scan, its label-issues detector" "$label_line" "$scan_s" "$scan_k" "$scan_s" "$scan_o"
-  row "cleanlab \`find_label_issues\` + scikit-learn \`LogisticRegression\` (5-fold)" "$cleanlab_line" "$cleanlab_s" "$cleanlab_k" "$scan_s" "$cleanlab_o"
+  echo "| tool | flagged | precision | recall | F1 | seconds | CPU seconds | peak MiB | time vs antidote | CPU used by other processes |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
+  row "antidote scan, every finding (verdict: $scan_verdict)" "$all_line" "$scan_s" "$scan_k" "$scan_s" "$scan_o" "$scan_cpu"
+  row "antidote scan, quarantined only" "$quarantine_line" "$scan_s" "$scan_k" "$scan_s" "$scan_o" "$scan_cpu"
+  row "antidote scan, its backdoor detectors (trigger search, activation clustering, spectral signatures)" "$backdoor_line" "$scan_s" "$scan_k" "$scan_s" "$scan_o" "$scan_cpu"
+  row "antidote scan, its label-issues detector" "$label_line" "$scan_s" "$scan_k" "$scan_s" "$scan_o" "$scan_cpu"
+  row "cleanlab \`find_label_issues\` + scikit-learn \`LogisticRegression\` (5-fold)" "$cleanlab_line" "$cleanlab_s" "$cleanlab_k" "$scan_s" "$cleanlab_o" "$cleanlab_cpu"
   printf '%s\n' "${art_rows[@]}"
   echo
   echo "The CNN ART reads reached $train_accuracy accuracy on the (poisoned) training labels."
+  echo "antidote's stages: $(stages "$dir/scan/summary.json"); out-of-sample accuracy $(python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["models"]["out_of_sample_accuracy"], 4))' "$dir/scan/summary.json")."
+  echo
+  echo "Ratios: cleanlab's pipeline took $(ratio "$cleanlab_s" "$scan_s") antidote's time ($(ratio "$cleanlab_cpu" "$scan_cpu") its CPU time); ART's fastest $(ratio "$art_fastest" "$scan_s")."
 done

@@ -6,7 +6,7 @@
 
 use antidote_core::{Explanation, Progress, ProgressUnit};
 use antidote_data::{PayloadKind, Record, Schema};
-use antidote_learn::{Features, Featurizer};
+use antidote_learn::{Features, Featurizer, MlpModel};
 
 use crate::detectors::activation_clustering::ActivationClustering;
 use crate::detectors::spectral::SpectralSignatures;
@@ -145,6 +145,9 @@ pub struct Learned {
     pub width: usize,
     /// The number of classes.
     pub class_count: usize,
+    /// The network trained on every record, when the scan trained one: the model image trigger
+    /// search questions.
+    pub network: Option<MlpModel>,
 }
 
 /// What a detector reads: the data, what the scan learned from it, the reports of the detectors

@@ -5,11 +5,12 @@
 //! 1. labels and classes ([`LabelIndex`]);
 //! 2. features ([`Featurizer`](antidote_learn::Featurizer): pixels, standardised numbers, hashed
 //!    categories and text);
-//! 3. out-of-sample probabilities by stratified K-fold logistic regression, unless the caller
-//!    brings its own;
-//! 4. a small network trained on all the data; its penultimate activations are the
-//!    representation the backdoor detectors read (or the caller's embedding column), and it is the
-//!    model trigger search stamps candidates against;
+//! 3. out-of-sample probabilities by stratified K-fold networks (two folds by default, see
+//!    [`DEFAULT_FOLDS`]), unless the caller brings its own, and
+//! 4. a small network trained on all the data, at the same time as the folds' networks; its
+//!    penultimate activations are the representation the backdoor detectors read (or the
+//!    caller's embedding column), and it is the model trigger search stamps image candidates
+//!    against;
 //! 5. the detectors, then source trust over the union of their flags;
 //! 6. fusion, and the policy's tier for each flagged record (quarantine or review) and verdict.
 //!
@@ -19,7 +20,7 @@
 use std::collections::BTreeSet;
 use std::time::Instant;
 
-use antidote_core::{Progress, ProgressUnit};
+use antidote_core::{NoProgress, Progress, ProgressUnit};
 use antidote_data::{Record, Schema, Value};
 use antidote_learn::{LabelIndex, NetworkModel, network_out_of_sample_probabilities};
 use serde::{Deserialize, Serialize};
@@ -43,6 +44,16 @@ pub struct ScanInput<'a> {
     pub embedding: Option<&'a str>,
 }
 
+/// Folds of the built-in out-of-sample probabilities by default.
+///
+/// Two: each record is predicted by a network trained on the other half of the data. Five folds
+/// train networks on 80% of the data, which predict a little better (out-of-sample accuracy
+/// 0.887 against 0.880 on Fashion-MNIST's 60,000 images, and 4.6% of the clean images flagged
+/// as label issues against 5.3%), but cost 4 networks on all the data instead of 1: they were
+/// 56% of the scan's CPU time. The representation network, on every record, is the same
+/// whatever the folds.
+pub const DEFAULT_FOLDS: usize = 2;
+
 /// How to scan.
 #[derive(Debug, Clone)]
 pub struct ScanOptions {
@@ -60,7 +71,7 @@ impl Default for ScanOptions {
     fn default() -> Self {
         Self {
             seed: 0,
-            folds: 5,
+            folds: DEFAULT_FOLDS,
             detectors: DetectorId::ALL.into_iter().collect(),
             policy: Policy::default(),
         }
@@ -287,7 +298,7 @@ fn learn(
     clock.lap("featurize");
 
     let enabled = |detector: DetectorId| options.detectors.contains(&detector);
-    let probabilities = if let Some(given) = input.probabilities {
+    if let Some(given) = input.probabilities {
         let expected = records.len() * class_count;
         if given.len() != expected {
             return Err(ScanError::ProbabilityShape {
@@ -297,36 +308,8 @@ fn learn(
                 classes: class_count,
             });
         }
-        models.probabilities_given = true;
-        given.to_vec()
-    } else if !enabled(DetectorId::LabelIssues) {
-        Vec::new()
-    } else {
-        progress.start(
-            "out-of-sample probabilities",
-            Some(options.folds as u64),
-            ProgressUnit::Records,
-        );
-        let probabilities = network_out_of_sample_probabilities(
-            &features,
-            labels,
-            class_count,
-            options.folds,
-            options.seed,
-            progress,
-        )?;
-        progress.finish();
-        clock.lap("out-of-sample probabilities");
-        probabilities
-    };
-    if !probabilities.is_empty() {
-        models.out_of_sample_accuracy = Some(antidote_learn::accuracy(
-            &probabilities,
-            labels,
-            class_count,
-        ));
     }
-
+    let needs_probabilities = input.probabilities.is_none() && enabled(DetectorId::LabelIssues);
     let needs_representation = [
         DetectorId::Outliers,
         DetectorId::SpectralSignatures,
@@ -334,20 +317,83 @@ fn learn(
     ]
     .into_iter()
     .any(enabled);
+    // Trigger search questions the network on images, so one is trained for it too.
+    let image_triggers = enabled(DetectorId::TriggerSearch)
+        && trigger_column(input.schema).is_some_and(|(_, image)| image);
+    let needs_network = (needs_representation && input.embedding.is_none()) || image_triggers;
+
+    // The fold networks of the out-of-sample probabilities and the network on every record
+    // train at once: each is deterministic whatever the threads, and two cores are used by
+    // whole networks rather than shared within each minibatch.
+    let networks = if needs_probabilities {
+        options.folds
+    } else {
+        0
+    } + usize::from(needs_network);
+    progress.start(
+        "train networks",
+        Some(networks as u64),
+        ProgressUnit::Records,
+    );
+    let (probabilities, network) = rayon::join(
+        || {
+            needs_probabilities.then(|| {
+                network_out_of_sample_probabilities(
+                    &features,
+                    labels,
+                    class_count,
+                    options.folds,
+                    options.seed,
+                    progress,
+                )
+            })
+        },
+        || {
+            needs_network.then(|| {
+                let network = NetworkModel::network_params(options.seed).fit(
+                    &features,
+                    labels,
+                    class_count,
+                    &NoProgress,
+                );
+                progress.advance(1);
+                network
+            })
+        },
+    );
+    progress.finish();
+    let probabilities = match (input.probabilities, probabilities) {
+        (Some(given), _) => {
+            models.probabilities_given = true;
+            given.to_vec()
+        }
+        (None, Some(computed)) => computed?,
+        (None, None) => Vec::new(),
+    };
+    let network = network.transpose()?;
+    if networks > 0 {
+        clock.lap("train networks");
+    }
+    if !probabilities.is_empty() {
+        models.out_of_sample_accuracy = Some(antidote_learn::accuracy(
+            &probabilities,
+            labels,
+            class_count,
+        ));
+    }
+    if let Some(network) = &network {
+        models.network_training_accuracy = Some(network.report().training_accuracy);
+    }
+
     let (representation, width) = if !needs_representation {
         (Vec::new(), 0)
     } else if let Some(column) = input.embedding {
         models.representation = Some(format!("embedding `{column}`"));
         embedding_matrix(records, column)?
     } else {
-        let network = NetworkModel::network_params(options.seed).fit(
-            &features,
-            labels,
-            class_count,
-            progress,
-        )?;
-        clock.lap("train network");
-        models.network_training_accuracy = Some(network.report().training_accuracy);
+        let network = network
+            .as_ref()
+            .expect("a network is trained when the representation is needed without embedding");
         models.representation = Some("network".to_owned());
         let activations = network.activations(&features);
         let width = activations.columns();
@@ -369,6 +415,7 @@ fn learn(
         representation,
         width,
         class_count,
+        network,
     })
 }
 

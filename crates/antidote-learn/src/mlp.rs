@@ -298,6 +298,19 @@ impl MlpModel {
         self.network.forward(features, self.network.layers())
     }
 
+    /// [`predict_proba`](Self::predict_proba) of the records `rows` of `features` only, in
+    /// their order, with the same bits, without copying them.
+    ///
+    /// # Panics
+    ///
+    /// If `features` does not have the number of columns the model was trained on, or a row of
+    /// `rows` is not one of its records.
+    #[must_use]
+    pub fn predict_proba_rows(&self, features: &Features, rows: &[usize]) -> Vec<f32> {
+        self.network
+            .forward_rows(features, Some(rows), self.network.layers())
+    }
+
     /// The most probable class of every record (the lowest index among ties).
     ///
     /// # Panics
@@ -345,9 +358,54 @@ impl MlpValidParams {
         progress: &dyn Progress,
     ) -> Result<MlpModel, FitError> {
         check_input(features, labels, classes)?;
+        let all: Vec<usize> = (0..features.rows()).collect();
+        Ok(self.fit_checked(features, labels, &all, classes, progress))
+    }
+
+    /// Trains a network on the records `rows` of `features` only (`labels` holds a class for
+    /// every record of `features`), as [`fit`](Self::fit) would on
+    /// [`features.select_rows(rows)`](Features::select_rows) and their labels, with the same
+    /// bits, but without copying the features: cross-validation trains a network per fold on
+    /// one feature matrix.
+    ///
+    /// # Errors
+    ///
+    /// As [`fit`](Self::fit), and [`FitError::NoRecords`] when `rows` is empty.
+    ///
+    /// # Panics
+    ///
+    /// If a row of `rows` is not a record of `features`.
+    pub fn fit_rows(
+        &self,
+        features: &Features,
+        labels: &[usize],
+        rows: &[usize],
+        classes: usize,
+        progress: &dyn Progress,
+    ) -> Result<MlpModel, FitError> {
+        check_input(features, labels, classes)?;
+        if rows.is_empty() {
+            return Err(FitError::NoRecords);
+        }
+        assert!(
+            rows.iter().all(|&row| row < features.rows()),
+            "every row trained on is a record of the features"
+        );
+        Ok(self.fit_checked(features, labels, rows, classes, progress))
+    }
+
+    /// [`fit_rows`](Self::fit_rows) on checked input.
+    fn fit_checked(
+        &self,
+        features: &Features,
+        labels: &[usize],
+        subset: &[usize],
+        classes: usize,
+        progress: &dyn Progress,
+    ) -> MlpModel {
         let started = Instant::now();
         let params = &self.0;
-        let rows = features.rows();
+        let rows = subset.len();
         let mut widths = Vec::with_capacity(params.hidden_layers.len() + 2);
         widths.push(features.columns());
         widths.extend_from_slice(&params.hidden_layers);
@@ -367,7 +425,10 @@ impl MlpValidParams {
             matches!(input, Input::Dense(_)),
         );
         let mut shuffler = SplitMix64::derived(params.seed, "mlp-shuffle");
-        let mut order: Vec<usize> = (0..rows).collect();
+        // The positions of the subset are shuffled, then read through it: the order of the
+        // minibatches is the one `fit` gives a copy of these rows.
+        let mut positions: Vec<usize> = (0..rows).collect();
+        let mut order: Vec<usize> = subset.to_vec();
 
         progress.start(
             "train network",
@@ -378,7 +439,10 @@ impl MlpValidParams {
         let mut training_accuracy = 0.0;
         let mut update = 0usize;
         for epoch in 0..epochs {
-            shuffler.shuffle(&mut order);
+            shuffler.shuffle(&mut positions);
+            for (record, &position) in order.iter_mut().zip(&positions) {
+                *record = subset[position];
+            }
             let mut loss = 0.0f64;
             let mut correct = 0usize;
             for batch in order.chunks(batch_size) {
@@ -409,7 +473,7 @@ impl MlpValidParams {
             duration: started.elapsed(),
         };
         tracing::debug!(?report, "trained the network");
-        Ok(MlpModel { network, report })
+        MlpModel { network, report }
     }
 }
 
@@ -535,6 +599,17 @@ impl Network {
     /// The output of layer `through - 1` for every record, `rows x widths[through]`, row-major:
     /// rectified activations for a hidden layer, class probabilities for the output layer.
     pub(crate) fn forward(&self, features: &Features, through: usize) -> Vec<f32> {
+        self.forward_rows(features, None, through)
+    }
+
+    /// [`forward`](Self::forward) of the records `rows` of `features` only (in their order)
+    /// when given.
+    pub(crate) fn forward_rows(
+        &self,
+        features: &Features,
+        rows: Option<&[usize]>,
+        through: usize,
+    ) -> Vec<f32> {
         let columns = self.widths[0];
         assert_eq!(
             features.columns(),
@@ -542,19 +617,30 @@ impl Network {
             "the network was trained on {columns} features"
         );
         let width = self.widths[through];
-        let mut out = vec![0.0f32; features.rows() * width];
+        let count = rows.map_or(features.rows(), <[usize]>::len);
+        let mut out = vec![0.0f32; count * width];
         if out.is_empty() {
             return out;
         }
         let layers = split_layers(&self.parameters, &self.widths);
         let output_layer = self.layers();
         let data = features.data();
+        let rows_wanted = rows;
         out.par_chunks_mut(PART_ROWS * width)
             .enumerate()
             .for_each(|(part, out)| {
                 let rows = out.len() / width;
                 let start = part * PART_ROWS;
-                let mut input = data[start * columns..(start + rows) * columns].to_vec();
+                let mut input = match rows_wanted {
+                    None => data[start * columns..(start + rows) * columns].to_vec(),
+                    Some(wanted) => {
+                        let mut input = Vec::with_capacity(rows * columns);
+                        for &row in &wanted[start..start + rows] {
+                            input.extend_from_slice(features.row(row));
+                        }
+                        input
+                    }
+                };
                 for (layer, (weights, bias)) in layers.iter().enumerate().take(through) {
                     let (inputs, outputs) = (self.widths[layer], self.widths[layer + 1]);
                     let mut next = vec![0.0f32; rows * outputs];
@@ -1265,6 +1351,46 @@ mod tests {
             run(2, 6),
             "the seed chooses the weights and the order"
         );
+    }
+
+    #[test]
+    fn training_on_some_rows_is_training_on_a_copy_of_them() {
+        // Dense, then sparse features; every third record, out of order, is left out.
+        for (features, labels) in [squares(300, 12, 3, 6), sparse_squares(300, 60, 3, 7)] {
+            let rows: Vec<usize> = (0..300).rev().filter(|row| row % 3 != 0).collect();
+            let rest: Vec<usize> = (0..300).filter(|row| row % 3 == 0).collect();
+            let params = Mlp::params()
+                .hidden_layers(&[16, 8])
+                .epochs(4)
+                .batch_size(70)
+                .seed(9)
+                .check()
+                .unwrap();
+            let copied_labels: Vec<usize> = rows.iter().map(|&row| labels[row]).collect();
+            let copied = params
+                .fit(&features.select_rows(&rows), &copied_labels, 3, &NoProgress)
+                .unwrap();
+            let in_place = params
+                .fit_rows(&features, &labels, &rows, 3, &NoProgress)
+                .unwrap();
+            assert_eq!(
+                in_place.network, copied.network,
+                "the same weights, bit for bit"
+            );
+            assert_eq!(in_place.report().epoch_losses, copied.report().epoch_losses);
+            assert_eq!(
+                in_place.predict_proba_rows(&features, &rest),
+                copied.predict_proba(&features.select_rows(&rest)),
+            );
+        }
+        let (features, labels) = squares(20, 4, 2, 8);
+        assert!(matches!(
+            Mlp::params()
+                .check()
+                .unwrap()
+                .fit_rows(&features, &labels, &[], 2, &NoProgress),
+            Err(FitError::NoRecords)
+        ));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use antidote_core::math::argmax;
 use antidote_core::{NoProgress, Progress, SplitMix64};
 use antidote_data::{Record, Schema};
+use rayon::prelude::*;
 
 use crate::{
     Features, FeaturizeError, Featurizer, FeaturizerValidParams, FitError, LabelIndex,
@@ -45,25 +46,28 @@ pub fn network_out_of_sample_probabilities(
         return Err(FitError::Folds { folds, rows });
     }
     let assignment = stratified_folds(labels, folds, seed);
+    // The folds train at once, each network on its own rows of the one feature matrix (no
+    // copy); each network's bits do not depend on threads, so neither do the probabilities.
+    let predictions: Vec<Result<(Vec<usize>, Vec<f32>), FitError>> = (0..folds)
+        .into_par_iter()
+        .map(|fold| {
+            let (held_out, training): (Vec<usize>, Vec<usize>) =
+                (0..rows).partition(|&row| assignment[row] == fold);
+            let network = NetworkModel::network_params(
+                SplitMix64::derived(seed, &format!("fold {fold}")).next_u64(),
+            )
+            .fit_rows(features, labels, &training, classes, &NoProgress)?;
+            let predicted = network.predict_proba_rows(features, &held_out);
+            progress.advance(1);
+            Ok((held_out, predicted))
+        })
+        .collect();
     let mut probabilities = vec![0.0_f32; rows * classes];
-    for fold in 0..folds {
-        let (held_out, training): (Vec<usize>, Vec<usize>) =
-            (0..rows).partition(|&row| assignment[row] == fold);
-        let training_labels: Vec<usize> = training.iter().map(|&row| labels[row]).collect();
-        let network = NetworkModel::network_params(
-            SplitMix64::derived(seed, &format!("fold {fold}")).next_u64(),
-        )
-        .fit(
-            &features.select_rows(&training),
-            &training_labels,
-            classes,
-            &NoProgress,
-        )?;
-        let predicted = network.predict_proba(&features.select_rows(&held_out));
+    for prediction in predictions {
+        let (held_out, predicted) = prediction?;
         for (&row, values) in held_out.iter().zip(predicted.chunks_exact(classes)) {
             probabilities[row * classes..(row + 1) * classes].copy_from_slice(values);
         }
-        progress.advance(1);
     }
     Ok(probabilities)
 }
@@ -151,14 +155,29 @@ impl RecordFeatures<'_> {
     }
 }
 
-/// A trained classifier of records: their features, then a logistic model. Trigger search
-/// questions it with stamped copies of records.
+/// A trained classifier of records: their features, then a model. Trigger search questions it
+/// with stamped copies of records.
 #[derive(Debug, Clone)]
 pub struct RecordClassifier<'a> {
     /// How records become features.
     pub features: RecordFeatures<'a>,
     /// The model trained on those features.
-    pub model: LogisticModel,
+    pub model: RecordModel<'a>,
+}
+
+/// The model of a [`RecordClassifier`].
+#[derive(Debug, Clone)]
+pub enum RecordModel<'a> {
+    /// Logistic regression.
+    Logistic(LogisticModel),
+    /// A network trained elsewhere (the scan's, on every record).
+    Network(&'a MlpModel),
+}
+
+impl From<LogisticModel> for RecordModel<'_> {
+    fn from(model: LogisticModel) -> Self {
+        Self::Logistic(model)
+    }
 }
 
 impl RecordClassifier<'_> {
@@ -169,13 +188,11 @@ impl RecordClassifier<'_> {
     /// The featurizer's, when a record does not fit it.
     pub fn predict(&self, records: &[Record]) -> Result<Vec<usize>, FeaturizeError> {
         let features = self.features.transform(records)?;
-        let classes = self.model.classes();
-        Ok(self
-            .model
-            .predict_proba(&features)
-            .chunks_exact(classes)
-            .map(argmax)
-            .collect())
+        let (classes, probabilities) = match &self.model {
+            RecordModel::Logistic(model) => (model.classes(), model.predict_proba(&features)),
+            RecordModel::Network(network) => (network.classes(), network.predict_proba(&features)),
+        };
+        Ok(probabilities.chunks_exact(classes).map(argmax).collect())
     }
 }
 

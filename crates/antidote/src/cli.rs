@@ -502,9 +502,9 @@ const CHECK_EXAMPLES: &str = "Examples:
 const SCAN_ABOUT: &str =
     "Find the poisoned records themselves, explain each finding, and quarantine them.
 
-Trains its own models (a small network: its 5-fold out-of-sample probabilities feed confident \
-learning, its penultimate activations are the representation the backdoor detectors read; a \
-logistic regression that trigger search questions), then runs the detectors: \
+Trains its own models (a small network: its 2-fold out-of-sample probabilities feed confident \
+learning, its penultimate activations are the representation the backdoor detectors read, and \
+trigger search questions it on images), then runs the detectors: \
 label issues (confident learning), duplicates with conflicting labels, outliers, spectral \
 signatures and activation clustering (backdoors, with a verdict per class), trigger search (rare \
 tokens, phrases and pixel patches tied to one label, confirmed by stamping them on other records \
@@ -1119,7 +1119,7 @@ pub struct ScanArgs {
     pub seed: u64,
 
     /// Folds of the built-in out-of-sample probabilities
-    #[arg(long, default_value_t = 5, value_name = "K", value_parser = clap::value_parser!(usize))]
+    #[arg(long, default_value_t = antidote_detect::scan::DEFAULT_FOLDS, value_name = "K", value_parser = clap::value_parser!(usize))]
     pub folds: usize,
 
     /// How many of the most suspicious records to print

@@ -25,7 +25,9 @@ use rayon::prelude::*;
 use crate::detector::{Detector, Need, ScanContext};
 use crate::predictor::{PredictError, Predictor};
 use antidote_core::{ProgressUnit, Trigger};
-use antidote_learn::{LogisticRegression, RecordClassifier, RecordFeatures, WordPresence};
+use antidote_learn::{
+    LogisticRegression, RecordClassifier, RecordFeatures, RecordModel, WordPresence,
+};
 
 use crate::report::{DetectorId, DetectorReport, DiscoveredTrigger, Flag};
 use crate::scan::ScanError;
@@ -1085,8 +1087,9 @@ impl Detector for TriggerSearch {
     }
 
     /// Trigger search in the text or image column, questioning a model that can learn a
-    /// trigger: logistic regression on the scan's features for images, on the presence of words
-    /// for text, trained on every record as the attacked model would be.
+    /// trigger, trained on every record as the attacked model would be: for images the scan's
+    /// network (logistic regression on the scan's features when it trained none), for text
+    /// logistic regression on the presence of words.
     fn run(&self, context: &ScanContext<'_>) -> Result<DetectorReport, ScanError> {
         let (labels, learned) = context.classes();
         let (column, image) = context
@@ -1098,11 +1101,15 @@ impl Detector for TriggerSearch {
         let words = (!image).then(|| WordPresence::fit(context.records, column));
         let word_features = words.as_ref().map(|words| words.transform(context.records));
         let features = word_features.as_ref().unwrap_or(&learned.features);
-        let model = LogisticRegression::params()
-            .l2(SCAN_MODEL_L2)
-            .check()
-            .expect("valid parameters")
-            .fit(features, labels, learned.class_count)?;
+        let model = match learned.network.as_ref().filter(|_| image) {
+            Some(network) => RecordModel::Network(network),
+            None => LogisticRegression::params()
+                .l2(SCAN_MODEL_L2)
+                .check()
+                .expect("valid parameters")
+                .fit(features, labels, learned.class_count)?
+                .into(),
+        };
         context.progress.finish();
         let classifier = RecordClassifier {
             features: words.as_ref().map_or(
