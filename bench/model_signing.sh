@@ -43,13 +43,15 @@ trap 'rm -rf "$work"' EXIT
 model="$work/model"
 mkdir -p "$model/shards" "$model/tokenizer"
 echo "generating the model folder in $model ..." >&2
+# random BYTES SEED: incompressible bytes from a cipher stream, faster than /dev/urandom (openssl
+# dies of SIGPIPE when `head` has enough: not a failure).
+random() {
+  (set +o pipefail; openssl enc -aes-128-ctr -nosalt -pass "pass:antidote-$2" -in /dev/zero 2>/dev/null | head -c "$1")
+}
 for index in $(seq 1 "$large_count"); do
-  # Random bytes from a cipher stream: as incompressible as /dev/urandom, and faster.
-  openssl enc -aes-128-ctr -nosalt -pass "pass:antidote-$index" -in /dev/zero 2>/dev/null |
-    head -c "$((large_mib * 1024 * 1024))" > "$model/shards/model-0000$index-of-0000$large_count.safetensors"
+  random "$((large_mib * 1024 * 1024))" "$index" > "$model/shards/model-0000$index-of-0000$large_count.safetensors"
 done
-openssl enc -aes-128-ctr -nosalt -pass pass:antidote-small -in /dev/zero 2>/dev/null |
-  head -c "$((small_count * small_kib * 1024))" > "$work/small.bin"
+random "$((small_count * small_kib * 1024))" small > "$work/small.bin"
 (cd "$model/tokenizer" && split -a 5 -d -b "$((small_kib * 1024))" "$work/small.bin" piece-)
 rm "$work/small.bin"
 echo '{"architectures": ["Bench"], "hidden_size": 4096}' > "$model/config.json"

@@ -6,8 +6,10 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum PredictError {
     /// The model file or folder could not be read, checked or compiled.
-    #[error("failed to load the model `{path}`: {message}")]
+    #[error("failed to load the {kind} `{path}`: {message}")]
     Load {
+        /// What was loaded: `ONNX model`, `model folder` or `model`.
+        kind: &'static str,
         /// The model file.
         path: PathBuf,
         /// What tract said.

@@ -49,6 +49,7 @@ impl OnnxPredictor {
     /// Loads and compiles the model at `path`, whose output `i` means `classes[i]`.
     pub fn load(path: &Path, classes: Vec<String>) -> Result<Self, PredictError> {
         let load = |error: &dyn std::fmt::Display| PredictError::Load {
+            kind: "ONNX model",
             path: path.to_owned(),
             message: error.to_string(),
         };

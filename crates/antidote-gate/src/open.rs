@@ -97,6 +97,7 @@ impl ModelInfo {
             });
         }
         let hash_error = |message: String| PredictError::Load {
+            kind: "model",
             path: path.clone(),
             message,
         };

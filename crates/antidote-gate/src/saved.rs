@@ -24,6 +24,7 @@ impl SavedModelPredictor {
     /// Loads the model folder at `path`.
     pub fn load(path: &Path) -> Result<Self, PredictError> {
         let model = SavedModel::load(path).map_err(|error| PredictError::Load {
+            kind: "model folder",
             path: path.to_owned(),
             message: antidote_core::error_chain(&error),
         })?;
