@@ -250,7 +250,7 @@ fn check_column_chunks(
                     path,
                     ParquetError::General(format!(
                         "row group {group_index}, column `{}`: {message}",
-                        column.column_path()
+                        column.column_path().string()
                     )),
                 )
             };
@@ -289,7 +289,7 @@ fn check_column_chunks(
                         path: path.to_owned(),
                         location: format!(
                             "row group {group_index}, column `{}`, page {page}",
-                            column.column_path()
+                            column.column_path().string()
                         ),
                         size,
                         limit: limits.max_record_bytes,

@@ -1114,7 +1114,8 @@ fn input_drift_is_exported_and_alerts_on_shifted_inputs_not_on_stationary_ones()
         assert!((0.0..=1.0).contains(&p_value), "{p_value}");
         let drifted = metric(&scrape, "antidote_input_features_drifted");
         let fires = firing(&scrape).contains(&"input_drift/threshold".to_owned());
-        assert_eq!(fires, drifted == 2.0, "{scrape}");
+        // The alert fires when half of the compared features (here one of two) drift.
+        assert_eq!(fires, drifted >= 1.0, "{scrape}");
         alarmed += usize::from(fires);
     }
     assert!(alarmed <= 2, "{alarmed} of 10 stationary windows alarmed");

@@ -1047,28 +1047,6 @@ fn enrichment_of_counts(
     )
 }
 
-/// Each class's accuracy by out-of-sample probabilities (`labels.len()` rows of `classes`): the
-/// share of its records whose most probable class is their label (1 for a class with none).
-fn class_accuracy(probabilities: &[f32], labels: &[usize], classes: usize) -> Vec<f64> {
-    let mut right = vec![0usize; classes];
-    let mut seen = vec![0usize; classes];
-    for (row, &label) in probabilities.chunks_exact(classes.max(1)).zip(labels) {
-        seen[label] += 1;
-        right[label] += usize::from(antidote_core::math::argmax(row) == label);
-    }
-    right
-        .iter()
-        .zip(&seen)
-        .map(|(&right, &seen)| {
-            if seen == 0 {
-                1.0
-            } else {
-                right as f64 / seen as f64
-            }
-        })
-        .collect()
-}
-
 /// The L2 penalty of trigger search's model in a scan: light, so that a trigger in 1% of the
 /// records is learned.
 const SCAN_MODEL_L2: f64 = 1e-4;
@@ -1123,14 +1101,11 @@ impl Detector for TriggerSearch {
         } else {
             TriggerColumn::Text(column)
         };
-        let mut params = TriggerSearch::params();
-        if !learned.probabilities.is_empty() {
-            params = params.class_accuracy(class_accuracy(
-                &learned.probabilities,
-                labels,
-                learned.class_count,
-            ));
-        }
+        // The scan does not scale the necessity bar by the model's accuracy
+        // (`TriggerSearchParams::class_accuracy`): scaled, the bar confirmed Yogi Berra's name in
+        // the clean fortunes (10 quotes, all `sports`, 9 of 10 revert), the natural cue the
+        // necessity test exists to tell from a planted trigger.
+        let params = TriggerSearch::params();
         Ok(context.stage(DetectorId::TriggerSearch, || {
             params
                 .check()
