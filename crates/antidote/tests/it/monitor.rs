@@ -1171,7 +1171,7 @@ fn input_drift_is_exported_and_alerts_on_shifted_inputs_not_on_stationary_ones()
     let (code, stderr) = server.stop();
     assert_eq!(code, 0, "{stderr}");
     assert!(
-        stderr.contains("inputs compared with 2 baseline columns: `age` and `income`"),
+        stderr.contains("inputs compared with 2 baseline columns: `age`, `income`"),
         "{stderr}"
     );
 }

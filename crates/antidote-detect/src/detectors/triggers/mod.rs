@@ -548,9 +548,13 @@ impl TriggerSearchValidParams {
                 candidates.len()
             ));
         }
+        // Every candidate is tested, then the first error in candidate order is the one reported:
+        // rayon's collect into a `Result` returns whichever error a thread meets first.
         let outcomes = candidates
             .par_iter()
             .map(|candidate| self.causal_test(data, candidate, predictor, seed))
+            .collect::<Vec<_>>()
+            .into_iter()
             .collect::<Result<Vec<_>, _>>()?;
 
         let mut report = DetectorReport::new(DetectorId::TriggerSearch);
