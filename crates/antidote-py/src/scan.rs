@@ -37,7 +37,7 @@ const IMAGES_COLUMN: &str = "image";
 #[pyfunction]
 #[pyo3(signature = (
     data, read, input_name, probabilities = None, features = None, feature_dim = 0,
-    images = None, image_shape = None, detectors = None, seed = 0, folds = 5
+    images = None, image_shape = None, detectors = None, seed = 0, folds = None
 ))]
 #[expect(
     clippy::too_many_arguments,
@@ -55,7 +55,7 @@ pub(crate) fn scan(
     image_shape: Option<(u32, u32, u8)>,
     detectors: Option<Vec<String>>,
     seed: u64,
-    folds: usize,
+    folds: Option<usize>,
 ) -> PyResult<(PyArrowType<RecordBatch>, String)> {
     let probabilities = probabilities.map(|array| make_array(array.0));
     let features = features.map(|array| make_array(array.0));
@@ -64,7 +64,8 @@ pub(crate) fn scan(
         let started = Instant::now();
         let options = ScanOptions {
             seed,
-            folds,
+            // The command line's default unless the caller chooses.
+            folds: folds.unwrap_or(antidote_detect::scan::DEFAULT_FOLDS),
             detectors: chosen_detectors(detectors.as_deref())?,
             policy: Policy::default(),
         };

@@ -367,7 +367,7 @@ def scan(
     sources: Any = None,
     detectors: Optional[Iterable[str]] = None,
     seed: int = 0,
-    folds: int = 5,
+    folds: Optional[int] = None,
     output: str = "pandas",
     label: Optional[str] = None,
     id: Optional[str] = None,
