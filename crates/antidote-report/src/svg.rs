@@ -357,6 +357,26 @@ pub(crate) fn distribution(chart: &Distribution, id: usize) -> String {
 }
 
 /// Grid lines, ticks and labels of both axes of a distribution.
+/// The x axis along `bottom` over the scale's range, with a labelled tick every `step`.
+fn x_axis(svg: &mut String, x: Scale, step: f64, bottom: f64) {
+    let (left, right) = x.range;
+    let _ = write!(
+        svg,
+        "<line class=\"axis\" x1=\"{left:.1}\" x2=\"{right:.1}\" y1=\"{bottom:.1}\" y2=\"{bottom:.1}\"/>"
+    );
+    for tick in ticks(x.domain.0, x.domain.1, step) {
+        let at = x.at(tick);
+        let _ = write!(
+            svg,
+            "<line class=\"axis\" x1=\"{at:.1}\" x2=\"{at:.1}\" y1=\"{bottom:.1}\" y2=\"{:.1}\"/>\
+             <text class=\"tick\" x=\"{at:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+            bottom + 5.0,
+            bottom + 18.0,
+            escape(&tick_label(tick, step))
+        );
+    }
+}
+
 fn axes(svg: &mut String, plot: &Plot, y_step: f64, x_label: &str) {
     let Plot {
         x,
@@ -378,23 +398,8 @@ fn axes(svg: &mut String, plot: &Plot, y_step: f64, x_label: &str) {
             trim_number(tick * 100.0, y_decimals)
         );
     }
-    let _ = write!(
-        svg,
-        "<line class=\"axis\" x1=\"{left:.1}\" x2=\"{right:.1}\" y1=\"{bottom:.1}\" y2=\"{bottom:.1}\"/>"
-    );
     let (low, high) = x.domain;
-    let x_step = nice_step(high - low, 6);
-    for tick in ticks(low, high, x_step) {
-        let at = x.at(tick);
-        let _ = write!(
-            svg,
-            "<line class=\"axis\" x1=\"{at:.1}\" x2=\"{at:.1}\" y1=\"{bottom:.1}\" y2=\"{:.1}\"/>\
-             <text class=\"tick\" x=\"{at:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
-            bottom + 5.0,
-            bottom + 18.0,
-            escape(&tick_label(tick, x_step))
-        );
-    }
+    x_axis(svg, x, nice_step(high - low, 6), bottom);
     let _ = write!(
         svg,
         "<text class=\"axis-label\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>\

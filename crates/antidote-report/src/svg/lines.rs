@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     BASELINE_STROKE, BOTTOM, CURRENT, LEFT, MARKER, OTHER, RIGHT, Scale, TOP, WIDTH, decimals_for,
-    legend, nice_step, open_svg, shortened, tick_label, ticks, trim_number,
+    legend, nice_step, open_svg, shortened, ticks, trim_number, x_axis,
 };
 use crate::html::escape;
 
@@ -150,22 +150,8 @@ pub(crate) fn lines(chart: &LineChart, id: usize) -> String {
             trim_number(tick, y_decimals)
         );
     }
-    let _ = write!(
-        svg,
-        "<line class=\"axis\" x1=\"{left:.1}\" x2=\"{right:.1}\" y1=\"{bottom:.1}\" y2=\"{bottom:.1}\"/>"
-    );
     let x_step = nice_step(x_high - x_low, 6).max(if x_high - x_low >= 2.0 { 1.0 } else { 0.0 });
-    for tick in ticks(x_low, x_high, x_step) {
-        let at = x.at(tick);
-        let _ = write!(
-            svg,
-            "<line class=\"axis\" x1=\"{at:.1}\" x2=\"{at:.1}\" y1=\"{bottom:.1}\" y2=\"{:.1}\"/>\
-             <text class=\"tick\" x=\"{at:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
-            bottom + 5.0,
-            bottom + 18.0,
-            escape(&tick_label(tick, x_step))
-        );
-    }
+    x_axis(&mut svg, x, x_step, bottom);
     let _ = write!(
         svg,
         "<text class=\"axis-label\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>\
