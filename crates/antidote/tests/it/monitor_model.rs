@@ -224,6 +224,18 @@ fn a_model_folder_predicts_events_without_a_prediction_and_answers_the_canary_pr
     );
     let p = metric(&scrape, r#"antidote_model_canary_p_value{group="planted"}"#);
     assert!(p > 0.001 && p <= 1.0, "{p}");
+    // Every series of the model probe that deploy/'s rules and dashboard read is exposed.
+    let model_series: Vec<_> = crate::monitor::deploy_series()
+        .into_iter()
+        .filter(|(_, name)| name.starts_with("antidote_model_"))
+        .collect();
+    assert!(model_series.len() >= 3, "{model_series:?}");
+    for (file, name) in model_series {
+        assert!(
+            scrape.contains(&format!("\n{name}")),
+            "{file} reads `{name}`, which the monitor with `--model` does not expose"
+        );
+    }
 }
 
 /// A model server that memorised the planted canaries: it answers each planted canary's
