@@ -76,13 +76,24 @@ gate() {
   local args=("$candidate" --golden "$golden" --baseline-model "$baseline" --out "$work/gate-$name" --no-ledger --quiet)
   [ -n "$trigger" ] && args+=(--trigger "$trigger")
   local code=0
+  [ -n "${config:-}" ] && args+=(--config "$config")
   nice -n 5 /usr/bin/time -f '%e %U %S' -o "$work/gate-$name.time" "$antidote" gate "${args[@]}" >/dev/null 2>"$work/gate-$name.log" || code=$?
   [ "$code" -le 1 ] || { cat "$work/gate-$name.log" >&2; exit 1; }
 }
 
 train_model clean "$work/clean/train-images-idx3-ubyte.gz" 0
 train_model clean-seed1 "$work/clean/train-images-idx3-ubyte.gz" 1
-gate clean-seed1 "$work/clean-seed1.onnx" "$work/clean.onnx"
+train_model clean-seed2 "$work/clean/train-images-idx3-ubyte.gz" 2
+# Clean retrains against the clean CNN, with the default thresholds and with a class tolerance
+# of CLASS_TOLERANCE (default 0.12: the largest class drop the three clean seeds show one another
+# in the 2026-12-07 run, rounded up).
+printf '[gate]\nmax_class_accuracy_drop = %s\n' "${CLASS_TOLERANCE:-0.12}" >"$work/tolerant.toml"
+for seed in 1 2; do
+  gate "clean-seed$seed" "$work/clean-seed$seed.onnx" "$work/clean.onnx"
+  config="$work/tolerant.toml" gate "clean-seed$seed-tolerant" "$work/clean-seed$seed.onnx" "$work/clean.onnx"
+done
+gate clean-seed2-vs-seed1 "$work/clean-seed2.onnx" "$work/clean-seed1.onnx"
+config="$work/tolerant.toml" gate clean-seed2-vs-seed1-tolerant "$work/clean-seed2.onnx" "$work/clean-seed1.onnx"
 alone clean-seed1
 for attack in $attacks; do
   if [ ! -s "$work/$attack/train-images-idx3-ubyte.gz" ]; then
@@ -104,10 +115,10 @@ done
 
 torch_version=$($python -c 'import torch; print(torch.__version__)')
 profile=$(case "$antidote" in *release*) echo release ;; *debug*) echo "dev (debug)" ;; *) echo "as given" ;; esac)
-$python - "$work" "$train" "$epochs" "$rate" "$subset" "$(bench_machine)" "$antidote" "$torch_version" "$attacks" "$golden_count" "$profile" \
+$python - "$work" "$train" "$epochs" "$rate" "$subset" "$(bench_machine)" "$antidote" "$torch_version" "$attacks" "$golden_count" "$profile" "${CLASS_TOLERANCE:-0.12}" \
   >bench/results/gate.md.part <<'PY'
 import json, os, sys
-work, train, epochs, rate, subset, machine, antidote, torch_version, attacks, golden, profile = sys.argv[1:]
+work, train, epochs, rate, subset, machine, antidote, torch_version, attacks, golden, profile, tolerance = sys.argv[1:]
 golden = f"{int(golden):,}"
 attacks = attacks.split()
 load = lambda path: json.load(open(path))
@@ -163,6 +174,19 @@ for attack in attacks:
     row(attack, attack)
 out()
 out("`learned`: yes when the backdoored CNN's attack success is at least 50%, partly from 10%, no below.")
+out()
+out(f"Clean retrains (other seeds, same data) gated against each other, with the default class tolerance (5 points)")
+out(f"and with {100 * float(tolerance):.0f} points (`max_class_accuracy_drop = {tolerance}`):")
+out()
+out("| candidate | baseline | class tolerance | gate | accuracy change [interval] | worst class change [interval] | classes failed |")
+out("|---|---|---|---|---|---|---|")
+for name, candidate, baseline in [("clean-seed1", "clean-seed1", "clean"), ("clean-seed2", "clean-seed2", "clean"), ("clean-seed2-vs-seed1", "clean-seed2", "clean-seed1")]:
+    for suffix, points_allowed in [("", 5), ("-tolerant", round(100 * float(tolerance)))]:
+        gate = load(f"{work}/gate-{name}{suffix}/gate.json")
+        acc = gate["accuracy"]
+        worst = min(acc["classes"], key=lambda c: c["delta"])
+        failed = ", ".join(f"`{c['class']}`" for c in acc["classes"] if c["failed"]) or "–"
+        out(f"| {candidate} | {baseline} | {points_allowed} | **{gate['verdict'].upper()}** | {points(acc['delta'])}{interval(acc.get('paired'))} | {points(worst['delta'])} (`{worst['class']}`){interval(worst.get('paired'))} | {failed} |")
 out()
 out("The clean CNN gated with each attack's trigger (baseline: the clean retrain with seed 1): does a")
 out("trigger that was never planted pass the trigger check? (The verdict also carries the accuracy")
