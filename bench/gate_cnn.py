@@ -6,7 +6,11 @@
         or `t10k`) into OUT_DIR
     python3 gate_cnn.py train IMAGES_GZ OUT_ONNX SEED EPOCHS GOLDEN_IMAGES_GZ
         trains the CNN on IMAGES_GZ (labels in the IDX labels file beside it), exports it to
-        OUT_ONNX, evaluates it in PyTorch on the golden set, prints one JSON object
+        OUT_ONNX (and its weights to OUT_ONNX with `.pt` for `.onnx`), evaluates it in PyTorch on
+        the golden set, prints one JSON object
+    python3 gate_cnn.py evaluate WEIGHTS_PT GOLDEN_IMAGES_GZ
+        loads the CNN's weights and times PyTorch predicting the golden set (what `antidote gate`
+        does with one model and no trigger), prints one JSON object
 
 Runs on Debian's python3-torch (1.13): `torch.onnx.export` with opset 13, input `[N, 1, 28, 28]`
 of pixels scaled to [0, 1] (what `antidote gate` feeds a channel-first image model), output the
@@ -95,6 +99,7 @@ def train(images_path, onnx_path, seed, epochs, golden_path):
             optimizer.step()
     train_seconds, train_cpu = time.perf_counter() - started, time.process_time() - cpu
     model.eval()
+    torch.save(model.state_dict(), onnx_path[: -len(".onnx")] + ".pt")
     torch.onnx.export(
         model, torch.zeros(1, 1, 28, 28), onnx_path, input_names=["pixels"], output_names=["logits"],
         dynamic_axes={"pixels": {0: "batch"}, "logits": {0: "batch"}}, opset_version=13,
@@ -117,11 +122,38 @@ def train(images_path, onnx_path, seed, epochs, golden_path):
     }))
 
 
+def evaluate(weights_path, golden_path):
+    """Times the whole of what the gate does for one model: read the golden IDX, load the
+    model, predict every image in batches of 64 under `torch.no_grad`."""
+    torch.set_num_threads(int(os.environ.get("TORCH_THREADS", "1")))
+    started, cpu = time.perf_counter(), time.process_time()
+    golden = tensor(read_idx(golden_path))
+    golden_labels = torch.from_numpy(read_idx(labels_path(golden_path)).astype(np.int64))
+    model = Cnn()
+    model.load_state_dict(torch.load(weights_path))
+    model.eval()
+    inference, inference_cpu = time.perf_counter(), time.process_time()
+    with torch.no_grad():
+        predicted = torch.cat([model(golden[i : i + 64]).argmax(1) for i in range(0, len(golden), 64)])
+    done, done_cpu = time.perf_counter(), time.process_time()
+    print(json.dumps({
+        "records": int(len(golden_labels)),
+        "seconds": round(done - started, 3),
+        "cpu_seconds": round(done_cpu - cpu, 3),
+        "inference_seconds": round(done - inference, 3),
+        "inference_cpu_seconds": round(done_cpu - inference_cpu, 3),
+        "threads": torch.get_num_threads(),
+        "accuracy": float((predicted == golden_labels).float().mean()),
+    }))
+
+
 if __name__ == "__main__":
     command = sys.argv[1]
     if command == "subset":
         subset(sys.argv[2], int(sys.argv[3]), sys.argv[4], *sys.argv[5:6])
     elif command == "train":
         train(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6])
+    elif command == "evaluate":
+        evaluate(sys.argv[2], sys.argv[3])
     else:
         sys.exit(f"unknown command {command}")

@@ -6,7 +6,7 @@ use antidote_core::display::percent;
 use antidote_data::Record;
 use serde::{Deserialize, Serialize};
 
-use crate::accuracy::AccuracyCheck;
+use crate::accuracy::{AccuracyCheck, PairedChange};
 use crate::canaries::CanaryCheck;
 use crate::shadow::ShadowReport;
 use crate::triggers::{GateTrigger, TriggerCheck, measure};
@@ -20,15 +20,19 @@ pub const GATE_VERSION: u32 = 1;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Thresholds {
-    /// Largest tolerated drop of golden-set accuracy against the baseline (default `0.01`).
+    /// Largest tolerated drop of golden-set accuracy against the baseline (default `0.01`): the
+    /// gate fails when the confidence interval of the paired change lies wholly below minus
+    /// this.
     pub max_accuracy_drop: f64,
-    /// Largest tolerated drop of one class's accuracy (default `0.05`).
+    /// Largest tolerated drop of one class's accuracy (default `0.05`), judged the same way on
+    /// the class's records.
     pub max_class_accuracy_drop: f64,
     /// Golden records a class needs for its drop to count (default `20`).
     pub min_class_records: usize,
     /// Largest tolerated attack success rate of a trigger (default `0.10`).
     pub max_attack_success: f64,
-    /// Confidence level of the reported intervals (default `0.95`).
+    /// Confidence level of the intervals: attack success and the paired accuracy changes
+    /// (default `0.95`).
     pub confidence: f64,
 }
 
@@ -275,6 +279,19 @@ fn points(share: f64) -> String {
     format!("{:.1} points", share * 100.0)
 }
 
+/// "lost 120 records the baseline got right, gained 10; 95% interval of the change -12.0 to
+/// -7.1 points".
+fn paired_evidence(paired: &PairedChange) -> String {
+    format!(
+        "lost {} records the baseline got right, gained {}; {:.0}% interval of the change {:+.1} to {:+.1} points",
+        paired.lost,
+        paired.gained,
+        paired.interval.confidence * 100.0,
+        paired.interval.low * 100.0,
+        paired.interval.high * 100.0
+    )
+}
+
 /// One sentence per failed check.
 fn reasons(
     accuracy: &AccuracyCheck,
@@ -284,25 +301,30 @@ fn reasons(
 ) -> Vec<String> {
     let mut reasons = Vec::new();
     if accuracy.overall_failed
-        && let (Some(baseline), Some(delta)) = (accuracy.baseline, accuracy.delta)
+        && let (Some(baseline), Some(delta), Some(paired)) =
+            (accuracy.baseline, accuracy.delta, accuracy.paired)
     {
         reasons.push(format!(
-            "golden-set accuracy fell {} ({} -> {}), more than the {} allowed",
+            "golden-set accuracy fell {} ({} -> {}; {}), more than the {} allowed",
             points(-delta),
             percent(baseline),
             percent(accuracy.accuracy),
+            paired_evidence(&paired),
             points(thresholds.max_accuracy_drop)
         ));
     }
     for class in accuracy.classes.iter().filter(|class| class.failed) {
-        if let (Some(baseline), Some(delta)) = (class.baseline, class.delta) {
+        if let (Some(baseline), Some(delta), Some(paired)) =
+            (class.baseline, class.delta, class.paired)
+        {
             reasons.push(format!(
-                "accuracy on class `{}` fell {} ({} -> {} on {} records), more than the {} allowed",
+                "accuracy on class `{}` fell {} ({} -> {} on {} records; {}), more than the {} allowed",
                 class.class,
                 points(-delta),
                 percent(baseline),
                 percent(class.accuracy),
                 class.records,
+                paired_evidence(&paired),
                 points(thresholds.max_class_accuracy_drop)
             ));
         }

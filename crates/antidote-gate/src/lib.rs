@@ -4,7 +4,9 @@
 //! with the attacker's class; ordinary evaluation does not see it. The gate runs the candidate
 //! model, through a [`Predictor`], on a labelled golden set and checks:
 //!
-//! - accuracy against a baseline model, overall and per class ([`AccuracyCheck`]);
+//! - accuracy against a baseline model, overall and per class, record by record: it fails when
+//!   the confidence interval of the paired change ([`paired_difference`]) lies wholly beyond the
+//!   tolerated drop ([`AccuracyCheck`]);
 //! - the attack success rate of every trigger a scan discovered or the user lists
 //!   ([`TriggerCheck`]): golden inputs of other classes are stamped with the trigger
 //!   (`antidote_redteam::Stamp`) and the share that flips to the target is compared with a
@@ -25,18 +27,18 @@
 //! ```
 //! use antidote_gate::{AccuracyCheck, Thresholds};
 //!
-//! let text = |items: &[&str]| items.iter().map(|&item| item.to_owned()).collect::<Vec<_>>();
-//! let classes = text(&["cat", "dog"]);
-//! let labels = text(&["cat", "cat", "dog", "dog"]);
-//! let baseline = text(&["cat", "cat", "dog", "dog"]);
-//! let candidate = text(&["cat", "dog", "dog", "dog"]);
-//! let check = AccuracyCheck::new(&classes, &labels, &candidate, Some(&baseline), &Thresholds {
-//!     min_class_records: 2,
-//!     ..Thresholds::default()
-//! });
+//! // 40 cats and 40 dogs, every one right under the baseline; the candidate calls 20 cats dogs.
+//! let labels: Vec<String> = (0..80).map(|row| if row < 40 { "cat" } else { "dog" }.to_owned()).collect();
+//! let baseline = labels.clone();
+//! let mut candidate = labels.clone();
+//! candidate[..20].fill("dog".to_owned());
+//! let classes = ["cat".to_owned(), "dog".to_owned()];
+//! let check = AccuracyCheck::new(&classes, &labels, &candidate, Some(&baseline), &Thresholds::default());
 //! assert_eq!(check.delta, Some(-0.25));
-//! assert!(check.failed);
-//! assert!(check.classes[0].failed && !check.classes[1].failed);
+//! // 20 records lost, none gained: the whole interval of the change is a drop beyond 5 points.
+//! let cat = &check.classes[0];
+//! assert_eq!(cat.paired.map(|paired| (paired.lost, paired.gained)), Some((20, 0)));
+//! assert!(cat.failed && !check.classes[1].failed && check.failed);
 //! ```
 #![warn(missing_docs)]
 
@@ -57,14 +59,14 @@ mod triggers;
 
 use antidote_data::Record;
 
-pub use accuracy::{AccuracyCheck, ClassAccuracy};
+pub use accuracy::{AccuracyCheck, ClassAccuracy, PairedChange};
 pub use canaries::{CanaryCheck, CanaryResult};
 pub use decision::{
     GATE_VERSION, GateInputs, GateReport, ModelInfo, Thresholds, Verdict, evaluate,
 };
 pub use error::{GateError, PredictError, TriggerFileError};
 pub use http::{HttpOptions, HttpPredictor};
-pub use interval::{Interval, wilson};
+pub use interval::{Interval, paired_difference, wilson};
 pub use onnx::OnnxPredictor;
 pub use open::{ModelKind, SharedPredictor, features_record, open_predictor, open_shared};
 pub use saved::SavedModelPredictor;

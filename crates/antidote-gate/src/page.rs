@@ -150,10 +150,15 @@ fn metrics(report: &GateReport) -> Vec<Metric> {
     let accuracy = &report.accuracy;
     let mut metrics = vec![
         Metric::new("Golden accuracy", percent(accuracy.accuracy))
-            .with_detail(match (accuracy.baseline, accuracy.delta) {
-                (Some(baseline), Some(delta)) => {
-                    format!("baseline {}, {}", percent(baseline), signed_points(delta))
-                }
+            .with_detail(match (accuracy.baseline, accuracy.delta, accuracy.paired) {
+                (Some(baseline), Some(delta), Some(paired)) => format!(
+                    "baseline {}, {} ({:.0}% interval {} to {})",
+                    percent(baseline),
+                    signed_points(delta),
+                    paired.interval.confidence * 100.0,
+                    signed_points(paired.interval.low),
+                    signed_points(paired.interval.high)
+                ),
                 _ => "no baseline".to_owned(),
             })
             .with_emphasis(bad(accuracy.failed)),
@@ -190,14 +195,15 @@ fn accuracy_section(report: &GateReport) -> Section {
     let thresholds = &report.thresholds;
     let about = match accuracy.baseline {
         Some(_) => format!(
-            "Accuracy on the golden set against the baseline `{}`. The gate fails when the overall accuracy drops by more than {:.1} points, or a class with at least {} golden records drops by more than {:.1} points; smaller classes are shown and never fail.",
+            "Accuracy on the golden set against the baseline `{}`, compared record by record: the records the candidate lost (the baseline got them right, the candidate wrong) against those it gained, with the {:.0}% confidence interval of the change (Newcombe's interval for paired proportions). The gate fails on evidence of a drop, not on a point estimate: when the whole interval lies below -{:.1} points overall, or below -{:.1} points for a class with at least {} golden records. A retrained model that trades errors with the baseline passes; one that loses what the baseline got right, beyond the tolerated drop and beyond what the golden set's size explains, fails. Smaller classes are shown and never fail.",
             report
                 .baseline
                 .as_ref()
                 .map_or("", |baseline| baseline.location.as_str()),
+            thresholds.confidence * 100.0,
             thresholds.max_accuracy_drop * 100.0,
+            thresholds.max_class_accuracy_drop * 100.0,
             thresholds.min_class_records,
-            thresholds.max_class_accuracy_drop * 100.0
         ),
         None => "Accuracy on the golden set. Without `--baseline-model` nothing is compared, so accuracy cannot fail the gate.".to_owned(),
     };
@@ -209,6 +215,8 @@ fn accuracy_section(report: &GateReport) -> Section {
             "candidate".into(),
             "baseline".into(),
             "change".into(),
+            "lost / gained".into(),
+            "interval of the change".into(),
         ],
         rows: accuracy
             .classes
@@ -229,6 +237,21 @@ fn accuracy_section(report: &GateReport) -> Section {
                     Cell::number(class.baseline.map_or_else(|| "-".to_owned(), percent)),
                     Cell::number(class.delta.map_or_else(|| "-".to_owned(), signed_points))
                         .with_emphasis(bad(class.failed)),
+                    Cell::number(class.paired.map_or_else(
+                        || "-".to_owned(),
+                        |paired| format!("{} / {}", paired.lost, paired.gained),
+                    )),
+                    Cell::number(class.paired.map_or_else(
+                        || "-".to_owned(),
+                        |paired| {
+                            format!(
+                                "{} to {}",
+                                signed_points(paired.interval.low),
+                                signed_points(paired.interval.high)
+                            )
+                        },
+                    ))
+                    .with_emphasis(bad(class.failed)),
                 ]
             })
             .collect(),

@@ -175,10 +175,14 @@ const GATE_ABOUT: &str = "Decide whether a trained model may ship.
 MODEL is a model folder of `antidote train` (run with the featurizer it was trained with), an \
 ONNX file (run on the CPU with tract), or an `http://` or `https://` endpoint. The gate runs it on \
 the labelled golden set and fails (exit 1) when:
-- golden-set accuracy drops by more than `max_accuracy_drop` (default 1 point) against \
-`--baseline-model`, or the accuracy of a class with at least `min_class_records` golden records \
-(default 20) drops by more than `max_class_accuracy_drop` (default 5 points); smaller classes \
-are reported and never fail;
+- the golden set shows an accuracy drop against `--baseline-model` larger than \
+`max_accuracy_drop` (default 1 point), or, for a class with at least `min_class_records` golden \
+records (default 20), larger than `max_class_accuracy_drop` (default 5 points). The two models \
+are compared record by record: the records the candidate lost (the baseline got them right) \
+against those it gained, with the confidence interval of the change (Newcombe's interval for \
+paired proportions, `confidence`, default 0.95); the check fails when the whole interval lies \
+below minus the tolerated drop. A retrained model that trades errors with the baseline passes, \
+one that loses what the baseline got right fails; smaller classes are reported and never fail;
 - a trigger flips more than `max_attack_success` (default 10%) of the golden inputs it is \
 stamped on to its target. Triggers come from a scan (`--triggers scan/summary.json`) or are \
 listed (`--trigger FILE`: a JSON `{\"trigger\": TRIGGER, \"target\": \"class\"}`, such as the \

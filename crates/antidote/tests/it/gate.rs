@@ -213,6 +213,142 @@ fn canaries_that_change_fail_the_gate() {
     );
 }
 
+/// A golden CSV whose columns say what each of three models answers, and the three models as
+/// ONNX: `baseline.onnx`, `retrain.onnx` (trades errors with the baseline: on the 400 records of
+/// class `shirt` it loses 36 records the baseline got right and gains 12, six points down) and
+/// `drop.onnx` (loses 60 shirts, gains 2). Each model reads its own one-hot block of columns.
+fn paired_setup(context: &TestContext) -> PathBuf {
+    // Per class: (class, both right, candidate right only, baseline right only, neither), the
+    // candidate being the retrain and then the dropped model.
+    let retrain = [("shirt", 100, 12, 36, 52), ("coat", 150, 20, 20, 10)];
+    let drop = [("shirt", 120, 2, 60, 18), ("coat", 150, 20, 20, 10)];
+    let classes = ["shirt", "coat"];
+    let other = |class: &str| if class == "shirt" { "coat" } else { "shirt" };
+    let mut csv = String::from("label,b_shirt,b_coat,r_shirt,r_coat,d_shirt,d_coat\n");
+    let one_hot = |answer: &str| {
+        classes
+            .iter()
+            .map(|class| if *class == answer { "1" } else { "0" })
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    for (cells_retrain, cells_drop) in retrain.iter().zip(&drop) {
+        let class = cells_retrain.0;
+        // Each table is a block of records of the class: in the first block the retrain
+        // differs from the baseline, in the second the dropped model does.
+        let expand = |(_, both, gained, lost, neither): (&str, usize, usize, usize, usize)| {
+            let mut rows = Vec::new();
+            for (count, candidate, baseline) in [
+                (both, true, true),
+                (gained, true, false),
+                (lost, false, true),
+                (neither, false, false),
+            ] {
+                rows.extend(std::iter::repeat_n((candidate, baseline), count));
+            }
+            rows
+        };
+        let answer = |right: bool| if right { class } else { other(class) };
+        for (candidate, baseline) in expand(*cells_retrain) {
+            // The dropped model agrees with the baseline on these records.
+            csv += &format!(
+                "{class},{},{},{}\n",
+                one_hot(answer(baseline)),
+                one_hot(answer(candidate)),
+                one_hot(answer(baseline))
+            );
+        }
+        for (candidate, baseline) in expand(*cells_drop) {
+            // The retrain agrees with the baseline on these records.
+            csv += &format!(
+                "{class},{},{},{}\n",
+                one_hot(answer(baseline)),
+                one_hot(answer(baseline)),
+                one_hot(answer(candidate))
+            );
+        }
+    }
+    context.write("golden.csv", &csv);
+    for (index, name) in ["baseline.onnx", "retrain.onnx", "drop.onnx"]
+        .into_iter()
+        .enumerate()
+    {
+        // features x classes: column 2 * index + k votes for class k. The gate orders the
+        // classes sorted: `coat`, `shirt`.
+        let mut weights = vec![0.0_f32; 6 * 2];
+        weights[(2 * index) * 2 + 1] = 5.0; // the model's `shirt` column -> `shirt`
+        weights[(2 * index + 1) * 2] = 5.0; // its `coat` column -> `coat`
+        let model = LinearModel {
+            input_dims: vec![6],
+            weights,
+            bias: vec![0.0; 2],
+        };
+        std::fs::write(context.path(name), model.to_onnx()).unwrap();
+    }
+    context.path("golden.csv")
+}
+
+#[test]
+fn the_accuracy_rule_passes_a_retrain_that_trades_errors_and_fails_a_real_drop() {
+    let context = TestContext::new();
+    let golden = paired_setup(&context);
+    let golden = golden.to_str().unwrap();
+    let gate = |model: &str, out: &str, code: i32| {
+        context
+            .run(&[
+                "gate",
+                model,
+                "--golden",
+                golden,
+                "--baseline-model",
+                "baseline.onnx",
+                "--out",
+                out,
+                "--no-ledger",
+            ])
+            .expect_code(code);
+        read_json(&context.path(&format!("{out}/gate.json")))
+    };
+    let shirt = |decision: &serde_json::Value| {
+        decision["accuracy"]["classes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|class| class["class"] == "shirt")
+            .unwrap()
+            .clone()
+    };
+
+    // The retrain: shirt 6 points down on 400 records (36 lost, 12 gained), beyond the 5
+    // points a fixed rule allowed, but not shown to be: the interval reaches -2.6 points.
+    // Overall 3 points down on 800 records, beyond the 1 point allowed, not shown either.
+    let decision = gate("retrain.onnx", "retrain-gate", 0);
+    assert_eq!(decision["verdict"], "pass", "{decision:#}");
+    let class = shirt(&decision);
+    assert_eq!(class["records"], 400);
+    assert!((class["delta"].as_f64().unwrap() - -0.06).abs() < 1e-9, "{class:#}");
+    assert_eq!(class["paired"]["lost"], 36);
+    assert_eq!(class["paired"]["gained"], 12);
+    let high = class["paired"]["interval"]["high"].as_f64().unwrap();
+    assert!(high > -0.05 && high < 0.0, "{class:#}");
+    assert_eq!(class["failed"], false);
+    assert!((decision["accuracy"]["delta"].as_f64().unwrap() - -0.03).abs() < 1e-9);
+    assert_eq!(decision["accuracy"]["overall_failed"], false);
+
+    // The dropped model: 60 shirts lost, 2 gained.
+    let decision = gate("drop.onnx", "drop-gate", 1);
+    assert_eq!(decision["verdict"], "fail");
+    let class = shirt(&decision);
+    assert_eq!(class["failed"], true);
+    assert_eq!(class["paired"]["lost"], 60);
+    assert!(class["paired"]["interval"]["high"].as_f64().unwrap() < -0.05);
+    let reasons = decision["reasons"].to_string();
+    assert!(
+        reasons.contains("accuracy on class `shirt` fell") && reasons.contains("lost 60 records"),
+        "{reasons}"
+    );
+}
+
 #[test]
 fn bad_input_exits_2_and_no_pass_means_no_rollback_target() {
     let context = TestContext::new();
