@@ -58,7 +58,7 @@ mod stats;
 pub use antidote_core::DetectorStatus;
 pub use antidote_core::Trigger;
 pub use detector::{DETECTORS, Detector, Learned, Need, ScanContext};
-pub use predictor::{PredictError, Predictor, Reclassifier};
+pub use predictor::{PredictError, Predictor, Reclassifier, Transfer};
 pub use report::{
     Basis, ClassVerdict, DetectorId, DetectorReport, DiscoveredTrigger, Flag, SourceVerdict,
 };

@@ -184,6 +184,23 @@ impl Features {
         &self.blocks
     }
 
+    /// A copy in which each value is `map(column, value)`.
+    #[must_use]
+    pub fn map_by_column(&self, map: impl Fn(usize, f32) -> f32) -> Features {
+        let columns = self.columns.max(1);
+        Features {
+            rows: self.rows,
+            columns: self.columns,
+            data: self
+                .data
+                .iter()
+                .enumerate()
+                .map(|(position, &value)| map(position % columns, value))
+                .collect(),
+            blocks: self.blocks.clone(),
+        }
+    }
+
     /// The matrix of the records `rows`, in that order (a record may repeat).
     ///
     /// # Panics
@@ -217,5 +234,7 @@ mod tests {
         let selected = features.select_rows(&[1, 1, 0]);
         assert_eq!(selected.data(), &[3.0, 4.0, 3.0, 4.0, 1.0, 2.0]);
         assert_eq!(selected.blocks()[0].encoding, Encoding::Raw);
+        let shifted = features.map_by_column(|column, value| value + column as f32);
+        assert_eq!(shifted.data(), &[1.0, 3.0, 3.0, 5.0]);
     }
 }

@@ -105,6 +105,7 @@ pub use mlp::{Mlp, MlpModel, MlpParams, MlpParamsError, MlpReport, MlpValidParam
 pub use saved::{METADATA_FILE, MODEL_FORMAT_VERSION, ModelError, SavedModel, WEIGHTS_FILE};
 pub use training::{
     NETWORK_TEXT_BUCKETS, NetworkModel, RECLASSIFICATION_SAMPLE, RecordClassifier, RecordFeatures,
-    RecordModel, TrainError, accuracy, network_out_of_sample_probabilities, reclassify_excluded,
+    RecordModel, TrainError, accuracy, fit_excluding, network_out_of_sample_probabilities,
+    reclassify_excluded,
 };
 pub use words::WordPresence;

@@ -115,6 +115,26 @@ pub fn reclassify_excluded(
     seed: u64,
     excluded: &[usize],
 ) -> Result<Vec<usize>, FitError> {
+    let model = fit_excluding(features, labels, classes, params, seed, excluded)?;
+    let probabilities = model.predict_proba(&features.select_rows(excluded));
+    Ok(probabilities.chunks(classes).map(argmax).collect())
+}
+
+/// The logistic regression (`params`) trained on every record but `excluded` (none for a model of
+/// the whole data), on a seeded sample of at most [`RECLASSIFICATION_SAMPLE`] of them: the model
+/// behind [`reclassify_excluded`].
+///
+/// # Errors
+///
+/// Any error of fitting the model (for example no record left to learn from).
+pub fn fit_excluding(
+    features: &Features,
+    labels: &[usize],
+    classes: usize,
+    params: &LogisticRegressionValidParams,
+    seed: u64,
+    excluded: &[usize],
+) -> Result<LogisticModel, FitError> {
     let mut is_excluded = vec![false; labels.len()];
     for &index in excluded {
         is_excluded[index] = true;
@@ -127,9 +147,7 @@ pub fn reclassify_excluded(
         kept = sample.into_iter().map(|position| kept[position]).collect();
     }
     let kept_labels: Vec<usize> = kept.iter().map(|&row| labels[row]).collect();
-    let model = params.fit(&features.select_rows(&kept), &kept_labels, classes)?;
-    let probabilities = model.predict_proba(&features.select_rows(excluded));
-    Ok(probabilities.chunks(classes).map(argmax).collect())
+    params.fit(&features.select_rows(&kept), &kept_labels, classes)
 }
 
 /// How a [`RecordClassifier`] turns records into features.

@@ -5,9 +5,9 @@
 //! the poisoned records; in a clean class, 2-means cuts one population in two. The paper judges
 //! the clusters by relative size, silhouette or exclusionary reclassification; the Adversarial
 //! Robustness Toolbox's default (relative size alone) marks a cluster in every class. Here a
-//! class is a candidate only when its smaller cluster is small and the split is clearly better
-//! than cutting one blob (mean silhouette above a floor), and the verdict comes from exclusionary
-//! reclassification when a [`Reclassifier`](crate::Reclassifier) is given.
+//! class is a candidate only when the split is clearly better than cutting one blob (mean
+//! silhouette above a floor), and the verdict comes from exclusionary reclassification and the
+//! transfer test when a [`Reclassifier`](crate::Reclassifier) is given.
 
 use crate::detector::{Detector, Need, ScanContext};
 use crate::predictor::LinearReclassifier;
@@ -45,7 +45,7 @@ impl Default for ActivationClusteringParams {
     fn default() -> Self {
         Self {
             components: 10,
-            max_cluster_share: 0.35,
+            max_cluster_share: 0.5,
             min_silhouette: 0.15,
             strong_silhouette: 0.5,
             min_class_records: 20,

@@ -330,6 +330,19 @@ pub(crate) struct Reclassified {
     pub failure: Option<String>,
 }
 
+impl Reclassified {
+    /// No reclassification (no reclassifier, or it failed with `failure`).
+    fn none(failure: Option<String>) -> Self {
+        Reclassified {
+            predictions: None,
+            other_share: f64::NAN,
+            usual_other: None,
+            usual_other_share: f64::NAN,
+            failure,
+        }
+    }
+}
+
 /// Asks `reclassifier` about `group` (dataset indices, all labelled `class`).
 pub(crate) fn reclassify_group(
     reclassifier: Option<&dyn crate::Reclassifier>,
@@ -338,13 +351,7 @@ pub(crate) fn reclassify_group(
     class_count: usize,
 ) -> Reclassified {
     let Some(reclassifier) = reclassifier else {
-        return Reclassified {
-            predictions: None,
-            other_share: f64::NAN,
-            usual_other: None,
-            usual_other_share: f64::NAN,
-            failure: None,
-        };
+        return Reclassified::none(None);
     };
     match reclassifier.reclassify(group) {
         Ok(predictions) => {
@@ -370,13 +377,7 @@ pub(crate) fn reclassify_group(
                 failure: None,
             }
         }
-        Err(error) => Reclassified {
-            predictions: None,
-            other_share: f64::NAN,
-            usual_other: None,
-            usual_other_share: f64::NAN,
-            failure: Some(error.to_string()),
-        },
+        Err(error) => Reclassified::none(Some(error.to_string())),
     }
 }
 
@@ -393,6 +394,15 @@ pub(crate) fn reclassify_group(
 /// backdoor drawn from every class), which the explanation reports; it does not decide, because
 /// a backdoor drawn from one source class leans on one neighbour too.
 const MIN_OTHER_SHARE: f64 = 0.7;
+
+/// How much more often than before a model trained on every record must call records of other
+/// classes the group's label once the group's shared component is added to them
+/// ([`Reclassifier::transfer`](crate::Reclassifier::transfer)). Reclassification alone does not
+/// tell a backdoor from an unusual way of writing or making a class: a model trained without 36
+/// clean `9`s of scikit-learn's digits that lean like other digits calls 86% of them another
+/// class. What the members share beyond their apparent classes is a trigger for a backdoor, a
+/// style for a natural sub-group, and only a trigger carries records of other classes over.
+const MIN_TRANSFER_LIFT: f64 = 0.5;
 
 /// A class's candidate poisoned group, as a backdoor detector found it.
 pub(crate) struct Candidate {
@@ -413,7 +423,8 @@ pub(crate) struct Candidate {
 
 /// Turns candidates into class verdicts and flags: a class is suspicious when its group passes
 /// the geometric floor and, with a reclassifier, at least 70% of the group is called another
-/// class by a model that did not learn from it (without one, when the geometry is strong).
+/// class by a model that did not learn from it and what the group shares carries records of
+/// other classes over to its label (without one, when the geometry is strong).
 #[expect(
     clippy::too_many_lines,
     reason = "one verdict per candidate, with its sentence for each outcome"
@@ -456,8 +467,26 @@ pub(crate) fn judge(
                 "`{class_name}`: reclassification failed: {failure}"
             ));
         }
+        // The transfer test runs only for groups reclassification calls another class.
+        let transfer = match (&verdict.predictions, reclassifier) {
+            (Some(predictions), Some(reclassifier)) if verdict.other_share >= MIN_OTHER_SHARE => {
+                match reclassifier.transfer(&candidate.group, predictions, candidate.class) {
+                    Ok(transfer) => Some(transfer),
+                    Err(error) => {
+                        report
+                            .notes
+                            .push(format!("`{class_name}`: the transfer test failed: {error}"));
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
+        let transfers = transfer.is_some_and(|transfer| {
+            transfer.stamped > 0 && transfer.share - transfer.baseline >= MIN_TRANSFER_LIFT
+        });
         let suspicious = match &verdict.predictions {
-            Some(_) => verdict.other_share >= MIN_OTHER_SHARE,
+            Some(_) => verdict.other_share >= MIN_OTHER_SHARE && transfers,
             None => candidate.strong,
         };
         let mut flagged = 0;
@@ -493,26 +522,43 @@ pub(crate) fn judge(
                 flagged += 1;
             }
         }
-        let explanation = match (&verdict.predictions, suspicious) {
-            (Some(_), true) => format!(
-                "`{class_name}`: {group_size} of {} records {}, and a model trained without them calls {} of them another class ({} of those `{}`): a backdoor's signature",
+        let carried = |transfer: crate::Transfer| {
+            format!(
+                "what they share beyond the classes they were called, added to {} records of other classes, makes a model of all the data call {} of them `{class_name}` ({} before)",
+                transfer.stamped,
+                percent(transfer.share),
+                percent(transfer.baseline)
+            )
+        };
+        let explanation = match (&verdict.predictions, suspicious, transfer) {
+            (Some(_), true, Some(transfer)) => format!(
+                "`{class_name}`: {group_size} of {} records {}; a model trained without them calls {} of them another class ({} of those `{}`), and {}: a backdoor's trigger",
                 candidate.class_size,
                 candidate.description,
                 percent(verdict.other_share),
                 percent(verdict.usual_other_share),
-                verdict.usual_other.map_or_else(|| "?".to_owned(), name)
+                verdict.usual_other.map_or_else(|| "?".to_owned(), name),
+                carried(transfer)
             ),
-            (Some(_), false) => format!(
+            (Some(_), false, Some(transfer)) => format!(
+                "`{class_name}`: {group_size} of {} records {}; a model trained without them calls {} of them another class, but {}, short of the {} more a trigger carries: a natural sub-group",
+                candidate.class_size,
+                candidate.description,
+                percent(verdict.other_share),
+                carried(transfer),
+                percent(MIN_TRANSFER_LIFT)
+            ),
+            (Some(_), _, _) => format!(
                 "`{class_name}`: {group_size} of {} records {}, but a model trained without them still calls {} of them `{class_name}`: a natural sub-group",
                 candidate.class_size,
                 candidate.description,
                 percent(1.0 - verdict.other_share)
             ),
-            (None, true) => format!(
+            (None, true, _) => format!(
                 "`{class_name}`: {group_size} of {} records {}, strongly enough to flag without a reclassification",
                 candidate.class_size, candidate.description
             ),
-            (None, false) => format!(
+            (None, false, _) => format!(
                 "`{class_name}`: {group_size} of {} records {}; not confirmed (no reclassification)",
                 candidate.class_size, candidate.description
             ),
@@ -531,6 +577,75 @@ pub(crate) fn judge(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A reclassifier with fixed answers.
+    struct Fixed {
+        called: usize,
+        transfer: crate::Transfer,
+    }
+
+    impl crate::Reclassifier for Fixed {
+        fn reclassify(&self, excluded: &[usize]) -> Result<Vec<usize>, crate::PredictError> {
+            Ok(vec![self.called; excluded.len()])
+        }
+
+        fn transfer(
+            &self,
+            _group: &[usize],
+            _predictions: &[usize],
+            _class: usize,
+        ) -> Result<crate::Transfer, crate::PredictError> {
+            Ok(self.transfer)
+        }
+    }
+
+    #[test]
+    fn a_group_called_another_class_is_a_backdoor_only_when_what_it_shares_transfers() {
+        let verdict = |share: f64| {
+            let candidate = Candidate {
+                class: 1,
+                class_size: 50,
+                group: vec![3, 4, 5],
+                statistic: 5.0,
+                passes_floor: true,
+                strong: false,
+                description: "form a group".to_owned(),
+            };
+            let reclassifier = Fixed {
+                called: 0,
+                transfer: crate::Transfer {
+                    stamped: 100,
+                    share,
+                    baseline: 0.02,
+                },
+            };
+            let mut report = crate::DetectorReport::new(crate::DetectorId::SpectralSignatures);
+            judge(
+                vec![candidate],
+                Some(&reclassifier),
+                &["a".to_owned(), "b".to_owned()],
+                &mut report,
+            );
+            report
+        };
+        // A style: every member called `a` by a model without them, yet adding what they share
+        // to other records makes few of them `b`.
+        let natural = verdict(0.3);
+        assert!(!natural.classes[0].suspicious && natural.flags.is_empty());
+        assert!(
+            natural.classes[0].explanation.contains("natural sub-group"),
+            "{}",
+            natural.classes[0].explanation
+        );
+        let trigger = verdict(0.9);
+        assert!(trigger.classes[0].suspicious);
+        assert_eq!(trigger.flags.len(), 3);
+        assert!(
+            trigger.classes[0].explanation.contains("trigger"),
+            "{}",
+            trigger.classes[0].explanation
+        );
+    }
 
     #[test]
     fn split_finds_the_gap_between_two_groups() {

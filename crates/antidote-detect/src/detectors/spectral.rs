@@ -12,7 +12,8 @@
 //! (in units of their pooled standard deviation; one normal population split in two gives
 //! about 2.7) and, when a [`Reclassifier`](crate::Reclassifier) is available, a model trained
 //! without the group calls at least 70% of it another class (Chen et al. 2018's exclusionary
-//! reclassification).
+//! reclassification) and what the group shares carries records of other classes over to its label
+//! ([`Reclassifier::transfer`](crate::Reclassifier::transfer)).
 
 use crate::detector::{Detector, Need, ScanContext};
 use crate::predictor::LinearReclassifier;
@@ -52,7 +53,7 @@ impl Default for SpectralSignaturesParams {
         Self {
             min_separation: 3.0,
             strong_separation: 8.0,
-            max_group_share: 0.35,
+            max_group_share: 0.5,
             min_class_records: 20,
         }
     }
@@ -89,7 +90,7 @@ impl SpectralSignaturesParams {
         self
     }
 
-    /// The largest share of a class the candidate group may hold (default 0.35).
+    /// The largest share of a class the candidate group may hold (default 0.5: any smaller side).
     #[must_use]
     pub fn max_group_share(mut self, share: f64) -> Self {
         self.max_group_share = share;

@@ -116,14 +116,12 @@ fn clean_fortunes_lose_at_most_one_percent_to_the_quarantine() {
 
 /// Evaluation data: no threshold of the scan was set on it.
 ///
-/// A finding, not fixed here (thresholds are not tuned on held-out data): on the clean digits,
-/// spectral signatures and activation clustering both take 36 of the 180 `9`s (2.0% of the
-/// records; a natural sub-style, 4.3 standard deviations apart along the top principal direction,
-/// that a model trained without them calls `7`, `8`, `4`, ...) for a backdoor cluster, so the scan
-/// quarantines them and says "do not train" (bench/results/matrix.md).
+/// Spectral signatures and activation clustering both find a natural sub-style of 36 clean `9`s
+/// (4.3 standard deviations apart) that a model trained without them calls another class (75%);
+/// before the transfer test they were quarantined as a backdoor. What those `9`s share, added to
+/// 1,000 records of other classes, makes the scan's network call 26% of them `9` (a trigger must
+/// make 50 points more), so they are now called a natural sub-group.
 #[test]
-#[ignore = "finding (issue 13): the geometry detectors quarantine a natural cluster of clean `9`s \
-            (36 of 1,797, 2.0%) and fail the data; run with --ignored to see it"]
 fn clean_digits_held_out_lose_at_most_one_percent_to_the_quarantine() {
     let context = TestContext::new();
     for name in ["digits-images-idx3-ubyte.gz", "digits-labels-idx1-ubyte.gz"] {
