@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 /// allocations' overhead) before it writes a sorted run.
 pub const DEFAULT_LIMIT: usize = 8 << 20;
 
-/// At most this many runs are merged at once; more are first merged into one.
+/// Runs merged at once while pushing: this many runs of one level become one of the next.
 const MAX_RUNS: usize = 64;
 
 /// Buffer size of each run being read or written.
@@ -47,7 +47,8 @@ pub struct ExternalSort {
     buffer: Vec<Pair>,
     bytes: usize,
     pushed: u64,
-    runs: Vec<File>,
+    /// Sorted runs on disk with their merge level, levels non-increasing.
+    runs: Vec<(u32, File)>,
 }
 
 impl Default for ExternalSort {
@@ -105,13 +106,25 @@ impl ExternalSort {
         }
         let mut file = out.into_inner().map_err(io::IntoInnerError::into_error)?;
         file.seek(SeekFrom::Start(0))?;
-        self.runs.push(file);
+        self.runs.push((0, file));
         self.bytes = 0;
-        if self.runs.len() >= MAX_RUNS {
-            let merged = merge_to_file(std::mem::take(&mut self.runs))?;
-            self.runs.push(merged);
+        // Runs form levels, like the digits of a counter: MAX_RUNS runs of one level merge into
+        // one run of the next, so each pair is rewritten once per level.
+        loop {
+            let level = self.runs.last().map_or(0, |(level, _)| *level);
+            let same = self
+                .runs
+                .iter()
+                .rev()
+                .take_while(|(other, _)| *other == level)
+                .count();
+            if same < MAX_RUNS {
+                return Ok(());
+            }
+            let runs = self.runs.split_off(self.runs.len() - same);
+            let merged = merge_to_file(runs.into_iter().map(|(_, run)| run).collect())?;
+            self.runs.push((level + 1, merged));
         }
-        Ok(())
     }
 
     /// The pairs in key order.
@@ -122,7 +135,8 @@ impl ExternalSort {
             return Ok(Sorted::Memory(buffer.into_iter()));
         }
         self.spill()?;
-        Ok(Sorted::Merge(Merge::new(self.runs)?))
+        let runs = self.runs.into_iter().map(|(_, run)| run).collect();
+        Ok(Sorted::Merge(Merge::new(runs)?))
     }
 }
 

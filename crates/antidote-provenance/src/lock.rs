@@ -22,9 +22,9 @@ use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
 use antidote_core::{Digest, Progress, ProgressUnit};
+use antidote_data::external_sort::{bytes_path, path_bytes};
 /// Atomic output moved to `antidote_data::output`; re-exported here for callers of the old path.
 pub use antidote_data::output::AtomicFile;
-use antidote_data::external_sort::{bytes_path, path_bytes};
 use antidote_data::output::OutputError;
 use antidote_data::{Dataset, Format, ReadError, ReadOptions, RoleNames, Schema};
 use rayon::prelude::*;
@@ -528,7 +528,10 @@ pub fn expand(paths: &[PathBuf], exclude: &[PathBuf], base: &Path) -> Result<Inp
         }
         let root = absolute(given);
         if root.is_file() {
-            add(&root, fs_err::metadata(&root).map_or(0, |metadata| metadata.len()))?;
+            add(
+                &root,
+                fs_err::metadata(&root).map_or(0, |metadata| metadata.len()),
+            )?;
             if Format::detect(&root).is_some() {
                 datasets.push(root);
             }
@@ -575,7 +578,9 @@ pub fn expand(paths: &[PathBuf], exclude: &[PathBuf], base: &Path) -> Result<Inp
     datasets.retain(|dataset| seen.insert(dataset.clone()));
     Ok(Inputs {
         files: FoundFiles {
-            sorted: sort.finish().map_err(LockError::io(&std::env::temp_dir()))?,
+            sorted: sort
+                .finish()
+                .map_err(LockError::io(&std::env::temp_dir()))?,
             last: None,
         },
         found,
@@ -693,7 +698,11 @@ impl FileListWriter {
     }
 }
 
-fn write_line(writer: &mut AtomicFile, value: &impl Serialize, path: &Path) -> Result<(), LockError> {
+fn write_line(
+    writer: &mut AtomicFile,
+    value: &impl Serialize,
+    path: &Path,
+) -> Result<(), LockError> {
     serde_json::to_writer(&mut writer.writer, value)
         .map_err(|error| LockError::io(path)(std::io::Error::other(error)))?;
     writer.writer.write_all(b"\n").map_err(LockError::io(path))

@@ -264,7 +264,11 @@ fn check_files(
         .files
         .peekable();
     let mut locked = lock.locked_files(lock_path)?.peekable();
-    progress.start("hashing files", Some(lock.total_bytes()), ProgressUnit::Bytes);
+    progress.start(
+        "hashing files",
+        Some(lock.total_bytes()),
+        ProgressUnit::Bytes,
+    );
     let mut batch: Vec<(lock::FoundFile, LockedFile)> = Vec::with_capacity(HASH_BATCH);
     let flush = |batch: &mut Vec<(lock::FoundFile, LockedFile)>,
                  changes: &mut Vec<FileReport>|
@@ -430,8 +434,8 @@ mod tests {
             inline_files: Some(inline_files),
             ..LockOptions::default()
         };
-        let lock = create_and_write(&[root.join("data")], &lock_path, &options, &NoProgress)
-            .unwrap();
+        let lock =
+            create_and_write(&[root.join("data")], &lock_path, &options, &NoProgress).unwrap();
         (lock_path, lock)
     }
 
@@ -458,7 +462,10 @@ mod tests {
         assert_eq!(lock.version, 2);
         assert!(lock.files.is_empty());
         let list = lock.file_list.as_ref().unwrap();
-        assert_eq!((list.count, list.path.as_str()), (7, "antidote.lock.files.jsonl"));
+        assert_eq!(
+            (list.count, list.path.as_str()),
+            (7, "antidote.lock.files.jsonl")
+        );
         let listed: Vec<String> = lock
             .locked_files(&lock_path)
             .unwrap()
@@ -551,7 +558,10 @@ mod tests {
         lines.insert(2, &dropped);
         std::fs::write(&sidecar, lines.join("\n") + "\n").unwrap();
         let error = verify(&lock_path, None, &NoProgress).unwrap_err();
-        assert!(matches!(error, LockError::Sidecar { line: 3, .. }), "{error:?}");
+        assert!(
+            matches!(error, LockError::Sidecar { line: 3, .. }),
+            "{error:?}"
+        );
         std::fs::remove_file(&sidecar).unwrap();
         let report = verify(&lock_path, None, &NoProgress).unwrap();
         assert_eq!(
@@ -647,7 +657,12 @@ mod version_1 {
         let files: Vec<(&str, bool)> = report
             .files
             .iter()
-            .map(|file| (file.path.as_str(), matches!(file.change, FileChange::Added { .. })))
+            .map(|file| {
+                (
+                    file.path.as_str(),
+                    matches!(file.change, FileChange::Added { .. }),
+                )
+            })
             .collect();
         assert_eq!(
             files,

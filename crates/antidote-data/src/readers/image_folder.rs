@@ -221,7 +221,10 @@ pub(crate) fn open(
         // The index among the classes with images: an empty class folder gives its number to
         // the next one.
         let class = u32::try_from(classes.len()).map_err(|_| {
-            io_error(path, std::io::Error::other("more than 4 billion class folders"))
+            io_error(
+                path,
+                std::io::Error::other("more than 4 billion class folders"),
+            )
         })?;
         if list_images(class, &class_name, &class_path, &mut listing)? == 0 {
             tracing::debug!(
