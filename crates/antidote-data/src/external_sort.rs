@@ -40,6 +40,9 @@ const PAIR_OVERHEAD: usize = 2 * std::mem::size_of::<Vec<u8>>() + 32;
 /// One pair with the sequence number that keeps ties in push order.
 type Pair = (Vec<u8>, u64, Vec<u8>);
 
+/// The next pair of a run being merged, with the run's index.
+type Head = (Vec<u8>, u64, Vec<u8>, usize);
+
 /// Sorts `(key, value)` pairs by key in bounded memory.
 #[derive(Debug)]
 pub struct ExternalSort {
@@ -223,7 +226,7 @@ fn merge_to_file(runs: Vec<File>) -> io::Result<File> {
 #[derive(Debug)]
 pub struct Merge {
     readers: Vec<BufReader<File>>,
-    heap: BinaryHeap<Reverse<(Vec<u8>, u64, Vec<u8>, usize)>>,
+    heap: BinaryHeap<Reverse<Head>>,
 }
 
 impl Merge {

@@ -636,6 +636,9 @@ pub fn hash_stream(
     Ok(())
 }
 
+/// The lock's `files` and `file_list`, and the files sidecar to commit, if any.
+type ListedFiles = (Vec<LockedFile>, Option<FileList>, Option<AtomicFile>);
+
 /// The file list as it is written: in memory up to [`INLINE_FILES`] files, then in the files
 /// sidecar.
 struct FileListWriter {
@@ -680,7 +683,7 @@ impl FileListWriter {
     }
 
     /// The lock's `files` and `file_list`, and the sidecar to commit, if any.
-    fn finish(self) -> Result<(Vec<LockedFile>, Option<FileList>, Option<AtomicFile>), LockError> {
+    fn finish(self) -> Result<ListedFiles, LockError> {
         let Some(mut writer) = self.spilled else {
             return Ok((self.inline, None, None));
         };
@@ -754,15 +757,14 @@ impl Sidecars {
         if let Some(records) = self.records {
             records.commit()?;
         }
-        match self.files {
-            Some(files) => files.commit()?,
-            None => {
-                let stale = files_path(lock_path);
-                if let Err(error) = fs_err::remove_file(&stale)
-                    && error.kind() != std::io::ErrorKind::NotFound
-                {
-                    return Err(LockError::io(&stale)(error));
-                }
+        if let Some(files) = self.files {
+            files.commit()?;
+        } else {
+            let stale = files_path(lock_path);
+            if let Err(error) = fs_err::remove_file(&stale)
+                && error.kind() != std::io::ErrorKind::NotFound
+            {
+                return Err(LockError::io(&stale)(error));
             }
         }
         Ok(())

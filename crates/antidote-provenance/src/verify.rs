@@ -220,6 +220,25 @@ pub fn verify(
     })
 }
 
+/// How the files sidecar of a version 2 lock differs from what the lock pins, if it does.
+fn file_list_change(lock: &Lock, lock_path: &Path) -> Option<FileReport> {
+    let (list, path) = (lock.file_list.as_ref()?, lock.files_sidecar(lock_path)?);
+    let change = match hashing::sha256_file(&path) {
+        Ok(hash) if hash.sha256 == list.sha256 && hash.size == list.size => return None,
+        Ok(hash) => FileChange::Modified {
+            old_size: list.size,
+            new_size: hash.size,
+            old_sha256: list.sha256,
+            new_sha256: hash.sha256,
+        },
+        Err(_) => FileChange::Missing,
+    };
+    Some(FileReport {
+        path: list.path.clone(),
+        change,
+    })
+}
+
 /// The files that differ from the lock: a fresh walk of the locked paths merged with the
 /// lock's file list, both in file order, so that memory holds one batch of files being hashed
 /// and the differences, however many files there are. A files sidecar that no longer matches
@@ -231,26 +250,11 @@ fn check_files(
     progress: &dyn Progress,
 ) -> Result<Vec<FileReport>, LockError> {
     let mut changes = Vec::new();
-    if let (Some(list), Some(path)) = (&lock.file_list, lock.files_sidecar(lock_path)) {
-        let change = match hashing::sha256_file(&path) {
-            Ok(hash) if hash.sha256 == list.sha256 && hash.size == list.size => None,
-            Ok(hash) => Some(FileChange::Modified {
-                old_size: list.size,
-                new_size: hash.size,
-                old_sha256: list.sha256,
-                new_sha256: hash.sha256,
-            }),
-            Err(_) => Some(FileChange::Missing),
-        };
-        if let Some(change) = change {
-            let missing = change == FileChange::Missing;
-            changes.push(FileReport {
-                path: list.path.clone(),
-                change,
-            });
-            if missing {
-                return Ok(changes);
-            }
+    if let Some(change) = file_list_change(lock, lock_path) {
+        let missing = change.change == FileChange::Missing;
+        changes.push(change);
+        if missing {
+            return Ok(changes);
         }
     }
 
@@ -293,8 +297,14 @@ fn check_files(
     loop {
         let order = match (locked.peek(), found.peek()) {
             (None, None) => break,
-            (Some(Err(_)), _) => return Err(locked.next().expect("peeked").unwrap_err()),
-            (_, Some(Err(_))) => return Err(found.next().expect("peeked").unwrap_err()),
+            (Some(Err(_)), _) => {
+                locked.next().transpose()?;
+                continue;
+            }
+            (_, Some(Err(_))) => {
+                found.next().transpose()?;
+                continue;
+            }
             (Some(Ok(_)), None) => Ordering::Less,
             (None, Some(Ok(_))) => Ordering::Greater,
             (Some(Ok(old)), Some(Ok(new))) => {
