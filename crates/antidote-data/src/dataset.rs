@@ -356,7 +356,8 @@ impl Dataset {
         self.format
     }
 
-    /// The files that make up the dataset (an IDX pair, every image of a folder).
+    /// The files that make up the dataset: the file itself, an IDX pair, or an image folder's
+    /// folder (not every image in it, which could be millions).
     #[must_use]
     pub fn files(&self) -> &[PathBuf] {
         &self.files

@@ -34,6 +34,7 @@
 pub mod canonical;
 mod dataset;
 mod error;
+pub mod external_sort;
 mod infer;
 pub mod limits;
 pub mod output;

@@ -1,7 +1,8 @@
 //! Signed locks: an in-toto Statement about the locked files, in a DSSE envelope.
 //!
-//! The Statement's subjects are the lock file itself, its records sidecar and every locked file,
-//! each by SHA-256, so that an existing in-toto verifier can check any of them. Its predicate
+//! The Statement's subjects are the lock file itself, its records sidecar and every locked file
+//! (the files sidecar instead, for a version 2 lock of more files than a lock lists), each by
+//! SHA-256, so that an existing in-toto verifier can check any of them. Its predicate
 //! (type [`LOCK_PREDICATE_TYPE`]) repeats each dataset's record count, Merkle root and schema
 //! fingerprint. The envelope is written next to the lock as `<lock>.intoto.jsonl`.
 
@@ -37,6 +38,10 @@ pub fn lock_statement(lock_path: &Path, lock: &Lock) -> Result<Statement, LockEr
     )];
     if let Some(records) = &lock.records {
         subjects.push(Subject::new(records.path.clone(), &records.sha256));
+    }
+    // A version 2 lock's files are subjects through their list, which the lock pins.
+    if let Some(list) = &lock.file_list {
+        subjects.push(Subject::new(list.path.clone(), &list.sha256));
     }
     subjects.extend(
         lock.files

@@ -1,10 +1,18 @@
 //! Lock files: what `antidote lock` pins and `antidote verify` checks.
 //!
-//! A lock file (`antidote.lock`, JSON) lists every file with its size and SHA-256, and every
+//! A lock file (`antidote.lock`, JSON) pins every file with its size and SHA-256, and every
 //! dataset among them with its record count, schema fingerprint, label counts and the Merkle
 //! root of its records (see [`crate::merkle`]). The per-record hashes go to a sidecar next to it
 //! (`antidote.lock.records.jsonl`, one [`RecordEntry`] per line), so that a later verify or diff
 //! can name the records that changed. The lock file commits to the sidecar's SHA-256.
+//!
+//! Up to [`INLINE_FILES`] files are listed in the lock itself (format version 1). More go to a
+//! second sidecar, `antidote.lock.files.jsonl`, one [`LockedFile`] per line, and the lock
+//! commits to its SHA-256, count and total size (version 2): a folder of two million images is
+//! locked and verified in memory that does not grow with the number of files. Files are walked
+//! and listed in one order, by stored path compared component by component, through an
+//! external sort ([`antidote_data::external_sort`]), so that `verify` merges the list with a
+//! fresh walk as two sorted streams. See `doc/lock-format.md`.
 //!
 //! Paths inside the lock are relative to the lock file's folder when they are below it, so a
 //! locked repository can be moved or cloned; other paths are stored absolute.
@@ -14,6 +22,7 @@ use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
 use antidote_core::{Digest, Progress, ProgressUnit};
+use antidote_data::external_sort::{bytes_path, path_bytes};
 /// Atomic output moved to `antidote_data::output`; re-exported here for callers of the old path.
 pub use antidote_data::output::AtomicFile;
 use antidote_data::output::OutputError;
@@ -25,8 +34,18 @@ use crate::diff::RecordEntry;
 use crate::hashing;
 use crate::merkle::{MerkleBuilder, record_leaf};
 
-/// The lock file format version this build writes and reads.
-pub const LOCK_VERSION: u32 = 1;
+/// The newest lock file format version this build writes and reads (it reads every older one).
+///
+/// Version 1 lists every file in the lock; version 2 keeps the list in the files sidecar
+/// ([`files_path`]). A lock is written with the lowest version that describes it, so a lock
+/// of at most [`INLINE_FILES`] files is still read by older antidote.
+pub const LOCK_VERSION: u32 = 2;
+
+/// Files a lock lists itself; a lock of more files keeps them in the files sidecar.
+pub const INLINE_FILES: usize = 10_000;
+
+/// Files hashed per parallel batch while streaming the file list.
+const HASH_BATCH: usize = 1024;
 
 /// Errors from creating or reading a lock.
 #[derive(Debug, thiserror::Error)]
@@ -60,7 +79,7 @@ pub enum LockError {
     },
     /// The lock file was written by an incompatible version.
     #[error(
-        "`{path}` has lock format version {version}, this antidote reads version {LOCK_VERSION}"
+        "`{path}` has lock format version {version}, this antidote reads versions 1 to {LOCK_VERSION}"
     )]
     Version {
         /// The lock file.
@@ -71,8 +90,8 @@ pub enum LockError {
     /// A signature could not be made.
     #[error("failed to sign")]
     Signing(#[from] crate::signing::SigningError),
-    /// A line of the records sidecar is malformed.
-    #[error("`{path}` line {line}: malformed record entry")]
+    /// A line of the records or files sidecar is malformed.
+    #[error("`{path}` line {line}: malformed entry")]
     Sidecar {
         /// The sidecar.
         path: PathBuf,
@@ -102,7 +121,7 @@ impl LockError {
                 Some("re-create the lock with `antidote lock`".to_owned())
             }
             Self::Sidecar { .. } => Some(
-                "the records sidecar was edited or truncated; `antidote verify` reports which, or re-create it with `antidote lock`"
+                "the sidecar was edited or truncated; `antidote verify` reports which, or re-create it with `antidote lock`"
                     .to_owned(),
             ),
             Self::Io { .. } | Self::Signing(_) => None,
@@ -188,10 +207,26 @@ pub struct RecordsFile {
     pub sha256: Digest,
 }
 
+/// The files sidecar, as a version 2 lock refers to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileList {
+    /// Path relative to the lock file's folder.
+    pub path: String,
+    /// Its size.
+    pub size: u64,
+    /// Its SHA-256.
+    pub sha256: Digest,
+    /// Files listed in it.
+    pub count: u64,
+    /// Their total size in bytes.
+    pub bytes: u64,
+}
+
 /// The content of a lock file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Lock {
-    /// Format version ([`LOCK_VERSION`]).
+    /// Format version: 1 when [`Lock::files`] lists every file, 2 when [`Lock::file_list`]
+    /// holds them.
     pub version: u32,
     /// The antidote version that wrote it.
     pub tool: String,
@@ -199,8 +234,13 @@ pub struct Lock {
     pub created: String,
     /// The paths that were locked, as given.
     pub roots: Vec<String>,
-    /// Every file, sorted by path.
+    /// Every file, in file order (see [`file_order`]), when there are at most
+    /// [`INLINE_FILES`]; empty in version 2.
+    #[serde(default)]
     pub files: Vec<LockedFile>,
+    /// The files sidecar, in version 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_list: Option<FileList>,
     /// Every dataset among them.
     pub datasets: Vec<LockedDataset>,
     /// The per-record sidecar, when there are datasets.
@@ -223,6 +263,9 @@ pub struct LockOptions {
     pub read: ReadOptions,
     /// Pin files only, without reading records.
     pub files_only: bool,
+    /// Files the lock lists itself before it moves the list to the files sidecar
+    /// ([`INLINE_FILES`] when `None`).
+    pub inline_files: Option<usize>,
 }
 
 /// The sidecar path of a lock file: `antidote.lock` -> `antidote.lock.records.jsonl`.
@@ -233,6 +276,17 @@ pub fn records_path(lock_path: &Path) -> PathBuf {
         .map(std::ffi::OsStr::to_os_string)
         .unwrap_or_default();
     name.push(".records.jsonl");
+    lock_path.with_file_name(name)
+}
+
+/// The files sidecar path of a lock file: `antidote.lock` -> `antidote.lock.files.jsonl`.
+#[must_use]
+pub fn files_path(lock_path: &Path) -> PathBuf {
+    let mut name = lock_path
+        .file_name()
+        .map(std::ffi::OsStr::to_os_string)
+        .unwrap_or_default();
+    name.push(".files.jsonl");
     lock_path.with_file_name(name)
 }
 
@@ -368,12 +422,79 @@ pub fn digest_dataset(
     })
 }
 
+/// The sort key that puts stored paths in file order: `/` becomes the lowest byte, so paths
+/// compare component by component (`a/b` before `a-b`), as a walk of sorted folders lists them.
+#[must_use]
+pub fn file_order(stored: &str) -> Vec<u8> {
+    stored
+        .bytes()
+        .map(|byte| if byte == b'/' { 0 } else { byte })
+        .collect()
+}
+
+/// The stored path of a [`file_order`] key (stored paths are UTF-8: see [`stored_path`]).
+fn stored_of_key(mut key: Vec<u8>) -> String {
+    for byte in &mut key {
+        if *byte == 0 {
+            *byte = b'/';
+        }
+    }
+    String::from_utf8_lossy(&key).into_owned()
+}
+
+/// A file found by [`expand`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundFile {
+    /// How the lock stores its path.
+    pub stored: String,
+    /// Where it is.
+    pub path: PathBuf,
+}
+
+/// The files found by [`expand`], in file order (see [`file_order`]), without repeats,
+/// streamed from an external sort.
+#[derive(Debug)]
+pub struct FoundFiles {
+    sorted: antidote_data::external_sort::Sorted,
+    last: Option<Vec<u8>>,
+}
+
+impl Iterator for FoundFiles {
+    type Item = Result<FoundFile, LockError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let (key, path) = match self.sorted.next()? {
+                Ok(pair) => pair,
+                Err(source) => {
+                    return Some(Err(LockError::Io {
+                        path: std::env::temp_dir(),
+                        source,
+                    }));
+                }
+            };
+            if self.last.as_ref() == Some(&key) {
+                continue;
+            }
+            self.last = Some(key.clone());
+            return Some(Ok(FoundFile {
+                stored: stored_of_key(key),
+                path: bytes_path(path),
+            }));
+        }
+    }
+}
+
 /// The files and datasets below the paths given to `lock`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Inputs {
-    /// Every file, absolute, sorted, without repeats.
-    pub files: Vec<PathBuf>,
-    /// Every dataset, absolute, in discovery order.
+    /// Every file, in file order, without repeats.
+    pub files: FoundFiles,
+    /// How many files were found (repeats included).
+    pub found: u64,
+    /// Their total size in bytes (repeats included).
+    pub bytes: u64,
+    /// Every dataset, absolute: each path's in sorted order, in the order the paths were given.
     pub datasets: Vec<PathBuf>,
 }
 
@@ -385,9 +506,20 @@ fn is_hidden(path: &Path) -> bool {
 
 /// Expands the paths given to `lock`: files as they are, folders walked (hidden entries
 /// skipped), datasets recognised by [`Format::detect`]. `exclude` lists files never to pin
-/// (the lock file itself and its sidecars).
-pub fn expand(paths: &[PathBuf], exclude: &[PathBuf]) -> Result<Inputs, LockError> {
-    let mut inputs = Inputs::default();
+/// (the lock file itself and its sidecars); `base` is the folder stored paths are relative to.
+///
+/// Folders are read as they come and the files sorted by an external sort, so that memory
+/// does not grow with the number of files (a walk sorted folder by folder holds each folder's
+/// entries: two million images in one folder are hundreds of MiB).
+pub fn expand(paths: &[PathBuf], exclude: &[PathBuf], base: &Path) -> Result<Inputs, LockError> {
+    let mut sort = antidote_data::external_sort::ExternalSort::default();
+    let mut datasets = Vec::new();
+    let mut bytes = 0u64;
+    let mut add = |path: &Path, size: u64| {
+        bytes += size;
+        sort.push(file_order(&stored_path(base, path)), path_bytes(path))
+            .map_err(LockError::io(path))
+    };
     for given in paths {
         if !given.exists() {
             return Err(LockError::NotFound {
@@ -396,15 +528,18 @@ pub fn expand(paths: &[PathBuf], exclude: &[PathBuf]) -> Result<Inputs, LockErro
         }
         let root = absolute(given);
         if root.is_file() {
-            inputs.files.push(root.clone());
+            add(
+                &root,
+                fs_err::metadata(&root).map_or(0, |metadata| metadata.len()),
+            )?;
             if Format::detect(&root).is_some() {
-                inputs.datasets.push(root);
+                datasets.push(root);
             }
             continue;
         }
         let mut image_folders: Vec<PathBuf> = Vec::new();
+        let mut found: Vec<PathBuf> = Vec::new();
         let walker = walkdir::WalkDir::new(&root)
-            .sort_by_file_name()
             .into_iter()
             .filter_entry(|entry| entry.depth() == 0 || !is_hidden(entry.path()));
         for entry in walker {
@@ -419,28 +554,39 @@ pub fn expand(paths: &[PathBuf], exclude: &[PathBuf]) -> Result<Inputs, LockErro
             if entry.file_type().is_dir() {
                 if Format::detect(path) == Some(Format::ImageFolder) {
                     image_folders.push(path.to_owned());
-                    inputs.datasets.push(path.to_owned());
+                    found.push(path.to_owned());
                 }
             } else if entry.file_type().is_file() {
                 if exclude.iter().any(|excluded| excluded == path) {
                     continue;
                 }
-                inputs.files.push(path.to_owned());
+                add(path, entry.metadata().map_or(0, |metadata| metadata.len()))?;
+                // A folder is listed before what it holds, so the image folder is known.
                 let inside_image_folder =
                     image_folders.iter().any(|folder| path.starts_with(folder));
                 if !inside_image_folder && Format::detect(path).is_some() {
-                    inputs.datasets.push(path.to_owned());
+                    found.push(path.to_owned());
                 }
             }
         }
+        // Sorted by components, as a walk of sorted folders finds them.
+        found.sort();
+        datasets.extend(found);
     }
-    inputs.files.sort();
-    inputs.files.dedup();
+    let found = sort.len();
     let mut seen = std::collections::HashSet::new();
-    inputs
-        .datasets
-        .retain(|dataset| seen.insert(dataset.clone()));
-    Ok(inputs)
+    datasets.retain(|dataset| seen.insert(dataset.clone()));
+    Ok(Inputs {
+        files: FoundFiles {
+            sorted: sort
+                .finish()
+                .map_err(LockError::io(&std::env::temp_dir()))?,
+            last: None,
+        },
+        found,
+        bytes,
+        datasets,
+    })
 }
 
 /// The files a lock must never pin: itself and its sidecars.
@@ -449,28 +595,120 @@ pub fn own_files(lock_path: &Path) -> Vec<PathBuf> {
     let lock_path = absolute(lock_path);
     vec![
         records_path(&lock_path),
+        files_path(&lock_path),
         signature_path(&lock_path),
         lock_path,
     ]
 }
 
-/// Hashes every file of `inputs` in parallel, in input order.
-pub fn hash_files(
-    files: &[PathBuf],
+/// Hashes `files` in parallel, in input order, reporting bytes to `progress` (already started).
+pub fn hash_batch(
+    files: &[FoundFile],
     progress: &dyn Progress,
 ) -> Result<Vec<hashing::FileHash>, LockError> {
-    let total: u64 = files
-        .iter()
-        .map(|path| fs_err::metadata(path).map_or(0, |metadata| metadata.len()))
-        .sum();
-    progress.start("hashing files", Some(total), ProgressUnit::Bytes);
-    let results = hashing::sha256_files(files, &|size| progress.advance(size));
-    progress.finish();
-    files
+    let paths: Vec<PathBuf> = files.iter().map(|file| file.path.clone()).collect();
+    let results = hashing::sha256_files(&paths, &|size| progress.advance(size));
+    paths
         .iter()
         .zip(results)
         .map(|(path, result)| result.map_err(LockError::io(path)))
         .collect()
+}
+
+/// Hashes every file of `files` in batches, in parallel, and hands each to `sink` in order.
+pub fn hash_stream(
+    files: impl Iterator<Item = Result<FoundFile, LockError>>,
+    progress: &dyn Progress,
+    sink: &mut dyn FnMut(FoundFile, hashing::FileHash) -> Result<(), LockError>,
+) -> Result<(), LockError> {
+    let mut batch = Vec::with_capacity(HASH_BATCH);
+    let mut files = files.peekable();
+    while files.peek().is_some() {
+        batch.clear();
+        for file in files.by_ref().take(HASH_BATCH) {
+            batch.push(file?);
+        }
+        let hashes = hash_batch(&batch, progress)?;
+        for (file, hash) in batch.drain(..).zip(hashes) {
+            sink(file, hash)?;
+        }
+    }
+    Ok(())
+}
+
+/// The lock's `files` and `file_list`, and the files sidecar to commit, if any.
+type ListedFiles = (Vec<LockedFile>, Option<FileList>, Option<AtomicFile>);
+
+/// The file list as it is written: in memory up to [`INLINE_FILES`] files, then in the files
+/// sidecar.
+struct FileListWriter {
+    limit: usize,
+    sidecar: PathBuf,
+    base: PathBuf,
+    inline: Vec<LockedFile>,
+    spilled: Option<AtomicFile>,
+    count: u64,
+    bytes: u64,
+}
+
+impl FileListWriter {
+    fn new(lock_path: &Path, base: &Path, limit: usize) -> Self {
+        Self {
+            limit,
+            sidecar: files_path(&absolute(lock_path)),
+            base: base.to_owned(),
+            inline: Vec::new(),
+            spilled: None,
+            count: 0,
+            bytes: 0,
+        }
+    }
+
+    fn push(&mut self, file: LockedFile) -> Result<(), LockError> {
+        self.count += 1;
+        self.bytes += file.size;
+        if self.spilled.is_none() && self.inline.len() < self.limit {
+            self.inline.push(file);
+            return Ok(());
+        }
+        if self.spilled.is_none() {
+            let mut writer = AtomicFile::create(&self.sidecar)?;
+            for earlier in std::mem::take(&mut self.inline) {
+                write_line(&mut writer, &earlier, &self.sidecar)?;
+            }
+            self.spilled = Some(writer);
+        }
+        let writer = self.spilled.as_mut().expect("spilled above");
+        write_line(writer, &file, &self.sidecar)
+    }
+
+    /// The lock's `files` and `file_list`, and the sidecar to commit, if any.
+    fn finish(self) -> Result<ListedFiles, LockError> {
+        let Some(mut writer) = self.spilled else {
+            return Ok((self.inline, None, None));
+        };
+        writer.sync()?;
+        let staged = writer.writer.get_ref().path();
+        let hash = hashing::sha256_file(staged).map_err(LockError::io(staged))?;
+        let list = FileList {
+            path: stored_path(&self.base, &self.sidecar),
+            size: hash.size,
+            sha256: hash.sha256,
+            count: self.count,
+            bytes: self.bytes,
+        };
+        Ok((Vec::new(), Some(list), Some(writer)))
+    }
+}
+
+fn write_line(
+    writer: &mut AtomicFile,
+    value: &impl Serialize,
+    path: &Path,
+) -> Result<(), LockError> {
+    serde_json::to_writer(&mut writer.writer, value)
+        .map_err(|error| LockError::io(path)(std::io::Error::other(error)))?;
+    writer.writer.write_all(b"\n").map_err(LockError::io(path))
 }
 
 /// Creates the lock of `paths` (not yet written): hashes every file, reads every dataset, and
@@ -484,10 +722,8 @@ pub fn create(
     options: &LockOptions,
     progress: &dyn Progress,
 ) -> Result<Lock, LockError> {
-    let (lock, sidecar) = prepare(paths, lock_path, options, progress)?;
-    if let Some(sidecar) = sidecar {
-        sidecar.commit()?;
-    }
+    let (lock, sidecars) = prepare(paths, lock_path, options, progress)?;
+    sidecars.commit(lock_path)?;
     Ok(lock)
 }
 
@@ -501,35 +737,64 @@ pub fn create_and_write(
     options: &LockOptions,
     progress: &dyn Progress,
 ) -> Result<Lock, LockError> {
-    let (lock, sidecar) = prepare(paths, lock_path, options, progress)?;
+    let (lock, sidecars) = prepare(paths, lock_path, options, progress)?;
     let file = lock.prepare_write(lock_path)?;
-    if let Some(sidecar) = sidecar {
-        sidecar.commit()?;
-    }
+    sidecars.commit(lock_path)?;
     file.commit()?;
     Ok(lock)
 }
 
-/// The lock of `paths`, and its records sidecar written and synced but not yet in place.
+/// The sidecars of a lock, written and synced but not yet in place.
+struct Sidecars {
+    records: Option<AtomicFile>,
+    files: Option<AtomicFile>,
+}
+
+impl Sidecars {
+    /// Renames the sidecars into place; a files sidecar left by an earlier, larger lock is
+    /// removed when the new lock lists its files itself.
+    fn commit(self, lock_path: &Path) -> Result<(), LockError> {
+        if let Some(records) = self.records {
+            records.commit()?;
+        }
+        if let Some(files) = self.files {
+            files.commit()?;
+        } else {
+            let stale = files_path(lock_path);
+            if let Err(error) = fs_err::remove_file(&stale)
+                && error.kind() != std::io::ErrorKind::NotFound
+            {
+                return Err(LockError::io(&stale)(error));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The lock of `paths`, and its sidecars written and synced but not yet in place.
 fn prepare(
     paths: &[PathBuf],
     lock_path: &Path,
     options: &LockOptions,
     progress: &dyn Progress,
-) -> Result<(Lock, Option<AtomicFile>), LockError> {
+) -> Result<(Lock, Sidecars), LockError> {
     let base = lock_base(lock_path);
-    let inputs = expand(paths, &own_files(lock_path))?;
-    let hashes = hash_files(&inputs.files, progress)?;
-    let files = inputs
-        .files
-        .iter()
-        .zip(hashes)
-        .map(|(path, hash)| LockedFile {
-            path: stored_path(&base, path),
+    let inputs = expand(paths, &own_files(lock_path), &base)?;
+    let mut list = FileListWriter::new(
+        lock_path,
+        &base,
+        options.inline_files.unwrap_or(INLINE_FILES),
+    );
+    progress.start("hashing files", Some(inputs.bytes), ProgressUnit::Bytes);
+    hash_stream(inputs.files, progress, &mut |file, hash| {
+        list.push(LockedFile {
+            path: file.stored,
             size: hash.size,
             sha256: hash.sha256,
         })
-        .collect();
+    })?;
+    progress.finish();
+    let (files, file_list, files_sidecar) = list.finish()?;
 
     let mut datasets = Vec::new();
     let mut records = None;
@@ -584,15 +849,20 @@ fn prepare(
         pending = Some(writer);
     }
     let lock = Lock {
-        version: LOCK_VERSION,
+        version: if file_list.is_some() { 2 } else { 1 },
         tool: format!("antidote {}", env!("CARGO_PKG_VERSION")),
         created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         roots: paths.iter().map(|path| stored_path(&base, path)).collect(),
         files,
+        file_list,
         datasets,
         records,
     };
-    Ok((lock, pending))
+    let sidecars = Sidecars {
+        records: pending,
+        files: files_sidecar,
+    };
+    Ok((lock, sidecars))
 }
 
 impl Lock {
@@ -619,7 +889,7 @@ impl Lock {
                 path: path.to_owned(),
                 source,
             })?;
-        if versioned.version != LOCK_VERSION {
+        if !(1..=LOCK_VERSION).contains(&versioned.version) {
             return Err(LockError::Version {
                 path: path.to_owned(),
                 version: versioned.version,
@@ -662,6 +932,47 @@ impl Lock {
             })?;
         }
         Ok(entries)
+    }
+
+    /// How many files the lock pins.
+    #[must_use]
+    pub fn file_count(&self) -> u64 {
+        self.file_list
+            .as_ref()
+            .map_or(self.files.len() as u64, |list| list.count)
+    }
+
+    /// The total size of the files the lock pins.
+    #[must_use]
+    pub fn total_bytes(&self) -> u64 {
+        self.file_list.as_ref().map_or_else(
+            || self.files.iter().map(|file| file.size).sum(),
+            |list| list.bytes,
+        )
+    }
+
+    /// Where the files sidecar is, in version 2.
+    #[must_use]
+    pub fn files_sidecar(&self, lock_path: &Path) -> Option<PathBuf> {
+        self.file_list
+            .as_ref()
+            .map(|list| resolve(&lock_base(lock_path), &list.path))
+    }
+
+    /// The files the lock pins, in file order (see [`file_order`]): from the lock itself, or
+    /// streamed from the files sidecar, whose order is checked as it is read.
+    pub fn locked_files(
+        &self,
+        lock_path: &Path,
+    ) -> Result<Box<dyn Iterator<Item = Result<LockedFile, LockError>> + '_>, LockError> {
+        let Some(path) = self.files_sidecar(lock_path) else {
+            // Locks of version 1 written before the file order was fixed sort by absolute
+            // path; a list of at most a few thousand files is sorted here.
+            let mut files: Vec<&LockedFile> = self.files.iter().collect();
+            files.sort_by_cached_key(|file| file_order(&file.path));
+            return Ok(Box::new(files.into_iter().cloned().map(Ok)));
+        };
+        Ok(Box::new(crate::sidecar::LockedFiles::open(&path)?))
     }
 
     /// Where the records sidecar is, when the lock has one.
@@ -720,12 +1031,13 @@ mod tests {
         std::fs::write(root.join("sub/model.bin"), [0u8; 4]).unwrap();
         std::fs::write(root.join(".git/HEAD"), "ref").unwrap();
         std::fs::write(root.join("antidote.lock"), "{}").unwrap();
-        let inputs = expand(&[root.to_owned()], &own_files(&root.join("antidote.lock"))).unwrap();
-        let names: Vec<String> = inputs
-            .files
-            .iter()
-            .map(|path| stored_path(root, path))
-            .collect();
+        let inputs = expand(
+            &[root.to_owned()],
+            &own_files(&root.join("antidote.lock")),
+            &absolute(root),
+        )
+        .unwrap();
+        let names: Vec<String> = inputs.files.map(|file| file.unwrap().stored).collect();
         assert_eq!(names, vec!["a.csv", "sub/model.bin"]);
         assert_eq!(inputs.datasets, vec![absolute(&root.join("a.csv"))]);
     }

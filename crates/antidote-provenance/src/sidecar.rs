@@ -1,4 +1,4 @@
-//! Record entries on disk, in bounded memory: the records sidecar read as a stream, spools of
+//! Record entries on disk, in bounded memory: the records and files sidecars read as streams, spools of
 //! entries kept in temporary files, and an external merge sort over entries.
 //!
 //! A diff of two versions of a dataset of 50 million records cannot hold both versions'
@@ -17,7 +17,7 @@ use rayon::slice::ParallelSliceMut;
 use serde::Deserialize;
 
 use crate::diff::RecordEntry;
-use crate::lock::LockError;
+use crate::lock::{LockError, LockedFile};
 
 /// How much of its entries a [`Sorter`] keeps in memory before it writes a sorted run
 /// (estimated: the encoded size plus the overhead of the allocations).
@@ -67,6 +67,67 @@ pub fn for_each_entry(
         if dataset.is_none_or(|wanted| wanted == parsed.dataset) {
             sink(parsed.dataset, parsed.entry)?;
         }
+    }
+}
+
+/// The files sidecar of a version 2 lock, read line by line: one [`LockedFile`] per line, in
+/// file order ([`crate::lock::file_order`]); a line out of order is an error, since `verify`
+/// merges the list with a sorted walk.
+#[derive(Debug)]
+pub struct LockedFiles {
+    path: PathBuf,
+    reader: BufReader<fs_err::File>,
+    line: String,
+    number: u64,
+    last: Option<Vec<u8>>,
+}
+
+impl LockedFiles {
+    /// Opens the files sidecar at `path`.
+    pub fn open(path: &Path) -> Result<Self, LockError> {
+        let file = fs_err::File::open(path).map_err(LockError::io(path))?;
+        Ok(Self {
+            path: path.to_owned(),
+            reader: BufReader::with_capacity(1 << 18, file),
+            line: String::new(),
+            number: 0,
+            last: None,
+        })
+    }
+
+    fn next_file(&mut self) -> Result<Option<LockedFile>, LockError> {
+        self.line.clear();
+        if self
+            .reader
+            .read_line(&mut self.line)
+            .map_err(LockError::io(&self.path))?
+            == 0
+        {
+            return Ok(None);
+        }
+        self.number += 1;
+        let malformed = |source| LockError::Sidecar {
+            path: self.path.clone(),
+            line: self.number,
+            source,
+        };
+        let file: LockedFile = serde_json::from_str(self.line.trim_end()).map_err(malformed)?;
+        let key = crate::lock::file_order(&file.path);
+        if self.last.as_ref().is_some_and(|last| *last >= key) {
+            return Err(malformed(serde::de::Error::custom(
+                "the files are not in order, or a file is listed twice",
+            )));
+        }
+        self.last = Some(key);
+        Ok(Some(file))
+    }
+}
+
+impl Iterator for LockedFiles {
+    type Item = Result<LockedFile, LockError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_file().transpose()
     }
 }
 
@@ -299,7 +360,8 @@ pub struct Sorter {
     buffer: Vec<Item>,
     weight: usize,
     limit: usize,
-    runs: Vec<File>,
+    /// Sorted runs on disk with their merge level, levels non-increasing.
+    runs: Vec<(u32, File)>,
 }
 
 impl Sorter {
@@ -345,16 +407,37 @@ impl Sorter {
         }
         self.weight = 0;
         self.runs
-            .push(out.into_inner().map_err(io::IntoInnerError::into_error)?);
-        if self.runs.len() >= MAX_RUNS {
-            let runs = std::mem::take(&mut self.runs);
+            .push((0, out.into_inner().map_err(io::IntoInnerError::into_error)?));
+        // Runs form levels, like the digits of a counter: MAX_RUNS runs of one level merge
+        // into one run of the next. Each item is then rewritten once per level (merging every
+        // run into one each time rewrote everything merged so far: quadratic in disk traffic,
+        // and twice the entries on disk during the merge).
+        loop {
+            let level = self.runs.last().map_or(0, |(level, _)| *level);
+            let same = self
+                .runs
+                .iter()
+                .rev()
+                .take_while(|(other, _)| *other == level)
+                .count();
+            if same < MAX_RUNS {
+                break;
+            }
+            let runs = self
+                .runs
+                .split_off(self.runs.len() - same)
+                .into_iter()
+                .map(|(_, run)| run)
+                .collect();
             let mut merged = Merge::new(key, runs)?;
             let mut out = BufWriter::with_capacity(RUN_BUFFER, temporary()?);
             while let Some(item) = merged.next_item()? {
                 item.write(&mut out)?;
             }
-            self.runs
-                .push(out.into_inner().map_err(io::IntoInnerError::into_error)?);
+            self.runs.push((
+                level + 1,
+                out.into_inner().map_err(io::IntoInnerError::into_error)?,
+            ));
         }
         Ok(())
     }
@@ -367,7 +450,8 @@ impl Sorter {
             return Ok(Sorted::Memory(self.buffer.into_iter()));
         }
         self.spill()?;
-        Ok(Sorted::Runs(Merge::new(self.key, self.runs)?))
+        let runs = self.runs.into_iter().map(|(_, run)| run).collect();
+        Ok(Sorted::Runs(Merge::new(self.key, runs)?))
     }
 }
 

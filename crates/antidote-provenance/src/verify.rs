@@ -1,19 +1,25 @@
 //! Verification of data against a lock, and of a lock against its signature.
 //!
-//! Verification is cheap when nothing changed: files are re-hashed in parallel, and a dataset
-//! is re-read record by record only when one of its files changed. Then its records are
+//! Verification is cheap when nothing changed: files are re-hashed in parallel, in batches of a
+//! fresh walk merged with the lock's file list (both in file order, so memory does not grow
+//! with the number of files), and a dataset is re-read record by record only when one of its
+//! files changed. Then its records are
 //! compared with the lock's records sidecar to say exactly which were added, removed or
 //! modified.
 
-use std::collections::{BTreeMap, HashSet};
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use antidote_core::{Digest, Progress};
+use antidote_core::{Digest, Progress, ProgressUnit};
 use p256::ecdsa::VerifyingKey;
 use serde::Serialize;
 
 use crate::diff::{RecordDiff, RecordEntry, StreamingDiff};
-use crate::lock::{self, Lock, LockError};
+use crate::lock::{self, Lock, LockError, LockedFile};
+
+/// Files hashed per parallel batch while the file list is merged with the walk.
+const HASH_BATCH: usize = 1024;
 use crate::{attest, hashing, sidecar};
 
 /// How one file differs from the lock.
@@ -163,37 +169,7 @@ pub fn verify(
     let base = lock::lock_base(lock_path);
     let signature = attest::check_lock_signature(lock_path, key)?;
 
-    let paths: Vec<PathBuf> = lock
-        .files
-        .iter()
-        .map(|file| lock::resolve(&base, &file.path))
-        .collect();
-    let (present, missing): (Vec<usize>, Vec<usize>) =
-        (0..paths.len()).partition(|index| paths[*index].is_file());
-    let present_paths: Vec<PathBuf> = present.iter().map(|index| paths[*index].clone()).collect();
-    let hashes = lock::hash_files(&present_paths, progress)?;
-    let mut files: Vec<FileReport> = Vec::new();
-    for (index, hash) in present.iter().zip(hashes) {
-        let locked = &lock.files[*index];
-        if hash.sha256 != locked.sha256 || hash.size != locked.size {
-            files.push(FileReport {
-                path: locked.path.clone(),
-                change: FileChange::Modified {
-                    old_size: locked.size,
-                    new_size: hash.size,
-                    old_sha256: locked.sha256,
-                    new_sha256: hash.sha256,
-                },
-            });
-        }
-    }
-    for index in missing {
-        files.push(FileReport {
-            path: lock.files[index].path.clone(),
-            change: FileChange::Missing,
-        });
-    }
-    files.extend(added_files(&lock, lock_path, &base)?);
+    let mut files = check_files(&lock, lock_path, &base, progress)?;
     files.sort_by(|a, b| a.path.cmp(&b.path));
 
     let records_file = match &lock.records {
@@ -236,7 +212,7 @@ pub fn verify(
 
     Ok(VerifyReport {
         lock: lock_path.to_owned(),
-        files_checked: lock.files.len(),
+        files_checked: usize::try_from(lock.file_count()).unwrap_or(usize::MAX),
         files,
         records_file,
         datasets,
@@ -244,31 +220,126 @@ pub fn verify(
     })
 }
 
-/// Files now inside a locked folder that the lock does not list.
-fn added_files(lock: &Lock, lock_path: &Path, base: &Path) -> Result<Vec<FileReport>, LockError> {
+/// How the files sidecar of a version 2 lock differs from what the lock pins, if it does.
+fn file_list_change(lock: &Lock, lock_path: &Path) -> Option<FileReport> {
+    let (list, path) = (lock.file_list.as_ref()?, lock.files_sidecar(lock_path)?);
+    let change = match hashing::sha256_file(&path) {
+        Ok(hash) if hash.sha256 == list.sha256 && hash.size == list.size => return None,
+        Ok(hash) => FileChange::Modified {
+            old_size: list.size,
+            new_size: hash.size,
+            old_sha256: list.sha256,
+            new_sha256: hash.sha256,
+        },
+        Err(_) => FileChange::Missing,
+    };
+    Some(FileReport {
+        path: list.path.clone(),
+        change,
+    })
+}
+
+/// The files that differ from the lock: a fresh walk of the locked paths merged with the
+/// lock's file list, both in file order, so that memory holds one batch of files being hashed
+/// and the differences, however many files there are. A files sidecar that no longer matches
+/// the lock is itself reported, and its list used as far as it reads.
+fn check_files(
+    lock: &Lock,
+    lock_path: &Path,
+    base: &Path,
+    progress: &dyn Progress,
+) -> Result<Vec<FileReport>, LockError> {
+    let mut changes = Vec::new();
+    if let Some(change) = file_list_change(lock, lock_path) {
+        let missing = change.change == FileChange::Missing;
+        changes.push(change);
+        if missing {
+            return Ok(changes);
+        }
+    }
+
     let roots: Vec<PathBuf> = lock
         .roots
         .iter()
         .map(|root| lock::resolve(base, root))
-        .filter(|root| root.is_dir())
+        .filter(|root| root.exists())
         .collect();
-    if roots.is_empty() {
-        return Ok(Vec::new());
-    }
-    let known: HashSet<&str> = lock.files.iter().map(|file| file.path.as_str()).collect();
-    let inputs = lock::expand(&roots, &lock::own_files(lock_path))?;
-    let mut added = Vec::new();
-    for path in inputs.files {
-        let stored = lock::stored_path(base, &path);
-        if !known.contains(stored.as_str()) {
-            let size = fs_err::metadata(&path).map_or(0, |metadata| metadata.len());
-            added.push(FileReport {
-                path: stored,
-                change: FileChange::Added { size },
-            });
+    let mut found = lock::expand(&roots, &lock::own_files(lock_path), base)?
+        .files
+        .peekable();
+    let mut locked = lock.locked_files(lock_path)?.peekable();
+    progress.start(
+        "hashing files",
+        Some(lock.total_bytes()),
+        ProgressUnit::Bytes,
+    );
+    let mut batch: Vec<(lock::FoundFile, LockedFile)> = Vec::with_capacity(HASH_BATCH);
+    let flush = |batch: &mut Vec<(lock::FoundFile, LockedFile)>,
+                 changes: &mut Vec<FileReport>|
+     -> Result<(), LockError> {
+        let (found, locked): (Vec<lock::FoundFile>, Vec<LockedFile>) = batch.drain(..).unzip();
+        let hashes = lock::hash_batch(&found, progress)?;
+        for (locked, hash) in locked.into_iter().zip(hashes) {
+            if hash.sha256 != locked.sha256 || hash.size != locked.size {
+                changes.push(FileReport {
+                    change: FileChange::Modified {
+                        old_size: locked.size,
+                        new_size: hash.size,
+                        old_sha256: locked.sha256,
+                        new_sha256: hash.sha256,
+                    },
+                    path: locked.path,
+                });
+            }
+        }
+        Ok(())
+    };
+    loop {
+        let order = match (locked.peek(), found.peek()) {
+            (None, None) => break,
+            (Some(Err(_)), _) => {
+                locked.next().transpose()?;
+                continue;
+            }
+            (_, Some(Err(_))) => {
+                found.next().transpose()?;
+                continue;
+            }
+            (Some(Ok(_)), None) => Ordering::Less,
+            (None, Some(Ok(_))) => Ordering::Greater,
+            (Some(Ok(old)), Some(Ok(new))) => {
+                lock::file_order(&old.path).cmp(&lock::file_order(&new.stored))
+            }
+        };
+        match order {
+            Ordering::Less => {
+                let old = locked.next().expect("peeked")?;
+                changes.push(FileReport {
+                    path: old.path,
+                    change: FileChange::Missing,
+                });
+            }
+            Ordering::Greater => {
+                let new = found.next().expect("peeked")?;
+                let size = fs_err::metadata(&new.path).map_or(0, |metadata| metadata.len());
+                changes.push(FileReport {
+                    path: new.stored,
+                    change: FileChange::Added { size },
+                });
+            }
+            Ordering::Equal => {
+                let old = locked.next().expect("peeked")?;
+                let new = found.next().expect("peeked")?;
+                batch.push((new, old));
+                if batch.len() == HASH_BATCH {
+                    flush(&mut batch, &mut changes)?;
+                }
+            }
         }
     }
-    Ok(added)
+    flush(&mut batch, &mut changes)?;
+    progress.finish();
+    Ok(changes)
 }
 
 /// Reads a dataset whose files changed and diffs it against the lock's entries (`old`: the
@@ -335,4 +406,291 @@ pub fn label_count_changes(
             (before != after).then(|| (label.clone(), before, after))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use antidote_core::NoProgress;
+
+    use super::*;
+    use crate::lock::{LockOptions, create_and_write};
+
+    /// `root/data`: a CSV, a model file, nested notes, and a two-class image folder.
+    fn data(root: &Path) {
+        let data = root.join("data");
+        for folder in ["pics/cat", "pics/dog", "notes/a", "notes/a-b"] {
+            std::fs::create_dir_all(data.join(folder)).unwrap();
+        }
+        std::fs::write(data.join("rows.csv"), "id,label,x\na,cat,1\nb,dog,2\n").unwrap();
+        std::fs::write(data.join("model.bin"), [7u8; 16]).unwrap();
+        std::fs::write(data.join("notes/a/x.txt"), "x").unwrap();
+        std::fs::write(data.join("notes/a-b/y.txt"), "y").unwrap();
+        for (index, name) in ["pics/cat/1.png", "pics/cat/2.png", "pics/dog/3.png"]
+            .into_iter()
+            .enumerate()
+        {
+            let pixel = u8::try_from(index * 40).unwrap();
+            image::GrayImage::from_pixel(2, 2, image::Luma([pixel]))
+                .save(data.join(name))
+                .unwrap();
+        }
+    }
+
+    fn lock_with(root: &Path, inline_files: usize) -> (PathBuf, Lock) {
+        let lock_path = root.join("antidote.lock");
+        let options = LockOptions {
+            inline_files: Some(inline_files),
+            ..LockOptions::default()
+        };
+        let lock =
+            create_and_write(&[root.join("data")], &lock_path, &options, &NoProgress).unwrap();
+        (lock_path, lock)
+    }
+
+    fn changes(report: &VerifyReport) -> Vec<(String, &'static str)> {
+        report
+            .files
+            .iter()
+            .map(|file| {
+                let kind = match file.change {
+                    FileChange::Modified { .. } => "modified",
+                    FileChange::Missing => "missing",
+                    FileChange::Added { .. } => "added",
+                };
+                (file.path.clone(), kind)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_lock_of_many_files_keeps_them_in_the_files_sidecar_in_file_order() {
+        let dir = tempfile::tempdir().unwrap();
+        data(dir.path());
+        let (lock_path, lock) = lock_with(dir.path(), 2);
+        assert_eq!(lock.version, 2);
+        assert!(lock.files.is_empty());
+        let list = lock.file_list.as_ref().unwrap();
+        assert_eq!(
+            (list.count, list.path.as_str()),
+            (7, "antidote.lock.files.jsonl")
+        );
+        let listed: Vec<String> = lock
+            .locked_files(&lock_path)
+            .unwrap()
+            .map(|file| file.unwrap().path)
+            .collect();
+        // Component order: `notes/a/x.txt` before `notes/a-b/y.txt`.
+        assert_eq!(
+            listed,
+            [
+                "data/model.bin",
+                "data/notes/a/x.txt",
+                "data/notes/a-b/y.txt",
+                "data/pics/cat/1.png",
+                "data/pics/cat/2.png",
+                "data/pics/dog/3.png",
+                "data/rows.csv",
+            ]
+        );
+        // The same files as the lock that lists them itself, and the same datasets and roots.
+        let inline_dir = tempfile::tempdir().unwrap();
+        data(inline_dir.path());
+        let (_, inline) = lock_with(inline_dir.path(), 100);
+        assert_eq!(inline.version, 1);
+        assert!(inline.file_list.is_none());
+        let inline_paths: Vec<&str> = inline.files.iter().map(|file| file.path.as_str()).collect();
+        assert_eq!(inline_paths, listed);
+        assert_eq!(inline.datasets, lock.datasets);
+        assert_eq!(inline.total_bytes(), lock.total_bytes());
+
+        let report = verify(&lock_path, None, &NoProgress).unwrap();
+        assert!(report.passed(), "{report:?}");
+        assert_eq!(report.files_checked, 7);
+    }
+
+    #[test]
+    fn verify_merges_the_files_sidecar_with_a_fresh_walk() {
+        let dir = tempfile::tempdir().unwrap();
+        data(dir.path());
+        let (lock_path, _) = lock_with(dir.path(), 2);
+        let data = dir.path().join("data");
+        std::fs::write(data.join("model.bin"), [8u8; 16]).unwrap();
+        std::fs::remove_file(data.join("notes/a/x.txt")).unwrap();
+        std::fs::write(data.join("notes/a/z.txt"), "new").unwrap();
+        image::GrayImage::from_pixel(2, 2, image::Luma([255]))
+            .save(data.join("pics/cat/2.png"))
+            .unwrap();
+        let report = verify(&lock_path, None, &NoProgress).unwrap();
+        assert!(!report.passed());
+        assert_eq!(
+            changes(&report),
+            [
+                ("data/model.bin".to_owned(), "modified"),
+                ("data/notes/a/x.txt".to_owned(), "missing"),
+                ("data/notes/a/z.txt".to_owned(), "added"),
+                ("data/pics/cat/2.png".to_owned(), "modified"),
+            ]
+        );
+        let pics = report
+            .datasets
+            .iter()
+            .find(|dataset| dataset.path == "data/pics")
+            .unwrap();
+        let DatasetOutcome::Changed { diff, .. } = &pics.outcome else {
+            panic!("the image folder changed: {pics:?}");
+        };
+        assert_eq!(diff.changed.len(), 1, "{diff:?}");
+        assert_eq!(diff.changed[0].id, "cat/2.png");
+    }
+
+    #[test]
+    fn an_edited_files_sidecar_is_reported_and_a_disordered_one_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        data(dir.path());
+        let (lock_path, _) = lock_with(dir.path(), 2);
+        let sidecar = crate::lock::files_path(&lock_path);
+        let text = std::fs::read_to_string(&sidecar).unwrap();
+        let mut lines: Vec<&str> = text.lines().collect();
+        // Dropping a line hides nothing: the list no longer matches the lock, and the file
+        // it named shows up as added.
+        let dropped = lines.remove(0).to_owned();
+        std::fs::write(&sidecar, lines.join("\n") + "\n").unwrap();
+        let report = verify(&lock_path, None, &NoProgress).unwrap();
+        assert_eq!(
+            changes(&report),
+            [
+                ("antidote.lock.files.jsonl".to_owned(), "modified"),
+                ("data/model.bin".to_owned(), "added"),
+            ]
+        );
+        lines.insert(2, &dropped);
+        std::fs::write(&sidecar, lines.join("\n") + "\n").unwrap();
+        let error = verify(&lock_path, None, &NoProgress).unwrap_err();
+        assert!(
+            matches!(error, LockError::Sidecar { line: 3, .. }),
+            "{error:?}"
+        );
+        std::fs::remove_file(&sidecar).unwrap();
+        let report = verify(&lock_path, None, &NoProgress).unwrap();
+        assert_eq!(
+            changes(&report),
+            [("antidote.lock.files.jsonl".to_owned(), "missing")]
+        );
+        assert!(!report.passed());
+    }
+
+    #[test]
+    fn a_smaller_lock_removes_the_files_sidecar_of_a_larger_one() {
+        let dir = tempfile::tempdir().unwrap();
+        data(dir.path());
+        let (lock_path, _) = lock_with(dir.path(), 2);
+        assert!(crate::lock::files_path(&lock_path).exists());
+        let (_, lock) = lock_with(dir.path(), 100);
+        assert_eq!(lock.version, 1);
+        assert!(!crate::lock::files_path(&lock_path).exists());
+        assert!(verify(&lock_path, None, &NoProgress).unwrap().passed());
+    }
+}
+
+/// A lock written by antidote before version 2 (`resources/test/fixtures/lock_v1`, made with
+/// `antidote lock data` of that build): it still verifies, with the same Merkle roots.
+#[cfg(test)]
+mod version_1 {
+    use std::path::Path;
+
+    use antidote_core::NoProgress;
+
+    use super::*;
+
+    fn copy(from: &Path, to: &Path) {
+        for entry in walkdir::WalkDir::new(from) {
+            let entry = entry.unwrap();
+            let target = to.join(entry.path().strip_prefix(from).unwrap());
+            if entry.file_type().is_dir() {
+                std::fs::create_dir_all(&target).unwrap();
+            } else {
+                std::fs::copy(entry.path(), &target).unwrap();
+            }
+        }
+    }
+
+    fn fixture() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        copy(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("resources/test/fixtures/lock_v1"),
+            dir.path(),
+        );
+        dir
+    }
+
+    #[test]
+    fn an_old_lock_verifies_and_a_new_lock_of_the_same_data_has_its_roots() {
+        let dir = fixture();
+        let lock_path = dir.path().join("antidote.lock");
+        let old = Lock::read(&lock_path).unwrap();
+        assert_eq!(old.version, 1);
+        assert!(old.file_list.is_none());
+        let report = verify(&lock_path, None, &NoProgress).unwrap();
+        assert!(report.passed(), "{report:?}");
+        assert_eq!(report.files_checked, 8);
+
+        let new_path = dir.path().join("new.lock");
+        let new = crate::lock::create_and_write(
+            &[dir.path().join("data")],
+            &new_path,
+            &crate::lock::LockOptions::default(),
+            &NoProgress,
+        )
+        .unwrap();
+        assert_eq!(new.version, 1);
+        assert_eq!(new.datasets, old.datasets);
+        let mut old_files = old.files.clone();
+        old_files.sort_by_key(|file| crate::lock::file_order(&file.path));
+        assert_eq!(new.files, old_files);
+        assert_eq!(
+            std::fs::read(crate::lock::records_path(&new_path)).unwrap(),
+            std::fs::read(crate::lock::records_path(&lock_path)).unwrap()
+        );
+    }
+
+    #[test]
+    fn an_old_lock_names_what_changed() {
+        let dir = fixture();
+        let data = dir.path().join("data");
+        let rows = std::fs::read_to_string(data.join("rows.csv")).unwrap();
+        std::fs::write(data.join("rows.csv"), rows.replace("r2,dog", "r2,cat")).unwrap();
+        std::fs::remove_file(data.join("notes/a/x.txt")).unwrap();
+        std::fs::write(data.join("notes/new.txt"), "new").unwrap();
+        let report = verify(&dir.path().join("antidote.lock"), None, &NoProgress).unwrap();
+        let files: Vec<(&str, bool)> = report
+            .files
+            .iter()
+            .map(|file| {
+                (
+                    file.path.as_str(),
+                    matches!(file.change, FileChange::Added { .. }),
+                )
+            })
+            .collect();
+        assert_eq!(
+            files,
+            [
+                ("data/notes/a/x.txt", false),
+                ("data/notes/new.txt", true),
+                ("data/rows.csv", false)
+            ]
+        );
+        let rows = report
+            .datasets
+            .iter()
+            .find(|dataset| dataset.path == "data/rows.csv")
+            .unwrap();
+        let DatasetOutcome::Changed { diff, .. } = &rows.outcome else {
+            panic!("the rows changed: {rows:?}");
+        };
+        assert_eq!(diff.changed.len(), 1);
+        assert_eq!(diff.changed[0].id, "r2");
+    }
 }

@@ -56,6 +56,7 @@ fn lock(
         let options = locking::LockOptions {
             read: read_options(read)?,
             files_only,
+            ..locking::LockOptions::default()
         };
         let created = locking::create_and_write(&paths, &output, &options, &NoProgress)?;
         Ok(serde_json::to_string(&created)?)

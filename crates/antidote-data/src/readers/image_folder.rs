@@ -5,7 +5,8 @@
 //! images within a class are sorted by their path relative to the class folder (sub-folders of a
 //! class folder are walked too, as torchvision does), and each record has the columns `id` (the
 //! path relative to the root, `/`-separated), `label` (the class) and `image`. Files are listed
-//! when the folder is opened and decoded one at a time as records are read.
+//! when the folder is opened, through an external sort so that the listing of millions of images
+//! does not stay in memory, and decoded a window at a time as records are read.
 
 use std::collections::VecDeque;
 use std::io::BufReader;
@@ -16,6 +17,7 @@ use image::ImageDecoder;
 use rayon::prelude::*;
 
 use super::{Row, RowSource};
+use crate::external_sort::{ExternalSort, Sorted, bytes_path, path_bytes};
 use crate::limits::Limits;
 use crate::{ColumnKind, Image, ReadError, Value};
 
@@ -109,7 +111,7 @@ pub(crate) fn is_image_folder(path: &Path) -> bool {
     })
 }
 
-/// One image file of the folder.
+/// One image file of the folder, listed and waiting to be decoded.
 struct Entry {
     /// The file.
     path: PathBuf,
@@ -123,14 +125,16 @@ struct Entry {
 /// few enough that the decoded window stays small next to a reader's batch.
 const DECODE_WINDOW: usize = 32;
 
-/// Streams the images of a folder, decoding a window of the next images in parallel.
+/// Streams the images of a folder in record order, decoding a window of the next images in
+/// parallel. The listing is an external sort (class index, then id), so a folder of millions
+/// of images is read in the same bounded memory as a folder of ten.
 struct ImageFolderSource {
     columns: Vec<(Arc<str>, ColumnKind)>,
     classes: Vec<String>,
-    entries: Vec<Entry>,
-    next: usize,
-    /// The decoded images of `entries[next..next + decoded.len()]`, in order.
-    decoded: VecDeque<Result<Image, ImageFailure>>,
+    listing: Sorted,
+    next: u64,
+    /// The listed images of the window being read, in order, with their decoded images.
+    window: VecDeque<(Entry, Result<Image, ImageFailure>)>,
     limits: Limits,
 }
 
@@ -161,13 +165,15 @@ fn list_classes(root: &Path) -> Result<Vec<(String, PathBuf)>, ReadError> {
     Ok(classes)
 }
 
-/// The image files under one class folder, with their ids, sorted by id.
+/// Lists the image files under one class folder into `listing`, keyed by the class's index
+/// and the image's id; returns how many.
 fn list_images(
-    root: &Path,
+    class: u32,
     class_name: &str,
     class_path: &Path,
-) -> Result<Vec<(String, PathBuf)>, ReadError> {
-    let mut images = Vec::new();
+    listing: &mut ExternalSort,
+) -> Result<u64, ReadError> {
+    let mut count = 0;
     let walk = walkdir::WalkDir::new(class_path)
         .min_depth(1)
         .follow_links(true)
@@ -184,56 +190,60 @@ fn list_images(
         if entry.file_type().is_dir() {
             continue;
         }
-        let path = entry.into_path();
-        if !is_image_name(&path) {
+        let path = entry.path();
+        if !is_image_name(path) {
             tracing::debug!("ignoring `{}`: not a PNG or JPEG file", path.display());
             continue;
         }
-        let relative = path.strip_prefix(class_path).unwrap_or(&path);
-        let mut id = class_name.to_owned();
+        let relative = path.strip_prefix(class_path).unwrap_or(path);
+        let mut key = class.to_be_bytes().to_vec();
+        key.extend_from_slice(class_name.as_bytes());
         for component in relative.components() {
-            id.push('/');
-            id.push_str(&component.as_os_str().to_string_lossy());
+            key.push(b'/');
+            key.extend_from_slice(component.as_os_str().to_string_lossy().as_bytes());
         }
-        images.push((id, path));
+        listing
+            .push(key, path_bytes(path))
+            .map_err(|source| io_error(&std::env::temp_dir(), source))?;
+        count += 1;
     }
-    images.sort_by(|a, b| a.0.cmp(&b.0));
-    if images.is_empty() {
-        tracing::debug!(
-            "class folder `{}` under `{}` has no images",
-            class_name,
-            root.display()
-        );
-    }
-    Ok(images)
+    Ok(count)
 }
 
-/// Opens an image folder; returns the source and the image files it reads, in record order.
+/// Opens an image folder; returns the source and the files it is read from (the folder).
 pub(crate) fn open(
     path: &Path,
     limits: Limits,
 ) -> Result<(Box<dyn RowSource>, Vec<PathBuf>), ReadError> {
     let mut classes = Vec::new();
-    let mut entries = Vec::new();
+    let mut listing = ExternalSort::default();
     for (class_name, class_path) in list_classes(path)? {
-        let images = list_images(path, &class_name, &class_path)?;
-        if images.is_empty() {
+        // The index among the classes with images: an empty class folder gives its number to
+        // the next one.
+        let class = u32::try_from(classes.len()).map_err(|_| {
+            io_error(
+                path,
+                std::io::Error::other("more than 4 billion class folders"),
+            )
+        })?;
+        if list_images(class, &class_name, &class_path, &mut listing)? == 0 {
+            tracing::debug!(
+                "class folder `{}` under `{}` has no images",
+                class_name,
+                path.display()
+            );
             continue;
         }
-        let class = classes.len();
-        entries.extend(images.into_iter().map(|(id, image_path)| Entry {
-            path: image_path,
-            id,
-            class,
-        }));
         classes.push(class_name);
     }
-    if entries.is_empty() {
+    if listing.is_empty() {
         return Err(ReadError::Empty {
             path: path.to_owned(),
         });
     }
-    let files = entries.iter().map(|entry| entry.path.clone()).collect();
+    let listing = listing
+        .finish()
+        .map_err(|source| io_error(&std::env::temp_dir(), source))?;
     let source = ImageFolderSource {
         columns: vec![
             (Arc::from("id"), ColumnKind::Categorical),
@@ -241,12 +251,29 @@ pub(crate) fn open(
             (Arc::from("image"), ColumnKind::Image),
         ],
         classes,
-        entries,
+        listing,
         next: 0,
-        decoded: VecDeque::with_capacity(DECODE_WINDOW),
+        window: VecDeque::with_capacity(DECODE_WINDOW),
         limits,
     };
-    Ok((Box::new(source), files))
+    Ok((Box::new(source), vec![path.to_owned()]))
+}
+
+impl ImageFolderSource {
+    /// The next listed image, `None` after the last.
+    fn next_entry(&mut self) -> Option<Result<Entry, ReadError>> {
+        let (key, path) = match self.listing.next()? {
+            Ok(pair) => pair,
+            Err(source) => return Some(Err(io_error(&std::env::temp_dir(), source))),
+        };
+        let (class, id) = key.split_at(4);
+        let class = u32::from_be_bytes(class.try_into().expect("four bytes")) as usize;
+        Some(Ok(Entry {
+            path: bytes_path(path),
+            id: String::from_utf8_lossy(id).into_owned(),
+            class,
+        }))
+    }
 }
 
 impl RowSource for ImageFolderSource {
@@ -255,34 +282,36 @@ impl RowSource for ImageFolderSource {
     }
 
     fn next_row(&mut self) -> Option<Result<Row, ReadError>> {
-        let index = self.next;
-        let entry = self.entries.get(index)?;
-        if self.decoded.is_empty() {
-            // Decode the next window in parallel; results keep the files' order, so records
-            // come out exactly as one-at-a-time decoding gives them.
-            let end = (index + DECODE_WINDOW).min(self.entries.len());
+        if self.window.is_empty() {
+            // List and decode the next window in parallel; results keep the files' order, so
+            // records come out exactly as one-at-a-time decoding gives them.
+            let mut entries = Vec::with_capacity(DECODE_WINDOW);
+            while entries.len() < DECODE_WINDOW {
+                match self.next_entry() {
+                    Some(Ok(entry)) => entries.push(entry),
+                    Some(Err(error)) => return Some(Err(error)),
+                    None => break,
+                }
+            }
             let limits = self.limits;
-            let window: Vec<Result<Image, ImageFailure>> = self.entries[index..end]
+            let decoded: Vec<Result<Image, ImageFailure>> = entries
                 .par_iter()
                 .map(|entry| read_image(&entry.path, limits))
                 .collect();
-            self.decoded.extend(window);
+            self.window.extend(entries.into_iter().zip(decoded));
         }
-        // Advance first, so that an unreadable image is skipped on the next call.
+        let (entry, decoded) = self.window.pop_front()?;
+        let index = self.next;
         self.next += 1;
-        let decoded = self
-            .decoded
-            .pop_front()
-            .expect("the window holds the image at `next`");
         let image = match decoded {
             Ok(image) => image,
-            Err(failure) => return Some(Err(failure.into_read_error(entry.path.clone()))),
+            Err(failure) => return Some(Err(failure.into_read_error(entry.path))),
         };
         let names = &self.columns;
         Some(Ok(Row {
-            line: index as u64,
+            line: index,
             values: vec![
-                (Arc::clone(&names[0].0), Value::Text(entry.id.clone())),
+                (Arc::clone(&names[0].0), Value::Text(entry.id)),
                 (
                     Arc::clone(&names[1].0),
                     Value::Text(self.classes[entry.class].clone()),
@@ -477,8 +506,7 @@ mod tests {
         assert_eq!(labels, ["cat", "cat", "dog", "dog"]);
         let lines: Vec<u64> = rows.iter().map(|row| row.line).collect();
         assert_eq!(lines, [0, 1, 2, 3]);
-        assert_eq!(files.len(), 4);
-        assert_eq!(files[3], root.path().join("dog").join("b.JPG"));
+        assert_eq!(files, [root.path().to_owned()]);
 
         let grey = image(&rows[1]);
         assert_eq!((grey.width, grey.height, grey.channels), (2, 2, 1));
@@ -510,8 +538,7 @@ mod tests {
         truncated.truncate(truncated.len() / 2);
         fs_err::write(root.path().join("dog").join("0.png"), truncated).unwrap();
 
-        let (mut source, files) = open(root.path(), LIMITS).unwrap();
-        assert_eq!(files.len(), 6);
+        let (mut source, _) = open(root.path(), LIMITS).unwrap();
         let results = read_all(source.as_mut());
         assert_eq!(results.len(), 6);
         for (index, name) in [(1, "cat/0015.png"), (3, "dog/0.png")] {
@@ -586,7 +613,7 @@ mod tests {
         let root = folder();
         let dataset = crate::Dataset::open(root.path(), &crate::ReadOptions::default()).unwrap();
         assert_eq!(dataset.format(), crate::Format::ImageFolder);
-        assert_eq!(dataset.files().len(), 4);
+        assert_eq!(dataset.files(), [root.path().to_owned()]);
         let role = |name: &str| dataset.schema().column(name).unwrap().role;
         assert_eq!(
             [role("id"), role("label"), role("image")],

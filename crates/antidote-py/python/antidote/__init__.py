@@ -166,8 +166,20 @@ class Lock:
 
     @property
     def files(self) -> list:
-        """Every file: ``path``, ``size``, ``sha256`` (``sha256:<hex>``)."""
-        return self.document["files"]
+        """Every file: ``path``, ``size``, ``sha256`` (``sha256:<hex>``).
+
+        A lock of more than 10 000 files (format version 2) keeps them in its files sidecar
+        (``file_list``), which is read here, whole: iterate ``open(...)`` over the sidecar's
+        lines instead for millions of files.
+        """
+        file_list = self.document.get("file_list")
+        if not file_list:
+            return self.document["files"]
+        sidecar = Path(file_list["path"])
+        if not sidecar.is_absolute():
+            sidecar = self.path.parent / sidecar
+        with open(sidecar, encoding="utf-8") as lines:
+            return [json.loads(line) for line in lines if line.strip()]
 
     @property
     def datasets(self) -> list:

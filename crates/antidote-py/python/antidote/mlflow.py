@@ -31,6 +31,12 @@ def tags_of(lock: Lock) -> dict:
         tags[f"antidote.dataset.{dataset['path']}.records"] = str(dataset["record_count"])
     if len(lock.datasets) == 1:
         tags["antidote.merkle_root"] = lock.datasets[0]["merkle_root"]
+    file_list = lock.document.get("file_list")
+    if file_list:
+        # A lock of more files than a lock lists (format version 2): one tag for their list,
+        # which pins every file, rather than millions of tags.
+        tags[f"antidote.file.{file_list['path']}.sha256"] = file_list["sha256"]
+        return tags
     for file in lock.files:
         tags[f"antidote.file.{file['path']}.sha256"] = file["sha256"]
     return tags
@@ -47,7 +53,8 @@ def log_lock(
     Each locked dataset becomes an input of the run (``mlflow.log_input``): its source is the
     dataset's path, its digest the first 36 hex characters of its Merkle root (MLflow's limit),
     and its input tags carry the full root and the record count. The run's tags get every root
-    and every file's SHA-256 (see ``tags_of``).
+    and every file's SHA-256, or the files sidecar's for a lock of more than 10 000 files (see
+    ``tags_of``).
     """
     import mlflow
     from mlflow.data.dataset_source_registry import resolve_dataset_source

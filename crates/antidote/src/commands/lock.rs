@@ -29,6 +29,7 @@ pub fn lock(args: &LockArgs, settings: &Settings, printer: Printer) -> anyhow::R
     let options = lock::LockOptions {
         read: args.dataset.read_options(),
         files_only: args.files_only,
+        ..lock::LockOptions::default()
     };
     let progress = printer.progress();
     // The lock and its sidecar are a pair: a crash leaves the old ones or the new ones.
@@ -40,7 +41,7 @@ pub fn lock(args: &LockArgs, settings: &Settings, printer: Printer) -> anyhow::R
 
     warn_about(&created, printer);
 
-    let total_bytes: u64 = created.files.iter().map(|file| file.size).sum();
+    let total_bytes = created.total_bytes();
     let key_id = key.as_ref().map(|key| signing::key_id(key.verifying_key()));
     record(
         settings,
@@ -49,7 +50,7 @@ pub fn lock(args: &LockArgs, settings: &Settings, printer: Printer) -> anyhow::R
         &args.output.display().to_string(),
         "ok",
         json!({
-            "files": created.files.len(),
+            "files": created.file_count(),
             "bytes": total_bytes,
             "datasets": created.datasets.iter().map(|dataset| json!({
                 "path": dataset.path,
@@ -64,7 +65,7 @@ pub fn lock(args: &LockArgs, settings: &Settings, printer: Printer) -> anyhow::R
         printer.out_json(&json!({
             "lock": args.output,
             "signature": signature,
-            "files": created.files.len(),
+            "files": created.file_count(),
             "bytes": total_bytes,
             "datasets": created.datasets,
         }))?;
@@ -72,7 +73,7 @@ pub fn lock(args: &LockArgs, settings: &Settings, printer: Printer) -> anyhow::R
     }
     printer.out(&format!(
         "locked {} ({}) and {} in {:.2}s",
-        plural(created.files.len() as u64, "file"),
+        plural(created.file_count(), "file"),
         human_bytes(total_bytes),
         plural(created.datasets.len() as u64, "dataset"),
         started.elapsed().as_secs_f64()
