@@ -143,8 +143,8 @@ impl AccuracyCheck {
             baseline.map(|baseline| accuracy_of(baseline, &mut (0..labels.len())));
         let delta = baseline_accuracy.map(|baseline| accuracy - baseline);
         let overall = baseline.map(|baseline| paired(baseline, &mut (0..labels.len())));
-        let overall_failed = overall
-            .is_some_and(|change| change.shows_drop_beyond(thresholds.max_accuracy_drop));
+        let overall_failed =
+            overall.is_some_and(|change| change.shows_drop_beyond(thresholds.max_accuracy_drop));
         let classes: Vec<ClassAccuracy> = classes
             .iter()
             .filter_map(|class| Some((class, rows_by_class.get(class.as_str())?)))
@@ -233,7 +233,10 @@ mod tests {
         let paired = shirt.paired.unwrap();
         assert_eq!((paired.lost, paired.gained), (30, 18));
         // The interval holds drops both within and beyond the tolerance: no evidence.
-        assert!(paired.interval.low < -0.05 && paired.interval.high > -0.05, "{paired:?}");
+        assert!(
+            paired.interval.low < -0.05 && paired.interval.high > -0.05,
+            "{paired:?}"
+        );
         assert!(shirt.judged && !shirt.failed, "{shirt:?}");
         // Overall 3 points down on 400 records, beyond the 1 tolerated, within the noise.
         assert!((check.delta.unwrap() - -0.03).abs() < 1e-12);

@@ -213,13 +213,19 @@ mod tests {
         assert!(same.low > -0.001 && same.high < 0.001, "{same:?}");
         // Many records: close to the Wald interval of the paired difference.
         let (both, gained, lost, neither) = (7_000, 400, 600, 2_000);
-        let n = 10_000.0;
+        let n: f64 = 10_000.0;
         let difference = (400.0 - 600.0) / n;
         let variance = (1_000.0 / n - difference * difference) / n;
         let half = 1.959_964 * variance.sqrt();
         let interval = paired_difference(both, gained, lost, neither, 0.95);
-        assert!((interval.low - (difference - half)).abs() < 1e-3, "{interval:?}");
-        assert!((interval.high - (difference + half)).abs() < 1e-3, "{interval:?}");
+        assert!(
+            (interval.low - (difference - half)).abs() < 1e-3,
+            "{interval:?}"
+        );
+        assert!(
+            (interval.high - (difference + half)).abs() < 1e-3,
+            "{interval:?}"
+        );
     }
 
     #[test]
@@ -246,6 +252,9 @@ mod tests {
             let interval = paired_difference(cells[0], cells[1], cells[2], cells[3], 0.95);
             covered += usize::from(interval.low <= -0.05 && -0.05 <= interval.high);
         }
-        assert!((1_860..=1_940).contains(&covered), "covered {covered} of 2000");
+        assert!(
+            (1_860..=1_940).contains(&covered),
+            "covered {covered} of 2000"
+        );
     }
 }

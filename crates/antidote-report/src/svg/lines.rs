@@ -162,7 +162,13 @@ pub(crate) fn lines(chart: &LineChart, id: usize) -> String {
         f64::midpoint(top, bottom),
         escape(&chart.y_label)
     );
-    // Emphasised curves last, on top.
+    curves(&mut svg, chart, &finite, x, y);
+    svg.push_str("</svg>\n");
+    svg
+}
+
+/// Draws each curve with its name at its end, emphasised curves last so that they sit on top.
+fn curves(svg: &mut String, chart: &LineChart, finite: &[Vec<(f64, f64)>], x: Scale, y: Scale) {
     let mut order: Vec<usize> = (0..chart.lines.len()).collect();
     order.sort_by_key(|&index| chart.lines[index].emphasised);
     for index in order {
@@ -195,8 +201,6 @@ pub(crate) fn lines(chart: &LineChart, id: usize) -> String {
             escape(&shortened(&line.name))
         );
     }
-    svg.push_str("</svg>\n");
-    svg
 }
 
 #[cfg(test)]

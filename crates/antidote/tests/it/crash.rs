@@ -77,11 +77,24 @@ struct Tally {
     points: usize,
     /// Of those, the kills that landed while the process was still running.
     interrupted: usize,
+    /// Kills that found the run already ended: each shortens the delays that follow (see
+    /// [`Tally::delay`]).
+    late: u32,
     /// The temporary files or folders (`.antidote-*`) killed runs left behind.
     leftovers: BTreeSet<PathBuf>,
 }
 
 impl Tally {
+    /// The delay of kill point `index`: [`delay`], shortened by a tenth for every kill so far
+    /// that came after the run's end (down to 0.9^13, about a quarter), so that the kills
+    /// follow the run when the machine runs it faster than when it was measured.
+    fn delay(&self, index: usize, run_time: Duration) -> Duration {
+        delay(
+            index,
+            run_time.mul_f64(0.9_f64.powi(self.late.min(13).cast_signed())),
+        )
+    }
+
     #[track_caller]
     #[expect(
         clippy::print_stderr,
@@ -164,10 +177,9 @@ fn kill_after(context: &TestContext, args: &[&str], delay: Duration) -> bool {
     status.signal() == Some(9)
 }
 
-/// The ledger's hash chain verifies.
-#[track_caller]
 /// Kills `args` after `delay`, counts the kill point, and checks what every kill point must
 /// keep: the input folder `data` byte for byte, and the ledger's chain.
+#[track_caller]
 fn kill_and_check(
     context: &TestContext,
     args: &[&str],
@@ -176,7 +188,9 @@ fn kill_and_check(
     tally: &mut Tally,
 ) {
     let before = snapshot(&context.path("data"));
-    tally.interrupted += usize::from(kill_after(context, args, delay));
+    let interrupted = kill_after(context, args, delay);
+    tally.interrupted += usize::from(interrupted);
+    tally.late += u32::from(!interrupted);
     tally.points += 1;
     assert_eq!(
         snapshot(&context.path("data")),
@@ -186,6 +200,8 @@ fn kill_and_check(
     assert_ledger_intact(context, when);
 }
 
+/// The ledger's hash chain verifies.
+#[track_caller]
 fn assert_ledger_intact(context: &TestContext, when: &str) {
     let output = context.run(&["log", "--verify"]);
     assert_eq!(
@@ -228,7 +244,7 @@ fn a_killed_lock_leaves_a_whole_lock() {
         kill_and_check(
             &context,
             &["lock", "data"],
-            delay(index, run_time),
+            tally.delay(index, run_time),
             &when,
             &mut tally,
         );
@@ -294,7 +310,13 @@ fn a_killed_scan_leaves_no_partial_split() {
         let args = scan(&out);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let when = format!("scan --split, kill point {index}");
-        kill_and_check(&context, &args, delay(index, run_time), &when, &mut tally);
+        kill_and_check(
+            &context,
+            &args,
+            tally.delay(index, run_time),
+            &when,
+            &mut tally,
+        );
         let complete = assert_scan_outputs_whole(&context, &out, &when);
         for folder in ["", "clean", "quarantine", "review"] {
             collect_leftovers(
@@ -449,7 +471,13 @@ fn a_killed_poison_leaves_both_files_or_neither() {
         let args = poison(&out);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let when = format!("poison, kill point {index}");
-        kill_and_check(&context, &args, delay(index, run_time), &when, &mut tally);
+        kill_and_check(
+            &context,
+            &args,
+            tally.delay(index, run_time),
+            &when,
+            &mut tally,
+        );
         let complete = assert_poison_outputs_whole(&context, &out, &when);
         collect_leftovers(
             &context.path(&folder),
@@ -530,7 +558,7 @@ fn a_killed_ledger_append_keeps_the_chain() {
         kill_and_check(
             &context,
             &["verify"],
-            delay(index, run_time),
+            tally.delay(index, run_time),
             &when,
             &mut tally,
         );

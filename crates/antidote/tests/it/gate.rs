@@ -326,7 +326,10 @@ fn the_accuracy_rule_passes_a_retrain_that_trades_errors_and_fails_a_real_drop()
     assert_eq!(decision["verdict"], "pass", "{decision:#}");
     let class = shirt(&decision);
     assert_eq!(class["records"], 400);
-    assert!((class["delta"].as_f64().unwrap() - -0.06).abs() < 1e-9, "{class:#}");
+    assert!(
+        (class["delta"].as_f64().unwrap() - -0.06).abs() < 1e-9,
+        "{class:#}"
+    );
     assert_eq!(class["paired"]["lost"], 36);
     assert_eq!(class["paired"]["gained"], 12);
     let high = class["paired"]["interval"]["high"].as_f64().unwrap();
