@@ -13,6 +13,9 @@ use antidote_learn::{
 
 use crate::detector::Learned;
 
+/// Class probabilities, row-major, of a model that reads feature rows.
+type ProbabilityModel<'a> = Box<dyn Fn(&Features) -> Vec<f32> + 'a>;
+
 /// A trained classifier that predicts the class of (possibly modified) records.
 ///
 /// `antidote scan` implements it with [`RecordClassifier`], the featurizer and the model it
@@ -151,22 +154,21 @@ impl Reclassifier for LinearReclassifier<'_> {
         }
         // The network the scan trained on every record, as trigger search questions it; the
         // logistic regression of every record when there is none (an embedding column).
-        let whole: Box<dyn Fn(&Features) -> Vec<f32> + '_> = match &self.learned.network {
-            Some(network) => Box::new(|rows: &Features| network.predict_proba(rows)),
-            None => {
-                let model = self
-                    .whole
-                    .get_or_init(|| {
-                        let params = LogisticRegression::params()
-                            .check()
-                            .expect("valid default parameters");
-                        fit_excluding(features, self.labels, classes, &params, self.seed, &[])
-                            .map_err(|error| error.to_string())
-                    })
-                    .as_ref()
-                    .map_err(|error| PredictError(error.clone()))?;
-                Box::new(|rows: &Features| model.predict_proba(rows))
-            }
+        let whole: ProbabilityModel<'_> = if let Some(network) = &self.learned.network {
+            Box::new(|rows: &Features| network.predict_proba(rows))
+        } else {
+            let model = self
+                .whole
+                .get_or_init(|| {
+                    let params = LogisticRegression::params()
+                        .check()
+                        .expect("valid default parameters");
+                    fit_excluding(features, self.labels, classes, &params, self.seed, &[])
+                        .map_err(|error| error.to_string())
+                })
+                .as_ref()
+                .map_err(|error| PredictError(error.clone()))?;
+            Box::new(|rows: &Features| model.predict_proba(rows))
         };
         let unstamped = features.select_rows(&targets);
         let (low, high) = feature_ranges(features);

@@ -277,6 +277,10 @@ pub fn scan(
 }
 
 /// Features, out-of-sample probabilities, the network and the representation.
+#[expect(
+    clippy::too_many_lines,
+    reason = "the learning stages in the order they run, each reported to the progress and the clock"
+)]
 fn learn(
     input: ScanInput<'_>,
     labels: &[usize],

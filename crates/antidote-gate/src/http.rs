@@ -187,10 +187,11 @@ fn read_authorities(path: &std::path::Path) -> Result<ureq::tls::RootCerts, Pred
     let pem = fs_err::read(path).map_err(|error| invalid(error.to_string()))?;
     let mut certificates = Vec::new();
     for item in ureq::tls::parse_pem(&pem) {
-        match item.map_err(|error| invalid(error.to_string()))? {
-            ureq::tls::PemItem::Certificate(certificate) => certificates.push(certificate),
-            // A private key beside the certificate is not needed, and not used.
-            _ => {}
+        // A private key beside the certificate is not needed, and not used.
+        if let ureq::tls::PemItem::Certificate(certificate) =
+            item.map_err(|error| invalid(error.to_string()))?
+        {
+            certificates.push(certificate);
         }
     }
     if certificates.is_empty() {

@@ -166,6 +166,10 @@ fn curve(name: &str, values: impl Iterator<Item = Option<f64>>, emphasised: bool
     }
 }
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "one chart per watched curve, each with its caption, in the order the page shows them"
+)]
 fn curves_section(input: &PageInput<'_>) -> Section {
     let epochs = &input.record.epochs_watched;
     let fast: Vec<usize> = input

@@ -17,6 +17,10 @@ use crate::{
 /// ([`NetworkModel::featurizer_params`]): 2^12, a quarter of the featurizer's default.
 pub const NETWORK_TEXT_BUCKETS: usize = 1 << 12;
 
+/// One fold's held-out rows and their predicted probabilities (row-major, one row per held-out
+/// record).
+type FoldPrediction = (Vec<usize>, Vec<f32>);
+
 /// Out-of-sample class probabilities from the network ([`Mlp`] with its default parameters):
 /// stratified K-fold (see [`stratified_folds`]), each fold predicted by a network trained on the
 /// others, seeded from `seed` and the fold. The result is `rows x classes`, row-major, in record
@@ -48,7 +52,7 @@ pub fn network_out_of_sample_probabilities(
     let assignment = stratified_folds(labels, folds, seed);
     // The folds train at once, each network on its own rows of the one feature matrix (no
     // copy); each network's bits do not depend on threads, so neither do the probabilities.
-    let predictions: Vec<Result<(Vec<usize>, Vec<f32>), FitError>> = (0..folds)
+    let predictions: Vec<Result<FoldPrediction, FitError>> = (0..folds)
         .into_par_iter()
         .map(|fold| {
             let (held_out, training): (Vec<usize>, Vec<usize>) =

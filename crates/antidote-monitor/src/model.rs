@@ -216,6 +216,14 @@ impl ModelWatch {
     /// no `predicted`; `None` when no event needed one (the body is read as sent). Values keep
     /// the line they started on, so that errors of the batch still name the right line. A body
     /// that is not JSON is left to the batch parser to report.
+    ///
+    /// # Panics
+    ///
+    /// Never in practice: a parsed JSON value always serialises into memory.
+    #[expect(
+        clippy::naive_bytecount,
+        reason = "line breaks of one request body, bounded by the body limit: not worth a dependency"
+    )]
     pub fn complete(&self, body: &[u8]) -> Result<Option<Vec<u8>>, CompleteError> {
         let mut values: Vec<(usize, usize, Value)> = Vec::new();
         let mut stream = serde_json::Deserializer::from_slice(body).into_iter::<Value>();
@@ -312,6 +320,7 @@ impl ModelWatch {
 
     /// Runs the canary inputs through the model and sets the canary metrics; `None` without
     /// canaries.
+    #[must_use]
     pub fn probe(&self) -> Option<Result<MemorisationCheck, PredictError>> {
         let probe = self.probe.as_ref()?;
         Some(self.run_probe(probe))
@@ -375,6 +384,11 @@ impl ModelWatch {
 
     /// Probes the canaries now and then every `every`, on a thread of its own, for as long as
     /// the process runs; a failed probe is logged and counted, and the next one runs as planned.
+    ///
+    /// # Panics
+    ///
+    /// When the operating system cannot start a thread.
+    #[must_use]
     pub fn spawn_prober(self: &Arc<Self>, every: Duration) -> Option<std::thread::JoinHandle<()>> {
         self.probe.as_ref()?;
         let watch = Arc::clone(self);
@@ -395,6 +409,10 @@ impl ModelWatch {
     }
 
     /// The monitor's OpenMetrics text with these metrics appended before its `# EOF`.
+    ///
+    /// # Panics
+    ///
+    /// Never: writing to a `String` cannot fail.
     #[must_use]
     pub fn append_metrics<'a>(&self, openmetrics: &'a str) -> Cow<'a, str> {
         let head = openmetrics.strip_suffix("# EOF\n").unwrap_or(openmetrics);

@@ -420,6 +420,7 @@ fn model_watch(
             )
         }
     ));
-    watch.spawn_prober(std::time::Duration::from_secs_f64(args.probe_every));
+    // The prober runs for as long as the process: its thread is never joined.
+    let _prober = watch.spawn_prober(std::time::Duration::from_secs_f64(args.probe_every));
     Ok(Some(watch))
 }
