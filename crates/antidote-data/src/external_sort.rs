@@ -111,23 +111,7 @@ impl ExternalSort {
         file.seek(SeekFrom::Start(0))?;
         self.runs.push((0, file));
         self.bytes = 0;
-        // Runs form levels, like the digits of a counter: MAX_RUNS runs of one level merge into
-        // one run of the next, so each pair is rewritten once per level.
-        loop {
-            let level = self.runs.last().map_or(0, |(level, _)| *level);
-            let same = self
-                .runs
-                .iter()
-                .rev()
-                .take_while(|(other, _)| *other == level)
-                .count();
-            if same < MAX_RUNS {
-                return Ok(());
-            }
-            let runs = self.runs.split_off(self.runs.len() - same);
-            let merged = merge_to_file(runs.into_iter().map(|(_, run)| run).collect())?;
-            self.runs.push((level + 1, merged));
-        }
+        merge_levels(&mut self.runs, MAX_RUNS, merge_to_file)
     }
 
     /// The pairs in key order.
@@ -276,6 +260,41 @@ impl Iterator for Sorted {
                 .transpose()
                 .map(|pair| pair.map(|(key, _, value)| (key, value))),
         }
+    }
+}
+
+/// Keeps sorted runs in levels, like the digits of a counter: once `max_runs` runs of the
+/// newest level are on disk, `merge` makes them one run of the next level, and so on up. Each
+/// item is then rewritten once per level, where merging every run into one each time would
+/// rewrite everything merged so far (quadratic disk traffic, and twice the items on disk during
+/// the merge). `runs` holds `(level, run)` in the order the runs were written; call after
+/// pushing each new run at level 0. Shared by [`ExternalSort`] and the lock's record sorter.
+///
+/// # Errors
+///
+/// The first error of `merge`.
+pub fn merge_levels<R>(
+    runs: &mut Vec<(u32, R)>,
+    max_runs: usize,
+    mut merge: impl FnMut(Vec<R>) -> io::Result<R>,
+) -> io::Result<()> {
+    loop {
+        let level = runs.last().map_or(0, |(level, _)| *level);
+        let same = runs
+            .iter()
+            .rev()
+            .take_while(|(other, _)| *other == level)
+            .count();
+        if same < max_runs {
+            return Ok(());
+        }
+        let level_runs = runs
+            .split_off(runs.len() - same)
+            .into_iter()
+            .map(|(_, run)| run)
+            .collect();
+        let merged = merge(level_runs)?;
+        runs.push((level + 1, merged));
     }
 }
 

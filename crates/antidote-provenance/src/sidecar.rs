@@ -408,38 +408,14 @@ impl Sorter {
         self.weight = 0;
         self.runs
             .push((0, out.into_inner().map_err(io::IntoInnerError::into_error)?));
-        // Runs form levels, like the digits of a counter: MAX_RUNS runs of one level merge
-        // into one run of the next. Each item is then rewritten once per level (merging every
-        // run into one each time rewrote everything merged so far: quadratic in disk traffic,
-        // and twice the entries on disk during the merge).
-        loop {
-            let level = self.runs.last().map_or(0, |(level, _)| *level);
-            let same = self
-                .runs
-                .iter()
-                .rev()
-                .take_while(|(other, _)| *other == level)
-                .count();
-            if same < MAX_RUNS {
-                break;
-            }
-            let runs = self
-                .runs
-                .split_off(self.runs.len() - same)
-                .into_iter()
-                .map(|(_, run)| run)
-                .collect();
+        antidote_data::external_sort::merge_levels(&mut self.runs, MAX_RUNS, |runs| {
             let mut merged = Merge::new(key, runs)?;
             let mut out = BufWriter::with_capacity(RUN_BUFFER, temporary()?);
             while let Some(item) = merged.next_item()? {
                 item.write(&mut out)?;
             }
-            self.runs.push((
-                level + 1,
-                out.into_inner().map_err(io::IntoInnerError::into_error)?,
-            ));
-        }
-        Ok(())
+            out.into_inner().map_err(io::IntoInnerError::into_error)
+        })
     }
 
     /// Every item pushed, in order.
