@@ -68,6 +68,15 @@ pub struct Transfer {
     pub baseline: f64,
 }
 
+impl Transfer {
+    /// Nothing to stamp: no member was called another class, or no record of another class.
+    const NONE: Self = Self {
+        stamped: 0,
+        share: 0.0,
+        baseline: 0.0,
+    };
+}
+
 /// Records of other classes the transfer test stamps at most (a seeded sample).
 const TRANSFER_SAMPLE: usize = 1_000;
 
@@ -86,6 +95,9 @@ pub(crate) struct LinearReclassifier<'a> {
     /// The logistic regression of every record the transfer test questions when the scan
     /// trained no network, trained on first use.
     whole: OnceLock<Result<LogisticModel, String>>,
+    /// Each feature's lowest and highest value over the records, which bound a stamped record's
+    /// features; computed on first use, once for every group tested.
+    ranges: OnceLock<(Vec<f32>, Vec<f32>)>,
 }
 
 impl<'a> LinearReclassifier<'a> {
@@ -95,6 +107,7 @@ impl<'a> LinearReclassifier<'a> {
             labels,
             seed,
             whole: OnceLock::new(),
+            ranges: OnceLock::new(),
         }
     }
 }
@@ -126,11 +139,7 @@ impl Reclassifier for LinearReclassifier<'_> {
         let Some(component) =
             shared_component(features, self.labels, classes, group, predictions, class)
         else {
-            return Ok(Transfer {
-                stamped: 0,
-                share: 0.0,
-                baseline: 0.0,
-            });
+            return Ok(Transfer::NONE);
         };
         let mut in_group = vec![false; self.labels.len()];
         for &index in group {
@@ -146,11 +155,7 @@ impl Reclassifier for LinearReclassifier<'_> {
             .collect();
         targets.sort_unstable();
         if targets.is_empty() {
-            return Ok(Transfer {
-                stamped: 0,
-                share: 0.0,
-                baseline: 0.0,
-            });
+            return Ok(Transfer::NONE);
         }
         // The network the scan trained on every record, as trigger search questions it; the
         // logistic regression of every record when there is none (an embedding column).
@@ -171,7 +176,7 @@ impl Reclassifier for LinearReclassifier<'_> {
             Box::new(|rows: &Features| model.predict_proba(rows))
         };
         let unstamped = features.select_rows(&targets);
-        let (low, high) = feature_ranges(features);
+        let (low, high) = self.ranges.get_or_init(|| feature_ranges(features));
         let stamped = unstamped.map_by_column(|column, value| {
             (value + component[column]).clamp(low[column], high[column])
         });
