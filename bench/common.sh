@@ -38,7 +38,11 @@ bench_peers() {
         if { /usr/bin/python3 -c 'import torch' 2>/dev/null ||
              { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch >/dev/null; }; } &&
            /usr/bin/python3 -c 'import torch' 2>/dev/null; then
-          /usr/bin/python3 -m venv --system-site-packages "$venv"
+          # Debian's python3 makes virtual environments with its own python3-venv (ensurepip),
+          # which the machine's other Python does not bring.
+          /usr/bin/python3 -c 'import ensurepip' 2>/dev/null ||
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+          /usr/bin/python3 -m venv --clear --system-site-packages "$venv"
           "$venv/bin/pip" install -q "numpy<2"
         else
           echo "no Debian torch either: installing torch from PyPI" >&2
@@ -46,7 +50,11 @@ bench_peers() {
         fi
       fi
     fi
-    "$venv/bin/pip" install -q numpy scikit-learn cleanlab adversarial-robustness-toolbox packaging
+    # Debian's torch is built against NumPy 1: keep it below 2 when the environment uses it.
+    local numpy=numpy
+    "$venv/bin/python" -c 'import torch, sys; sys.exit(not torch.__file__.startswith("/usr/lib/python3/"))' \
+      2>/dev/null && numpy="numpy<2"
+    "$venv/bin/pip" install -q "$numpy" scikit-learn cleanlab adversarial-robustness-toolbox packaging
   fi
   python="$venv/bin/python"
   torch_source=$("$python" -c '

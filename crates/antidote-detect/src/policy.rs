@@ -16,7 +16,7 @@ use antidote_core::display::percent;
 use antidote_data::Record;
 use serde::{Deserialize, Serialize};
 
-use crate::concentration::{Concentration, Issue, IssueData, concentrations};
+use crate::concentration::{Concentration, Issue, IssueData, Place, concentrations};
 use crate::fusion::FusedRecord;
 use crate::{Basis, DetectorId, DetectorReport};
 
@@ -58,7 +58,10 @@ impl Tier {
 ///   pair one way much more than the other, in a source, or in a window of record positions
 ///   ([`crate::concentration`]); each test is one-sided at [`significance`](Self::significance)
 ///   after a Bonferroni correction over its family (`K (K - 1)` ordered class pairs, the
-///   sources, the position windows).
+///   sources, the position windows);
+/// - it is in a group that spectral signatures or activation clustering set apart and that a
+///   model trained without the group calls, as a whole, the other class of such a concentrated
+///   class pair (a pair flip whose records the cross-validated label check partly learned).
 ///
 /// Everything else a detector flags is `review`: isolated label issues (audits find 3% of
 /// benchmark labels wrong on average: Northcutt, Athalye and Mueller 2021, "Pervasive Label
@@ -213,18 +216,32 @@ impl Policy {
                 concentrated.entry(member).or_insert(concentration);
             }
         }
+        // The class pairs whose label issues are concentrated, by class index.
+        let class_index = |name: &str| evidence.class_names.iter().position(|class| class == name);
+        let mut pairs: std::collections::HashMap<(usize, usize), &Concentration> =
+            std::collections::HashMap::new();
+        for concentration in &concentrations {
+            if let Place::ClassPair {
+                given, suggested, ..
+            } = &concentration.place
+                && let (Some(given), Some(suggested)) = (class_index(given), class_index(suggested))
+            {
+                pairs.entry((given, suggested)).or_insert(concentration);
+            }
+        }
         for record in fused.iter_mut() {
+            let concentration = |basis: Basis| match basis {
+                Basis::LabelIssue { .. } => concentrated.get(&record.index).copied(),
+                Basis::Relabelled { given, suggested } => pairs.get(&(given, suggested)).copied(),
+                _ => None,
+            };
             record.reason = record
                 .detectors
                 .iter()
                 .zip(&record.bases)
                 .zip(&record.evidence)
                 .find_map(|((&detector, basis), sentence)| {
-                    quarantine_reason(detector, *basis, sentence, || {
-                        concentrated
-                            .get(&record.index)
-                            .map(|concentration| concentration.explanation.clone())
-                    })
+                    quarantine_reason(detector, *basis, sentence, concentration(*basis))
                 });
             record.tier = if record.reason.is_some() {
                 Tier::Quarantine
@@ -292,18 +309,27 @@ impl Policy {
 }
 
 /// Why one detector's flag quarantines its record, or `None` when it is for review.
-/// `concentrated` says whether a label issue lies where issues are concentrated.
+/// `concentrated` is the concentration of label issues the flag's record or class pair lies in,
+/// if any.
 fn quarantine_reason(
     detector: DetectorId,
     basis: Basis,
     sentence: &str,
-    concentrated: impl FnOnce() -> Option<String>,
+    concentrated: Option<&Concentration>,
 ) -> Option<String> {
     match detector {
         DetectorId::TriggerSearch => Some(format!("a confirmed trigger: {sentence}")),
-        DetectorId::SpectralSignatures | DetectorId::ActivationClustering => {
-            Some(format!("in a backdoor cluster ({detector}): {sentence}"))
-        }
+        // A group relabelled together, or look-alikes of a neighbour: evidence only where the
+        // label issues of its class pair are concentrated beyond natural noise.
+        DetectorId::SpectralSignatures | DetectorId::ActivationClustering => match basis {
+            Basis::Relabelled { .. } => concentrated.map(|concentration| {
+                format!(
+                    "{}; this record is in the group {detector} sets apart: {sentence}",
+                    concentration.explanation
+                )
+            }),
+            _ => Some(format!("in a backdoor cluster ({detector}): {sentence}")),
+        },
         DetectorId::SourceTrust => Some(format!("a distrusted source: {sentence}")),
         DetectorId::InstructionPoisoning => Some(format!("instruction poisoning: {sentence}")),
         DetectorId::Duplicates => match basis {
@@ -313,7 +339,9 @@ fn quarantine_reason(
             } => Some(format!("an exact copy in a duplicate flood: {sentence}")),
             _ => None,
         },
-        DetectorId::LabelIssues => concentrated(),
+        DetectorId::LabelIssues => {
+            concentrated.map(|concentration| concentration.explanation.clone())
+        }
         DetectorId::Outliers => None,
     }
 }
@@ -586,6 +614,68 @@ mod tests {
         assert!(verdict.concentrations.is_empty());
         assert!(fused.iter().all(|record| record.tier == Tier::Review));
         assert!(verdict.review > 200);
+    }
+
+    #[test]
+    fn a_relabelled_group_is_quarantined_only_where_its_class_pair_is_concentrated() {
+        let data = records(6000);
+        // Two records of class 6 in a group activation clustering sets apart, which a model
+        // trained without the group calls `c4` as a whole.
+        let members = [5986, 5996];
+        let group = |given: usize, suggested: usize| {
+            report(
+                DetectorId::ActivationClustering,
+                members
+                    .into_iter()
+                    .map(|index| {
+                        Flag::new(index, 0.5, "one of a separate group")
+                            .with_basis(Basis::Relabelled { given, suggested })
+                    })
+                    .collect(),
+            )
+        };
+        let (labels, issues) = label_issue_case(150);
+        let reports = [issues.clone(), group(6, 4)];
+        let (verdict, fused) = decide(&Policy::default(), &data, Some(&labels), &reports);
+        assert_eq!(verdict.concentrations.len(), 1);
+        for index in members {
+            assert_eq!(tier_of(&fused, index), Tier::Quarantine);
+            let reason = fused
+                .iter()
+                .find(|record| record.index == index)
+                .and_then(|record| record.reason.clone())
+                .unwrap_or_default();
+            assert!(
+                reason.starts_with("label issues concentrated in a class pair: ")
+                    && reason.contains("activation-clustering sets apart"),
+                "{reason}"
+            );
+        }
+        // The same group in a pair without concentrated issues, or without the flip: review.
+        let (_, fused) = decide(
+            &Policy::default(),
+            &data,
+            Some(&labels),
+            &[issues, group(6, 2)],
+        );
+        assert!(
+            members
+                .iter()
+                .all(|&index| tier_of(&fused, index) == Tier::Review)
+        );
+        let (labels, issues) = label_issue_case(0);
+        let (verdict, fused) = decide(
+            &Policy::default(),
+            &data,
+            Some(&labels),
+            &[issues, group(6, 4)],
+        );
+        assert!(verdict.train, "{:?}", verdict.reasons);
+        assert!(
+            members
+                .iter()
+                .all(|&index| tier_of(&fused, index) == Tier::Review)
+        );
     }
 
     #[test]

@@ -107,6 +107,16 @@ pub enum Basis {
         /// The class index the model suggests.
         suggested: usize,
     },
+    /// One of a separate group of records labelled `given` that a model trained without the
+    /// group calls `suggested`, as it calls most of the group, and whose shared component does
+    /// not carry other records over (not a trigger): a group relabelled together, or a natural
+    /// sub-group that looks like its neighbour.
+    Relabelled {
+        /// The class index the record is labelled.
+        given: usize,
+        /// The class index a model trained without the group calls it.
+        suggested: usize,
+    },
     /// A copy of other records.
     Duplicate {
         /// Whether the copies are byte-identical in content (not merely near).

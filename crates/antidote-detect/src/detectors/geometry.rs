@@ -489,7 +489,48 @@ pub(crate) fn judge(
             Some(_) => verdict.other_share >= MIN_OTHER_SHARE && transfers,
             None => candidate.strong,
         };
+        // Called another class but not carried over by what it shares: not a trigger. When a
+        // model trained without the group calls most of it one other class, the group looks like
+        // that class as a whole: relabelled together (a pair flip), or a neighbour's look-alikes.
+        // Its members called another class than their label are flagged for the policy, with the
+        // group's pair, which quarantines them only where the label issues of that class pair are
+        // concentrated beyond natural noise.
+        let relabelled = match (&verdict.predictions, verdict.usual_other) {
+            (Some(_), Some(other))
+                if !suspicious
+                    && verdict.other_share * verdict.usual_other_share >= MIN_OTHER_SHARE =>
+            {
+                Some(other)
+            }
+            _ => None,
+        };
         let mut flagged = 0;
+        if let (Some(other), Some(predictions)) = (relabelled, &verdict.predictions) {
+            for (position, &index) in candidate.group.iter().enumerate() {
+                if predictions[position] == candidate.class {
+                    continue;
+                }
+                report.flags.push(
+                    crate::Flag::new(
+                        index,
+                        0.5,
+                        format!(
+                            "labelled `{class_name}`, one of {group_size} records that {}; a model trained without them calls it `{}` and {} of them `{}`, though what they share carries no other record over: relabelled together, or look-alikes of `{}`",
+                            candidate.description,
+                            name(predictions[position]),
+                            percent(verdict.other_share * verdict.usual_other_share),
+                            name(other),
+                            name(other)
+                        ),
+                    )
+                    .with_basis(crate::Basis::Relabelled {
+                        given: candidate.class,
+                        suggested: other,
+                    }),
+                );
+                flagged += 1;
+            }
+        }
         if suspicious {
             for (position, &index) in candidate.group.iter().enumerate() {
                 let (confidence, evidence) = match &verdict.predictions {
@@ -540,14 +581,26 @@ pub(crate) fn judge(
                 verdict.usual_other.map_or_else(|| "?".to_owned(), name),
                 carried(transfer)
             ),
-            (Some(_), false, Some(transfer)) => format!(
-                "`{class_name}`: {group_size} of {} records {}; a model trained without them calls {} of them another class, but {}, short of the {} more a trigger carries: a natural sub-group",
-                candidate.class_size,
-                candidate.description,
-                percent(verdict.other_share),
-                carried(transfer),
-                percent(MIN_TRANSFER_LIFT)
-            ),
+            (Some(_), false, Some(transfer)) => match relabelled {
+                Some(other) => format!(
+                    "`{class_name}`: {group_size} of {} records {}; a model trained without them calls {} of them `{}`, but {}, short of the {} more a trigger carries: not a trigger; relabelled together or look-alikes of `{}` (quarantined only where the label issues of the pair are concentrated)",
+                    candidate.class_size,
+                    candidate.description,
+                    percent(verdict.other_share * verdict.usual_other_share),
+                    name(other),
+                    carried(transfer),
+                    percent(MIN_TRANSFER_LIFT),
+                    name(other)
+                ),
+                None => format!(
+                    "`{class_name}`: {group_size} of {} records {}; a model trained without them calls {} of them another class, but {}, short of the {} more a trigger carries: a natural sub-group",
+                    candidate.class_size,
+                    candidate.description,
+                    percent(verdict.other_share),
+                    carried(transfer),
+                    percent(MIN_TRANSFER_LIFT)
+                ),
+            },
             (Some(_), _, _) => format!(
                 "`{class_name}`: {group_size} of {} records {}, but a model trained without them still calls {} of them `{class_name}`: a natural sub-group",
                 candidate.class_size,
@@ -578,15 +631,17 @@ pub(crate) fn judge(
 mod tests {
     use super::*;
 
-    /// A reclassifier with fixed answers.
+    /// A reclassifier with fixed answers: the group's members are called `called`, in turn.
     struct Fixed {
-        called: usize,
+        called: Vec<usize>,
         transfer: crate::Transfer,
     }
 
     impl crate::Reclassifier for Fixed {
         fn reclassify(&self, excluded: &[usize]) -> Result<Vec<usize>, crate::PredictError> {
-            Ok(vec![self.called; excluded.len()])
+            Ok((0..excluded.len())
+                .map(|position| self.called[position % self.called.len()])
+                .collect())
         }
 
         fn transfer(
@@ -601,7 +656,7 @@ mod tests {
 
     #[test]
     fn a_group_called_another_class_is_a_backdoor_only_when_what_it_shares_transfers() {
-        let verdict = |share: f64| {
+        let verdict = |share: f64, called: Vec<usize>| {
             let candidate = Candidate {
                 class: 1,
                 class_size: 50,
@@ -612,7 +667,7 @@ mod tests {
                 description: "form a group".to_owned(),
             };
             let reclassifier = Fixed {
-                called: 0,
+                called,
                 transfer: crate::Transfer {
                     stamped: 100,
                     share,
@@ -623,23 +678,44 @@ mod tests {
             judge(
                 vec![candidate],
                 Some(&reclassifier),
-                &["a".to_owned(), "b".to_owned()],
+                &[
+                    "a".to_owned(),
+                    "b".to_owned(),
+                    "c".to_owned(),
+                    "d".to_owned(),
+                ],
                 &mut report,
             );
             report
         };
-        // A style: every member called `a` by a model without them, yet adding what they share
-        // to other records makes few of them `b`.
-        let natural = verdict(0.3);
+        // A style: every member called another class by a model without them, spread over the
+        // classes, and adding what they share to other records makes few of them `b`.
+        let natural = verdict(0.3, vec![0, 2, 3]);
         assert!(!natural.classes[0].suspicious && natural.flags.is_empty());
         assert!(
             natural.classes[0].explanation.contains("natural sub-group"),
             "{}",
             natural.classes[0].explanation
         );
-        let trigger = verdict(0.9);
+        // Every member called `a`, and nothing carried over: a group relabelled together (or
+        // look-alikes of `a`), flagged with that basis for the policy, not as a backdoor.
+        let relabelled = verdict(0.3, vec![0]);
+        assert!(!relabelled.classes[0].suspicious);
+        assert_eq!(relabelled.flags.len(), 3);
+        assert!(relabelled.flags.iter().all(|flag| flag.basis
+            == crate::Basis::Relabelled {
+                given: 1,
+                suggested: 0
+            }));
+        assert!(
+            relabelled.classes[0].explanation.contains("not a trigger"),
+            "{}",
+            relabelled.classes[0].explanation
+        );
+        let trigger = verdict(0.9, vec![0]);
         assert!(trigger.classes[0].suspicious);
         assert_eq!(trigger.flags.len(), 3);
+        assert!(trigger.flags.iter().all(|flag| flag.basis.is_detector()));
         assert!(
             trigger.classes[0].explanation.contains("trigger"),
             "{}",

@@ -386,7 +386,6 @@ fn points_with_a_pair_flip(
 /// review; `--split` writes the three tiers, whose records add up to the input, and the `tier`
 /// of each line of `findings.jsonl` names exactly the folder its record went to.
 #[test]
-#[ignore = "regression (issue 13), not yet diagnosed: since the geometry detectors confirm groups by transfer and the group cap is 0.5, 42 of the 60 flips are quarantined (54 needed); it passed before that change"]
 fn a_pair_flip_is_quarantined_natural_noise_is_for_review_and_the_split_has_three_parts() {
     let context = TestContext::new();
     let (data, flipped) = points_with_a_pair_flip(&context, 60);
