@@ -33,7 +33,8 @@
 //! let mut candidate = labels.clone();
 //! candidate[..20].fill("dog".to_owned());
 //! let classes = ["cat".to_owned(), "dog".to_owned()];
-//! let check = AccuracyCheck::new(&classes, &labels, &candidate, Some(&baseline), &Thresholds::default());
+//! let retrains = []; // predictions of models trained like the baseline with other seeds
+//! let check = AccuracyCheck::new(&classes, &labels, &candidate, Some(&baseline), &retrains, &Thresholds::default());
 //! assert_eq!(check.delta, Some(-0.25));
 //! // 20 records lost, none gained: the whole interval of the change is a drop beyond 5 points.
 //! let cat = &check.classes[0];

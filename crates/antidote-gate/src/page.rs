@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use antidote_core::Trigger;
-use antidote_core::display::percent;
+use antidote_core::display::{count, percent};
 use antidote_data::{Record, Value};
 use antidote_report::{
     BarItem, Bars, Block, Card, Cell, Emphasis, Excerpt, Excerpts, Fact, Metric, Passage, Picture,
@@ -190,7 +190,8 @@ fn metrics(report: &GateReport) -> Vec<Metric> {
     metrics
 }
 
-fn accuracy_section(report: &GateReport) -> Section {
+/// What the accuracy section compares, and when it fails.
+fn accuracy_about(report: &GateReport) -> String {
     let accuracy = &report.accuracy;
     let thresholds = &report.thresholds;
     let about = match accuracy.baseline {
@@ -207,6 +208,21 @@ fn accuracy_section(report: &GateReport) -> Section {
         ),
         None => "Accuracy on the golden set. Without `--baseline-model` nothing is compared, so accuracy cannot fail the gate.".to_owned(),
     };
+    if report.retrains.is_empty() {
+        about
+    } else {
+        format!(
+            "{about} {} of the baseline (trained like it with other seeds) show how far retraining alone moves each class: where two of these models differ by more than the threshold, the tolerated drop is their largest difference (the `tolerated` column).",
+            count(report.retrains.len(), "retrain")
+        )
+    }
+}
+
+fn accuracy_section(report: &GateReport) -> Section {
+    let accuracy = &report.accuracy;
+    let thresholds = &report.thresholds;
+    let about = accuracy_about(report);
+    let retrains = !report.retrains.is_empty();
     let mut blocks = vec![Block::Table(Table {
         caption: None,
         headers: vec![
@@ -217,7 +233,10 @@ fn accuracy_section(report: &GateReport) -> Section {
             "change".into(),
             "lost / gained".into(),
             "interval of the change".into(),
-        ],
+        ]
+        .into_iter()
+        .chain(retrains.then(|| "tolerated".into()))
+        .collect(),
         rows: accuracy
             .classes
             .iter()
@@ -253,6 +272,14 @@ fn accuracy_section(report: &GateReport) -> Section {
                     ))
                     .with_emphasis(bad(class.failed)),
                 ]
+                .into_iter()
+                .chain(retrains.then(|| {
+                    Cell::number(format!(
+                        "-{:.1} points",
+                        class.tolerated(thresholds) * 100.0
+                    ))
+                }))
+                .collect()
             })
             .collect(),
     })];

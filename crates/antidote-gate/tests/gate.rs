@@ -111,6 +111,7 @@ fn gate(
         candidate,
         model: info(Path::new(&candidate.name())),
         baseline: baseline.map(|baseline| (baseline, info(Path::new(&baseline.name())))),
+        retrains: Vec::new(),
         golden_path: Path::new("golden"),
         golden: &setup.golden,
         classes: &setup.classes,

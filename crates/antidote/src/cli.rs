@@ -182,7 +182,11 @@ are compared record by record: the records the candidate lost (the baseline got 
 against those it gained, with the confidence interval of the change (Newcombe's interval for \
 paired proportions, `confidence`, default 0.95); the check fails when the whole interval lies \
 below minus the tolerated drop. A retrained model that trades errors with the baseline passes, \
-one that loses what the baseline got right fails; smaller classes are reported and never fail;
+one that loses what the baseline got right fails; smaller classes are reported and never fail. \
+Retraining alone can move a confusable class by more than any fixed tolerance: give models \
+trained like the baseline with other seeds (`--baseline-retrain`, repeatable), and each \
+tolerated drop becomes the larger of its threshold and the largest gap between the baseline and \
+its retrains there;
 - a trigger flips more than `max_attack_success` (default 10%) of the golden inputs it is \
 stamped on to its target. Triggers come from a scan (`--triggers scan/summary.json`) or are \
 listed (`--trigger FILE`: a JSON `{\"trigger\": TRIGGER, \"target\": \"class\"}`, such as the \
@@ -216,6 +220,7 @@ in `antidote.toml`. Exits 0 when every check passed, 1 when one failed, 2 for ba
 
 const GATE_EXAMPLES: &str = "Examples:
   antidote gate model.onnx --golden golden.csv --baseline-model serving.onnx
+  antidote gate new.onnx --golden g.csv --baseline-model v1.onnx --baseline-retrain v1-seed2.onnx
   antidote gate model/ --golden golden.csv        # a model of `antidote train`
   antidote gate model.onnx --golden golden/ --triggers scan/summary.json --report
   antidote gate http://127.0.0.1:8080/predict --golden golden.jsonl --canaries canaries.jsonl
@@ -236,6 +241,11 @@ pub struct GateArgs {
     /// The model to compare with (the one in production): a folder, an ONNX file or an endpoint
     #[arg(long, value_name = "MODEL")]
     pub baseline_model: Option<String>,
+
+    /// A model trained like the baseline with another seed; repeatable. Drops no larger than
+    /// retraining alone makes are tolerated
+    #[arg(long, value_name = "MODEL", requires = "baseline_model")]
+    pub baseline_retrain: Vec<String>,
 
     /// The `summary.json` of `antidote scan`: test every trigger it discovered
     #[arg(long, value_name = "SUMMARY")]

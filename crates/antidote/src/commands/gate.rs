@@ -55,6 +55,11 @@ pub fn gate(args: &GateArgs, settings: &Settings, printer: Printer) -> anyhow::R
         .as_deref()
         .map(|location| predictor(location, &classes, args))
         .transpose()?;
+    let retrains = args
+        .baseline_retrain
+        .iter()
+        .map(|location| predictor(location, &classes, args))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut triggers: Vec<GateTrigger> = Vec::new();
     if let Some(path) = &args.triggers {
         triggers.extend(read_scan_triggers(path).map_err(|error| trigger_error(&error))?);
@@ -91,6 +96,14 @@ pub fn gate(args: &GateArgs, settings: &Settings, printer: Printer) -> anyhow::R
             (Some(predictor), Some(location)) => Some((predictor.as_ref(), model_info(location)?)),
             _ => None,
         },
+        retrains: retrains
+            .iter()
+            .zip(&args.baseline_retrain)
+            .map(|(predictor, location)| {
+                let predictor: &dyn antidote_gate::Predictor = predictor.as_ref();
+                Ok((predictor, model_info(location)?))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?,
         golden_path,
         golden: &golden,
         classes: &classes,

@@ -353,6 +353,53 @@ fn the_accuracy_rule_passes_a_retrain_that_trades_errors_and_fails_a_real_drop()
         reasons.contains("accuracy on class `shirt` fell") && reasons.contains("lost 60 records"),
         "{reasons}"
     );
+
+    // With the retrain named as another seed of the baseline, retraining alone moves `shirt` 6
+    // points: that much is tolerated, and the dropped model, 14.5 points down with its whole
+    // interval below -6, still fails.
+    context
+        .run(&[
+            "gate",
+            "drop.onnx",
+            "--golden",
+            golden,
+            "--baseline-model",
+            "baseline.onnx",
+            "--baseline-retrain",
+            "retrain.onnx",
+            "--out",
+            "retrain-tolerance",
+            "--no-ledger",
+        ])
+        .expect_code(1);
+    let decision = read_json(&context.path("retrain-tolerance/gate.json"));
+    assert_eq!(decision["retrains"].as_array().map(Vec::len), Some(1));
+    assert_eq!(decision["accuracy"]["retrains"], 1);
+    let class = shirt(&decision);
+    assert!(
+        (class["retrain_spread"].as_f64().unwrap() - 0.06).abs() < 1e-9,
+        "{class:#}"
+    );
+    assert_eq!(class["failed"], true);
+    let reasons = decision["reasons"].to_string();
+    assert!(
+        reasons.contains(
+            "more than the 6.0 points (the baseline's retrains differ that much) allowed"
+        ),
+        "{reasons}"
+    );
+    // A retrain without a baseline to retrain is refused.
+    context
+        .run(&[
+            "gate",
+            "drop.onnx",
+            "--golden",
+            golden,
+            "--baseline-retrain",
+            "retrain.onnx",
+            "--no-ledger",
+        ])
+        .expect_code(2);
 }
 
 #[test]
