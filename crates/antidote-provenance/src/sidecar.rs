@@ -29,6 +29,47 @@ const MAX_RUNS: usize = 64;
 /// Buffer size of each run being read or written.
 const RUN_BUFFER: usize = 32 << 10;
 
+/// The longest line a sidecar may hold. antidote writes one record entry (an id, a digest, a
+/// label and the record's fields) or one file (a path and its digests) per line, far shorter;
+/// a longer line is a file antidote did not write, refused before it is held in memory.
+pub const MAX_LINE_BYTES: u64 = 1 << 20;
+
+/// What [`read_line_within`] read.
+#[derive(Debug, PartialEq, Eq)]
+enum Line {
+    /// The end of the file.
+    End,
+    /// A line, in the buffer.
+    Read,
+    /// A line longer than the limit; the buffer holds its first bytes.
+    TooLong,
+}
+
+/// Reads the next line of `reader` into `line` (cleared first), never more than `limit` bytes
+/// and its newline.
+fn read_line_within(reader: &mut impl BufRead, line: &mut String, limit: u64) -> io::Result<Line> {
+    line.clear();
+    let read = reader.by_ref().take(limit + 1).read_line(line)?;
+    Ok(if read == 0 {
+        Line::End
+    } else if read as u64 > limit && !line.ends_with('\n') {
+        Line::TooLong
+    } else {
+        Line::Read
+    })
+}
+
+/// The error for a sidecar line longer than [`MAX_LINE_BYTES`].
+fn too_long(path: &Path, line: u64) -> LockError {
+    LockError::Sidecar {
+        path: path.to_owned(),
+        line,
+        source: serde::de::Error::custom(format!(
+            "the line is longer than {MAX_LINE_BYTES} bytes, which no entry antidote writes is"
+        )),
+    }
+}
+
 /// One line of the records sidecar, as read.
 #[derive(Deserialize)]
 struct SidecarLine {
@@ -53,11 +94,14 @@ pub fn for_each_entry(
     let mut line = String::new();
     let mut number = 0u64;
     loop {
-        line.clear();
-        if reader.read_line(&mut line).map_err(io_error)? == 0 {
+        let read = read_line_within(&mut reader, &mut line, MAX_LINE_BYTES).map_err(io_error)?;
+        if read == Line::End {
             return Ok(());
         }
         number += 1;
+        if read == Line::TooLong {
+            return Err(too_long(path, number));
+        }
         let parsed: SidecarLine =
             serde_json::from_str(line.trim_end()).map_err(|source| LockError::Sidecar {
                 path: path.to_owned(),
@@ -96,16 +140,15 @@ impl LockedFiles {
     }
 
     fn next_file(&mut self) -> Result<Option<LockedFile>, LockError> {
-        self.line.clear();
-        if self
-            .reader
-            .read_line(&mut self.line)
-            .map_err(LockError::io(&self.path))?
-            == 0
-        {
+        let read = read_line_within(&mut self.reader, &mut self.line, MAX_LINE_BYTES)
+            .map_err(LockError::io(&self.path))?;
+        if read == Line::End {
             return Ok(None);
         }
         self.number += 1;
+        if read == Line::TooLong {
+            return Err(too_long(&self.path, self.number));
+        }
         let malformed = |source| LockError::Sidecar {
             path: self.path.clone(),
             line: self.number,
@@ -530,6 +573,54 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
+
+    #[test]
+    fn a_line_is_read_up_to_the_limit_and_no_further() {
+        let mut input = io::Cursor::new(b"abcd\nabcde\nabcdefgh".to_vec());
+        let mut line = String::new();
+        assert_eq!(
+            read_line_within(&mut input, &mut line, 4).unwrap(),
+            Line::Read
+        );
+        assert_eq!(line, "abcd\n");
+        // Five bytes and no newline within them: too long, and only five bytes were taken.
+        assert_eq!(
+            read_line_within(&mut input, &mut line, 4).unwrap(),
+            Line::TooLong
+        );
+        assert_eq!(line, "abcde");
+        let mut input = io::Cursor::new(b"abc".to_vec());
+        assert_eq!(
+            read_line_within(&mut input, &mut line, 4).unwrap(),
+            Line::Read
+        );
+        assert_eq!(
+            read_line_within(&mut input, &mut line, 4).unwrap(),
+            Line::End
+        );
+    }
+
+    #[test]
+    fn a_sidecar_line_beyond_the_limit_is_refused_with_its_line_number() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("antidote.lock.files.jsonl");
+        // One line of 3 MiB: a file antidote did not write, refused after reading 1 MiB of it.
+        std::fs::write(&path, "y".repeat(3 << 20)).unwrap();
+        let error = for_each_entry(&path, None, &mut |_, _| Ok(())).unwrap_err();
+        assert!(
+            matches!(&error, LockError::Sidecar { line: 1, source, .. } if source.to_string().contains("longer than")),
+            "{error:?}"
+        );
+        let error = LockedFiles::open(&path)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap_err();
+        assert!(
+            matches!(&error, LockError::Sidecar { line: 1, source, .. } if source.to_string().contains("longer than")),
+            "{error:?}"
+        );
+    }
 
     fn item(index: u64, id: &str) -> Item {
         let mut fields = BTreeMap::new();
