@@ -161,9 +161,9 @@ PY
   else
     echo "15 s. This binary has no \`--retain\`: the store keeps every event."
   fi
-  echo "Measured $(bench_machine), binary \`${antidote}\`, niced (\`nice -n 10\`) on a machine shared"
-  echo "with six other engineers' builds and tests: load average at the end ${load_average} on 2 cores, so"
-  echo "the server got a fraction of a core and the latencies below are upper bounds."
+  echo "Measured $(bench_machine), binary \`${antidote}\`, the server niced (\`nice -n 10\`); load"
+  echo "average at the end ${load_average} on 2 cores, which wrk, the scraper and the server share with"
+  echo "whatever else the machine ran (a load far above 2 makes the latencies below upper bounds)."
   echo
   echo "| events/s | requests/s | p50 | p99 | acknowledged events | stored in SQLite | acknowledged but lost | stored, cut off in flight | rows kept | RSS before / after |"
   echo "|---|---|---|---|---|---|---|---|---|---|"
