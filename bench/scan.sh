@@ -79,7 +79,8 @@ flagged_cell() {
 }
 
 # cpu_seconds: user + system seconds of the last run `timed` measured.
-cpu_seconds() { awk '{printf "%.1f", $3 + $4}' "$work/time.txt"; }
+# (/usr/bin/time writes "Command exited with non-zero status 1" first when a scan fails its data.)
+cpu_seconds() { tail -n 1 "$work/time.txt" | awk '{printf "%.1f", $3 + $4}'; }
 
 # row TOOL SCORE_LINE SECONDS PEAK_KIB ANTIDOTE_SECONDS OTHERS CPU_SECONDS
 row() {
@@ -90,7 +91,7 @@ row() {
 
 # stages SUMMARY_JSON: "featurize 0.7 s, train networks 9.1 s, ..." from the scan's timings.
 stages() {
-  python3 -c 'import json,sys; print(", ".join(f"{t[\"stage\"]} {t[\"seconds\"]:.1f} s" for t in json.load(open(sys.argv[1]))["timings"]))' "$1"
+  python3 -c 'import json,sys; print(", ".join("%s %.1f s" % (t["stage"], t["seconds"]) for t in json.load(open(sys.argv[1]))["timings"]))' "$1"
 }
 
 describe() {
