@@ -41,10 +41,10 @@ echo "DP-SGD, $records Fashion-MNIST images, $epochs epochs; $(bench_machine); $
 printf '%-10s %10s %10s %8s %10s %10s %12s %14s\n' model antidote plain dp/plain opacus "opacus sgd" "vs opacus" "accuracy a/o"
 for hidden in "" 128; do
   wait_quiet
-  ours=$("$example" "$records" "$epochs" "$hidden")
+  ours=$("$example" "$records" "$epochs" ${hidden:+"$hidden"})
   wait_quiet
   theirs=$("$dp_venv/bin/python" bench/dp.py "$records" "$epochs" "$hidden")
-  printf '%-10s %9ss %9ss %8s %9ss %9ss %12s %14s\n' "${hidden:+mlp-$hidden}${hidden:-logistic}" \
+  printf '%-10s %9ss %9ss %8s %9ss %9ss %12s %14s\n' "$([ -n "$hidden" ] && echo "mlp-$hidden" || echo logistic)" \
     "$(value "$ours" private_seconds)" "$(value "$ours" plain_seconds)" "$(value "$ours" ratio)x" \
     "$(value "$theirs" private_seconds)" "$(value "$theirs" plain_seconds)" \
     "$(ratio "$(value "$ours" private_seconds)" "$(value "$theirs" private_seconds)")" \
