@@ -296,22 +296,23 @@ fn the_accuracy_rule_passes_a_retrain_that_trades_errors_and_fails_a_real_drop()
     let context = TestContext::new();
     let golden = paired_setup(&context);
     let golden = golden.to_str().unwrap();
-    let gate = |model: &str, out: &str, code: i32| {
-        context
-            .run(&[
-                "gate",
-                model,
-                "--golden",
-                golden,
-                "--baseline-model",
-                "baseline.onnx",
-                "--out",
-                out,
-                "--no-ledger",
-            ])
-            .expect_code(code);
+    let gate_with = |model: &str, out: &str, code: i32, more: &[&str]| {
+        let mut args = vec![
+            "gate",
+            model,
+            "--golden",
+            golden,
+            "--baseline-model",
+            "baseline.onnx",
+            "--out",
+            out,
+            "--no-ledger",
+        ];
+        args.extend_from_slice(more);
+        context.run(&args).expect_code(code);
         read_json(&context.path(&format!("{out}/gate.json")))
     };
+    let gate = |model: &str, out: &str, code: i32| gate_with(model, out, code, &[]);
     let shirt = |decision: &serde_json::Value| {
         decision["accuracy"]["classes"]
             .as_array()
@@ -357,22 +358,12 @@ fn the_accuracy_rule_passes_a_retrain_that_trades_errors_and_fails_a_real_drop()
     // With the retrain named as another seed of the baseline, retraining alone moves `shirt` 6
     // points: that much is tolerated, and the dropped model, 14.5 points down with its whole
     // interval below -6, still fails.
-    context
-        .run(&[
-            "gate",
-            "drop.onnx",
-            "--golden",
-            golden,
-            "--baseline-model",
-            "baseline.onnx",
-            "--baseline-retrain",
-            "retrain.onnx",
-            "--out",
-            "retrain-tolerance",
-            "--no-ledger",
-        ])
-        .expect_code(1);
-    let decision = read_json(&context.path("retrain-tolerance/gate.json"));
+    let decision = gate_with(
+        "drop.onnx",
+        "retrain-tolerance",
+        1,
+        &["--baseline-retrain", "retrain.onnx"],
+    );
     assert_eq!(decision["retrains"].as_array().map(Vec::len), Some(1));
     assert_eq!(decision["accuracy"]["retrains"], 1);
     let class = shirt(&decision);
