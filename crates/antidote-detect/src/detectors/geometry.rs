@@ -498,6 +498,7 @@ pub(crate) fn judge(
         let relabelled = match (&verdict.predictions, verdict.usual_other) {
             (Some(_), Some(other))
                 if !suspicious
+                    && transfer.is_some()
                     && verdict.other_share * verdict.usual_other_share >= MIN_OTHER_SHARE =>
             {
                 Some(other)
