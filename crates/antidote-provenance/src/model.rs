@@ -675,23 +675,36 @@ pub fn hash_model(
     let (mut files, total) = model_files(model, &ignore)?;
     files.sort_by(|left, right| path_order(&left.0, &right.0));
     progress.start("hashing the model", Some(total), ProgressUnit::Bytes);
-    let digests: Vec<Result<Vec<u8>, ModelError>> = files
-        .par_iter()
-        .map(|(_, path)| {
-            let hashed = match options.hash_type {
-                HashType::Sha256 => crate::hashing::sha256_file(path)
-                    .map(|hash| (hash.size, hash.sha256.as_bytes().to_vec())),
-                HashType::Blake3 => blake3_file(path).map(|(size, bytes)| (size, bytes.to_vec())),
-            };
-            let (size, digest) = hashed.map_err(|source| ModelError::Hash {
-                path: path.clone(),
-                source,
-            })?;
-            progress.advance(size);
-            Ok(digest)
-        })
+    // Largest files first, each taken by the next free thread: a model's few large shards are
+    // hashed side by side, not one after another in one thread's half of the sorted list (4
+    // shards of 1.2 GB took 4 single-core hashes' time on 2 cores).
+    let sizes: Vec<u64> = files
+        .iter()
+        .map(|(_, path)| fs_err::metadata(path).map_or(0, |metadata| metadata.len()))
+        .collect();
+    let mut order: Vec<usize> = (0..files.len()).collect();
+    order.sort_by_key(|&index| std::cmp::Reverse(sizes[index]));
+    let hash_one = |path: &PathBuf| -> Result<Vec<u8>, ModelError> {
+        let hashed = match options.hash_type {
+            HashType::Sha256 => crate::hashing::sha256_file(path)
+                .map(|hash| (hash.size, hash.sha256.as_bytes().to_vec())),
+            HashType::Blake3 => blake3_file(path).map(|(size, bytes)| (size, bytes.to_vec())),
+        };
+        let (size, digest) = hashed.map_err(|source| ModelError::Hash {
+            path: path.clone(),
+            source,
+        })?;
+        progress.advance(size);
+        Ok(digest)
+    };
+    let mut hashed: Vec<(usize, Result<Vec<u8>, ModelError>)> = order
+        .into_iter()
+        .par_bridge()
+        .map(|index| (index, hash_one(&files[index].1)))
         .collect();
     progress.finish();
+    hashed.sort_unstable_by_key(|(index, _)| *index);
+    let digests = hashed.into_iter().map(|(_, digest)| digest);
     let mut resources = Vec::with_capacity(files.len());
     for ((name, _), digest) in files.into_iter().zip(digests) {
         resources.push(Resource {
