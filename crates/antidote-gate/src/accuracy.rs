@@ -121,18 +121,22 @@ fn is_zero(count: &usize) -> bool {
     *count == 0
 }
 
+/// The share of `rows` that `predicted` gets right.
+fn accuracy(labels: &[String], predicted: &[String], rows: impl Iterator<Item = usize>) -> f64 {
+    let (mut total, mut correct) = (0_usize, 0_usize);
+    for row in rows {
+        total += 1;
+        correct += usize::from(predicted[row] == labels[row]);
+    }
+    correct as f64 / total.max(1) as f64
+}
+
 /// The largest accuracy gap between any two of `models` on `rows`: how far models trained the
 /// same way apart from the seed land from each other.
 fn spread(labels: &[String], models: &[&[String]], rows: &[usize]) -> f64 {
     let accuracies: Vec<f64> = models
         .iter()
-        .map(|predicted| {
-            let correct = rows
-                .iter()
-                .filter(|&&row| predicted[row] == labels[row])
-                .count();
-            correct as f64 / rows.len().max(1) as f64
-        })
+        .map(|predicted| accuracy(labels, predicted, rows.iter().copied()))
         .collect();
     let high = accuracies.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let low = accuracies.iter().copied().fold(f64::INFINITY, f64::min);
@@ -198,20 +202,12 @@ impl AccuracyCheck {
             (baseline.is_some() && !retrains.is_empty()).then(|| spread(labels, &references, rows))
         };
 
-        let hit = |predicted: &[String], row: usize| predicted[row] == labels[row];
-        let share = |count: usize, total: usize| count as f64 / total.max(1) as f64;
         let mut rows_by_class: HashMap<&str, Vec<usize>> = HashMap::new();
         for (row, label) in labels.iter().enumerate() {
             rows_by_class.entry(label).or_default().push(row);
         }
         let accuracy_of = |predicted: &[String], rows: &mut dyn Iterator<Item = usize>| {
-            let mut total = 0;
-            let mut correct = 0;
-            for row in rows {
-                total += 1;
-                correct += usize::from(hit(predicted, row));
-            }
-            share(correct, total)
+            accuracy(labels, predicted, rows)
         };
         let paired = |baseline: &[String], rows: &mut dyn Iterator<Item = usize>| {
             PairedChange::of(labels, candidate, baseline, rows, thresholds.confidence)

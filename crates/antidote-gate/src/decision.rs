@@ -220,15 +220,16 @@ pub fn evaluate(inputs: &GateInputs<'_>) -> Result<GateReport, GateError> {
         .as_ref()
         .map(|(predictor, _)| labels_of(*predictor, inputs.golden))
         .transpose()?;
-    let retrains = if baseline.is_some() {
-        inputs
-            .retrains
-            .iter()
-            .map(|(predictor, _)| labels_of(*predictor, inputs.golden))
-            .collect::<Result<Vec<_>, _>>()?
+    // Retrains widen the tolerance around a baseline; without one they are not run.
+    let retrain_inputs = if baseline.is_some() {
+        inputs.retrains.as_slice()
     } else {
-        Vec::new()
+        &[]
     };
+    let retrains = retrain_inputs
+        .iter()
+        .map(|(predictor, _)| labels_of(*predictor, inputs.golden))
+        .collect::<Result<Vec<_>, _>>()?;
     let accuracy = AccuracyCheck::new(
         inputs.classes,
         &labels,
@@ -282,15 +283,10 @@ pub fn evaluate(inputs: &GateInputs<'_>) -> Result<GateReport, GateError> {
         reasons,
         model: inputs.model.clone(),
         baseline: inputs.baseline.as_ref().map(|(_, info)| info.clone()),
-        retrains: if inputs.baseline.is_some() {
-            inputs
-                .retrains
-                .iter()
-                .map(|(_, info)| info.clone())
-                .collect()
-        } else {
-            Vec::new()
-        },
+        retrains: retrain_inputs
+            .iter()
+            .map(|(_, info)| info.clone())
+            .collect(),
         golden: inputs.golden_path.to_owned(),
         classes: inputs.classes.to_vec(),
         thresholds: thresholds.clone(),

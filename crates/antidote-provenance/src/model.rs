@@ -564,7 +564,7 @@ fn path_order(left: &str, right: &str) -> Ordering {
 fn model_files(
     model: &Path,
     ignore: &[PathBuf],
-) -> Result<(Vec<(String, PathBuf)>, u64), ModelError> {
+) -> Result<Vec<(String, PathBuf, u64)>, ModelError> {
     let metadata = match fs_err::symlink_metadata(model) {
         Ok(metadata) => metadata,
         Err(error) if error.kind() == io::ErrorKind::NotFound => {
@@ -580,7 +580,7 @@ fn model_files(
         });
     }
     if metadata.is_file() {
-        return Ok((vec![(".".to_owned(), model.to_owned())], metadata.len()));
+        return Ok(vec![(".".to_owned(), model.to_owned(), metadata.len())]);
     }
     if !metadata.is_dir() {
         return Err(ModelError::SpecialFile {
@@ -589,7 +589,6 @@ fn model_files(
     }
     let ignored = |relative: &Path| ignore.iter().any(|path| relative.starts_with(path));
     let mut files = Vec::new();
-    let mut total = 0;
     let walker = walkdir::WalkDir::new(model)
         .min_depth(1)
         .follow_links(false)
@@ -633,10 +632,9 @@ fn model_files(
             }
             name.push_str(part);
         }
-        total += entry.metadata()?.len();
-        files.push((name, path.to_owned()));
+        files.push((name, path.to_owned(), entry.metadata()?.len()));
     }
-    Ok((files, total))
+    Ok(files)
 }
 
 /// BLAKE3 of one file, streaming.
@@ -672,18 +670,15 @@ pub fn hash_model(
     if options.ignore_git_paths {
         ignore.extend(GIT_PATHS.iter().map(PathBuf::from));
     }
-    let (mut files, total) = model_files(model, &ignore)?;
+    let mut files = model_files(model, &ignore)?;
     files.sort_by(|left, right| path_order(&left.0, &right.0));
+    let total = files.iter().map(|(_, _, size)| size).sum();
     progress.start("hashing the model", Some(total), ProgressUnit::Bytes);
     // Largest files first, each taken by the next free thread: a model's few large shards are
     // hashed side by side, not one after another in one thread's half of the sorted list (4
     // shards of 1.2 GB took 4 single-core hashes' time on 2 cores).
-    let sizes: Vec<u64> = files
-        .iter()
-        .map(|(_, path)| fs_err::metadata(path).map_or(0, |metadata| metadata.len()))
-        .collect();
     let mut order: Vec<usize> = (0..files.len()).collect();
-    order.sort_by_key(|&index| std::cmp::Reverse(sizes[index]));
+    order.sort_by_key(|&index| std::cmp::Reverse(files[index].2));
     let hash_one = |path: &PathBuf| -> Result<Vec<u8>, ModelError> {
         let hashed = match options.hash_type {
             HashType::Sha256 => crate::hashing::sha256_file(path)
@@ -706,7 +701,7 @@ pub fn hash_model(
     hashed.sort_unstable_by_key(|(index, _)| *index);
     let digests = hashed.into_iter().map(|(_, digest)| digest);
     let mut resources = Vec::with_capacity(files.len());
-    for ((name, _), digest) in files.into_iter().zip(digests) {
+    for ((name, _, _), digest) in files.into_iter().zip(digests) {
         resources.push(Resource {
             name,
             algorithm: options.hash_type.name().to_owned(),

@@ -185,7 +185,7 @@ below minus the tolerated drop. A retrained model that trades errors with the ba
 one that loses what the baseline got right fails; smaller classes are reported and never fail. \
 Retraining alone can move a confusable class by more than any fixed tolerance: give models \
 trained like the baseline with other seeds (`--baseline-retrain`, repeatable), and each \
-tolerated drop becomes the larger of its threshold and the largest gap between the baseline and \
+tolerated drop becomes the larger of its threshold and the largest gap among the baseline and \
 its retrains there;
 - a trigger flips more than `max_attack_success` (default 10%) of the golden inputs it is \
 stamped on to its target. Triggers come from a scan (`--triggers scan/summary.json`) or are \

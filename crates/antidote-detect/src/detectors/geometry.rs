@@ -495,11 +495,11 @@ pub(crate) fn judge(
         // Its members called another class than their label are flagged for the policy, with the
         // group's pair, which quarantines them only where the label issues of that class pair are
         // concentrated beyond natural noise.
+        // The share of the whole group the usual other class takes.
+        let usual_share = verdict.other_share * verdict.usual_other_share;
         let relabelled = match (&verdict.predictions, verdict.usual_other) {
             (Some(_), Some(other))
-                if !suspicious
-                    && transfer.is_some()
-                    && verdict.other_share * verdict.usual_other_share >= MIN_OTHER_SHARE =>
+                if !suspicious && transfer.is_some() && usual_share >= MIN_OTHER_SHARE =>
             {
                 Some(other)
             }
@@ -519,7 +519,7 @@ pub(crate) fn judge(
                             "labelled `{class_name}`, one of {group_size} records that {}; a model trained without them calls it `{}` and {} of them `{}`, though what they share carries no other record over: relabelled together, or look-alikes of `{}`",
                             candidate.description,
                             name(predictions[position]),
-                            percent(verdict.other_share * verdict.usual_other_share),
+                            percent(usual_share),
                             name(other),
                             name(other)
                         ),
@@ -587,7 +587,7 @@ pub(crate) fn judge(
                     "`{class_name}`: {group_size} of {} records {}; a model trained without them calls {} of them `{}`, but {}, short of the {} more a trigger carries: not a trigger; relabelled together or look-alikes of `{}` (quarantined only where the label issues of the pair are concentrated)",
                     candidate.class_size,
                     candidate.description,
-                    percent(verdict.other_share * verdict.usual_other_share),
+                    percent(usual_share),
                     name(other),
                     carried(transfer),
                     percent(MIN_TRANSFER_LIFT),
