@@ -8,7 +8,7 @@ use antidote_core::SplitMix64;
 use antidote_core::math::argmax;
 use antidote_learn::{
     Features, LogisticModel, LogisticRegression, RecordClassifier, fit_excluding,
-    reclassify_excluded,
+    reclassify_excluded_each,
 };
 
 use crate::detector::Learned;
@@ -38,6 +38,13 @@ pub trait Reclassifier: Sync {
     /// The predicted class of each `excluded` record (in order) by a model trained on every
     /// other record.
     fn reclassify(&self, excluded: &[usize]) -> Result<Vec<usize>, PredictError>;
+
+    /// [`reclassify`](Reclassifier::reclassify) of each of several disjoint groups, in order. A
+    /// reclassifier that can train its models together overrides this; by default each group
+    /// is reclassified in turn.
+    fn reclassify_each(&self, groups: &[&[usize]]) -> Vec<Result<Vec<usize>, PredictError>> {
+        groups.iter().map(|group| self.reclassify(group)).collect()
+    }
 
     /// The transfer test of a group of records labelled `class` whose members a model trained
     /// without them called `predictions` (in group order): the component the members share
@@ -114,18 +121,30 @@ impl<'a> LinearReclassifier<'a> {
 
 impl Reclassifier for LinearReclassifier<'_> {
     fn reclassify(&self, excluded: &[usize]) -> Result<Vec<usize>, PredictError> {
+        self.reclassify_each(&[excluded])
+            .pop()
+            .unwrap_or_else(|| Ok(Vec::new()))
+    }
+
+    /// The groups' models train together, sharing each pass over the data.
+    fn reclassify_each(&self, groups: &[&[usize]]) -> Vec<Result<Vec<usize>, PredictError>> {
         let params = LogisticRegression::params()
             .check()
             .expect("valid default parameters");
-        reclassify_excluded(
+        match reclassify_excluded_each(
             &self.learned.features,
             self.labels,
             self.learned.class_count,
             &params,
             self.seed,
-            excluded,
-        )
-        .map_err(|error| PredictError(error.to_string()))
+            groups,
+        ) {
+            Ok(called) => called.into_iter().map(Ok).collect(),
+            Err(error) => groups
+                .iter()
+                .map(|_| Err(PredictError(error.to_string())))
+                .collect(),
+        }
     }
 
     fn transfer(

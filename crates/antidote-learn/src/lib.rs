@@ -99,13 +99,13 @@ pub use labels::{LabelError, LabelIndex};
 pub use logistic::{
     FitError, LogisticModel, LogisticRegression, LogisticRegressionParams,
     LogisticRegressionParamsError, LogisticRegressionValidParams, TrainingReport,
-    out_of_sample_probabilities,
+    fit_each_excluding, out_of_sample_probabilities,
 };
 pub use mlp::{Mlp, MlpModel, MlpParams, MlpParamsError, MlpReport, MlpValidParams};
 pub use saved::{METADATA_FILE, MODEL_FORMAT_VERSION, ModelError, SavedModel, WEIGHTS_FILE};
 pub use training::{
     NETWORK_TEXT_BUCKETS, NetworkModel, RECLASSIFICATION_SAMPLE, RecordClassifier, RecordFeatures,
     RecordModel, TrainError, accuracy, fit_excluding, network_out_of_sample_probabilities,
-    reclassify_excluded,
+    reclassify_excluded, reclassify_excluded_each,
 };
 pub use words::WordPresence;

@@ -121,6 +121,12 @@ pub enum FitError {
         /// Records.
         rows: usize,
     },
+    /// A record belongs to two of the groups that models are trained without.
+    #[error("record {row} is in two of the groups to train without; the groups must be disjoint")]
+    OverlappingGroups {
+        /// The record's row.
+        row: usize,
+    },
 }
 
 impl LogisticRegressionParams {
@@ -767,6 +773,65 @@ impl LogisticRegressionValidParams {
     }
 }
 
+/// One logistic regression per group of rows, each trained on every row but its group's, all
+/// together: the models share each pass over the data, so that ten models cost a few times one
+/// model rather than ten. Each model equals the one [`fit`](LogisticRegressionValidParams::fit)
+/// trains on the same rows. The groups must be disjoint.
+///
+/// # Errors
+///
+/// The errors of [`fit`](LogisticRegressionValidParams::fit), [`FitError::NoRecords`] when a
+/// group holds every row, and [`FitError::OverlappingGroups`].
+///
+/// # Panics
+///
+/// When a group names a row that `features` does not have.
+pub fn fit_each_excluding(
+    features: &Features,
+    labels: &[usize],
+    classes: usize,
+    params: &LogisticRegressionValidParams,
+    groups: &[&[usize]],
+) -> Result<Vec<LogisticModel>, FitError> {
+    check_input(features, labels, classes)?;
+    let rows = features.rows();
+    // The group of every row, as the folds of cross-validation: a model holds its group out.
+    let mut assignment = vec![usize::MAX; rows];
+    for (group, members) in groups.iter().enumerate() {
+        for &row in *members {
+            assert!(
+                row < rows,
+                "row {row} of a group, but there are {rows} rows"
+            );
+            if assignment[row] != usize::MAX {
+                return Err(FitError::OverlappingGroups { row });
+            }
+            assignment[row] = group;
+        }
+    }
+    let members = groups
+        .iter()
+        .enumerate()
+        .map(|(group, members)| {
+            let training = rows - members.len();
+            if training == 0 {
+                return Err(FitError::NoRecords);
+            }
+            Ok(Member {
+                held_out: Some(group),
+                rows: training,
+                l2: params.0.l2.unwrap_or(1.0 / training as f64),
+            })
+        })
+        .collect::<Result<Vec<Member>, FitError>>()?;
+    if members.is_empty() {
+        return Ok(Vec::new());
+    }
+    let l2 = params.0.l2.unwrap_or(1.0 / rows as f64);
+    let problem = Problem::new(features, labels, classes, Some(&assignment), l2);
+    Ok(problem.train(&members, params.0))
+}
+
 /// The out-of-sample probability of every class for every record, by stratified K-fold
 /// cross-validation: each fold's records are predicted by a model trained on the other folds
 /// (see [`stratified_folds`]).
@@ -1035,6 +1100,49 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn each_model_trained_without_its_group_equals_one_trained_alone() {
+        let (features, labels) = blobs(120, 4, 3, 3.0);
+        let params = LogisticRegression::params()
+            .l2(1e-2)
+            .max_iterations(500)
+            .tolerance(1e-7)
+            .check()
+            .unwrap();
+        let groups: [&[usize]; 3] = [&[0, 3, 6, 9], &[1, 4, 50, 70, 90], &[]];
+        let models = fit_each_excluding(&features, &labels, 3, &params, &groups).unwrap();
+        assert_eq!(models.len(), 3);
+        for (group, model) in groups.iter().zip(&models) {
+            let training: Vec<usize> = (0..120).filter(|row| !group.contains(row)).collect();
+            let training_labels: Vec<usize> = training.iter().map(|&row| labels[row]).collect();
+            let alone = params
+                .fit(&features.select_rows(&training), &training_labels, 3)
+                .unwrap();
+            assert!(model.report().converged && alone.report().converged);
+            let (together, apart) = (
+                model.predict_proba(&features),
+                alone.predict_proba(&features),
+            );
+            for (got, want) in together.iter().zip(&apart) {
+                assert!((got - want).abs() < 1e-3, "{got} against {want}");
+            }
+        }
+        assert!(matches!(
+            fit_each_excluding(&features, &labels, 3, &params, &[&[0, 1], &[1, 2]]),
+            Err(FitError::OverlappingGroups { row: 1 })
+        ));
+        let everything: Vec<usize> = (0..120).collect();
+        assert!(matches!(
+            fit_each_excluding(&features, &labels, 3, &params, &[&everything]),
+            Err(FitError::NoRecords)
+        ));
+        assert!(
+            fit_each_excluding(&features, &labels, 3, &params, &[])
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use crate::{
     Features, FeaturizeError, Featurizer, FeaturizerValidParams, FitError, LabelIndex,
     LogisticModel, LogisticRegressionValidParams, Mlp, MlpModel, MlpValidParams, WordPresence,
-    stratified_folds,
+    fit_each_excluding, stratified_folds,
 };
 
 /// Hash buckets per text column of the built-in network's featurizer
@@ -104,9 +104,10 @@ pub const RECLASSIFICATION_SAMPLE: usize = 15_000;
 ///
 /// Records that formed a backdoor's cluster are called by their true class once the backdoor is
 /// not learned from them; a natural sub-group of a class is still called by its label. Above
-/// [`RECLASSIFICATION_SAMPLE`] kept records a seeded sample of them trains the model: it is as
-/// good a judge of what the rest of the data looks like, and keeps a reclassification to a
-/// second or two however large the data.
+/// [`RECLASSIFICATION_SAMPLE`] records a seeded sample of them, less the excluded ones, trains the
+/// model: it is as good a judge of what the rest of the data looks like, and keeps a
+/// reclassification to a second or two however large the data. This is
+/// [`reclassify_excluded_each`] of one group.
 ///
 /// # Errors
 ///
@@ -119,9 +120,83 @@ pub fn reclassify_excluded(
     seed: u64,
     excluded: &[usize],
 ) -> Result<Vec<usize>, FitError> {
-    let model = fit_excluding(features, labels, classes, params, seed, excluded)?;
-    let probabilities = model.predict_proba(&features.select_rows(excluded));
-    Ok(probabilities.chunks(classes).map(argmax).collect())
+    let mut called =
+        reclassify_excluded_each(features, labels, classes, params, seed, &[excluded])?;
+    Ok(called.pop().unwrap_or_default())
+}
+
+/// [`reclassify_excluded`] of several disjoint groups at once: one model per group, each trained
+/// without its group on the same seeded sample of the records, all trained together
+/// ([`fit_each_excluding`](crate::fit_each_excluding)), so that the candidate groups of every
+/// class cost a few single reclassifications rather than one each. Each group's answer is what
+/// [`reclassify_excluded`] gives for it alone with the same seed.
+///
+/// # Errors
+///
+/// Any error of fitting a model, and [`FitError::OverlappingGroups`].
+///
+/// # Panics
+///
+/// When a group names a record that `features` does not have.
+pub fn reclassify_excluded_each(
+    features: &Features,
+    labels: &[usize],
+    classes: usize,
+    params: &LogisticRegressionValidParams,
+    seed: u64,
+    groups: &[&[usize]],
+) -> Result<Vec<Vec<usize>>, FitError> {
+    let rows = labels.len();
+    // The records the models learn from (every group's records among them are held out).
+    let sample: Vec<usize> = if rows > RECLASSIFICATION_SAMPLE {
+        let mut sample =
+            SplitMix64::derived(seed, "reclassification").sample(rows, RECLASSIFICATION_SAMPLE);
+        sample.sort_unstable();
+        sample
+    } else {
+        (0..rows).collect()
+    };
+    let mut position = vec![usize::MAX; rows];
+    for (at, &row) in sample.iter().enumerate() {
+        position[row] = at;
+    }
+    let held_out: Vec<Vec<usize>> = groups
+        .iter()
+        .map(|group| {
+            group
+                .iter()
+                .map(|&row| position[row])
+                .filter(|&at| at != usize::MAX)
+                .collect()
+        })
+        .collect();
+    let held_out: Vec<&[usize]> = held_out.iter().map(Vec::as_slice).collect();
+    let sample_labels: Vec<usize> = sample.iter().map(|&row| labels[row]).collect();
+    let models = fit_each_excluding(
+        &features.select_rows(&sample),
+        &sample_labels,
+        classes,
+        params,
+        &held_out,
+    )?;
+    for (model, group) in models.iter().zip(groups) {
+        tracing::debug!(
+            records = group.len(),
+            report = ?model.report(),
+            "trained the model that reclassifies a group without it"
+        );
+    }
+    Ok(models
+        .iter()
+        .zip(groups)
+        .map(|(model, group)| {
+            model
+                .predict_proba(&features.select_rows(group))
+                .chunks(classes)
+                .map(argmax)
+                .collect()
+        })
+        .collect())
 }
 
 /// The logistic regression (`params`) trained on every record but `excluded` (none for a model of
@@ -507,6 +582,27 @@ mod tests {
             NetworkModel::train(&records[60..], &schema, 3, &NoProgress),
             Err(TrainError::Fit(_))
         ));
+    }
+
+    #[test]
+    fn groups_reclassified_together_are_called_as_each_alone() {
+        let (features, mut labels) = separable(40);
+        // Records 0 and 2 sit with class 0 but are labelled 1; 37 and 39 sit with class 1.
+        labels[0] = 1;
+        labels[2] = 1;
+        let params = LogisticRegression::params()
+            .check()
+            .expect("valid default parameters");
+        let groups: [&[usize]; 2] = [&[0, 2], &[39, 37]];
+        let together = reclassify_excluded_each(&features, &labels, 2, &params, 3, &groups)
+            .expect("records to learn from");
+        assert_eq!(together[0], [0, 0], "the relabelled records, by their true class");
+        assert_eq!(together[1], [1, 1]);
+        for (group, called) in groups.iter().zip(&together) {
+            let alone = reclassify_excluded(&features, &labels, 2, &params, 3, group)
+                .expect("records to learn from");
+            assert_eq!(&alone, called);
+        }
     }
 
     #[test]

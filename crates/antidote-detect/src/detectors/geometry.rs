@@ -343,42 +343,48 @@ impl Reclassified {
     }
 }
 
-/// Asks `reclassifier` about `group` (dataset indices, all labelled `class`).
-pub(crate) fn reclassify_group(
+/// Asks `reclassifier` about each group of `groups` (dataset indices, each group labelled its
+/// class, the classes distinct), all at once.
+pub(crate) fn reclassify_groups(
     reclassifier: Option<&dyn crate::Reclassifier>,
-    group: &[usize],
-    class: usize,
+    groups: &[(&[usize], usize)],
     class_count: usize,
-) -> Reclassified {
+) -> Vec<Reclassified> {
     let Some(reclassifier) = reclassifier else {
-        return Reclassified::none(None);
+        return groups.iter().map(|_| Reclassified::none(None)).collect();
     };
-    match reclassifier.reclassify(group) {
-        Ok(predictions) => {
-            let mut counts = vec![0usize; class_count.max(1)];
-            for &prediction in &predictions {
-                if prediction < counts.len() {
-                    counts[prediction] += 1;
+    let members: Vec<&[usize]> = groups.iter().map(|&(group, _)| group).collect();
+    reclassifier
+        .reclassify_each(&members)
+        .into_iter()
+        .zip(groups)
+        .map(|(called, &(_, class))| match called {
+            Ok(predictions) => {
+                let mut counts = vec![0usize; class_count.max(1)];
+                for &prediction in &predictions {
+                    if prediction < counts.len() {
+                        counts[prediction] += 1;
+                    }
+                }
+                let others = predictions
+                    .iter()
+                    .filter(|&&prediction| prediction != class)
+                    .count();
+                let usual_other = (0..counts.len())
+                    .filter(|&other| other != class && counts[other] > 0)
+                    .max_by_key(|&other| (counts[other], std::cmp::Reverse(other)));
+                Reclassified {
+                    other_share: others as f64 / predictions.len().max(1) as f64,
+                    predictions: Some(predictions),
+                    usual_other_share: usual_other
+                        .map_or(0.0, |other| counts[other] as f64 / others.max(1) as f64),
+                    usual_other,
+                    failure: None,
                 }
             }
-            let others = predictions
-                .iter()
-                .filter(|&&prediction| prediction != class)
-                .count();
-            let usual_other = (0..counts.len())
-                .filter(|&other| other != class && counts[other] > 0)
-                .max_by_key(|&other| (counts[other], std::cmp::Reverse(other)));
-            Reclassified {
-                other_share: others as f64 / predictions.len().max(1) as f64,
-                predictions: Some(predictions),
-                usual_other_share: usual_other
-                    .map_or(0.0, |other| counts[other] as f64 / others.max(1) as f64),
-                usual_other,
-                failure: None,
-            }
-        }
-        Err(error) => Reclassified::none(Some(error.to_string())),
-    }
+            Err(error) => Reclassified::none(Some(error.to_string())),
+        })
+        .collect()
 }
 
 /// The share of a group a model trained without it must call another class for the group to be
@@ -440,6 +446,14 @@ pub(crate) fn judge(
             .get(class)
             .map_or_else(|| class.to_string(), Clone::clone)
     };
+    // Every group that passes its floor is reclassified at once: the models train together.
+    let to_reclassify: Vec<(&[usize], usize)> = candidates
+        .iter()
+        .filter(|candidate| candidate.passes_floor)
+        .map(|candidate| (candidate.group.as_slice(), candidate.class))
+        .collect();
+    let mut verdicts =
+        reclassify_groups(reclassifier, &to_reclassify, class_names.len()).into_iter();
     for candidate in candidates {
         let class_name = name(candidate.class);
         let group_size = candidate.group.len();
@@ -456,12 +470,7 @@ pub(crate) fn judge(
             });
             continue;
         }
-        let verdict = reclassify_group(
-            reclassifier,
-            &candidate.group,
-            candidate.class,
-            class_names.len(),
-        );
+        let verdict = verdicts.next().unwrap_or_else(|| Reclassified::none(None));
         if let Some(failure) = &verdict.failure {
             report.notes.push(format!(
                 "`{class_name}`: reclassification failed: {failure}"
