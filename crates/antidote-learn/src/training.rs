@@ -596,7 +596,11 @@ mod tests {
         let groups: [&[usize]; 2] = [&[0, 2], &[39, 37]];
         let together = reclassify_excluded_each(&features, &labels, 2, &params, 3, &groups)
             .expect("records to learn from");
-        assert_eq!(together[0], [0, 0], "the relabelled records, by their true class");
+        assert_eq!(
+            together[0],
+            [0, 0],
+            "the relabelled records, by their true class"
+        );
         assert_eq!(together[1], [1, 1]);
         for (group, called) in groups.iter().zip(&together) {
             let alone = reclassify_excluded(&features, &labels, 2, &params, 3, group)
