@@ -60,6 +60,9 @@ export ANTIDOTE_MODEL_SIGNING_PY="$venv/bin/python" ANTIDOTE_FLOWER_PY="$venv/bi
 # Run from the workspace, as above, so that nothing is rebuilt with other features.
 cargo test --workspace --locked "$@" -- --ignored model_signing flower dp_accounting
 
+# The API documentation builds without a broken or private link (antidote's crates only).
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --locked --no-deps --quiet
+
 # The Python package: a wheel built by maturin in the dev profile (the workspace's dependencies
 # are optimized even there), installed into the environment above as a user installs it, and
 # its pytest suite, which compares with the binary built above, cleanlab and a local MLflow store.

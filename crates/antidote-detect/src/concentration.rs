@@ -143,7 +143,7 @@ pub fn concentrations(data: &IssueData<'_>, significance: f64) -> Vec<Concentrat
 }
 
 /// The quasi-binomial dispersion of the class-pair directions: `max(1, median(z²) / 0.4549)`
-/// over pairs with at least [`DISPERSION_MIN_ISSUES`] issues, leaving out the pair at `tested`
+/// over pairs with at least `DISPERSION_MIN_ISSUES` issues, leaving out the pair at `tested`
 /// (so that a flipped pair does not widen its own null); 1 with fewer than five such pairs.
 #[must_use]
 pub fn pair_dispersion(pairs: &[(usize, usize, f64)], tested: Option<usize>) -> f64 {

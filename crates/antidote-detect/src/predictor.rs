@@ -94,7 +94,7 @@ impl Predictor for RecordClassifier<'_> {
 }
 
 /// Exclusionary reclassification with the built-in logistic regression on the scan's features
-/// ([`reclassify_excluded`]).
+/// ([`reclassify_excluded_each`]: the candidate groups of a detector are reclassified together).
 pub(crate) struct LinearReclassifier<'a> {
     learned: &'a Learned,
     labels: &'a [usize],

@@ -7,7 +7,7 @@
 //! Robustness Toolbox's default (relative size alone) marks a cluster in every class. Here a
 //! class is a candidate only when the split is clearly better than cutting one blob (mean
 //! silhouette above a floor), and the verdict comes from exclusionary reclassification and the
-//! transfer test when a [`Reclassifier`](crate::Reclassifier) is given.
+//! transfer test when a [`Reclassifier`] is given.
 
 use crate::detector::{Detector, Need, ScanContext};
 use crate::predictor::LinearReclassifier;

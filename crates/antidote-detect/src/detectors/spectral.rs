@@ -10,10 +10,10 @@
 //! projections are split in two by exact one-dimensional 2-means, the smaller side is the
 //! candidate group, and the class is suspicious only when the two sides are well separated
 //! (in units of their pooled standard deviation; one normal population split in two gives
-//! about 2.7) and, when a [`Reclassifier`](crate::Reclassifier) is available, a model trained
+//! about 2.7) and, when a [`Reclassifier`] is available, a model trained
 //! without the group calls at least 70% of it another class (Chen et al. 2018's exclusionary
 //! reclassification) and what the group shares carries records of other classes over to its label
-//! ([`Reclassifier::transfer`](crate::Reclassifier::transfer)).
+//! ([`Reclassifier::transfer`]).
 
 use crate::detector::{Detector, Need, ScanContext};
 use crate::predictor::LinearReclassifier;

@@ -4,7 +4,7 @@
 //!
 //! The simulation lives in the drill rather than in `antidote-federated` because it needs what
 //! only the drill sees together: the data and its featurizer (`antidote-learn`), the red team's
-//! [`Stamp`] for the backdoor trigger, and the rules and anomaly scores of `antidote-federated`;
+//! [`Stamp`](antidote_redteam::Stamp) for the backdoor trigger, and the rules and anomaly scores of `antidote-federated`;
 //! a layer crate may not depend on the red team.
 //!
 //! One run ([`simulate`]) splits the labelled records into a held-out test split, a small clean

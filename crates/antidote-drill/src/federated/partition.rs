@@ -55,7 +55,7 @@ const MIN_RECORDS: usize = 10;
 const DRAWS: usize = 100;
 
 /// Deals `pool` (indices of records, with their class in `labels`) to `clients` clients.
-/// `None` when no Dirichlet draw of [`DRAWS`] leaves every client enough records.
+/// `None` when no Dirichlet draw of `DRAWS` leaves every client enough records.
 #[must_use]
 pub fn deal(
     pool: &[usize],

@@ -1,7 +1,7 @@
 //! Trigger search: backdoor triggers in text (tokens, phrases) and images (pixel patches), found
 //! by their statistics and confirmed by their effect on the model.
 //!
-//! Mining is per modality ([`text`], [`image`]): each proposes candidates that are rare overall
+//! Mining is per modality (`text`, `image`): each proposes candidates that are rare overall
 //! and tied to one label beyond chance, with a way to stamp them on a record, a control stamp of
 //! as much natural content, and a way to remove them. This module runs the causal test on each
 //! candidate with the [`Predictor`] trained on all the data, and turns the confirmed ones into
