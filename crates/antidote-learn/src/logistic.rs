@@ -775,8 +775,10 @@ impl LogisticRegressionValidParams {
 
 /// One logistic regression per group of rows, each trained on every row but its group's, all
 /// together: the models share each pass over the data, so that ten models cost a few times one
-/// model rather than ten. Each model equals the one [`fit`](LogisticRegressionValidParams::fit)
-/// trains on the same rows. The groups must be disjoint.
+/// model rather than ten. Each model has the optimum that
+/// [`fit`](LogisticRegressionValidParams::fit) reaches on the same rows; the L-BFGS paths differ
+/// (the features are standardised over every row here), so models stopped at the iteration limit
+/// before converging differ a little. The groups must be disjoint.
 ///
 /// # Errors
 ///

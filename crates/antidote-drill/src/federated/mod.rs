@@ -4,8 +4,8 @@
 //!
 //! The simulation lives in the drill rather than in `antidote-federated` because it needs what
 //! only the drill sees together: the data and its featurizer (`antidote-learn`), the red team's
-//! [`Stamp`](antidote_redteam::Stamp) for the backdoor trigger, and the rules and anomaly scores of `antidote-federated`;
-//! a layer crate may not depend on the red team.
+//! [`Stamp`](antidote_redteam::Stamp) for the backdoor trigger, and the rules and anomaly scores
+//! of `antidote-federated`; a layer crate may not depend on the red team.
 //!
 //! One run ([`simulate`]) splits the labelled records into a held-out test split, a small clean
 //! root set the server keeps (FLTrust's) and the clients' records, dealt IID or by a Dirichlet
