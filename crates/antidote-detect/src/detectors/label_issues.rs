@@ -57,10 +57,6 @@ const RANGE_SLACK: f64 = 1e-6;
 const TINY: f64 = 1e-100;
 
 #[doc = include_str!("label_issues.md")]
-#[expect(
-    clippy::doc_markdown,
-    reason = "the explanation is what `antidote explain` prints: venues, paper titles and algorithm names (NeurIPS, MinHash) stay plain text"
-)]
 #[derive(Debug, Clone, Copy)]
 pub struct LabelIssues;
 
