@@ -122,7 +122,11 @@ fn is_zero(count: &usize) -> bool {
 }
 
 /// The share of `rows` that `predicted` gets right.
-fn accuracy(labels: &[String], predicted: &[String], rows: impl Iterator<Item = usize>) -> f64 {
+fn correct_share(
+    labels: &[String],
+    predicted: &[String],
+    rows: impl Iterator<Item = usize>,
+) -> f64 {
     let (mut total, mut correct) = (0_usize, 0_usize);
     for row in rows {
         total += 1;
@@ -136,7 +140,7 @@ fn accuracy(labels: &[String], predicted: &[String], rows: impl Iterator<Item = 
 fn spread(labels: &[String], models: &[&[String]], rows: &[usize]) -> f64 {
     let accuracies: Vec<f64> = models
         .iter()
-        .map(|predicted| accuracy(labels, predicted, rows.iter().copied()))
+        .map(|predicted| correct_share(labels, predicted, rows.iter().copied()))
         .collect();
     let high = accuracies.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let low = accuracies.iter().copied().fold(f64::INFINITY, f64::min);
@@ -206,15 +210,12 @@ impl AccuracyCheck {
         for (row, label) in labels.iter().enumerate() {
             rows_by_class.entry(label).or_default().push(row);
         }
-        let accuracy_of = |predicted: &[String], rows: &mut dyn Iterator<Item = usize>| {
-            accuracy(labels, predicted, rows)
-        };
         let paired = |baseline: &[String], rows: &mut dyn Iterator<Item = usize>| {
             PairedChange::of(labels, candidate, baseline, rows, thresholds.confidence)
         };
-        let accuracy = accuracy_of(candidate, &mut (0..labels.len()));
+        let accuracy = correct_share(labels, candidate, 0..labels.len());
         let baseline_accuracy =
-            baseline.map(|baseline| accuracy_of(baseline, &mut (0..labels.len())));
+            baseline.map(|baseline| correct_share(labels, baseline, 0..labels.len()));
         let delta = baseline_accuracy.map(|baseline| accuracy - baseline);
         let overall = baseline.map(|baseline| paired(baseline, &mut (0..labels.len())));
         let all_rows: Vec<usize> = (0..labels.len()).collect();
@@ -226,10 +227,10 @@ impl AccuracyCheck {
             .iter()
             .filter_map(|class| Some((class, rows_by_class.get(class.as_str())?)))
             .map(|(class, rows)| {
-                let accuracy = accuracy_of(candidate, &mut rows.iter().copied());
+                let accuracy = correct_share(labels, candidate, rows.iter().copied());
                 let change = baseline.map(|baseline| paired(baseline, &mut rows.iter().copied()));
                 let baseline =
-                    baseline.map(|baseline| accuracy_of(baseline, &mut rows.iter().copied()));
+                    baseline.map(|baseline| correct_share(labels, baseline, rows.iter().copied()));
                 let delta = baseline.map(|baseline| accuracy - baseline);
                 let judged = rows.len() >= thresholds.min_class_records;
                 let spread = retrain_spread(rows);
