@@ -147,6 +147,13 @@ pub fn reclassify_excluded_each(
     groups: &[&[usize]],
 ) -> Result<Vec<Vec<usize>>, FitError> {
     let rows = labels.len();
+    // Disjoint as a whole, not only where the sample meets them.
+    let mut grouped = vec![false; rows];
+    for &row in groups.iter().flat_map(|group| group.iter()) {
+        if std::mem::replace(&mut grouped[row], true) {
+            return Err(FitError::OverlappingGroups { row });
+        }
+    }
     // The records the models learn from (every group's records among them are held out).
     let sample: Vec<usize> = if rows > RECLASSIFICATION_SAMPLE {
         let mut sample =
@@ -602,6 +609,11 @@ mod tests {
             "the relabelled records, by their true class"
         );
         assert_eq!(together[1], [1, 1]);
+        // Groups that share a record are refused, even where the sample would not meet it.
+        assert!(matches!(
+            reclassify_excluded_each(&features, &labels, 2, &params, 3, &[&[4, 6], &[6]]),
+            Err(FitError::OverlappingGroups { row: 6 })
+        ));
         for (group, called) in groups.iter().zip(&together) {
             let alone = reclassify_excluded(&features, &labels, 2, &params, 3, group)
                 .expect("records to learn from");

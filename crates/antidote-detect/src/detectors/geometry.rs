@@ -331,6 +331,31 @@ pub(crate) struct Reclassified {
 }
 
 impl Reclassified {
+    /// What a model trained without a group labelled `class` called its members.
+    fn of(predictions: Vec<usize>, class: usize, class_count: usize) -> Self {
+        let mut counts = vec![0usize; class_count.max(1)];
+        for &prediction in &predictions {
+            if prediction < counts.len() {
+                counts[prediction] += 1;
+            }
+        }
+        let others = predictions
+            .iter()
+            .filter(|&&prediction| prediction != class)
+            .count();
+        let usual_other = (0..counts.len())
+            .filter(|&other| other != class && counts[other] > 0)
+            .max_by_key(|&other| (counts[other], std::cmp::Reverse(other)));
+        Reclassified {
+            other_share: others as f64 / predictions.len().max(1) as f64,
+            predictions: Some(predictions),
+            usual_other_share: usual_other
+                .map_or(0.0, |other| counts[other] as f64 / others.max(1) as f64),
+            usual_other,
+            failure: None,
+        }
+    }
+
     /// No reclassification (no reclassifier, or it failed with `failure`).
     fn none(failure: Option<String>) -> Self {
         Reclassified {
@@ -359,29 +384,7 @@ pub(crate) fn reclassify_groups(
         .into_iter()
         .zip(groups)
         .map(|(called, &(_, class))| match called {
-            Ok(predictions) => {
-                let mut counts = vec![0usize; class_count.max(1)];
-                for &prediction in &predictions {
-                    if prediction < counts.len() {
-                        counts[prediction] += 1;
-                    }
-                }
-                let others = predictions
-                    .iter()
-                    .filter(|&&prediction| prediction != class)
-                    .count();
-                let usual_other = (0..counts.len())
-                    .filter(|&other| other != class && counts[other] > 0)
-                    .max_by_key(|&other| (counts[other], std::cmp::Reverse(other)));
-                Reclassified {
-                    other_share: others as f64 / predictions.len().max(1) as f64,
-                    predictions: Some(predictions),
-                    usual_other_share: usual_other
-                        .map_or(0.0, |other| counts[other] as f64 / others.max(1) as f64),
-                    usual_other,
-                    failure: None,
-                }
-            }
+            Ok(predictions) => Reclassified::of(predictions, class, class_count),
             Err(error) => Reclassified::none(Some(error.to_string())),
         })
         .collect()
