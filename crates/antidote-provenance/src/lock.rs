@@ -33,6 +33,7 @@ use serde::{Deserialize, Serialize};
 use crate::diff::RecordEntry;
 use crate::hashing;
 use crate::merkle::{MerkleBuilder, record_leaf};
+use crate::set_hash::RecordSetHash;
 
 /// The newest lock file format version this build writes and reads (it reads every older one).
 ///
@@ -171,6 +172,10 @@ pub struct LockedDataset {
     pub label_counts: BTreeMap<String, u64>,
     /// Merkle root over the records' ids and content hashes, in order.
     pub merkle_root: Digest,
+    /// The order-independent hash of the same records ([`crate::set_hash`]), which engines that
+    /// read partitions in any order compute too; absent from locks written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_set_hash: Option<Digest>,
 }
 
 impl LockedDataset {
@@ -373,6 +378,8 @@ pub struct DatasetDigest {
     pub label_counts: BTreeMap<String, u64>,
     /// The Merkle root.
     pub merkle_root: Digest,
+    /// The record set hash.
+    pub record_set_hash: Digest,
 }
 
 /// Records hashed per parallel batch: large enough to keep both cores busy, small enough to
@@ -395,10 +402,22 @@ pub fn digest_dataset(
         ProgressUnit::Records,
     );
     let mut merkle = MerkleBuilder::default();
+    let mut set = RecordSetHash::default();
     let mut label_counts: BTreeMap<String, u64> = BTreeMap::new();
     let mut batch = Vec::with_capacity(BATCH);
     while dataset.next_batch(BATCH, &mut batch)? > 0 {
         let entries: Vec<RecordEntry> = batch.par_iter().map(RecordEntry::from_record).collect();
+        let partial = entries
+            .par_iter()
+            .fold(RecordSetHash::default, |mut partial, entry| {
+                partial.insert(&entry.id, &entry.hash);
+                partial
+            })
+            .reduce(RecordSetHash::default, |mut left, right| {
+                left.merge(&right);
+                left
+            });
+        set.merge(&partial);
         for entry in entries {
             merkle.push(record_leaf(&entry.id, &entry.hash));
             if let Some(label) = &entry.label {
@@ -419,6 +438,7 @@ pub fn digest_dataset(
         ids_are_positions: dataset.ids_are_positions(),
         label_counts,
         merkle_root: merkle.finish(),
+        record_set_hash: set.digest(),
     })
 }
 
@@ -836,6 +856,7 @@ fn prepare(
                 schema: digest.schema,
                 label_counts: digest.label_counts,
                 merkle_root: digest.merkle_root,
+                record_set_hash: Some(digest.record_set_hash),
             });
         }
         writer.sync()?;

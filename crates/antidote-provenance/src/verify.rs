@@ -375,7 +375,11 @@ fn recheck_dataset(
             });
         }
     };
-    if digest.merkle_root == locked.merkle_root {
+    let same_set = locked
+        .record_set_hash
+        .as_ref()
+        .is_none_or(|locked| *locked == digest.record_set_hash);
+    if digest.merkle_root == locked.merkle_root && same_set {
         return Ok(DatasetOutcome::Unchanged);
     }
     if let Some((sidecar_path, dataset)) = old {
@@ -645,7 +649,18 @@ mod version_1 {
         )
         .unwrap();
         assert_eq!(new.version, 1);
-        assert_eq!(new.datasets, old.datasets);
+        // The same datasets, with the record set hash old locks do not have.
+        let without_set_hash: Vec<_> = new
+            .datasets
+            .iter()
+            .cloned()
+            .map(|mut dataset| {
+                assert!(dataset.record_set_hash.is_some());
+                dataset.record_set_hash = None;
+                dataset
+            })
+            .collect();
+        assert_eq!(without_set_hash, old.datasets);
         let mut old_files = old.files.clone();
         old_files.sort_by_key(|file| crate::lock::file_order(&file.path));
         assert_eq!(new.files, old_files);

@@ -56,6 +56,7 @@ pub fn lock(args: &LockArgs, settings: &Settings, printer: Printer) -> anyhow::R
                 "path": dataset.path,
                 "records": dataset.record_count,
                 "merkle_root": dataset.merkle_root,
+                "record_set_hash": dataset.record_set_hash,
             })).collect::<Vec<_>>(),
             "signed_by": key_id,
         }),
