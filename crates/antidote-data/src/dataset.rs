@@ -306,6 +306,29 @@ impl Dataset {
         Self::from_source(path, format, files, source, options)
     }
 
+    /// Reads Arrow record batches that another engine decoded (a partition of a Parquet or
+    /// CSV scan, for example) exactly as [`open`](Self::open) reads a Parquet file of the same
+    /// batches: the same values, roles and content hashes. `name` stands for them in messages and
+    /// [`path`](Self::path). Positions, and so the ids of data without an id column, count from
+    /// the first batch given.
+    pub fn from_arrow(
+        name: &Path,
+        schema: &arrow_schema::Schema,
+        batches: Box<
+            dyn Iterator<Item = Result<arrow_array::RecordBatch, arrow_schema::ArrowError>> + Send,
+        >,
+        options: &ReadOptions,
+    ) -> Result<Self, ReadError> {
+        let source = readers::parquet::from_batches(name, schema, batches, options.limits())?;
+        Self::from_source(
+            name,
+            Format::Parquet,
+            vec![name.to_owned()],
+            source,
+            options,
+        )
+    }
+
     fn from_source(
         path: &Path,
         format: Format,

@@ -5,7 +5,7 @@
 //! in any order and on any number of machines cannot; it can compute the record set hash, which
 //! every lock also records (`record_set_hash`, doc/lock-format.md), so that the two agree.
 //!
-//! It is LtHash (Bellare and Micciancio 1997, "A New Paradigm for Collision-Free Hashing:
+//! It is `LtHash` (Bellare and Micciancio 1997, "A New Paradigm for Collision-Free Hashing:
 //! Incrementality at Reduced Cost"; the lattice parameters of Lewi, Kim, Maykov and Weis 2019,
 //! "Securing Update Propagation with Homomorphic Hashing", with 32-bit words): each record's Merkle
 //! leaf, `BLAKE3(0x00 ‖ len(id) ‖ id ‖ content_hash)`, is expanded by BLAKE3's extendable output
@@ -67,7 +67,7 @@ impl std::fmt::Debug for RecordSetHash {
             .debug_struct("RecordSetHash")
             .field("records", &self.records)
             .field("digest", &self.digest())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 

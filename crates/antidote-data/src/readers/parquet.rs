@@ -23,8 +23,8 @@ use arrow_array::types::{
     TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
 use arrow_array::{Array, RecordBatch};
-use arrow_schema::{DataType, Fields, TimeUnit};
-use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use arrow_schema::{ArrowError, DataType, Fields, TimeUnit};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::errors::ParquetError;
 
 use super::image_folder::ImageFailure;
@@ -41,10 +41,26 @@ pub(crate) fn open(path: &Path, limits: Limits) -> Result<Box<dyn RowSource>, Re
     Ok(Box::new(ParquetSource::open(path, limits)?))
 }
 
+/// Arrow record batches, in order: a Parquet file's, or an engine's.
+type Batches = Box<dyn Iterator<Item = Result<RecordBatch, ArrowError>> + Send>;
+
+/// Opens Arrow record batches already decoded (by a query engine) as a row source, read exactly
+/// as a Parquet file of the same batches: `path` names them in messages.
+pub(crate) fn from_batches(
+    path: &Path,
+    schema: &arrow_schema::Schema,
+    batches: Batches,
+    limits: Limits,
+) -> Result<Box<dyn RowSource>, ReadError> {
+    Ok(Box::new(ParquetSource::from_batches(
+        path, schema, batches, limits,
+    )?))
+}
+
 /// A streaming Parquet reader.
 struct ParquetSource {
     path: PathBuf,
-    batches: ParquetRecordBatchReader,
+    batches: Batches,
     columns: Vec<(Arc<str>, ColumnKind)>,
     /// How each column's top-level bytes are read.
     bytes_as: Vec<BytesAs>,
@@ -112,10 +128,20 @@ impl ParquetSource {
             .map_err(|source| parquet_error(path, source))?;
         check_column_chunks(path, builder.metadata(), file_bytes, &pages, limits)?;
         let schema = Arc::clone(builder.schema());
-        let mut batches = builder
+        let batches = builder
             .with_batch_size(BATCH_SIZE)
             .build()
             .map_err(|source| parquet_error(path, source))?;
+        Self::from_batches(path, &schema, Box::new(batches), limits)
+    }
+
+    /// Decides every column's kind from the first batch, which it keeps to read first.
+    fn from_batches(
+        path: &Path,
+        schema: &arrow_schema::Schema,
+        mut batches: Batches,
+        limits: Limits,
+    ) -> Result<Self, ReadError> {
         let first = batches
             .next()
             .transpose()
@@ -1140,6 +1166,101 @@ mod tests {
         assert_eq!(records[1].id.as_str(), "r2");
         assert_eq!(records[1].label.as_deref(), Some("1"));
         assert_eq!(records[1].fields, [(Arc::from("x"), Value::Float(1.5))]);
+    }
+
+    /// An engine's partitions of a file, each read with `Dataset::from_arrow`, give the records
+    /// `Dataset::open` gives for the file: the same ids, labels and content hashes.
+    #[test]
+    fn batches_from_an_engine_read_like_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("reviews.parquet");
+        let count = 1_000_usize;
+        let mut images = BinaryBuilder::new();
+        for index in 0..count {
+            let image = image::DynamicImage::ImageLuma8(image::GrayImage::from_fn(4, 4, |x, y| {
+                image::Luma([u8::try_from((index + x as usize * 3 + y as usize) % 256).unwrap()])
+            }));
+            images.append_value(png(&image));
+        }
+        write(
+            &path,
+            vec![
+                (
+                    "id",
+                    Arc::new(StringArray::from_iter_values(
+                        (0..count).map(|index| format!("r{index}")),
+                    )) as ArrayRef,
+                ),
+                (
+                    "label",
+                    Arc::new(StringArray::from_iter_values(
+                        (0..count).map(|index| ["cat", "dog", "fox"][index % 3]),
+                    )),
+                ),
+                (
+                    "x",
+                    Arc::new(Float64Array::from_iter_values(
+                        (0..count).map(|index| index as f64 / 8.0),
+                    )),
+                ),
+                ("image", Arc::new(images.finish())),
+            ],
+            None,
+        );
+        let options = crate::ReadOptions::default();
+        let whole: Vec<(String, Option<String>, antidote_core::Digest)> =
+            crate::Dataset::open(&path, &options)
+                .unwrap()
+                .map(|record| {
+                    let record = record.unwrap();
+                    (
+                        record.id.to_string(),
+                        record.label.clone(),
+                        record.content_hash(),
+                    )
+                })
+                .collect();
+        assert_eq!(whole.len(), count);
+
+        // Batches of 64 rows, cut into three partitions of uneven sizes, read last first.
+        let reader = ParquetRecordBatchReaderBuilder::try_new(
+            fs_err::File::open(&path).unwrap().into_file(),
+        )
+        .unwrap()
+        .with_batch_size(64);
+        let schema = Arc::clone(reader.schema());
+        let batches: Vec<RecordBatch> = reader.build().unwrap().map(Result::unwrap).collect();
+        let mut parts: Vec<Vec<(String, Option<String>, antidote_core::Digest)>> = Vec::new();
+        for range in [9..batches.len(), 2..9, 0..2] {
+            let part = batches[range].to_vec();
+            let dataset = crate::Dataset::from_arrow(
+                Path::new("partition"),
+                &schema,
+                Box::new(part.into_iter().map(Ok)),
+                &options,
+            )
+            .unwrap();
+            assert!(!dataset.ids_are_positions());
+            assert_eq!(
+                dataset.schema().column("image").unwrap().kind,
+                ColumnKind::Image
+            );
+            parts.push(
+                dataset
+                    .map(|record| {
+                        let record = record.unwrap();
+                        (
+                            record.id.to_string(),
+                            record.label.clone(),
+                            record.content_hash(),
+                        )
+                    })
+                    .collect(),
+            );
+        }
+        let mut merged: Vec<_> = parts.into_iter().flatten().collect();
+        merged.sort_by_key(|(id, _, _)| id[1..].parse::<usize>().unwrap());
+        assert_eq!(merged, whole);
     }
 
     #[test]
