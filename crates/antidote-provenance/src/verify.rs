@@ -515,6 +515,44 @@ mod tests {
     }
 
     #[test]
+    fn the_record_set_hash_of_a_lock_ignores_record_order_and_the_merkle_root_does_not() {
+        let dir = tempfile::tempdir().unwrap();
+        data(dir.path());
+        let (_, lock) = lock_with(dir.path(), 100);
+        let rows = |lock: &Lock| {
+            lock.datasets
+                .iter()
+                .find(|dataset| dataset.path == "data/rows.csv")
+                .cloned()
+                .unwrap()
+        };
+        // What the set hash module gives for the records, read on their own.
+        let mut expected = crate::set_hash::RecordSetHash::default();
+        let path = dir.path().join("data/rows.csv");
+        for record in
+            antidote_data::Dataset::open(&path, &antidote_data::ReadOptions::default()).unwrap()
+        {
+            let record = record.unwrap();
+            expected.insert(record.id.as_str(), &record.content_hash());
+        }
+        assert_eq!(rows(&lock).record_set_hash, Some(expected.digest()));
+        // The same records in the other order: another Merkle root, the same set hash.
+        let shuffled = tempfile::tempdir().unwrap();
+        data(shuffled.path());
+        std::fs::write(
+            shuffled.path().join("data/rows.csv"),
+            "id,label,x\nb,dog,2\na,cat,1\n",
+        )
+        .unwrap();
+        let (_, reordered) = lock_with(shuffled.path(), 100);
+        assert_ne!(rows(&reordered).merkle_root, rows(&lock).merkle_root);
+        assert_eq!(
+            rows(&reordered).record_set_hash,
+            rows(&lock).record_set_hash
+        );
+    }
+
+    #[test]
     fn verify_merges_the_files_sidecar_with_a_fresh_walk() {
         let dir = tempfile::tempdir().unwrap();
         data(dir.path());
