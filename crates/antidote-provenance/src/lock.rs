@@ -406,20 +406,19 @@ pub fn digest_dataset(
     let mut label_counts: BTreeMap<String, u64> = BTreeMap::new();
     let mut batch = Vec::with_capacity(BATCH);
     while dataset.next_batch(BATCH, &mut batch)? > 0 {
-        let entries: Vec<RecordEntry> = batch.par_iter().map(RecordEntry::from_record).collect();
-        let partial = entries
+        let hashed: Vec<(RecordEntry, [u8; 32])> = batch
             .par_iter()
-            .fold(RecordSetHash::default, |mut partial, entry| {
-                partial.insert(&entry.id, &entry.hash);
-                partial
+            .map(|record| {
+                let entry = RecordEntry::from_record(record);
+                let leaf = record_leaf(&entry.id, &entry.hash);
+                (entry, leaf)
             })
-            .reduce(RecordSetHash::default, |mut left, right| {
-                left.merge(&right);
-                left
-            });
-        set.merge(&partial);
-        for entry in entries {
-            merkle.push(record_leaf(&entry.id, &entry.hash));
+            .collect();
+        set.merge(&RecordSetHash::of_leaves(
+            hashed.par_iter().map(|(_, leaf)| leaf),
+        ));
+        for (entry, leaf) in hashed {
+            merkle.push(leaf);
             if let Some(label) = &entry.label {
                 *label_counts.entry(label.clone()).or_default() += 1;
             }

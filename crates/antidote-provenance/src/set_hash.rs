@@ -17,6 +17,7 @@
 //! id and content) repeated a multiple of 2^32 times, whose words add to zero.
 
 use antidote_core::Digest;
+use rayon::prelude::*;
 
 use crate::merkle::record_leaf;
 
@@ -88,6 +89,20 @@ impl RecordSetHash {
             *word = word.wrapping_add(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]));
         }
         self.records += 1;
+    }
+
+    /// The hash of records given by their Merkle leaves, expanded in parallel.
+    #[must_use]
+    pub fn of_leaves<'a>(leaves: impl ParallelIterator<Item = &'a [u8; 32]>) -> Self {
+        leaves
+            .fold(Self::default, |mut partial, leaf| {
+                partial.insert_leaf(leaf);
+                partial
+            })
+            .reduce(Self::default, |mut left, right| {
+                left.merge(&right);
+                left
+            })
     }
 
     /// Adds every record of `other`.

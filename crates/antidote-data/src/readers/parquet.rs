@@ -1208,18 +1208,15 @@ mod tests {
             None,
         );
         let options = crate::ReadOptions::default();
-        let whole: Vec<(String, Option<String>, antidote_core::Digest)> =
-            crate::Dataset::open(&path, &options)
-                .unwrap()
-                .map(|record| {
-                    let record = record.unwrap();
-                    (
-                        record.id.to_string(),
-                        record.label.clone(),
-                        record.content_hash(),
-                    )
-                })
-                .collect();
+        let key = |record: Result<crate::Record, ReadError>| {
+            let record = record.unwrap();
+            let hash = record.content_hash();
+            (record.id.to_string(), record.label, hash)
+        };
+        let whole: Vec<_> = crate::Dataset::open(&path, &options)
+            .unwrap()
+            .map(key)
+            .collect();
         assert_eq!(whole.len(), count);
 
         // Batches of 64 rows, cut into three partitions of uneven sizes, read last first.
@@ -1230,7 +1227,7 @@ mod tests {
         .with_batch_size(64);
         let schema = Arc::clone(reader.schema());
         let batches: Vec<RecordBatch> = reader.build().unwrap().map(Result::unwrap).collect();
-        let mut parts: Vec<Vec<(String, Option<String>, antidote_core::Digest)>> = Vec::new();
+        let mut merged = Vec::new();
         for range in [9..batches.len(), 2..9, 0..2] {
             let part = batches[range].to_vec();
             let dataset = crate::Dataset::from_arrow(
@@ -1245,20 +1242,8 @@ mod tests {
                 dataset.schema().column("image").unwrap().kind,
                 ColumnKind::Image
             );
-            parts.push(
-                dataset
-                    .map(|record| {
-                        let record = record.unwrap();
-                        (
-                            record.id.to_string(),
-                            record.label.clone(),
-                            record.content_hash(),
-                        )
-                    })
-                    .collect(),
-            );
+            merged.extend(dataset.map(key));
         }
-        let mut merged: Vec<_> = parts.into_iter().flatten().collect();
         merged.sort_by_key(|(id, _, _)| id[1..].parse::<usize>().unwrap());
         assert_eq!(merged, whole);
     }
