@@ -1,65 +1,873 @@
-//! Queries over folders of Parquet and CSV files, on `DataFusion`: the first step toward reading
-//! a dataset of many files with a query engine instead of antidote's own streaming readers.
+//! antidote on `DataFusion`: the mergeable parts of antidote as aggregate functions, so that a
+//! query engine reads a table of many Parquet files on every core (and, on an engine that
+//! distributes `DataFusion` plans, on many machines) and gives what antidote's own readers give.
 //!
-//! For now it only counts rows ([`count_rows`]); nothing else in antidote uses it yet.
+//! [`TableRecords`] (`antidote_table_records`) is the first: the mergeable digest of a table's
+//! records ([`TablePartial`]: the record set hash, the count and the records per label). Each
+//! partition reads its batches exactly as antidote reads a Parquet file of them
+//! ([`antidote_data::Dataset::from_arrow`]), and partial digests add up in any order, so the
+//! result does not depend on how the engine cut the files. [`DataFusionTables`] reads whole
+//! tables with it for `antidote lock --engine datafusion` and `antidote verify`.
+//!
+//! Records need an id column: a record's position is not defined once the engine has cut the
+//! files into partitions. Model training stays on one machine.
 
-use datafusion::error::Result;
-use datafusion::prelude::{ParquetReadOptions, SessionContext};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-/// The number of rows in the Parquet file `path`, or in all the `.parquet` files of the folder
-/// `path` (a folder path ends with `/`), read with a fresh [`SessionContext`].
-///
-/// Only the files' footers are needed when their metadata holds the row counts, as Parquet
-/// writers record them; the engine decides.
-pub async fn count_rows(path: &str) -> Result<u64> {
-    let ctx = SessionContext::new();
+use antidote_core::{Progress, ProgressUnit};
+use antidote_data::{Dataset, ReadOptions};
+use antidote_provenance::lock::LockError;
+use antidote_provenance::table::{TableDigest, TablePartial, TableReader, table_schema};
+use antidote_validate::profile::Profile;
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Schema};
+use datafusion::common::{DataFusionError, Result, ScalarValue, exec_err};
+use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion::logical_expr::{
+    Accumulator, AggregateUDF, AggregateUDFImpl, Signature, Volatility,
+};
+use datafusion::prelude::{Expr, ParquetReadOptions, SessionConfig, SessionContext, ident, lit};
+
+/// The name of [`TableRecords`] in queries.
+pub const TABLE_RECORDS: &str = "antidote_table_records";
+
+/// `antidote_table_records(options, column, ...)`: the [`TablePartial`] of the rows, as the bytes
+/// of [`TablePartial::to_bytes`], where `options` is a string literal of the [`ReadOptions`] as
+/// JSON (the roles name the id, label and other columns) and the columns are every column of the
+/// table, under their names.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct TableRecords {
+    signature: Signature,
+}
+
+impl Default for TableRecords {
+    fn default() -> Self {
+        Self {
+            signature: Signature::variadic_any(Volatility::Immutable),
+        }
+    }
+}
+
+impl AggregateUDFImpl for TableRecords {
+    fn name(&self) -> &'static str {
+        TABLE_RECORDS
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Binary)
+    }
+
+    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        Ok(Box::new(TableRecordsAccumulator {
+            schema: argument_schema(TABLE_RECORDS, &args)?,
+            options: None,
+            partial: TablePartial::default(),
+        }))
+    }
+
+    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
+        Ok(vec![Arc::new(Field::new(
+            format!("{}[partial]", args.name),
+            DataType::Binary,
+            true,
+        ))])
+    }
+}
+
+fn is_string(data_type: &DataType) -> bool {
+    matches!(
+        data_type,
+        DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8
+    )
+}
+
+/// One partition's partial digest.
+#[derive(Debug)]
+struct TableRecordsAccumulator {
+    /// The table's columns, as the function received them.
+    schema: Arc<Schema>,
+    /// The read options, parsed from the first batch's literal.
+    options: Option<ReadOptions>,
+    partial: TablePartial,
+}
+
+fn external(error: impl std::error::Error + Send + Sync + 'static) -> DataFusionError {
+    DataFusionError::External(Box::new(error))
+}
+
+impl TableRecordsAccumulator {
+    fn options(&mut self, literal: &ArrayRef) -> Result<ReadOptions> {
+        if let Some(options) = &self.options {
+            return Ok(options.clone());
+        }
+        let text = literal_text(TABLE_RECORDS, literal)?;
+        let options: ReadOptions = serde_json::from_str(&text).map_err(external)?;
+        self.options = Some(options.clone());
+        Ok(options)
+    }
+}
+
+impl Accumulator for TableRecordsAccumulator {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        let Some((literal, columns)) = values.split_first() else {
+            return Ok(());
+        };
+        if literal.is_empty() {
+            return Ok(());
+        }
+        let options = self.options(literal)?;
+        let mut dataset = batch_dataset(&self.schema, columns, &options)?;
+        self.partial.read(&mut dataset).map_err(external)
+    }
+
+    fn evaluate(&mut self) -> Result<ScalarValue> {
+        Ok(ScalarValue::Binary(Some(self.partial.to_bytes())))
+    }
+
+    fn size(&self) -> usize {
+        std::mem::size_of_val(self)
+            + antidote_provenance::set_hash::STATE_BYTES
+            + self
+                .partial
+                .label_counts
+                .keys()
+                .map(|label| label.len() + 48)
+                .sum::<usize>()
+    }
+
+    fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        Ok(vec![ScalarValue::Binary(Some(self.partial.to_bytes()))])
+    }
+
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
+        let Some(states) = states.first() else {
+            return Ok(());
+        };
+        let states = states.as_binary::<i32>();
+        for index in 0..states.len() {
+            if states.is_null(index) {
+                continue;
+            }
+            let Some(partial) = TablePartial::from_bytes(states.value(index)) else {
+                return exec_err!("{TABLE_RECORDS}: a partial state that is not one");
+            };
+            self.partial.merge(&partial);
+        }
+        Ok(())
+    }
+}
+
+/// One batch of the columns `schema`, read as antidote reads a Parquet file of it.
+fn batch_dataset(
+    schema: &Arc<Schema>,
+    columns: &[ArrayRef],
+    options: &ReadOptions,
+) -> Result<Dataset> {
+    let batch = RecordBatch::try_new(Arc::clone(schema), columns.to_vec()).map_err(external)?;
+    Dataset::from_arrow(
+        Path::new("a partition of the table"),
+        schema,
+        Box::new(std::iter::once(Ok(batch))),
+        options,
+    )
+    .map_err(external)
+}
+
+/// The columns of an aggregate's arguments after the first (the literal).
+fn argument_schema(name: &str, args: &AccumulatorArgs) -> Result<Arc<Schema>> {
+    let Some((literal, columns)) = args.expr_fields.split_first() else {
+        return exec_err!("{name} needs its settings and at least one column");
+    };
+    if !is_string(literal.data_type()) {
+        return exec_err!("{name}: the first argument is its settings as JSON");
+    }
+    Ok(Arc::new(Schema::new(
+        columns
+            .iter()
+            .map(|field| Field::new(field.name(), field.data_type().clone(), true))
+            .collect::<Vec<_>>(),
+    )))
+}
+
+/// The JSON text of an aggregate's first argument, a string literal.
+fn literal_text(name: &str, literal: &ArrayRef) -> Result<String> {
+    match ScalarValue::try_from_array(literal, 0)? {
+        ScalarValue::Utf8(Some(text))
+        | ScalarValue::Utf8View(Some(text))
+        | ScalarValue::LargeUtf8(Some(text)) => Ok(text),
+        _ => exec_err!("{name}: the first argument is its settings as JSON"),
+    }
+}
+
+/// The name of [`TableProfile`] in queries.
+pub const TABLE_PROFILE: &str = "antidote_table_profile";
+
+/// What [`TableProfile`] needs to know before it sees a record: how to read the records, and the
+/// table's columns with the kinds the driver decided once (a partition's own sample could
+/// decide another kind for a string column).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ProfileSettings {
+    /// How to read the records.
+    pub read: ReadOptions,
+    /// The table's columns.
+    pub schema: antidote_data::Schema,
+}
+
+/// `antidote_table_profile(settings, column, ...)`: the antidote [`Profile`] of the rows, as the
+/// bytes of [`Profile::to_partial_bytes`], where `settings` is a string literal of the
+/// [`ProfileSettings`] as JSON and the columns are every column of the table. Partials merge as
+/// [`Profile::merge`] merges profiles: counts and moments exactly, sketches within their error,
+/// exact duplicates across partitions.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct TableProfile {
+    signature: Signature,
+}
+
+impl Default for TableProfile {
+    fn default() -> Self {
+        Self {
+            signature: Signature::variadic_any(Volatility::Immutable),
+        }
+    }
+}
+
+impl AggregateUDFImpl for TableProfile {
+    fn name(&self) -> &'static str {
+        TABLE_PROFILE
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Binary)
+    }
+
+    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        Ok(Box::new(TableProfileAccumulator {
+            schema: argument_schema(TABLE_PROFILE, &args)?,
+            settings: None,
+            profile: None,
+        }))
+    }
+
+    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
+        Ok(vec![Arc::new(Field::new(
+            format!("{}[partial]", args.name),
+            DataType::Binary,
+            true,
+        ))])
+    }
+}
+
+/// One partition's partial profile.
+#[derive(Debug)]
+struct TableProfileAccumulator {
+    /// The table's columns, as the function received them.
+    schema: Arc<Schema>,
+    /// The settings, parsed from the first batch's literal.
+    settings: Option<ProfileSettings>,
+    /// The profile so far: `None` until a batch or a partial arrives.
+    profile: Option<Profile>,
+}
+
+impl TableProfileAccumulator {
+    fn merge(&mut self, other: &Profile) -> Result<()> {
+        match &mut self.profile {
+            None => self.profile = Some(other.clone()),
+            Some(profile) => profile.merge(other).map_err(external)?,
+        }
+        Ok(())
+    }
+
+    fn bytes(&self) -> ScalarValue {
+        ScalarValue::Binary(self.profile.as_ref().map(Profile::to_partial_bytes))
+    }
+}
+
+impl Accumulator for TableProfileAccumulator {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        let Some((literal, columns)) = values.split_first() else {
+            return Ok(());
+        };
+        if literal.is_empty() {
+            return Ok(());
+        }
+        if self.settings.is_none() {
+            let text = literal_text(TABLE_PROFILE, literal)?;
+            self.settings = Some(serde_json::from_str(&text).map_err(external)?);
+        }
+        let settings = self.settings.as_ref().expect("parsed above");
+        let mut dataset = batch_dataset(&self.schema, columns, &settings.read)?;
+        let profile = self
+            .profile
+            .get_or_insert_with(|| Profile::empty(&settings.schema));
+        for record in &mut dataset {
+            profile.add(&record.map_err(external)?);
+        }
+        Ok(())
+    }
+
+    fn evaluate(&mut self) -> Result<ScalarValue> {
+        Ok(self.bytes())
+    }
+
+    fn size(&self) -> usize {
+        // The profile's sketches are bounded; the exact-duplicate hashes are what grows.
+        std::mem::size_of_val(self)
+            + self
+                .profile
+                .as_ref()
+                .map_or(0, |profile| 64 * 1024 + 16 * profile.record_count as usize)
+    }
+
+    fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        Ok(vec![self.bytes()])
+    }
+
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
+        let Some(states) = states.first() else {
+            return Ok(());
+        };
+        let states = states.as_binary::<i32>();
+        for index in 0..states.len() {
+            if states.is_null(index) {
+                continue;
+            }
+            let Some(partial) = Profile::from_partial_bytes(states.value(index)) else {
+                return exec_err!("{TABLE_PROFILE}: a partial state that is not one");
+            };
+            self.merge(&partial)?;
+        }
+        Ok(())
+    }
+}
+
+/// Registers antidote's functions with `ctx`.
+pub fn register(ctx: &SessionContext) {
+    ctx.register_udaf(AggregateUDF::from(TableRecords::default()));
+    ctx.register_udaf(AggregateUDF::from(TableProfile::default()));
+}
+
+/// The session settings antidote's functions need: Parquet strings and binaries read as the
+/// plain Arrow types the Parquet writer stored (not as views), so that a partition's batches are
+/// the batches antidote's own reader decodes.
+#[must_use]
+pub fn session_config() -> SessionConfig {
+    let mut config = SessionConfig::new();
+    config
+        .options_mut()
+        .execution
+        .parquet
+        .schema_force_view_types = false;
+    config
+}
+
+/// The bytes `function` (one of antidote's aggregates, given `settings` as its literal) returns
+/// over every column of the Parquet `files`, read by `ctx`; `None` when there are no rows.
+async fn aggregate_files(
+    ctx: &SessionContext,
+    files: &[PathBuf],
+    function: AggregateUDF,
+    settings: String,
+) -> Result<Option<Vec<u8>>> {
+    let paths = files
+        .iter()
+        .map(|file| {
+            file.to_str().map(str::to_owned).ok_or_else(|| {
+                DataFusionError::Plan(format!("`{}` is not a UTF-8 path", file.display()))
+            })
+        })
+        .collect::<Result<Vec<String>>>()?;
     let frame = ctx
-        .read_parquet(path, ParquetReadOptions::default())
+        .read_parquet(paths, ParquetReadOptions::default())
         .await?;
-    let rows = frame.count().await?;
-    Ok(rows as u64)
+    let mut arguments: Vec<Expr> = vec![lit(settings)];
+    arguments.extend(
+        frame
+            .schema()
+            .fields()
+            .iter()
+            .map(|field| ident(field.name())),
+    );
+    let name = function.name().to_owned();
+    let batches = frame
+        .aggregate(vec![], vec![function.call(arguments).alias("partial")])?
+        .collect()
+        .await?;
+    let Some(batch) = batches.iter().find(|batch| batch.num_rows() == 1) else {
+        return exec_err!("{name} returned no row");
+    };
+    let column = batch.column(0).as_binary::<i32>();
+    Ok((!column.is_null(0)).then(|| column.value(0).to_vec()))
+}
+
+/// The merged [`TablePartial`] of the Parquet `files`, read by `ctx` with `options`.
+pub async fn table_partial(
+    ctx: &SessionContext,
+    files: &[PathBuf],
+    options: &ReadOptions,
+) -> Result<TablePartial> {
+    let settings = serde_json::to_string(options).map_err(external)?;
+    let bytes = aggregate_files(
+        ctx,
+        files,
+        AggregateUDF::from(TableRecords::default()),
+        settings,
+    )
+    .await?;
+    bytes
+        .as_deref()
+        .and_then(TablePartial::from_bytes)
+        .ok_or_else(|| DataFusionError::Execution(format!("{TABLE_RECORDS} returned no partial")))
+}
+
+/// The [`Profile`] of the Parquet `files`, whose columns are `schema`, read by `ctx` with
+/// `options`.
+pub async fn table_profile(
+    ctx: &SessionContext,
+    files: &[PathBuf],
+    options: &ReadOptions,
+    schema: &antidote_data::Schema,
+) -> Result<Profile> {
+    let settings = ProfileSettings {
+        read: options.clone(),
+        schema: schema.clone(),
+    };
+    let bytes = aggregate_files(
+        ctx,
+        files,
+        AggregateUDF::from(TableProfile::default()),
+        serde_json::to_string(&settings).map_err(external)?,
+    )
+    .await?;
+    match bytes {
+        None => Ok(Profile::empty(schema)),
+        Some(bytes) => Profile::from_partial_bytes(&bytes).ok_or_else(|| {
+            DataFusionError::Execution(format!("{TABLE_PROFILE} returned no profile"))
+        }),
+    }
+}
+
+/// The Parquet files of a table: `path` itself when it is a Parquet file, else every Parquet
+/// file below the folder `path` (hidden entries skipped), in file order, as `antidote lock`
+/// finds them.
+///
+/// # Errors
+///
+/// When `path` does not exist, cannot be walked, or holds no Parquet file.
+pub fn parquet_files(path: &Path) -> Result<Vec<PathBuf>, LockError> {
+    let found = antidote_provenance::lock::expand(&[path.to_owned()], &[], Path::new("."))?;
+    let mut files: Vec<PathBuf> = found
+        .datasets
+        .into_iter()
+        .filter(|file| antidote_data::Format::detect(file) == Some(antidote_data::Format::Parquet))
+        .collect();
+    files.sort_by_key(|file| antidote_provenance::lock::file_order(&file.to_string_lossy()));
+    if files.is_empty() {
+        return Err(LockError::Table {
+            path: path.to_owned(),
+            reason: "it holds no Parquet file".to_owned(),
+        });
+    }
+    Ok(files)
+}
+
+/// Tables read by `DataFusion` on this machine, on every core (`antidote lock --engine
+/// datafusion`).
+#[derive(Debug, Clone, Default)]
+pub struct DataFusionTables {
+    /// Partitions to cut the files into (and threads to run); every core when `None`.
+    pub partitions: Option<usize>,
+    /// Files at least this large are cut into several partitions (by row group); `DataFusion`'s
+    /// default (10 MiB) when `None`.
+    pub split_bytes: Option<usize>,
+}
+
+impl DataFusionTables {
+    fn context(&self) -> SessionContext {
+        let mut config = session_config();
+        if let Some(partitions) = self.partitions {
+            config = config.with_target_partitions(partitions.max(1));
+        }
+        if let Some(bytes) = self.split_bytes {
+            config = config.with_repartition_file_min_size(bytes);
+        }
+        SessionContext::new_with_config(config)
+    }
+
+    /// Runs `query` on a fresh context, on a runtime of every core.
+    fn run<T>(
+        &self,
+        folder: &Path,
+        query: impl AsyncFnOnce(&SessionContext) -> Result<T>,
+    ) -> Result<T, LockError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|source| LockError::Io {
+                path: folder.to_owned(),
+                source,
+            })?;
+        let ctx = self.context();
+        runtime
+            .block_on(query(&ctx))
+            .map_err(|error| LockError::Table {
+                path: folder.to_owned(),
+                reason: error.to_string(),
+            })
+    }
+
+    /// The profile of the table of the Parquet `files` of `folder`, as `antidote profile`
+    /// writes it (the table's columns are the first file's; every file must have them).
+    pub fn profile(
+        &self,
+        folder: &Path,
+        files: &[PathBuf],
+        options: &ReadOptions,
+        progress: &dyn Progress,
+    ) -> Result<Profile, LockError> {
+        let schema = table_schema(folder, files, options)?;
+        progress.start(
+            &format!("profiling the table `{}` with DataFusion", folder.display()),
+            None,
+            ProgressUnit::Records,
+        );
+        let mut profile = self.run(folder, async |ctx| {
+            table_profile(ctx, files, options, &schema).await
+        })?;
+        progress.advance(profile.record_count);
+        progress.finish();
+        profile.sources = vec![folder.display().to_string()];
+        profile.format = Some(antidote_data::Format::Parquet);
+        Ok(profile)
+    }
+}
+
+impl TableReader for DataFusionTables {
+    fn engine(&self) -> String {
+        format!("datafusion {}", datafusion::DATAFUSION_VERSION)
+    }
+
+    fn digest(
+        &self,
+        folder: &Path,
+        files: &[PathBuf],
+        options: &ReadOptions,
+        progress: &dyn Progress,
+    ) -> Result<TableDigest, LockError> {
+        let schema = table_schema(folder, files, options)?;
+        progress.start(
+            &format!("reading the table `{}` with DataFusion", folder.display()),
+            None,
+            ProgressUnit::Records,
+        );
+        let partial = self.run(folder, async |ctx| table_partial(ctx, files, options).await)?;
+        progress.advance(partial.set.records());
+        progress.finish();
+        Ok(TableDigest::of(schema, partial))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use std::fs::File;
-    use std::path::Path;
+    use std::path::{Path, PathBuf};
     use std::sync::Arc;
 
-    use datafusion::arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+    use antidote_core::NoProgress;
+    use antidote_data::{ReadOptions, RoleNames};
+    use antidote_provenance::table::{LocalTables, TableReader};
+    use datafusion::arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray};
     use datafusion::parquet::arrow::ArrowWriter;
+    use datafusion::parquet::file::properties::WriterProperties;
+    use proptest::prelude::*;
 
-    use super::count_rows;
+    use super::DataFusionTables;
+    use antidote_validate::profile::Profile;
 
-    /// Writes `ids` (with a text column) to the Parquet file `path`.
-    fn write_parquet(path: &Path, ids: &[i64]) {
-        let texts: Vec<String> = ids.iter().map(|id| format!("record {id}")).collect();
-        let batch = RecordBatch::try_from_iter([
-            ("id", Arc::new(Int64Array::from(ids.to_vec())) as ArrayRef),
-            ("text", Arc::new(StringArray::from(texts)) as ArrayRef),
-        ])
-        .expect("batch");
+    /// Writes records `first..first + count` (id, label, x, text) to the Parquet file `path`, in
+    /// row groups of 100.
+    fn write_parquet(path: &Path, first: usize, count: usize, with_ids: bool) {
+        let range = first..first + count;
+        let mut columns: Vec<(&str, ArrayRef)> = Vec::new();
+        if with_ids {
+            columns.push((
+                "id",
+                Arc::new(StringArray::from_iter_values(
+                    range.clone().map(|n| format!("r{n}")),
+                )),
+            ));
+        }
+        columns.push((
+            "label",
+            Arc::new(StringArray::from_iter_values(
+                range.clone().map(|n| ["cat", "dog", "fox"][n % 3]),
+            )),
+        ));
+        columns.push((
+            "x",
+            Arc::new(Float64Array::from_iter_values(
+                range.clone().map(|n| n as f64 / 4.0),
+            )),
+        ));
+        columns.push((
+            "text",
+            Arc::new(StringArray::from_iter_values(
+                range.map(|n| format!("a sentence about record {n}")),
+            )),
+        ));
+        let batch = RecordBatch::try_from_iter(columns).expect("batch");
+        let properties = WriterProperties::builder()
+            .set_max_row_group_row_count(Some(100))
+            .build();
+        let file = File::create(path).expect("create");
+        let mut writer =
+            ArrowWriter::try_new(file, batch.schema(), Some(properties)).expect("writer");
+        writer.write(&batch).expect("write");
+        writer.close().expect("close");
+    }
+
+    /// Writes `copies` Parquet files to `folder`, each with the records `0..count` under ids of its
+    /// own: every record of a copy duplicates one of the first file.
+    fn write_copies(folder: &Path, copies: usize, count: usize) -> Vec<PathBuf> {
+        (0..copies)
+            .map(|copy| {
+                let path = folder.join(format!("copy-{copy}.parquet"));
+                write_parquet(&path, 0, count, true);
+                // Same content, other ids.
+                let mut dataset =
+                    antidote_data::Dataset::open(&path, &ReadOptions::default()).expect("open");
+                let mut ids = Vec::new();
+                for record in &mut dataset {
+                    ids.push(format!("c{copy}-{}", record.expect("record").id));
+                }
+                rewrite_ids(&path, &ids);
+                path
+            })
+            .collect()
+    }
+
+    /// Replaces the `id` column of the Parquet file `path` with `ids`.
+    fn rewrite_ids(path: &Path, ids: &[String]) {
+        let file = File::open(path).expect("open");
+        let reader =
+            datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+                file,
+            )
+            .expect("reader")
+            .build()
+            .expect("reader");
+        let batches: Vec<RecordBatch> = reader.map(|batch| batch.expect("batch")).collect();
+        let batch = datafusion::arrow::compute::concat_batches(&batches[0].schema(), &batches)
+            .expect("concat");
+        let mut columns = batch.columns().to_vec();
+        columns[0] = Arc::new(StringArray::from_iter_values(ids.iter()));
+        let batch = RecordBatch::try_new(batch.schema(), columns).expect("batch");
         let file = File::create(path).expect("create");
         let mut writer = ArrowWriter::try_new(file, batch.schema(), None).expect("writer");
         writer.write(&batch).expect("write");
         writer.close().expect("close");
     }
 
-    #[tokio::test]
-    async fn counts_the_rows_of_every_parquet_file_in_a_folder() {
-        let folder = tempfile::tempdir().expect("tempdir");
-        write_parquet(&folder.path().join("part-0.parquet"), &[1, 2, 3]);
-        write_parquet(&folder.path().join("part-1.parquet"), &[4, 5, 6, 7]);
-        let path = format!("{}/", folder.path().display());
+    /// The profile antidote's own reader gives: each file profiled, the profiles merged.
+    fn local_profile(files: &[PathBuf]) -> Profile {
+        let mut merged: Option<Profile> = None;
+        for file in files {
+            let dataset =
+                antidote_data::Dataset::open(file, &ReadOptions::default()).expect("open");
+            let profile = Profile::of_dataset(dataset, &NoProgress).expect("profile");
+            match &mut merged {
+                None => merged = Some(profile),
+                Some(merged) => merged.merge(&profile).expect("merge"),
+            }
+        }
+        merged.expect("files")
+    }
 
-        assert_eq!(count_rows(&path).await.expect("count"), 7);
-        // One file of the folder alone.
-        let one = folder.path().join("part-1.parquet");
-        assert_eq!(
-            count_rows(one.to_str().expect("utf-8"))
-                .await
-                .expect("count"),
-            4
-        );
+    fn numeric(profile: &Profile, column: &str) -> antidote_validate::profile::NumericStats {
+        match &profile.column(column).expect("column").stats {
+            antidote_validate::profile::ColumnStats::Numeric(stats) => stats.clone(),
+            other => panic!("{column} is not numeric: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_tables_profile_is_its_files_profiles_merged() {
+        let folder = tempfile::tempdir().expect("tempdir");
+        let mut files = write_table(folder.path(), &[500, 37, 900]);
+        files.extend(write_copies(folder.path(), 2, 300));
+        let local = local_profile(&files);
+        assert_eq!(local.duplicates.exact_duplicates, Some(600));
+        for partitions in [1, 3, 6] {
+            let profile = engine(partitions)
+                .profile(folder.path(), &files, &ReadOptions::default(), &NoProgress)
+                .expect("profile");
+            assert_eq!(profile.record_count, 2_037, "{partitions}");
+            assert_eq!(profile.label_shares(), local.label_shares());
+            assert_eq!(
+                profile.duplicates.exact_duplicates,
+                Some(600),
+                "{partitions} partitions"
+            );
+            for column in &local.columns {
+                let ours = profile.column(&column.name).expect("column");
+                assert_eq!(
+                    (ours.kind, ours.present, ours.missing, ours.mismatched),
+                    (
+                        column.kind,
+                        column.present,
+                        column.missing,
+                        column.mismatched
+                    ),
+                    "{}",
+                    column.name
+                );
+            }
+            let (ours, theirs) = (numeric(&profile, "x"), numeric(&local, "x"));
+            assert_eq!(ours.moments.count, theirs.moments.count);
+            assert!((ours.moments.mean - theirs.moments.mean).abs() < 1e-9);
+            assert!((ours.moments.m2 - theirs.moments.m2).abs() < 1e-9 * theirs.moments.m2);
+            assert_eq!((ours.min, ours.max), (theirs.min, theirs.max));
+            // The profile checks clean against the one antidote's reader made.
+            let report = antidote_validate::check::check(
+                &local,
+                &profile,
+                &antidote_validate::check::Thresholds::default(),
+            );
+            assert!(report.passed(), "{report:?}");
+        }
+    }
+
+    /// Writes `sizes.len()` files of consecutive records to `folder`.
+    fn write_table(folder: &Path, sizes: &[usize]) -> Vec<PathBuf> {
+        let mut first = 0;
+        sizes
+            .iter()
+            .enumerate()
+            .map(|(part, &count)| {
+                let path = folder.join(format!("part-{part}.parquet"));
+                write_parquet(&path, first, count, true);
+                first += count;
+                path
+            })
+            .collect()
+    }
+
+    /// An engine of `partitions` partitions that cuts even small files by row group.
+    fn engine(partitions: usize) -> DataFusionTables {
+        DataFusionTables {
+            partitions: Some(partitions),
+            split_bytes: Some(1),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(8))]
+        /// However many files and partitions, the engine's digest is antidote's own.
+        #[test]
+        fn any_partitioning_gives_antidotes_own_digest(
+            sizes in proptest::collection::vec(1usize..700, 1..5),
+            partitions in 1usize..8,
+        ) {
+            let folder = tempfile::tempdir().expect("tempdir");
+            let files = write_table(folder.path(), &sizes);
+            let options = ReadOptions::default();
+            let local = LocalTables
+                .digest(folder.path(), &files, &options, &NoProgress)
+                .expect("local");
+            let engine = engine(partitions)
+                .digest(folder.path(), &files, &options, &NoProgress)
+                .expect("engine");
+            prop_assert_eq!(&engine, &local);
+            prop_assert_eq!(engine.record_count, sizes.iter().sum::<usize>() as u64);
+        }
+    }
+
+    #[test]
+    fn a_table_is_the_set_of_its_files_records_as_each_files_lock_has_them() {
+        let folder = tempfile::tempdir().expect("tempdir");
+        let files = write_table(folder.path(), &[700, 50, 1_250, 1]);
+        let mut merged = antidote_provenance::set_hash::RecordSetHash::default();
+        for file in &files {
+            let mut set = antidote_provenance::set_hash::RecordSetHash::default();
+            for record in antidote_data::Dataset::open(file, &ReadOptions::default()).expect("open")
+            {
+                let record = record.expect("record");
+                set.insert(record.id.as_str(), &record.content_hash());
+            }
+            merged.merge(&set);
+        }
+        let digest = engine(3)
+            .digest(folder.path(), &files, &ReadOptions::default(), &NoProgress)
+            .expect("engine");
+        assert_eq!(digest.record_count, 2_001);
+        assert_eq!(digest.record_set_hash, merged.digest());
+        assert_eq!(digest.label_counts["cat"], 667);
+        // One changed label changes it.
+        write_parquet(&files[3], 2_001, 1, true);
+        let changed = engine(3)
+            .digest(folder.path(), &files, &ReadOptions::default(), &NoProgress)
+            .expect("engine");
+        assert_ne!(changed.record_set_hash, digest.record_set_hash);
+        assert_eq!(changed.record_count, digest.record_count);
+    }
+
+    #[test]
+    fn tables_without_ids_or_with_other_columns_are_refused_with_the_reason() {
+        let folder = tempfile::tempdir().expect("tempdir");
+        let anonymous = folder.path().join("anonymous.parquet");
+        write_parquet(&anonymous, 0, 10, false);
+        let error = engine(2)
+            .digest(
+                folder.path(),
+                std::slice::from_ref(&anonymous),
+                &ReadOptions::default(),
+                &NoProgress,
+            )
+            .expect_err("no id column");
+        assert!(error.to_string().contains("no id column"), "{error}");
+
+        let with_ids = folder.path().join("with-ids.parquet");
+        write_parquet(&with_ids, 0, 10, true);
+        let error = engine(2)
+            .digest(
+                folder.path(),
+                &[with_ids, anonymous],
+                &ReadOptions::default(),
+                &NoProgress,
+            )
+            .expect_err("different columns");
+        assert!(error.to_string().contains("different columns"), "{error}");
+    }
+
+    #[test]
+    fn the_id_column_can_be_named() {
+        let folder = tempfile::tempdir().expect("tempdir");
+        let files = write_table(folder.path(), &[30, 40]);
+        let options = ReadOptions {
+            roles: RoleNames {
+                id: Some("text".to_owned()),
+                ..RoleNames::default()
+            },
+            ..ReadOptions::default()
+        };
+        let local = LocalTables
+            .digest(folder.path(), &files, &options, &NoProgress)
+            .expect("local");
+        let by_text = engine(4)
+            .digest(folder.path(), &files, &options, &NoProgress)
+            .expect("engine");
+        assert_eq!(by_text, local);
+        let by_id = engine(4)
+            .digest(folder.path(), &files, &ReadOptions::default(), &NoProgress)
+            .expect("engine");
+        assert_ne!(by_text.record_set_hash, by_id.record_set_hash);
     }
 }

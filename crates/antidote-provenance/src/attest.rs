@@ -61,12 +61,27 @@ pub fn lock_statement(lock_path: &Path, lock: &Lock) -> Result<Statement, LockEr
             })
         })
         .collect();
-    let predicate = serde_json::json!({
+    let mut predicate = serde_json::json!({
         "lock": lock_name(lock_path),
         "created": lock.created,
         "tool": lock.tool,
         "datasets": datasets,
     });
+    if !lock.tables.is_empty() {
+        predicate["tables"] = lock
+            .tables
+            .iter()
+            .map(|table| {
+                serde_json::json!({
+                    "path": table.path,
+                    "format": table.format,
+                    "record_count": table.record_count,
+                    "record_set_hash": table.record_set_hash,
+                    "schema_fingerprint": table.schema_fingerprint,
+                })
+            })
+            .collect();
+    }
     Ok(Statement::new(subjects, LOCK_PREDICATE_TYPE, predicate))
 }
 

@@ -5,6 +5,7 @@
 //! - [`hashing`]: SHA-256 of files at the speed of the hash, in parallel;
 //! - [`merkle`]: Merkle roots over per-record content hashes;
 //! - [`set_hash`]: the order-independent record set hash, mergeable across partitions;
+//! - [`table`]: a folder of Parquet files read as one table, by antidote or a query engine;
 //! - [`lock`]: lock files ([`lock::Lock`]) with per-file and per-dataset digests, and the
 //!   records sidecar that makes later diffs record-level;
 //! - [`verify`]: re-hashing against a lock, with a precise account of what changed;
@@ -42,4 +43,5 @@ pub mod model;
 pub mod set_hash;
 pub mod sidecar;
 pub mod signing;
+pub mod table;
 pub mod verify;

@@ -34,6 +34,7 @@ use crate::diff::RecordEntry;
 use crate::hashing;
 use crate::merkle::{MerkleBuilder, record_leaf};
 use crate::set_hash::RecordSetHash;
+use crate::table::TableReader;
 
 /// The newest lock file format version this build writes and reads (it reads every older one).
 ///
@@ -91,6 +92,14 @@ pub enum LockError {
     /// A signature could not be made.
     #[error("failed to sign")]
     Signing(#[from] crate::signing::SigningError),
+    /// A folder of Parquet files cannot be read as one table.
+    #[error("cannot read `{path}` as one table: {reason}")]
+    Table {
+        /// The folder, or the file at fault.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// A line of the records or files sidecar is malformed.
     #[error("`{path}` line {line}: malformed entry")]
     Sidecar {
@@ -123,6 +132,10 @@ impl LockError {
             }
             Self::Sidecar { .. } => Some(
                 "the sidecar was edited or truncated; `antidote verify` reports which, or re-create it with `antidote lock`"
+                    .to_owned(),
+            ),
+            Self::Table { .. } => Some(
+                "name the id column with `--id COLUMN`, give files of the same columns, or lock without `--engine` to pin each file as its own dataset"
                     .to_owned(),
             ),
             Self::Io { .. } | Self::Signing(_) => None,
@@ -201,6 +214,59 @@ impl LockedDataset {
     }
 }
 
+/// A folder of Parquet files pinned as one table ([`crate::table`]): by its record set hash,
+/// record count and label counts, which any partitioning of its files gives, and no Merkle root
+/// or per-record sidecar.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LockedTable {
+    /// Path of the folder.
+    pub path: String,
+    /// The format of its files (Parquet).
+    pub format: Format,
+    /// What read it ([`TableReader::engine`]).
+    pub engine: String,
+    /// Its files, listed in the lock's files.
+    pub file_count: u64,
+    /// The column names given for roles.
+    #[serde(default)]
+    pub roles: RoleNames,
+    /// Records read.
+    pub record_count: u64,
+    /// The columns.
+    pub schema: Schema,
+    /// A digest of the schema, independent of column order.
+    pub schema_fingerprint: Digest,
+    /// How many records carry each label.
+    pub label_counts: BTreeMap<String, u64>,
+    /// The order-independent hash of its records.
+    pub record_set_hash: Digest,
+}
+
+impl LockedTable {
+    /// Whether the file stored as `file` is one of this table's files.
+    #[must_use]
+    pub fn contains(&self, file: &str) -> bool {
+        // A table of the lock's own folder (`.`) holds every file stored relative to it.
+        let below = if self.path == "." {
+            !Path::new(file).is_absolute()
+        } else {
+            file.strip_prefix(self.path.as_str())
+                .is_some_and(|rest| rest.starts_with('/'))
+        };
+        below && Format::detect(Path::new(file)) == Some(self.format)
+    }
+
+    /// The options to read the table again as it was locked.
+    #[must_use]
+    pub fn read_options(&self) -> ReadOptions {
+        ReadOptions {
+            format: Some(self.format),
+            roles: self.roles.clone(),
+            ..ReadOptions::default()
+        }
+    }
+}
+
 /// The records sidecar, as the lock refers to it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordsFile {
@@ -248,6 +314,9 @@ pub struct Lock {
     pub file_list: Option<FileList>,
     /// Every dataset among them.
     pub datasets: Vec<LockedDataset>,
+    /// Every folder of Parquet files locked as one table (`antidote lock --engine`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tables: Vec<LockedTable>,
     /// The per-record sidecar, when there are datasets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub records: Option<RecordsFile>,
@@ -264,6 +333,9 @@ struct SidecarLine {
 /// How to lock.
 #[derive(Debug, Clone, Default)]
 pub struct LockOptions {
+    /// The reader of tables: with one, the Parquet files below each folder given are locked as
+    /// one table ([`LockedTable`]) instead of one dataset each.
+    pub tables: Option<std::sync::Arc<dyn TableReader>>,
     /// How to read datasets.
     pub read: ReadOptions,
     /// Pin files only, without reading records.
@@ -790,6 +862,42 @@ impl Sidecars {
     }
 }
 
+/// The datasets that stay datasets, and the tables: the Parquet files below each folder of
+/// `paths` (in file order), under the first folder given that holds them.
+fn split_tables(
+    paths: &[PathBuf],
+    datasets: Vec<PathBuf>,
+) -> (Vec<PathBuf>, Vec<(PathBuf, Vec<PathBuf>)>) {
+    let folders: Vec<PathBuf> = paths
+        .iter()
+        .map(|path| absolute(path))
+        .filter(|path| path.is_dir())
+        .collect();
+    let mut tables: Vec<(PathBuf, Vec<PathBuf>)> = folders
+        .iter()
+        .map(|folder| (folder.clone(), Vec::new()))
+        .collect();
+    let mut rest = Vec::new();
+    for dataset in datasets {
+        let table = (Format::detect(&dataset) == Some(Format::Parquet))
+            .then(|| {
+                tables
+                    .iter_mut()
+                    .find(|(folder, _)| dataset.starts_with(folder))
+            })
+            .flatten();
+        match table {
+            Some((_, files)) => files.push(dataset),
+            None => rest.push(dataset),
+        }
+    }
+    tables.retain(|(_, files)| !files.is_empty());
+    for (_, files) in &mut tables {
+        files.sort_by_key(|file| file_order(&file.to_string_lossy()));
+    }
+    (rest, tables)
+}
+
 /// The lock of `paths`, and its sidecars written and synced but not yet in place.
 fn prepare(
     paths: &[PathBuf],
@@ -815,13 +923,36 @@ fn prepare(
     progress.finish();
     let (files, file_list, files_sidecar) = list.finish()?;
 
+    let (dataset_paths, table_files) = match &options.tables {
+        Some(_) => split_tables(paths, inputs.datasets),
+        None => (inputs.datasets, Vec::new()),
+    };
+    let mut tables = Vec::new();
+    if let (Some(reader), false) = (&options.tables, options.files_only) {
+        for (folder, files) in &table_files {
+            let digest = reader.digest(folder, files, &options.read, progress)?;
+            tables.push(LockedTable {
+                path: stored_path(&base, folder),
+                format: Format::Parquet,
+                engine: reader.engine(),
+                file_count: files.len() as u64,
+                roles: options.read.roles.clone(),
+                record_count: digest.record_count,
+                schema_fingerprint: digest.schema.fingerprint(),
+                schema: digest.schema,
+                label_counts: digest.label_counts,
+                record_set_hash: digest.record_set_hash,
+            });
+        }
+    }
+
     let mut datasets = Vec::new();
     let mut records = None;
     let mut pending = None;
-    if !options.files_only && !inputs.datasets.is_empty() {
+    if !options.files_only && !dataset_paths.is_empty() {
         let sidecar = records_path(&absolute(lock_path));
         let mut writer = AtomicFile::create(&sidecar)?;
-        for (index, dataset_path) in inputs.datasets.iter().enumerate() {
+        for (index, dataset_path) in dataset_paths.iter().enumerate() {
             let mut sink = |entry: RecordEntry| {
                 serde_json::to_writer(
                     &mut writer.writer,
@@ -876,6 +1007,7 @@ fn prepare(
         files,
         file_list,
         datasets,
+        tables,
         records,
     };
     let sidecars = Sidecars {

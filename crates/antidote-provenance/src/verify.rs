@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use crate::diff::{RecordDiff, RecordEntry, StreamingDiff};
 use crate::lock::{self, Lock, LockError, LockedFile};
+use crate::table::{LocalTables, TableReader};
 
 /// Files hashed per parallel batch while the file list is merged with the walk.
 const HASH_BATCH: usize = 1024;
@@ -90,6 +91,43 @@ pub struct DatasetReport {
     pub outcome: DatasetOutcome,
 }
 
+/// What became of a locked table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum TableOutcome {
+    /// The same records (in any order).
+    Unchanged,
+    /// The records differ. A table keeps no per-record sidecar, so which records is not known:
+    /// the counts and labels say how much.
+    Changed {
+        /// Records in the lock.
+        old_count: u64,
+        /// Records now.
+        new_count: u64,
+        /// Whether the columns or their types changed.
+        schema_changed: bool,
+        /// Labels whose counts changed, as `(label, old, new)`.
+        label_changes: Vec<(String, u64, u64)>,
+    },
+    /// The table can no longer be read.
+    Unreadable {
+        /// Why.
+        error: String,
+    },
+}
+
+/// The verdict on one table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TableReport {
+    /// The table's folder as the lock stores it.
+    pub path: String,
+    /// What read it again.
+    pub engine: String,
+    /// What became of it.
+    #[serde(flatten)]
+    pub outcome: TableOutcome,
+}
+
 /// The state of the lock's signature.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "kebab-case")]
@@ -141,6 +179,9 @@ pub struct VerifyReport {
     pub records_file: Option<FileChange>,
     /// Every dataset's verdict.
     pub datasets: Vec<DatasetReport>,
+    /// Every table's verdict.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tables: Vec<TableReport>,
     /// The signature's state.
     pub signature: SignatureStatus,
 }
@@ -155,14 +196,29 @@ impl VerifyReport {
                 .datasets
                 .iter()
                 .all(|dataset| dataset.outcome == DatasetOutcome::Unchanged)
+            && self
+                .tables
+                .iter()
+                .all(|table| table.outcome == TableOutcome::Unchanged)
             && self.signature.passed()
     }
 }
 
-/// Re-hashes everything `lock_path` pins and checks its signature with `key`, if given.
+/// Re-hashes everything `lock_path` pins and checks its signature with `key`, if given; tables
+/// whose files changed are read again by antidote itself ([`LocalTables`]).
 pub fn verify(
     lock_path: &Path,
     key: Option<&VerifyingKey>,
+    progress: &dyn Progress,
+) -> Result<VerifyReport, LockError> {
+    verify_with(lock_path, key, &LocalTables, progress)
+}
+
+/// [`verify`], with tables whose files changed read again by `tables`.
+pub fn verify_with(
+    lock_path: &Path,
+    key: Option<&VerifyingKey>,
+    tables: &dyn TableReader,
     progress: &dyn Progress,
 ) -> Result<VerifyReport, LockError> {
     let lock = Lock::read(lock_path)?;
@@ -210,13 +266,81 @@ pub fn verify(
         });
     }
 
+    let tables = lock
+        .tables
+        .iter()
+        .map(|locked| {
+            let touched = files.iter().any(|file| locked.contains(&file.path));
+            Ok(TableReport {
+                path: locked.path.clone(),
+                engine: if touched {
+                    tables.engine()
+                } else {
+                    locked.engine.clone()
+                },
+                outcome: if touched {
+                    recheck_table(&base, lock_path, locked, tables, progress)?
+                } else {
+                    TableOutcome::Unchanged
+                },
+            })
+        })
+        .collect::<Result<Vec<_>, LockError>>()?;
+
     Ok(VerifyReport {
         lock: lock_path.to_owned(),
         files_checked: usize::try_from(lock.file_count()).unwrap_or(usize::MAX),
         files,
         records_file,
         datasets,
+        tables,
         signature,
+    })
+}
+
+/// Reads a table whose files changed with `reader` and compares it with the lock.
+fn recheck_table(
+    base: &Path,
+    lock_path: &Path,
+    locked: &lock::LockedTable,
+    reader: &dyn TableReader,
+    progress: &dyn Progress,
+) -> Result<TableOutcome, LockError> {
+    let folder = lock::resolve(base, &locked.path);
+    if !folder.is_dir() {
+        return Ok(TableOutcome::Unreadable {
+            error: format!("`{}` is not a folder any more", locked.path),
+        });
+    }
+    let found = lock::expand(
+        std::slice::from_ref(&folder),
+        &lock::own_files(lock_path),
+        base,
+    )?;
+    let mut files: Vec<PathBuf> = found
+        .datasets
+        .into_iter()
+        .filter(|path| antidote_data::Format::detect(path) == Some(locked.format))
+        .collect();
+    files.sort_by_key(|file| lock::file_order(&file.to_string_lossy()));
+    let digest = match reader.digest(&folder, &files, &locked.read_options(), progress) {
+        Ok(digest) => digest,
+        Err(error) => {
+            return Ok(TableOutcome::Unreadable {
+                error: antidote_core::error_chain(&error),
+            });
+        }
+    };
+    if digest.record_set_hash == locked.record_set_hash
+        && digest.record_count == locked.record_count
+    {
+        return Ok(TableOutcome::Unchanged);
+    }
+    Ok(TableOutcome::Changed {
+        old_count: locked.record_count,
+        new_count: digest.record_count,
+        schema_changed: digest.schema.fingerprint() != locked.schema_fingerprint,
+        label_changes: label_count_changes(&locked.label_counts, &digest.label_counts),
     })
 }
 

@@ -939,6 +939,48 @@ impl Profile {
         label.counts.shares()
     }
 
+    /// The whole state of a partial profile, for an engine to move partials between processes:
+    /// the profile as JSON, then the record hashes kept for exact-duplicate counting (which a
+    /// written profile leaves out), so that merged partials count duplicates as one pass does.
+    /// The layout is the JSON's length (8 bytes, little-endian), the JSON, then the hashes
+    /// (8 bytes each, little-endian), none when counting is no longer exact.
+    #[must_use]
+    pub fn to_partial_bytes(&self) -> Vec<u8> {
+        let json = serde_json::to_vec(self).expect("a profile serialises");
+        let hashes = self.duplicates.hashes.as_ref();
+        let mut bytes = Vec::with_capacity(8 + json.len() + 8 * hashes.map_or(0, HashSet::len));
+        bytes.extend_from_slice(&(json.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(&json);
+        for hash in hashes.into_iter().flatten() {
+            bytes.extend_from_slice(&hash.to_le_bytes());
+        }
+        bytes
+    }
+
+    /// The partial [`to_partial_bytes`](Self::to_partial_bytes) wrote; `None` when `bytes` is
+    /// not one.
+    #[must_use]
+    pub fn from_partial_bytes(bytes: &[u8]) -> Option<Self> {
+        let (length, rest) = bytes.split_at_checked(8)?;
+        let length = usize::try_from(u64::from_le_bytes(length.try_into().ok()?)).ok()?;
+        let (json, hashes) = rest.split_at_checked(length)?;
+        let mut profile: Self = serde_json::from_slice(json).ok()?;
+        if hashes.len() % 8 != 0 {
+            return None;
+        }
+        if profile.duplicates.exact_duplicates.is_some() {
+            profile.duplicates.hashes = Some(
+                hashes
+                    .chunks_exact(8)
+                    .map(|hash| u64::from_le_bytes(hash.try_into().expect("8 bytes")))
+                    .collect(),
+            );
+        } else if !hashes.is_empty() {
+            return None;
+        }
+        Some(profile)
+    }
+
     /// Profiles a dataset in one streaming pass, batches in parallel.
     pub fn of_dataset(mut dataset: Dataset, progress: &dyn Progress) -> Result<Self, ProfileError> {
         let schema = dataset.schema().clone();
@@ -1113,5 +1155,35 @@ mod tests {
             _ => panic!("text"),
         };
         assert_eq!(text(&first), text(&whole));
+    }
+
+    #[test]
+    fn partials_moved_as_bytes_still_count_duplicates_exactly() {
+        // Every record repeats one in the other shard.
+        let rows: Vec<Vec<Value>> = (0..400)
+            .map(|index| row("a", f64::from(index % 200), "t"))
+            .collect();
+        let whole = Profile::of_dataset(dataset(rows.clone()), &NoProgress).unwrap();
+        assert_eq!(whole.duplicates.exact_duplicates, Some(200));
+        let shard = |range: std::ops::Range<usize>| {
+            let partial = Profile::of_dataset(dataset(rows[range].to_vec()), &NoProgress).unwrap();
+            Profile::from_partial_bytes(&partial.to_partial_bytes()).unwrap()
+        };
+        let mut merged = shard(0..200);
+        merged.merge(&shard(200..400)).unwrap();
+        assert_eq!(merged.duplicates.exact_duplicates, Some(200));
+        assert_eq!(merged.record_count, 400);
+        // Through the written JSON, the hashes are gone and the count is no longer exact.
+        let written = |range: std::ops::Range<usize>| {
+            let partial = Profile::of_dataset(dataset(rows[range].to_vec()), &NoProgress).unwrap();
+            serde_json::from_str::<Profile>(&serde_json::to_string(&partial).unwrap()).unwrap()
+        };
+        let mut read = written(0..200);
+        read.merge(&written(200..400)).unwrap();
+        assert_eq!(read.duplicates.exact_duplicates, None);
+        // Malformed partials are refused.
+        let bytes = shard(0..10).to_partial_bytes();
+        assert!(Profile::from_partial_bytes(&bytes[..bytes.len() - 3]).is_none());
+        assert!(Profile::from_partial_bytes(&bytes[..4]).is_none());
     }
 }

@@ -5,12 +5,10 @@ use std::path::Path;
 
 use antidote_core::Severity;
 use antidote_core::display::escape_control;
-use antidote_data::Dataset;
 use antidote_data::output::AtomicFile;
 use antidote_report::Report;
 use antidote_validate::check::{self as validation, CheckReport};
 use antidote_validate::page::CheckPage;
-use antidote_validate::profile::Profile;
 use anyhow::Context;
 use serde_json::json;
 
@@ -28,10 +26,12 @@ pub fn check(
 ) -> anyhow::Result<ExitStatus> {
     let (config, config_path) = (&settings.config, &settings.config_path);
     let baseline = read_profile(&args.baseline)?;
-    let dataset = Dataset::open(&args.data, &args.dataset.read_options())
-        .with_context(|| format!("failed to open the dataset `{}`", args.data.display()))?;
-    let progress = printer.progress();
-    let current = Profile::of_dataset(dataset, progress.as_ref())?;
+    let current = super::profile_data(
+        &args.data,
+        args.engine,
+        &args.dataset.read_options(),
+        printer,
+    )?;
     let mut report = validation::check(&baseline, &current, &config.check);
     report.apply_rules(&current, &config.rules, &config.severity);
     let passed = report.passed();

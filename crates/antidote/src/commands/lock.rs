@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::record;
 use crate::ExitStatus;
-use crate::cli::LockArgs;
+use crate::cli::{Engine, LockArgs};
 use crate::printer::{Printer, Style};
 use crate::settings::Settings;
 
@@ -29,6 +29,8 @@ pub fn lock(args: &LockArgs, settings: &Settings, printer: Printer) -> anyhow::R
     let options = lock::LockOptions {
         read: args.dataset.read_options(),
         files_only: args.files_only,
+        // Folders are tables only for a query engine; antidote's own reader pins each file.
+        tables: (args.engine == Engine::Datafusion).then(|| super::table_reader(args.engine)),
         ..lock::LockOptions::default()
     };
     let progress = printer.progress();
@@ -58,6 +60,11 @@ pub fn lock(args: &LockArgs, settings: &Settings, printer: Printer) -> anyhow::R
                 "merkle_root": dataset.merkle_root,
                 "record_set_hash": dataset.record_set_hash,
             })).collect::<Vec<_>>(),
+            "tables": created.tables.iter().map(|table| json!({
+                "path": table.path,
+                "records": table.record_count,
+                "record_set_hash": table.record_set_hash,
+            })).collect::<Vec<_>>(),
             "signed_by": key_id,
         }),
     );
@@ -69,16 +76,33 @@ pub fn lock(args: &LockArgs, settings: &Settings, printer: Printer) -> anyhow::R
             "files": created.file_count(),
             "bytes": total_bytes,
             "datasets": created.datasets,
+            "tables": created.tables,
         }))?;
         return Ok(ExitStatus::Success);
     }
+    let tables = if created.tables.is_empty() {
+        String::new()
+    } else {
+        format!(", {}", plural(created.tables.len() as u64, "table"))
+    };
     printer.out(&format!(
-        "locked {} ({}) and {} in {:.2}s",
+        "locked {} ({}){tables} and {} in {:.2}s",
         plural(created.file_count(), "file"),
         human_bytes(total_bytes),
         plural(created.datasets.len() as u64, "dataset"),
         started.elapsed().as_secs_f64()
     ));
+    for table in &created.tables {
+        printer.out(&format!(
+            "  {}  table of {}, {}, {}, set hash {} ({})",
+            printer.style(&table.path, Style::Bold),
+            plural(table.file_count, &format!("{} file", table.format)),
+            plural(table.record_count, "record"),
+            plural(table.label_counts.len() as u64, "label"),
+            table.record_set_hash.short(),
+            table.engine
+        ));
+    }
     for dataset in &created.datasets {
         printer.out(&format!(
             "  {}  {}, {}, {}, root {}",

@@ -34,6 +34,47 @@ use crate::UserError;
 use crate::printer::Printer;
 use crate::settings::Settings;
 
+/// The reader of locked tables for `engine`.
+pub(crate) fn table_reader(
+    engine: crate::cli::Engine,
+) -> std::sync::Arc<dyn antidote_provenance::table::TableReader> {
+    match engine {
+        crate::cli::Engine::Antidote => {
+            std::sync::Arc::new(antidote_provenance::table::LocalTables)
+        }
+        crate::cli::Engine::Datafusion => {
+            std::sync::Arc::new(antidote_datafusion::DataFusionTables::default())
+        }
+    }
+}
+
+/// The profile of the data at `path`, read by `engine`: a dataset by antidote's own reader, or
+/// the Parquet files of a folder (or one Parquet file) as one table by DataFusion.
+pub(crate) fn profile_data(
+    path: &Path,
+    engine: crate::cli::Engine,
+    options: &antidote_data::ReadOptions,
+    printer: Printer,
+) -> anyhow::Result<Profile> {
+    let progress = printer.progress();
+    match engine {
+        crate::cli::Engine::Antidote => {
+            let dataset = antidote_data::Dataset::open(path, options)
+                .with_context(|| format!("failed to open the dataset `{}`", path.display()))?;
+            Ok(Profile::of_dataset(dataset, progress.as_ref())?)
+        }
+        crate::cli::Engine::Datafusion => {
+            let files = antidote_datafusion::parquet_files(path)?;
+            Ok(antidote_datafusion::DataFusionTables::default().profile(
+                path,
+                &files,
+                options,
+                progress.as_ref(),
+            )?)
+        }
+    }
+}
+
 /// Appends an event to the ledger. A ledger that cannot be written is a warning, not a failed
 /// run: the command's own result stands.
 pub(crate) fn record(

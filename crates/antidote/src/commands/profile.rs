@@ -3,7 +3,6 @@
 use std::time::Instant;
 
 use antidote_core::display::{escape_control, percent, percent_tenths, plural};
-use antidote_data::Dataset;
 use antidote_validate::profile::Profile;
 use anyhow::Context;
 use serde_json::json;
@@ -29,10 +28,7 @@ pub fn profile(
             )
             .into());
         };
-        let dataset = Dataset::open(path, &args.dataset.read_options())
-            .with_context(|| format!("failed to open the dataset `{}`", path.display()))?;
-        let progress = printer.progress();
-        Profile::of_dataset(dataset, progress.as_ref())?
+        super::profile_data(path, args.engine, &args.dataset.read_options(), printer)?
     } else {
         let mut merged: Option<Profile> = None;
         for path in &args.merge {

@@ -3,7 +3,7 @@
 use antidote_core::display::{escape_control, human_bytes, list_plain, list_some, plural};
 use antidote_provenance::signing;
 use antidote_provenance::verify::{
-    self as check, DatasetOutcome, FileChange, SignatureStatus, VerifyReport,
+    self as check, DatasetOutcome, FileChange, SignatureStatus, TableOutcome, VerifyReport,
 };
 use anyhow::Context;
 use serde_json::json;
@@ -36,7 +36,8 @@ pub fn verify(
         })
         .transpose()?;
     let progress = printer.progress();
-    let report = check::verify(&args.lock, key.as_ref(), progress.as_ref())?;
+    let tables = super::table_reader(args.engine);
+    let report = check::verify_with(&args.lock, key.as_ref(), tables.as_ref(), progress.as_ref())?;
     let passed = report.passed();
     record(
         settings,
@@ -48,6 +49,7 @@ pub fn verify(
             "files_checked": report.files_checked,
             "files_changed": report.files.len(),
             "datasets_changed": report.datasets.iter().filter(|dataset| dataset.outcome != DatasetOutcome::Unchanged).count(),
+            "tables_changed": report.tables.iter().filter(|table| table.outcome != TableOutcome::Unchanged).count(),
             "signature": report.signature,
         }),
     );
@@ -62,8 +64,13 @@ pub fn verify(
 fn print_report(report: &VerifyReport, printer: Printer) {
     let lock = report.lock.display();
     if report.passed() {
+        let tables = if report.tables.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", plural(report.tables.len() as u64, "table"))
+        };
         printer.out(&format!(
-            "{}: {} and {} match `{lock}`",
+            "{}: {}{tables} and {} match `{lock}`",
             printer.style("OK", Style::Good),
             plural(report.files_checked as u64, "file"),
             plural(report.datasets.len() as u64, "dataset"),
@@ -104,6 +111,9 @@ fn print_report(report: &VerifyReport, printer: Printer) {
     }
     for dataset in &report.datasets {
         print_dataset(dataset, printer);
+    }
+    for table in &report.tables {
+        print_table(table, printer);
     }
     let signature = match &report.signature {
         SignatureStatus::Unsigned => None,
@@ -205,6 +215,45 @@ fn print_dataset(dataset: &check::DatasetReport, printer: Printer) {
             }
             if let Some(summary) = diff.label_summary() {
                 printer.out(&format!("    {summary}"));
+            }
+        }
+    }
+}
+
+fn print_table(table: &check::TableReport, printer: Printer) {
+    match &table.outcome {
+        TableOutcome::Unchanged => {}
+        TableOutcome::Unreadable { error } => {
+            printer.out(&format!(
+                "  table `{}` can no longer be read: {error}",
+                table.path
+            ));
+        }
+        TableOutcome::Changed {
+            old_count,
+            new_count,
+            schema_changed,
+            label_changes,
+        } => {
+            printer.out(&format!(
+                "  table `{}`: {} -> {}, a different set of records (read by {}; a table keeps no per-record sidecar, so which records is not known)",
+                table.path,
+                plural(*old_count, "record"),
+                plural(*new_count, "record"),
+                table.engine
+            ));
+            if *schema_changed {
+                printer.out("    the schema changed (columns or their types)");
+            }
+            if !label_changes.is_empty() {
+                let changes: Vec<String> = label_changes
+                    .iter()
+                    .map(|(label, old, new)| format!("`{}` {old} -> {new}", escape_control(label)))
+                    .collect();
+                printer.out(&format!(
+                    "    labels: {}",
+                    list_plain(&changes, 10, changes.len())
+                ));
             }
         }
     }

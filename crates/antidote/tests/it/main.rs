@@ -26,6 +26,7 @@ mod report;
 mod scan;
 mod scan_report;
 mod sign;
+mod tables;
 mod terminal;
 mod train;
 
