@@ -898,6 +898,34 @@ fn split_tables(
     (rest, tables)
 }
 
+/// Reads each table of `tables` (a folder and its files) with `reader`.
+fn lock_tables(
+    reader: &dyn TableReader,
+    tables: &[(PathBuf, Vec<PathBuf>)],
+    base: &Path,
+    read: &ReadOptions,
+    progress: &dyn Progress,
+) -> Result<Vec<LockedTable>, LockError> {
+    tables
+        .iter()
+        .map(|(folder, files)| {
+            let digest = reader.digest(folder, files, read, progress)?;
+            Ok(LockedTable {
+                path: stored_path(base, folder),
+                format: Format::Parquet,
+                engine: reader.engine(),
+                file_count: files.len() as u64,
+                roles: read.roles.clone(),
+                record_count: digest.record_count,
+                schema_fingerprint: digest.schema.fingerprint(),
+                schema: digest.schema,
+                label_counts: digest.label_counts,
+                record_set_hash: digest.record_set_hash,
+            })
+        })
+        .collect()
+}
+
 /// The lock of `paths`, and its sidecars written and synced but not yet in place.
 fn prepare(
     paths: &[PathBuf],
@@ -927,24 +955,16 @@ fn prepare(
         Some(_) => split_tables(paths, inputs.datasets),
         None => (inputs.datasets, Vec::new()),
     };
-    let mut tables = Vec::new();
-    if let (Some(reader), false) = (&options.tables, options.files_only) {
-        for (folder, files) in &table_files {
-            let digest = reader.digest(folder, files, &options.read, progress)?;
-            tables.push(LockedTable {
-                path: stored_path(&base, folder),
-                format: Format::Parquet,
-                engine: reader.engine(),
-                file_count: files.len() as u64,
-                roles: options.read.roles.clone(),
-                record_count: digest.record_count,
-                schema_fingerprint: digest.schema.fingerprint(),
-                schema: digest.schema,
-                label_counts: digest.label_counts,
-                record_set_hash: digest.record_set_hash,
-            });
-        }
-    }
+    let tables = match (&options.tables, options.files_only) {
+        (Some(reader), false) => lock_tables(
+            reader.as_ref(),
+            &table_files,
+            &base,
+            &options.read,
+            progress,
+        )?,
+        _ => Vec::new(),
+    };
 
     let mut datasets = Vec::new();
     let mut records = None;

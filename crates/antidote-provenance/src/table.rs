@@ -86,6 +86,10 @@ impl TablePartial {
 
     /// The whole state, for an engine to move partials between processes: the set hash's
     /// [`STATE_BYTES`] bytes, then the label counts as JSON.
+    ///
+    /// # Panics
+    ///
+    /// Never: a map of strings to integers always serialises.
     #[must_use]
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut bytes = self.set.to_bytes();

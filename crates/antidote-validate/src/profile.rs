@@ -944,6 +944,10 @@ impl Profile {
     /// written profile leaves out), so that merged partials count duplicates as one pass does.
     /// The layout is the JSON's length (8 bytes, little-endian), the JSON, then the hashes
     /// (8 bytes each, little-endian), none when counting is no longer exact.
+    ///
+    /// # Panics
+    ///
+    /// Never: a profile always serialises (it is written as JSON by [`Profile::write`]).
     #[must_use]
     pub fn to_partial_bytes(&self) -> Vec<u8> {
         let json = serde_json::to_vec(self).expect("a profile serialises");
@@ -972,7 +976,11 @@ impl Profile {
             profile.duplicates.hashes = Some(
                 hashes
                     .chunks_exact(8)
-                    .map(|hash| u64::from_le_bytes(hash.try_into().expect("8 bytes")))
+                    .map(|hash| {
+                        let mut word = [0u8; 8];
+                        word.copy_from_slice(hash);
+                        u64::from_le_bytes(word)
+                    })
                     .collect(),
             );
         } else if !hashes.is_empty() {

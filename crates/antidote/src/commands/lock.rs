@@ -92,6 +92,29 @@ pub fn lock(args: &LockArgs, settings: &Settings, printer: Printer) -> anyhow::R
         plural(created.datasets.len() as u64, "dataset"),
         started.elapsed().as_secs_f64()
     ));
+    print_contents(&created, printer);
+    printer.out(&format!("wrote `{}`", args.output.display()));
+    if let (Some(path), Some(key_id)) = (signature, key_id) {
+        printer.out(&format!(
+            "signed with key `{}`: `{}`",
+            &key_id[..16],
+            path.display()
+        ));
+    }
+    printer.note(&format!(
+        "{}: run `antidote verify{}` before training to check that nothing changed",
+        printer.style_err("next", Style::Dim),
+        if args.output.as_os_str() == "antidote.lock" {
+            String::new()
+        } else {
+            format!(" {}", args.output.display())
+        }
+    ));
+    Ok(ExitStatus::Success)
+}
+
+/// One line per table and per dataset.
+fn print_contents(created: &lock::Lock, printer: Printer) {
     for table in &created.tables {
         printer.out(&format!(
             "  {}  table of {}, {}, {}, set hash {} ({})",
@@ -113,24 +136,6 @@ pub fn lock(args: &LockArgs, settings: &Settings, printer: Printer) -> anyhow::R
             dataset.merkle_root.short()
         ));
     }
-    printer.out(&format!("wrote `{}`", args.output.display()));
-    if let (Some(path), Some(key_id)) = (signature, key_id) {
-        printer.out(&format!(
-            "signed with key `{}`: `{}`",
-            &key_id[..16],
-            path.display()
-        ));
-    }
-    printer.note(&format!(
-        "{}: run `antidote verify{}` before training to check that nothing changed",
-        printer.style_err("next", Style::Dim),
-        if args.output.as_os_str() == "antidote.lock" {
-            String::new()
-        } else {
-            format!(" {}", args.output.display())
-        }
-    ));
-    Ok(ExitStatus::Success)
 }
 
 /// Warnings the user should act on: ids that are positions, skipped records.
