@@ -8,7 +8,7 @@
 #   BENCH_ROWS=5000000 BENCH_FILES=20 bench/engine.sh  # a quick look
 #
 # Needs python3-venv; it builds antidote (release) and a virtual environment with pyarrow,
-# pandas and whylogs 1.6.4 (/var/tmp/antidote-whylogs-venv). The table is written under
+# pandas, NumPy 1 and whylogs 1.6.4 (/var/tmp/antidote-whylogs-venv). The table is written under
 # /var/tmp (about 55 bytes per record) and removed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,10 +16,11 @@ cd "$(dirname "$0")/.."
 rows="${BENCH_ROWS:-100000000}"
 files="${BENCH_FILES:-100}"
 venv=/var/tmp/antidote-whylogs-venv
-if ! "$venv/bin/python" -c 'import whylogs, pyarrow, pandas' 2>/dev/null; then
-  echo "installing whylogs, pyarrow and pandas into $venv ..." >&2
+# whylogs 1.6.4 uses `np.unicode_`, which NumPy 2 removed.
+if ! "$venv/bin/python" -c 'import whylogs, pandas, numpy, pyarrow; assert numpy.__version__ < "2"' 2>/dev/null; then
+  echo "installing whylogs, pyarrow, pandas and NumPy 1 into $venv ..." >&2
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check whylogs==1.6.4 pyarrow pandas
+  "$venv/bin/pip" install -q --disable-pip-version-check whylogs==1.6.4 "numpy<2" "pandas<3" pyarrow==21.0.0
 fi
 cargo build --release --quiet -p antidote
 antidote="${CARGO_TARGET_DIR:-target}/release/antidote"
