@@ -23,6 +23,8 @@ use antidote_validate::profile::Profile;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Schema};
 use datafusion::common::{DataFusionError, Result, ScalarValue, exec_err};
+use datafusion::datasource::file_format::options::ReadOptions as _;
+use datafusion::datasource::listing::{ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{
     Accumulator, AggregateUDF, AggregateUDFImpl, Signature, Volatility,
@@ -369,6 +371,30 @@ pub fn session_config() -> SessionConfig {
     config
 }
 
+/// The table of exactly the Parquet `files`: each named by its URL, so that no character of a
+/// file name is read as a glob, and with no file extension required (`.pq` files are Parquet
+/// too), where `read_parquet` would drop a file without the `.parquet` extension.
+async fn listing_table(ctx: &SessionContext, files: &[PathBuf]) -> Result<ListingTable> {
+    let urls = files
+        .iter()
+        .map(|file| {
+            let absolute = std::path::absolute(file)?;
+            let url = url::Url::from_file_path(&absolute).map_err(|()| {
+                DataFusionError::Plan(format!("`{}` is not a file path", file.display()))
+            })?;
+            ListingTableUrl::try_new(url, None)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let options = ParquetReadOptions::default()
+        .file_extension("")
+        .to_listing_options(&ctx.copied_config(), ctx.copied_table_options());
+    let config = ListingTableConfig::new_with_multi_paths(urls)
+        .with_listing_options(options)
+        .infer_schema(&ctx.state())
+        .await?;
+    ListingTable::try_new(config)
+}
+
 /// The bytes `function` (one of antidote's aggregates, given `settings` as its literal) returns
 /// over every column of the Parquet `files`, read by `ctx`; `None` when there are no rows.
 async fn aggregate_files(
@@ -377,17 +403,7 @@ async fn aggregate_files(
     function: AggregateUDF,
     settings: String,
 ) -> Result<Option<Vec<u8>>> {
-    let paths = files
-        .iter()
-        .map(|file| {
-            file.to_str().map(str::to_owned).ok_or_else(|| {
-                DataFusionError::Plan(format!("`{}` is not a UTF-8 path", file.display()))
-            })
-        })
-        .collect::<Result<Vec<String>>>()?;
-    let frame = ctx
-        .read_parquet(paths, ParquetReadOptions::default())
-        .await?;
+    let frame = ctx.read_table(Arc::new(listing_table(ctx, files).await?))?;
     let mut arguments: Vec<Expr> = vec![lit(settings)];
     arguments.extend(
         frame
@@ -745,14 +761,23 @@ mod tests {
         }
     }
 
-    /// Writes `sizes.len()` files of consecutive records to `folder`.
+    /// Writes `sizes.len()` files of consecutive records to `folder`, under names that a glob
+    /// or an extension filter would misread.
     fn write_table(folder: &Path, sizes: &[usize]) -> Vec<PathBuf> {
+        let names = [
+            "part 0.parquet",
+            "part[1].parquet",
+            "part-2.pq",
+            "part*3.parquet",
+            "part?4.parquet",
+        ];
+        assert!(sizes.len() <= names.len(), "at most {} files", names.len());
         let mut first = 0;
         sizes
             .iter()
-            .enumerate()
-            .map(|(part, &count)| {
-                let path = folder.join(format!("part-{part}.parquet"));
+            .zip(names)
+            .map(|(&count, name)| {
+                let path = folder.join(name);
                 write_parquet(&path, first, count, true);
                 first += count;
                 path
