@@ -2,12 +2,13 @@
 //! query engine reads a table of many Parquet files on every core (and, on an engine that
 //! distributes `DataFusion` plans, on many machines) and gives what antidote's own readers give.
 //!
-//! [`TableRecords`] (`antidote_table_records`) is the first: the mergeable digest of a table's
-//! records ([`TablePartial`]: the record set hash, the count and the records per label). Each
-//! partition reads its batches exactly as antidote reads a Parquet file of them
-//! ([`antidote_data::Dataset::from_arrow`]), and partial digests add up in any order, so the
+//! [`Aggregate::TableRecords`] (`antidote_table_records`) gives the mergeable digest of a table's
+//! records ([`TablePartial`]: the record set hash, the count and the records per label), and
+//! [`Aggregate::TableProfile`] (`antidote_table_profile`) its profile. Each partition reads its
+//! batches exactly as antidote reads a Parquet file of them
+//! ([`antidote_data::Dataset::from_arrow`]), and partial results merge in any order, so the
 //! result does not depend on how the engine cut the files. [`DataFusionTables`] reads whole
-//! tables with it for `antidote lock --engine datafusion` and `antidote verify`.
+//! tables with them for `antidote lock`, `verify`, `profile` and `check --engine datafusion`.
 //!
 //! Records need an id column: a record's position is not defined once the engine has cut the
 //! files into partitions. Model training stays on one machine.
@@ -31,29 +32,59 @@ use datafusion::logical_expr::{
 };
 use datafusion::prelude::{Expr, ParquetReadOptions, SessionConfig, SessionContext, ident, lit};
 
-/// The name of [`TableRecords`] in queries.
+/// The name of the [`Aggregate::TableRecords`] function in queries:
+/// `antidote_table_records(options, column, ...)` is the [`TablePartial`] of the rows, as the
+/// bytes of [`TablePartial::to_bytes`], where `options` is a string literal of the
+/// [`ReadOptions`] as JSON (the roles name the id, label and other columns) and the columns are
+/// every column of the table, under their names.
 pub const TABLE_RECORDS: &str = "antidote_table_records";
 
-/// `antidote_table_records(options, column, ...)`: the [`TablePartial`] of the rows, as the bytes
-/// of [`TablePartial::to_bytes`], where `options` is a string literal of the [`ReadOptions`] as
-/// JSON (the roles name the id, label and other columns) and the columns are every column of the
-/// table, under their names.
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct TableRecords {
-    signature: Signature,
+/// The name of the [`Aggregate::TableProfile`] function in queries:
+/// `antidote_table_profile(settings, column, ...)` is the antidote [`Profile`] of the rows, as
+/// the bytes of [`Profile::to_partial_bytes`], where `settings` is a string literal of the
+/// [`ProfileSettings`] as JSON and the columns are every column of the table. Partials merge as
+/// [`Profile::merge`] merges profiles: counts and moments exactly, sketches within their error,
+/// exact duplicates across partitions.
+pub const TABLE_PROFILE: &str = "antidote_table_profile";
+
+/// antidote's aggregate functions. Each takes its settings as a JSON string literal, then every
+/// column of the table, and returns the bytes of its mergeable state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Aggregate {
+    /// [`TABLE_RECORDS`]: the record set hash, count and labels.
+    TableRecords,
+    /// [`TABLE_PROFILE`]: the profile.
+    TableProfile,
 }
 
-impl Default for TableRecords {
-    fn default() -> Self {
-        Self {
+impl Aggregate {
+    /// The function, to call in a query or register with a context.
+    #[must_use]
+    pub fn udaf(self) -> AggregateUDF {
+        AggregateUDF::from(AggregateFunction {
+            aggregate: self,
             signature: Signature::variadic_any(Volatility::Immutable),
+        })
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::TableRecords => TABLE_RECORDS,
+            Self::TableProfile => TABLE_PROFILE,
         }
     }
 }
 
-impl AggregateUDFImpl for TableRecords {
+/// An [`Aggregate`] with its signature, as `DataFusion` calls it.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct AggregateFunction {
+    aggregate: Aggregate,
+    signature: Signature,
+}
+
+impl AggregateUDFImpl for AggregateFunction {
     fn name(&self) -> &'static str {
-        TABLE_RECORDS
+        self.aggregate.name()
     }
 
     fn signature(&self) -> &Signature {
@@ -65,11 +96,19 @@ impl AggregateUDFImpl for TableRecords {
     }
 
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(TableRecordsAccumulator {
-            schema: argument_schema(TABLE_RECORDS, &args)?,
-            options: None,
-            partial: TablePartial::default(),
-        }))
+        let schema = argument_schema(self.aggregate.name(), &args)?;
+        Ok(match self.aggregate {
+            Aggregate::TableRecords => Box::new(TableRecordsAccumulator {
+                schema,
+                options: None,
+                partial: TablePartial::default(),
+            }),
+            Aggregate::TableProfile => Box::new(TableProfileAccumulator {
+                schema,
+                settings: None,
+                profile: None,
+            }),
+        })
     }
 
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
@@ -206,10 +245,7 @@ fn literal_text(name: &str, literal: &ArrayRef) -> Result<String> {
     }
 }
 
-/// The name of [`TableProfile`] in queries.
-pub const TABLE_PROFILE: &str = "antidote_table_profile";
-
-/// What [`TableProfile`] needs to know before it sees a record: how to read the records, and the
+/// What [`Aggregate::TableProfile`] needs to know before it sees a record: how to read the records, and the
 /// table's columns with the kinds the driver decided once (a partition's own sample could
 /// decide another kind for a string column).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -218,54 +254,6 @@ pub struct ProfileSettings {
     pub read: ReadOptions,
     /// The table's columns.
     pub schema: antidote_data::Schema,
-}
-
-/// `antidote_table_profile(settings, column, ...)`: the antidote [`Profile`] of the rows, as the
-/// bytes of [`Profile::to_partial_bytes`], where `settings` is a string literal of the
-/// [`ProfileSettings`] as JSON and the columns are every column of the table. Partials merge as
-/// [`Profile::merge`] merges profiles: counts and moments exactly, sketches within their error,
-/// exact duplicates across partitions.
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct TableProfile {
-    signature: Signature,
-}
-
-impl Default for TableProfile {
-    fn default() -> Self {
-        Self {
-            signature: Signature::variadic_any(Volatility::Immutable),
-        }
-    }
-}
-
-impl AggregateUDFImpl for TableProfile {
-    fn name(&self) -> &'static str {
-        TABLE_PROFILE
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Binary)
-    }
-
-    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(TableProfileAccumulator {
-            schema: argument_schema(TABLE_PROFILE, &args)?,
-            settings: None,
-            profile: None,
-        }))
-    }
-
-    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        Ok(vec![Arc::new(Field::new(
-            format!("{}[partial]", args.name),
-            DataType::Binary,
-            true,
-        ))])
-    }
 }
 
 /// One partition's partial profile.
@@ -353,8 +341,8 @@ impl Accumulator for TableProfileAccumulator {
 
 /// Registers antidote's functions with `ctx`.
 pub fn register(ctx: &SessionContext) {
-    ctx.register_udaf(AggregateUDF::from(TableRecords::default()));
-    ctx.register_udaf(AggregateUDF::from(TableProfile::default()));
+    ctx.register_udaf(Aggregate::TableRecords.udaf());
+    ctx.register_udaf(Aggregate::TableProfile.udaf());
 }
 
 /// The session settings antidote's functions need: Parquet strings and binaries read as the
@@ -431,13 +419,7 @@ pub async fn table_partial(
     options: &ReadOptions,
 ) -> Result<TablePartial> {
     let settings = serde_json::to_string(options).map_err(external)?;
-    let bytes = aggregate_files(
-        ctx,
-        files,
-        AggregateUDF::from(TableRecords::default()),
-        settings,
-    )
-    .await?;
+    let bytes = aggregate_files(ctx, files, Aggregate::TableRecords.udaf(), settings).await?;
     bytes
         .as_deref()
         .and_then(TablePartial::from_bytes)
@@ -459,7 +441,7 @@ pub async fn table_profile(
     let bytes = aggregate_files(
         ctx,
         files,
-        AggregateUDF::from(TableProfile::default()),
+        Aggregate::TableProfile.udaf(),
         serde_json::to_string(&settings).map_err(external)?,
     )
     .await?;
