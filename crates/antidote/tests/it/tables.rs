@@ -280,3 +280,34 @@ fn the_lock_folder_itself_can_be_the_table() {
         "{stdout}"
     );
 }
+
+/// The engine reads only files antidote's own reader has checked first (footer, chunk ranges,
+/// page headers): a hostile file in a table stops `lock` and `profile` with its name.
+#[test]
+fn a_malformed_parquet_file_in_a_table_is_refused_before_the_engine_reads_it() {
+    for name in [
+        "huge-page.parquet",
+        "page-beyond-chunk.parquet",
+        "negative-chunk.parquet",
+        "truncated-footer.parquet",
+        "wrong-magic.parquet",
+    ] {
+        let context = TestContext::new();
+        write_parquet(&context.path("table/a-valid.parquet"), 0, 10, true, None);
+        context.fixture(&format!("malformed/{name}"), &format!("table/{name}"));
+        for args in [
+            vec!["lock", "--engine", "datafusion", "table"],
+            vec!["profile", "--engine", "datafusion", "table"],
+        ] {
+            let output = context.run(&args).expect_code(2);
+            assert!(
+                output.stderr.contains("error:") && output.stderr.contains(name),
+                "{name}, {args:?}: {}",
+                output.stderr
+            );
+            assert!(!output.stderr.contains("panicked"), "{}", output.stderr);
+        }
+        assert!(!context.path("antidote.lock").exists(), "{name}");
+        assert!(!context.path("profile.json").exists(), "{name}");
+    }
+}
