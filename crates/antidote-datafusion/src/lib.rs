@@ -141,18 +141,6 @@ fn external(error: impl std::error::Error + Send + Sync + 'static) -> DataFusion
     DataFusionError::External(Box::new(error))
 }
 
-impl TableRecordsAccumulator {
-    fn options(&mut self, literal: &ArrayRef) -> Result<ReadOptions> {
-        if let Some(options) = &self.options {
-            return Ok(options.clone());
-        }
-        let text = literal_text(TABLE_RECORDS, literal)?;
-        let options: ReadOptions = serde_json::from_str(&text).map_err(external)?;
-        self.options = Some(options.clone());
-        Ok(options)
-    }
-}
-
 impl Accumulator for TableRecordsAccumulator {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
         let Some((literal, columns)) = values.split_first() else {
@@ -161,8 +149,12 @@ impl Accumulator for TableRecordsAccumulator {
         if literal.is_empty() {
             return Ok(());
         }
-        let options = self.options(literal)?;
-        let mut dataset = batch_dataset(&self.schema, columns, &options)?;
+        if self.options.is_none() {
+            let text = literal_text(TABLE_RECORDS, literal)?;
+            self.options = Some(serde_json::from_str(&text).map_err(external)?);
+        }
+        let options = self.options.as_ref().expect("parsed above");
+        let mut dataset = batch_dataset(&self.schema, columns, options)?;
         self.partial.read(&mut dataset).map_err(external)
     }
 
@@ -186,20 +178,10 @@ impl Accumulator for TableRecordsAccumulator {
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        let Some(states) = states.first() else {
-            return Ok(());
-        };
-        let states = states.as_binary::<i32>();
-        for index in 0..states.len() {
-            if states.is_null(index) {
-                continue;
-            }
-            let Some(partial) = TablePartial::from_bytes(states.value(index)) else {
-                return exec_err!("{TABLE_RECORDS}: a partial state that is not one");
-            };
+        for_each_state(TABLE_RECORDS, states, TablePartial::from_bytes, |partial| {
             self.partial.merge(&partial);
-        }
-        Ok(())
+            Ok(())
+        })
     }
 }
 
@@ -233,6 +215,27 @@ fn argument_schema(name: &str, args: &AccumulatorArgs) -> Result<Arc<Schema>> {
             .map(|field| Field::new(field.name(), field.data_type().clone(), true))
             .collect::<Vec<_>>(),
     )))
+}
+
+/// Decodes every partial state of `states` (the one binary state column of aggregate `name`)
+/// and hands it to `merge`; null states (partitions without rows) are skipped.
+fn for_each_state<T>(
+    name: &str,
+    states: &[ArrayRef],
+    decode: impl Fn(&[u8]) -> Option<T>,
+    mut merge: impl FnMut(T) -> Result<()>,
+) -> Result<()> {
+    let Some(states) = states.first() else {
+        return Ok(());
+    };
+    let states = states.as_binary::<i32>();
+    for index in (0..states.len()).filter(|&index| !states.is_null(index)) {
+        let Some(partial) = decode(states.value(index)) else {
+            return exec_err!("{name}: a partial state that is not one");
+        };
+        merge(partial)?;
+    }
+    Ok(())
 }
 
 /// The JSON text of an aggregate's first argument, a string literal.
@@ -322,20 +325,12 @@ impl Accumulator for TableProfileAccumulator {
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        let Some(states) = states.first() else {
-            return Ok(());
-        };
-        let states = states.as_binary::<i32>();
-        for index in 0..states.len() {
-            if states.is_null(index) {
-                continue;
-            }
-            let Some(partial) = Profile::from_partial_bytes(states.value(index)) else {
-                return exec_err!("{TABLE_PROFILE}: a partial state that is not one");
-            };
-            self.merge(&partial)?;
-        }
-        Ok(())
+        for_each_state(
+            TABLE_PROFILE,
+            states,
+            Profile::from_partial_bytes,
+            |partial| self.merge(&partial),
+        )
     }
 }
 
@@ -451,30 +446,6 @@ pub async fn table_profile(
             DataFusionError::Execution(format!("{TABLE_PROFILE} returned no profile"))
         }),
     }
-}
-
-/// The Parquet files of a table: `path` itself when it is a Parquet file, else every Parquet
-/// file below the folder `path` (hidden entries skipped), in file order, as `antidote lock`
-/// finds them.
-///
-/// # Errors
-///
-/// When `path` does not exist, cannot be walked, or holds no Parquet file.
-pub fn parquet_files(path: &Path) -> Result<Vec<PathBuf>, LockError> {
-    let found = antidote_provenance::lock::expand(&[path.to_owned()], &[], Path::new("."))?;
-    let mut files: Vec<PathBuf> = found
-        .datasets
-        .into_iter()
-        .filter(|file| antidote_data::Format::detect(file) == Some(antidote_data::Format::Parquet))
-        .collect();
-    files.sort_by_key(|file| antidote_provenance::lock::file_order(&file.to_string_lossy()));
-    if files.is_empty() {
-        return Err(LockError::Table {
-            path: path.to_owned(),
-            reason: "it holds no Parquet file".to_owned(),
-        });
-    }
-    Ok(files)
 }
 
 /// Tables read by `DataFusion` on this machine, on every core (`antidote lock --engine

@@ -891,10 +891,8 @@ fn split_tables(
             None => rest.push(dataset),
         }
     }
+    // `expand` lists each folder's datasets in file order already.
     tables.retain(|(_, files)| !files.is_empty());
-    for (_, files) in &mut tables {
-        files.sort_by_key(|file| file_order(&file.to_string_lossy()));
-    }
     (rest, tables)
 }
 

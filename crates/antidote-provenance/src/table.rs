@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use antidote_core::{Digest, Progress, ProgressUnit};
-use antidote_data::{Dataset, ReadOptions, Schema};
+use antidote_data::{Dataset, Format, ReadOptions, Schema};
 use rayon::prelude::*;
 
 use crate::diff::RecordEntry;
@@ -158,6 +158,46 @@ pub trait TableReader: Send + Sync + std::fmt::Debug {
     ) -> Result<TableDigest, LockError>;
 }
 
+/// The Parquet files of a table: `path` itself when it is a Parquet file, else every Parquet
+/// file below the folder `path` (hidden entries skipped), in file order, as
+/// [`crate::lock::expand`] finds them; `exclude` and `base` as there.
+///
+/// # Errors
+///
+/// When `path` does not exist or cannot be walked.
+pub fn table_files(
+    path: &Path,
+    exclude: &[PathBuf],
+    base: &Path,
+) -> Result<Vec<PathBuf>, LockError> {
+    let found = crate::lock::expand(&[path.to_owned()], exclude, base)?;
+    Ok(found
+        .datasets
+        .into_iter()
+        .filter(|file| Format::detect(file) == Some(Format::Parquet))
+        .collect())
+}
+
+/// The error of a table without files.
+fn no_files(folder: &Path) -> LockError {
+    LockError::Table {
+        path: folder.to_owned(),
+        reason: "it holds no Parquet file".to_owned(),
+    }
+}
+
+/// The error of a table whose files `first` and `other` have different columns.
+fn different_columns(folder: &Path, first: &Path, other: &Path) -> LockError {
+    LockError::Table {
+        path: folder.to_owned(),
+        reason: format!(
+            "`{}` and `{}` have different columns or column types",
+            first.display(),
+            other.display()
+        ),
+    }
+}
+
 /// The columns of a table's `files`: those of the first, which every other must have too.
 ///
 /// # Errors
@@ -170,24 +210,13 @@ pub fn table_schema(
     options: &ReadOptions,
 ) -> Result<Schema, LockError> {
     let Some((first, rest)) = files.split_first() else {
-        return Err(LockError::Table {
-            path: folder.to_owned(),
-            reason: "it holds no Parquet file".to_owned(),
-        });
+        return Err(no_files(folder));
     };
     let schema = Dataset::open(first, options)?.schema().clone();
     let fingerprint = schema.fingerprint();
     for file in rest {
-        let other = Dataset::open(file, options)?;
-        if other.schema().fingerprint() != fingerprint {
-            return Err(LockError::Table {
-                path: folder.to_owned(),
-                reason: format!(
-                    "`{}` and `{}` have different columns or column types",
-                    first.display(),
-                    file.display()
-                ),
-            });
+        if Dataset::open(file, options)?.schema().fingerprint() != fingerprint {
+            return Err(different_columns(folder, first, file));
         }
     }
     Ok(schema)
@@ -210,19 +239,31 @@ impl TableReader for LocalTables {
         options: &ReadOptions,
         progress: &dyn Progress,
     ) -> Result<TableDigest, LockError> {
-        let schema = table_schema(folder, files, options)?;
+        // Each file is opened once: its columns are compared with the first file's as it is read.
+        let Some(first) = files.first() else {
+            return Err(no_files(folder));
+        };
         progress.start(
             &format!("reading the table `{}`", folder.display()),
             Some(files.len() as u64),
             ProgressUnit::Files,
         );
+        let mut schema: Option<Schema> = None;
         let mut whole = TablePartial::default();
         for file in files {
-            whole.read(&mut Dataset::open(file, options)?)?;
+            let mut dataset = Dataset::open(file, options)?;
+            match &schema {
+                None => schema = Some(dataset.schema().clone()),
+                Some(schema) if schema.fingerprint() != dataset.schema().fingerprint() => {
+                    return Err(different_columns(folder, first, file));
+                }
+                Some(_) => {}
+            }
+            whole.read(&mut dataset)?;
             progress.advance(1);
         }
         progress.finish();
-        Ok(TableDigest::of(schema, whole))
+        Ok(TableDigest::of(schema.expect("at least one file"), whole))
     }
 }
 

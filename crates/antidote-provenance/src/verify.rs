@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use crate::diff::{RecordDiff, RecordEntry, StreamingDiff};
 use crate::lock::{self, Lock, LockError, LockedFile};
-use crate::table::{LocalTables, TableReader};
+use crate::table::{LocalTables, TableReader, table_files};
 
 /// Files hashed per parallel batch while the file list is merged with the walk.
 const HASH_BATCH: usize = 1024;
@@ -312,17 +312,7 @@ fn recheck_table(
             error: format!("`{}` is not a folder any more", locked.path),
         });
     }
-    let found = lock::expand(
-        std::slice::from_ref(&folder),
-        &lock::own_files(lock_path),
-        base,
-    )?;
-    let mut files: Vec<PathBuf> = found
-        .datasets
-        .into_iter()
-        .filter(|path| antidote_data::Format::detect(path) == Some(locked.format))
-        .collect();
-    files.sort_by_key(|file| lock::file_order(&file.to_string_lossy()));
+    let files = table_files(&folder, &lock::own_files(lock_path), base)?;
     let digest = match reader.digest(&folder, &files, &locked.read_options(), progress) {
         Ok(digest) => digest,
         Err(error) => {

@@ -64,7 +64,7 @@ pub(crate) fn profile_data(
             Ok(Profile::of_dataset(dataset, progress.as_ref())?)
         }
         crate::cli::Engine::Datafusion => {
-            let files = antidote_datafusion::parquet_files(path)?;
+            let files = antidote_provenance::table::table_files(path, &[], Path::new("."))?;
             Ok(antidote_datafusion::DataFusionTables::default().profile(
                 path,
                 &files,
