@@ -60,13 +60,21 @@ export ANTIDOTE_MODEL_SIGNING_PY="$venv/bin/python" ANTIDOTE_FLOWER_PY="$venv/bi
 # Run from the workspace, as above, so that nothing is rebuilt with other features.
 cargo test --workspace --locked "$@" -- --ignored model_signing flower dp_accounting
 
+# `--engine ballista`: antidote built with the `ballista` feature, in release (Ballista builds
+# DataFusion with all its default features: a second build of it, kept apart from the one above),
+# and the test that starts antidote's Ballista scheduler and two executors from that binary.
+cargo build --release --locked --quiet -p antidote --features ballista
+target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
+cp "$target_dir/release/antidote" "$target_dir/release/antidote-ballista"
+ANTIDOTE_BALLISTA_BIN="$target_dir/release/antidote-ballista" \
+  cargo test --workspace --locked "$@" -- --ignored a_ballista_cluster
+
 # The API documentation builds without a broken or private link (antidote's crates only).
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --locked --no-deps --quiet
 
 # The Python package: a wheel built by maturin in the dev profile (the workspace's dependencies
 # are optimized even there), installed into the environment above as a user installs it, and
 # its pytest suite, which compares with the binary built above, cleanlab and a local MLflow store.
-target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
 wheels="$target_dir/wheels/antidote-py"
 rm -rf "$wheels"
 "$venv/bin/maturin" build --quiet --locked --manifest-path crates/antidote-py/Cargo.toml \

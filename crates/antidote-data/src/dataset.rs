@@ -1,4 +1,4 @@
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -149,6 +149,11 @@ pub struct ReadOptions {
     /// `None` for the process default ([`crate::limits::default_max_record_bytes`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_record_bytes: Option<u64>,
+    /// The kinds of a CSV file's columns, by name, decided beforehand instead of from the file's
+    /// first rows: every file of a table of CSV files is read with its first file's kinds.
+    /// Columns not named here are inferred.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csv_kinds: Option<BTreeMap<String, ColumnKind>>,
 }
 
 impl ReadOptions {
@@ -276,7 +281,11 @@ impl Dataset {
         let limits = options.limits();
         let (source, files, format): (Box<dyn RowSource>, Vec<PathBuf>, Format) = match format {
             Format::Csv => (
-                Box::new(readers::csv::CsvSource::open(path, limits)?),
+                Box::new(readers::csv::CsvSource::open(
+                    path,
+                    limits,
+                    options.csv_kinds.as_ref(),
+                )?),
                 vec![path.to_owned()],
                 format,
             ),
@@ -327,6 +336,27 @@ impl Dataset {
             source,
             options,
         )
+    }
+
+    /// The records of CSV rows that a query engine read as Arrow `batches` of string columns
+    /// (`schema`; a missing cell is null), as antidote's CSV reader reads them with
+    /// [`ReadOptions::csv_kinds`], which must name every column. Records have no line numbers.
+    pub fn from_csv_batches(
+        name: &Path,
+        schema: &arrow_schema::Schema,
+        batches: Box<
+            dyn Iterator<Item = Result<arrow_array::RecordBatch, arrow_schema::ArrowError>> + Send,
+        >,
+        options: &ReadOptions,
+    ) -> Result<Self, ReadError> {
+        let source = readers::csv::from_string_batches(
+            name,
+            schema,
+            batches,
+            options.csv_kinds.as_ref(),
+            options.limits(),
+        )?;
+        Self::from_source(name, Format::Csv, vec![name.to_owned()], source, options)
     }
 
     fn from_source(

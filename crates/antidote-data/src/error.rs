@@ -195,6 +195,15 @@ pub enum ReadError {
         #[source]
         source: std::str::Utf8Error,
     },
+    /// CSV rows handed over as Arrow batches (by a query engine) do not fit the columns decided
+    /// for them.
+    #[error("`{path}`: {reason}")]
+    CsvBatch {
+        /// The table or file.
+        path: PathBuf,
+        /// What does not fit.
+        reason: String,
+    },
     /// A column named on the command line (or in the configuration) is not in the dataset.
     #[error("`{path}`: {role} column `{column}` does not exist (columns: {available})")]
     MissingColumn {

@@ -19,7 +19,9 @@ use std::sync::Arc;
 use antidote_core::{Progress, ProgressUnit};
 use antidote_data::{Dataset, ReadOptions};
 use antidote_provenance::lock::LockError;
-use antidote_provenance::table::{TableDigest, TablePartial, TableReader, table_schema};
+use antidote_provenance::table::{
+    TableDigest, TablePartial, TableReader, table_format, table_read_options, table_schema,
+};
 use antidote_validate::profile::Profile;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Schema};
@@ -30,7 +32,12 @@ use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{
     Accumulator, AggregateUDF, AggregateUDFImpl, Signature, Volatility,
 };
-use datafusion::prelude::{Expr, ParquetReadOptions, SessionConfig, SessionContext, ident, lit};
+use datafusion::prelude::{
+    CsvReadOptions, Expr, ParquetReadOptions, SessionConfig, SessionContext, ident, lit,
+};
+
+#[cfg(feature = "ballista")]
+pub mod ballista_cluster;
 
 /// The name of the [`Aggregate::TableRecords`] function in queries:
 /// `antidote_table_records(options, column, ...)` is the [`TablePartial`] of the rows, as the
@@ -185,19 +192,21 @@ impl Accumulator for TableRecordsAccumulator {
     }
 }
 
-/// One batch of the columns `schema`, read as antidote reads a Parquet file of it.
+/// One batch of the columns `schema`, read as antidote reads a Parquet file of it, or, when
+/// `options` give CSV kinds, a CSV file of it.
 fn batch_dataset(
     schema: &Arc<Schema>,
     columns: &[ArrayRef],
     options: &ReadOptions,
 ) -> Result<Dataset> {
     let batch = RecordBatch::try_new(Arc::clone(schema), columns.to_vec()).map_err(external)?;
-    Dataset::from_arrow(
-        Path::new("a partition of the table"),
-        schema,
-        Box::new(std::iter::once(Ok(batch))),
-        options,
-    )
+    let name = Path::new("a partition of the table");
+    let batches = Box::new(std::iter::once(Ok(batch)));
+    if options.csv_kinds.is_some() {
+        Dataset::from_csv_batches(name, schema, batches, options)
+    } else {
+        Dataset::from_arrow(name, schema, batches, options)
+    }
     .map_err(external)
 }
 
@@ -354,10 +363,20 @@ pub fn session_config() -> SessionConfig {
     config
 }
 
-/// The table of exactly the Parquet `files`: each named by its URL, so that no character of a
-/// file name is read as a glob, and with no file extension required (`.pq` files are Parquet
-/// too), where `read_parquet` would drop a file without the `.parquet` extension.
-async fn listing_table(ctx: &SessionContext, files: &[PathBuf]) -> Result<ListingTable> {
+/// The table of exactly the Parquet or CSV `files` (CSV when `options` give CSV kinds), whose
+/// columns are `schema`: each file named by its URL, so that no character of a file name is read
+/// as a glob, and with no file extension required (`.pq` files are Parquet too), where
+/// `read_parquet` would drop a file without the `.parquet` extension.
+///
+/// CSV files are read with every column as text and converted as antidote's CSV reader converts
+/// them, with the table's kinds; one partition reads a whole CSV file, because a quoted cell may
+/// hold a line break where the engine would cut the file.
+async fn listing_table(
+    ctx: &SessionContext,
+    files: &[PathBuf],
+    options: &ReadOptions,
+    schema: &antidote_data::Schema,
+) -> Result<ListingTable> {
     let urls = files
         .iter()
         .map(|file| {
@@ -368,25 +387,49 @@ async fn listing_table(ctx: &SessionContext, files: &[PathBuf]) -> Result<Listin
             ListingTableUrl::try_new(url, None)
         })
         .collect::<Result<Vec<_>>>()?;
-    let options = ParquetReadOptions::default()
-        .file_extension("")
-        .to_listing_options(&ctx.copied_config(), ctx.copied_table_options());
-    let config = ListingTableConfig::new_with_multi_paths(urls)
-        .with_listing_options(options)
-        .infer_schema(&ctx.state())
-        .await?;
+    let config = ListingTableConfig::new_with_multi_paths(urls);
+    let config = if options.csv_kinds.is_some() {
+        let text = Schema::new(
+            schema
+                .columns
+                .iter()
+                .map(|column| Field::new(&column.name, DataType::Utf8, true))
+                .collect::<Vec<_>>(),
+        );
+        let listing = CsvReadOptions::new()
+            .has_header(true)
+            .delimiter(b',')
+            .newlines_in_values(true)
+            .file_extension("")
+            .schema(&text)
+            .to_listing_options(&ctx.copied_config(), ctx.copied_table_options());
+        config
+            .with_listing_options(listing)
+            .with_schema(Arc::new(text))
+    } else {
+        let listing = ParquetReadOptions::default()
+            .file_extension("")
+            .to_listing_options(&ctx.copied_config(), ctx.copied_table_options());
+        config
+            .with_listing_options(listing)
+            .infer_schema(&ctx.state())
+            .await?
+    };
     ListingTable::try_new(config)
 }
 
 /// The bytes `function` (one of antidote's aggregates, given `settings` as its literal) returns
-/// over every column of the Parquet `files`, read by `ctx`; `None` when there are no rows.
+/// over every column of the table of `files`, read by `ctx`; `None` when there are no rows.
 async fn aggregate_files(
     ctx: &SessionContext,
     files: &[PathBuf],
+    options: &ReadOptions,
+    schema: &antidote_data::Schema,
     function: AggregateUDF,
     settings: String,
 ) -> Result<Option<Vec<u8>>> {
-    let frame = ctx.read_table(Arc::new(listing_table(ctx, files).await?))?;
+    let table = listing_table(ctx, files, options, schema).await?;
+    let frame = ctx.read_table(Arc::new(table))?;
     let mut arguments: Vec<Expr> = vec![lit(settings)];
     arguments.extend(
         frame
@@ -407,22 +450,25 @@ async fn aggregate_files(
     Ok((!column.is_null(0)).then(|| column.value(0).to_vec()))
 }
 
-/// The merged [`TablePartial`] of the Parquet `files`, read by `ctx` with `options`.
+/// The merged [`TablePartial`] of the table of `files`, whose columns are `schema`, read by
+/// `ctx` with `options` (the table's, [`antidote_provenance::table::table_read_options`]).
 pub async fn table_partial(
     ctx: &SessionContext,
     files: &[PathBuf],
     options: &ReadOptions,
+    schema: &antidote_data::Schema,
 ) -> Result<TablePartial> {
     let settings = serde_json::to_string(options).map_err(external)?;
-    let bytes = aggregate_files(ctx, files, Aggregate::TableRecords.udaf(), settings).await?;
+    let function = Aggregate::TableRecords.udaf();
+    let bytes = aggregate_files(ctx, files, options, schema, function, settings).await?;
     bytes
         .as_deref()
         .and_then(TablePartial::from_bytes)
         .ok_or_else(|| DataFusionError::Execution(format!("{TABLE_RECORDS} returned no partial")))
 }
 
-/// The [`Profile`] of the Parquet `files`, whose columns are `schema`, read by `ctx` with
-/// `options`.
+/// The [`Profile`] of the table of `files`, whose columns are `schema`, read by `ctx` with
+/// `options` (the table's, [`antidote_provenance::table::table_read_options`]).
 pub async fn table_profile(
     ctx: &SessionContext,
     files: &[PathBuf],
@@ -436,6 +482,8 @@ pub async fn table_profile(
     let bytes = aggregate_files(
         ctx,
         files,
+        options,
+        schema,
         Aggregate::TableProfile.udaf(),
         serde_json::to_string(&settings).map_err(external)?,
     )
@@ -448,19 +496,49 @@ pub async fn table_profile(
     }
 }
 
-/// Tables read by `DataFusion` on this machine, on every core (`antidote lock --engine
-/// datafusion`).
+/// Where a query's plan runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Cluster {
+    /// In this process, on every core.
+    #[default]
+    Local,
+    /// On a Ballista cluster: its scheduler's `host:port`. The executors read the tables' files
+    /// by the paths this machine sees, so they need the same files at the same paths (a shared
+    /// file system), and antidote's functions registered (`antidote ballista executor`). Needs
+    /// the `ballista` feature.
+    Ballista {
+        /// The scheduler's `host:port`.
+        scheduler: String,
+    },
+}
+
+/// Tables read by `DataFusion` (`antidote lock --engine datafusion`): on every core of this
+/// machine, or on a Ballista cluster.
 #[derive(Debug, Clone, Default)]
 pub struct DataFusionTables {
-    /// Partitions to cut the files into (and threads to run); every core when `None`.
+    /// Partitions to cut the files into (and threads to run here); every core of this machine
+    /// when `None`.
     pub partitions: Option<usize>,
     /// Files at least this large are cut into several partitions (by row group); `DataFusion`'s
     /// default (10 MiB) when `None`.
     pub split_bytes: Option<usize>,
+    /// Where the plans run.
+    pub cluster: Cluster,
 }
 
 impl DataFusionTables {
-    fn context(&self) -> SessionContext {
+    /// Tables read by the Ballista cluster whose scheduler listens at `scheduler` (`host:port`).
+    #[must_use]
+    pub fn ballista(scheduler: impl Into<String>) -> Self {
+        Self {
+            cluster: Cluster::Ballista {
+                scheduler: scheduler.into(),
+            },
+            ..Self::default()
+        }
+    }
+
+    fn config(&self) -> SessionConfig {
         let mut config = session_config();
         if let Some(partitions) = self.partitions {
             config = config.with_target_partitions(partitions.max(1));
@@ -468,7 +546,20 @@ impl DataFusionTables {
         if let Some(bytes) = self.split_bytes {
             config = config.with_repartition_file_min_size(bytes);
         }
-        SessionContext::new_with_config(config)
+        config
+    }
+
+    /// A context that plans here and runs where [`Self::cluster`] says, with antidote's
+    /// functions.
+    async fn context(&self) -> Result<SessionContext> {
+        match &self.cluster {
+            Cluster::Local => {
+                let ctx = SessionContext::new_with_config(self.config());
+                register(&ctx);
+                Ok(ctx)
+            }
+            Cluster::Ballista { scheduler } => remote_context(scheduler, self.config()).await,
+        }
     }
 
     /// Runs `query` on a fresh context, on a runtime of every core.
@@ -484,9 +575,11 @@ impl DataFusionTables {
                 path: folder.to_owned(),
                 source,
             })?;
-        let ctx = self.context();
         runtime
-            .block_on(query(&ctx))
+            .block_on(async {
+                let ctx = self.context().await?;
+                query(&ctx).await
+            })
             .map_err(|error| LockError::Table {
                 path: folder.to_owned(),
                 reason: error.to_string(),
@@ -503,25 +596,29 @@ impl DataFusionTables {
         progress: &dyn Progress,
     ) -> Result<Profile, LockError> {
         let schema = table_schema(folder, files, options)?;
+        let options = table_read_options(files, options, &schema);
         progress.start(
             &format!("profiling the table `{}` with DataFusion", folder.display()),
             None,
             ProgressUnit::Records,
         );
         let mut profile = self.run(folder, async |ctx| {
-            table_profile(ctx, files, options, &schema).await
+            table_profile(ctx, files, &options, &schema).await
         })?;
         progress.advance(profile.record_count);
         progress.finish();
         profile.sources = vec![folder.display().to_string()];
-        profile.format = Some(antidote_data::Format::Parquet);
+        profile.format = Some(table_format(files));
         Ok(profile)
     }
 }
 
 impl TableReader for DataFusionTables {
     fn engine(&self) -> String {
-        format!("datafusion {}", datafusion::DATAFUSION_VERSION)
+        match self.cluster {
+            Cluster::Local => format!("datafusion {}", datafusion::DATAFUSION_VERSION),
+            Cluster::Ballista { .. } => ballista_engine(),
+        }
     }
 
     fn digest(
@@ -532,16 +629,44 @@ impl TableReader for DataFusionTables {
         progress: &dyn Progress,
     ) -> Result<TableDigest, LockError> {
         let schema = table_schema(folder, files, options)?;
+        let options = table_read_options(files, options, &schema);
         progress.start(
             &format!("reading the table `{}` with DataFusion", folder.display()),
             None,
             ProgressUnit::Records,
         );
-        let partial = self.run(folder, async |ctx| table_partial(ctx, files, options).await)?;
+        let partial = self.run(folder, async |ctx| {
+            table_partial(ctx, files, &options, &schema).await
+        })?;
         progress.advance(partial.set.records());
         progress.finish();
         Ok(TableDigest::of(schema, partial))
     }
+}
+
+/// A context whose plans run on the Ballista cluster of `scheduler`.
+#[cfg(feature = "ballista")]
+async fn remote_context(scheduler: &str, config: SessionConfig) -> Result<SessionContext> {
+    ballista_cluster::remote_context(scheduler, config).await
+}
+
+#[cfg(not(feature = "ballista"))]
+#[allow(clippy::unused_async)]
+async fn remote_context(scheduler: &str, _config: SessionConfig) -> Result<SessionContext> {
+    Err(DataFusionError::Configuration(format!(
+        "cannot reach the Ballista scheduler `{scheduler}`: this antidote was built without \
+         Ballista; build it with `cargo install --path crates/antidote --features ballista`"
+    )))
+}
+
+#[cfg(feature = "ballista")]
+fn ballista_engine() -> String {
+    ballista_cluster::engine()
+}
+
+#[cfg(not(feature = "ballista"))]
+fn ballista_engine() -> String {
+    format!("ballista (datafusion {})", datafusion::DATAFUSION_VERSION)
 }
 
 #[cfg(test)]
@@ -743,7 +868,124 @@ mod tests {
         DataFusionTables {
             partitions: Some(partitions),
             split_bytes: Some(1),
+            ..DataFusionTables::default()
         }
+    }
+
+    /// A CSV cell: empty, numbers, codes with leading zeros, booleans, or text with the
+    /// characters CSV must quote (commas, quotes, line breaks).
+    fn csv_cell() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just(String::new()),
+            "-?[0-9]{1,5}",
+            "0[0-9]{1,3}",
+            "[0-9]{1,3}\\.[0-9]{1,3}",
+            Just("true".to_owned()),
+            "[a-z ,\"\r\n]{1,12}",
+        ]
+    }
+
+    /// Writes `files` CSV files of the rows (id, label, code, note) to `folder`, the ids unique.
+    fn write_csv_table(folder: &Path, files: &[Vec<[String; 3]>]) -> Vec<PathBuf> {
+        let mut id = 0;
+        files
+            .iter()
+            .enumerate()
+            .map(|(index, rows)| {
+                let path = folder.join(format!("part-{index}.csv"));
+                let mut writer = csv::Writer::from_path(&path).expect("create");
+                writer
+                    .write_record(["id", "label", "code", "note"])
+                    .expect("header");
+                for [label, code, note] in rows {
+                    writer
+                        .write_record([&format!("r{id}"), label, code, note])
+                        .expect("row");
+                    id += 1;
+                }
+                writer.flush().expect("flush");
+                path
+            })
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(16))]
+        /// A table of CSV files: the engine's digest and profile counts are antidote's own, every
+        /// file read with the first file's column kinds, whatever the cells hold (quoted commas
+        /// and line breaks, empty cells, codes that look numeric in one file only).
+        #[test]
+        fn csv_tables_give_antidotes_own_digest(
+            files in proptest::collection::vec(
+                proptest::collection::vec(
+                    ("[a-c]", csv_cell(), csv_cell()).prop_map(|(l, c, n)| [l, c, n]),
+                    1..40,
+                ),
+                1..4,
+            ),
+            partitions in 1usize..5,
+        ) {
+            let folder = tempfile::tempdir().expect("tempdir");
+            let paths = write_csv_table(folder.path(), &files);
+            let options = ReadOptions::default();
+            let local = LocalTables
+                .digest(folder.path(), &paths, &options, &NoProgress)
+                .expect("local");
+            let digest = engine(partitions)
+                .digest(folder.path(), &paths, &options, &NoProgress)
+                .expect("engine");
+            prop_assert_eq!(&digest, &local);
+            let rows: usize = files.iter().map(Vec::len).sum();
+            prop_assert_eq!(digest.record_count, rows as u64);
+            let profile = engine(partitions)
+                .profile(folder.path(), &paths, &options, &NoProgress)
+                .expect("profile");
+            prop_assert_eq!(profile.record_count, rows as u64);
+            prop_assert_eq!(profile.format, Some(antidote_data::Format::Csv));
+        }
+    }
+
+    /// A code column that looks numeric in the first file keeps that kind in the others: the
+    /// table reads `007` in a later file as the code it is in a numeric column (a mismatch), the
+    /// same with both readers, where each file's own inference would read it as text.
+    #[test]
+    fn a_csv_tables_kinds_are_its_first_files() {
+        let folder = tempfile::tempdir().expect("tempdir");
+        let row = |label: &str, code: &str| [label.to_owned(), code.to_owned(), "n".to_owned()];
+        let paths = write_csv_table(
+            folder.path(),
+            &[
+                vec![row("a", "1"), row("b", "22")],
+                vec![row("a", "007"), row("c", "08")],
+            ],
+        );
+        let options = ReadOptions::default();
+        let local = LocalTables
+            .digest(folder.path(), &paths, &options, &NoProgress)
+            .expect("local");
+        let digest = engine(2)
+            .digest(folder.path(), &paths, &options, &NoProgress)
+            .expect("engine");
+        assert_eq!(digest, local);
+        let code = digest
+            .schema
+            .columns
+            .iter()
+            .find(|column| column.name == "code")
+            .expect("code");
+        assert_eq!(code.kind, antidote_data::ColumnKind::Integer);
+        let profile = engine(2)
+            .profile(folder.path(), &paths, &options, &NoProgress)
+            .expect("profile");
+        assert_eq!(profile.column("code").expect("code").mismatched, 2);
+        // A CSV file with other columns is refused.
+        std::fs::write(folder.path().join("part-2.csv"), "id,label,other\nx,a,1\n").expect("write");
+        let mut more = paths.clone();
+        more.push(folder.path().join("part-2.csv"));
+        let error = engine(2)
+            .digest(folder.path(), &more, &options, &NoProgress)
+            .expect_err("different columns");
+        assert!(error.to_string().contains("different columns"), "{error}");
     }
 
     proptest! {

@@ -253,7 +253,11 @@ impl LockedTable {
             file.strip_prefix(self.path.as_str())
                 .is_some_and(|rest| rest.starts_with('/'))
         };
-        below && Format::detect(Path::new(file)) == Some(self.format)
+        below
+            && match self.format {
+                Format::Csv => crate::table::is_table_csv(Path::new(file)),
+                format => Format::detect(Path::new(file)) == Some(format),
+            }
     }
 
     /// The options to read the table again as it was locked.
@@ -862,8 +866,9 @@ impl Sidecars {
     }
 }
 
-/// The datasets that stay datasets, and the tables: the Parquet files below each folder of
-/// `paths` (in file order), under the first folder given that holds them.
+/// The datasets that stay datasets, and the tables: below each folder of `paths`, under the
+/// first folder given that holds them, its Parquet files or, when it holds none, its CSV files
+/// ([`crate::table::table_members`], in file order).
 fn split_tables(
     paths: &[PathBuf],
     datasets: Vec<PathBuf>,
@@ -873,26 +878,28 @@ fn split_tables(
         .map(|path| absolute(path))
         .filter(|path| path.is_dir())
         .collect();
-    let mut tables: Vec<(PathBuf, Vec<PathBuf>)> = folders
+    let mut below: Vec<(PathBuf, Vec<PathBuf>)> = folders
         .iter()
         .map(|folder| (folder.clone(), Vec::new()))
         .collect();
-    let mut rest = Vec::new();
-    for dataset in datasets {
-        let table = (Format::detect(&dataset) == Some(Format::Parquet))
-            .then(|| {
-                tables
-                    .iter_mut()
-                    .find(|(folder, _)| dataset.starts_with(folder))
-            })
-            .flatten();
-        match table {
-            Some((_, files)) => files.push(dataset),
-            None => rest.push(dataset),
+    for dataset in &datasets {
+        if let Some((_, files)) = below
+            .iter_mut()
+            .find(|(folder, _)| dataset.starts_with(folder))
+        {
+            files.push(dataset.clone());
         }
     }
     // `expand` lists each folder's datasets in file order already.
-    tables.retain(|(_, files)| !files.is_empty());
+    let tables: Vec<(PathBuf, Vec<PathBuf>)> = below
+        .into_iter()
+        .map(|(folder, files)| (folder, crate::table::table_members(files)))
+        .filter(|(_, members)| !members.is_empty())
+        .collect();
+    let rest = datasets
+        .into_iter()
+        .filter(|dataset| !tables.iter().any(|(_, members)| members.contains(dataset)))
+        .collect();
     (rest, tables)
 }
 
@@ -910,7 +917,7 @@ fn lock_tables(
             let digest = reader.digest(folder, files, read, progress)?;
             Ok(LockedTable {
                 path: stored_path(base, folder),
-                format: Format::Parquet,
+                format: crate::table::table_format(files),
                 engine: reader.engine(),
                 file_count: files.len() as u64,
                 roles: read.roles.clone(),

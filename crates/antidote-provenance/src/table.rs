@@ -1,5 +1,5 @@
-//! Tables: a folder of Parquet files locked as one set of records, by any reader that can cut it
-//! into partitions.
+//! Tables: a folder of Parquet files (or, when it holds none, of CSV files) locked as one set of
+//! records, by any reader that can cut it into partitions.
 //!
 //! A dataset of a lock ([`crate::lock::LockedDataset`]) is one file read in order, with a Merkle
 //! root over its records and a sidecar of every record's hash. A table of many files that a
@@ -12,6 +12,11 @@
 //!
 //! A table's records need an id column: a record's position is not defined once the files are
 //! cut into partitions.
+//!
+//! A CSV table's column kinds are its first file's, inferred from that file's first rows, and
+//! every file is read with them ([`table_read_options`]), so that a cell means the same in every
+//! file: a code column that looks numeric in one file and not in another is read one way in both
+//! (one CSV file is read the same way: its first rows decide).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -158,31 +163,79 @@ pub trait TableReader: Send + Sync + std::fmt::Debug {
     ) -> Result<TableDigest, LockError>;
 }
 
-/// The Parquet files of a table: `path` itself when it is a Parquet file, else every Parquet
-/// file below the folder `path` (hidden entries skipped), in file order, as
-/// [`crate::lock::expand`] finds them; `exclude` and `base` as there.
+/// The files of the table at `path`: its Parquet files (in file order), or, when it holds none,
+/// its CSV files ([`is_table_csv`]). A lone file is a table of one file.
 ///
 /// # Errors
 ///
-/// When `path` does not exist or cannot be walked.
+/// The errors of listing `path` ([`crate::lock::expand`]).
 pub fn table_files(
     path: &Path,
     exclude: &[PathBuf],
     base: &Path,
 ) -> Result<Vec<PathBuf>, LockError> {
     let found = crate::lock::expand(&[path.to_owned()], exclude, base)?;
-    Ok(found
-        .datasets
+    Ok(table_members(found.datasets))
+}
+
+/// The members of a table among `datasets`: the Parquet files, or the CSV files when there is
+/// no Parquet file.
+#[must_use]
+pub fn table_members(datasets: Vec<PathBuf>) -> Vec<PathBuf> {
+    let (parquet, rest): (Vec<_>, Vec<_>) = datasets
         .into_iter()
-        .filter(|file| Format::detect(file) == Some(Format::Parquet))
-        .collect())
+        .partition(|file| Format::detect(file) == Some(Format::Parquet));
+    if parquet.is_empty() {
+        rest.into_iter().filter(|file| is_table_csv(file)).collect()
+    } else {
+        parquet
+    }
+}
+
+/// Whether `file` can be a CSV file of a table: a `.csv` file, not compressed (an engine reads a
+/// table's CSV files with one delimiter and without decompressing them).
+#[must_use]
+pub fn is_table_csv(file: &Path) -> bool {
+    file.extension()
+        .is_some_and(|extension| extension.eq_ignore_ascii_case("csv"))
+}
+
+/// The format of a table of `files` (all of one format, as [`table_members`] gives them).
+#[must_use]
+pub fn table_format(files: &[PathBuf]) -> Format {
+    match files.first() {
+        Some(file) if is_table_csv(file) => Format::Csv,
+        _ => Format::Parquet,
+    }
+}
+
+/// The read options every file (and every partition) of the table of `files`, whose columns are
+/// `schema`, is read with: for CSV files, the kinds of `schema`'s columns are given
+/// ([`ReadOptions::csv_kinds`]) instead of inferred again from each file's first rows.
+#[must_use]
+pub fn table_read_options(
+    files: &[PathBuf],
+    options: &ReadOptions,
+    schema: &Schema,
+) -> ReadOptions {
+    let mut options = options.clone();
+    if table_format(files) == Format::Csv {
+        options.csv_kinds = Some(
+            schema
+                .columns
+                .iter()
+                .map(|column| (column.name.clone(), column.kind))
+                .collect(),
+        );
+    }
+    options
 }
 
 /// The error of a table without files.
 fn no_files(folder: &Path) -> LockError {
     LockError::Table {
         path: folder.to_owned(),
-        reason: "it holds no Parquet file".to_owned(),
+        reason: "it holds no Parquet or CSV file".to_owned(),
     }
 }
 
@@ -203,7 +256,8 @@ fn different_columns(folder: &Path, first: &Path, other: &Path) -> LockError {
 /// # Errors
 ///
 /// [`LockError::Table`] when there are no files or two files' columns differ, or the error of a
-/// file that cannot be opened. Only the files' footers are read.
+/// file that cannot be opened. Only the files' footers (Parquet) or headers and first rows (CSV)
+/// are read.
 pub fn table_schema(
     folder: &Path,
     files: &[PathBuf],
@@ -214,8 +268,9 @@ pub fn table_schema(
     };
     let schema = Dataset::open(first, options)?.schema().clone();
     let fingerprint = schema.fingerprint();
+    let options = table_read_options(files, options, &schema);
     for file in rest {
-        if Dataset::open(file, options)?.schema().fingerprint() != fingerprint {
+        if Dataset::open(file, &options)?.schema().fingerprint() != fingerprint {
             return Err(different_columns(folder, first, file));
         }
     }
@@ -250,10 +305,15 @@ impl TableReader for LocalTables {
         );
         let mut schema: Option<Schema> = None;
         let mut whole = TablePartial::default();
+        let mut options = options.clone();
         for file in files {
-            let mut dataset = Dataset::open(file, options)?;
+            let mut dataset = Dataset::open(file, &options)?;
             match &schema {
-                None => schema = Some(dataset.schema().clone()),
+                None => {
+                    // The first file's columns, and for CSV their kinds, are the table's.
+                    schema = Some(dataset.schema().clone());
+                    options = table_read_options(files, &options, dataset.schema());
+                }
                 Some(schema) if schema.fingerprint() != dataset.schema().fingerprint() => {
                     return Err(different_columns(folder, first, file));
                 }

@@ -168,6 +168,9 @@ pub enum Command {
     /// Decide whether a trained model may ship: accuracy, trigger attack success, canaries
     #[command(long_about = GATE_ABOUT, after_help = GATE_EXAMPLES)]
     Gate(GateArgs),
+    /// Run a Ballista scheduler or executor that knows antidote's functions
+    #[command(long_about = crate::commands::ballista::BALLISTA_ABOUT, after_help = crate::commands::ballista::BALLISTA_EXAMPLES)]
+    Ballista(crate::commands::ballista::BallistaArgs),
 }
 
 const GATE_ABOUT: &str = "Decide whether a trained model may ship.
@@ -362,7 +365,12 @@ schema fingerprint, label counts and the Merkle root of its records' content has
 the per-record hashes to `<lock>.records.jsonl` so that later diffs name the records that \
 changed. Files that are not datasets (model weights, archives) are pinned at file level.
 
-With `--engine datafusion`, the Parquet files below each folder given are one table, read by the DataFusion query engine on every core: the lock keeps its record count, label counts and record set hash (which does not depend on how the engine cuts the files), with no Merkle root and no per-record sidecar. The records need an id column.
+With `--engine datafusion`, the Parquet files below each folder given (or, in a folder without \
+Parquet files, its `.csv` files) are one table, read by the DataFusion query engine on every \
+core: the lock keeps its record count, label counts and record set hash (which does not depend \
+on how the engine cuts the files), with no Merkle root and no per-record sidecar. The records \
+need an id column. A CSV table's column kinds are its first file's. `--engine ballista \
+--scheduler HOST:PORT` reads the tables on a Ballista cluster (see `antidote ballista`).
 
 With `--key`, the lock is signed: a DSSE envelope around an in-toto Statement whose subjects are \
 the files and their SHA-256, written to `<lock>.intoto.jsonl`.";
@@ -764,12 +772,16 @@ pub struct LockArgs {
     pub files_only: bool,
 
     /// What reads the records. `antidote` pins each dataset file on its own, in order, with a
-    /// Merkle root and a per-record sidecar. `datafusion` pins the Parquet files below each
-    /// folder given as one table, read by the DataFusion query engine on every core: by its
+    /// Merkle root and a per-record sidecar. `datafusion` pins the Parquet files (or else the
+    /// CSV files) below each folder given as one table, read by the DataFusion query engine on every core: by its
     /// record set hash, record count and labels, which do not depend on how the files are cut
-    /// into partitions (records need an id column; no per-record sidecar)
+    /// into partitions (records need an id column; no per-record sidecar). `ballista` reads the
+    /// tables the same way on a Ballista cluster (`--scheduler`)
     #[arg(long, value_enum, default_value_t = Engine::Antidote, value_name = "ENGINE")]
     pub engine: Engine,
+
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 
     #[command(flatten)]
     pub dataset: DatasetArgs,
@@ -782,6 +794,26 @@ pub enum Engine {
     Antidote,
     /// the DataFusion query engine, on every core of this machine
     Datafusion,
+    /// DataFusion plans run by a Ballista cluster (`--scheduler`; needs an antidote built with
+    /// the `ballista` feature)
+    Ballista,
+}
+
+impl Engine {
+    /// Whether the engine reads folders of Parquet or CSV files as tables.
+    #[must_use]
+    pub fn reads_tables(self) -> bool {
+        self != Self::Antidote
+    }
+}
+
+/// The Ballista cluster of `--engine ballista`.
+#[derive(Debug, Clone, Args)]
+pub struct ClusterArgs {
+    /// The Ballista scheduler of `--engine ballista`, as HOST:PORT (see `antidote ballista`).
+    /// Its executors must see the data at the paths this machine sees
+    #[arg(long, value_name = "HOST:PORT", env = "ANTIDOTE_SCHEDULER")]
+    pub scheduler: Option<String>,
 }
 
 /// `antidote verify`.
@@ -795,10 +827,14 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "PEM", env = "ANTIDOTE_PUBKEY")]
     pub pubkey: Option<PathBuf>,
 
-    /// What reads a locked table again when its files changed: DataFusion on every core, or
-    /// antidote's own reader, file by file (both give the same digest)
+    /// What reads a locked table again when its files changed: DataFusion on every core,
+    /// antidote's own reader, file by file, or a Ballista cluster (`--scheduler`); all give the
+    /// same digest
     #[arg(long, value_enum, default_value_t = Engine::Datafusion, value_name = "ENGINE")]
     pub engine: Engine,
+
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 }
 
 /// `antidote diff`.
@@ -922,11 +958,16 @@ pub struct ProfileArgs {
     #[arg(long, num_args = 2.., value_name = "PROFILE", conflicts_with = "data")]
     pub merge: Vec<PathBuf>,
 
-    /// What reads the data. `datafusion` profiles the Parquet files of a folder as one table,
+    /// What reads the data. `datafusion` profiles the Parquet (or else CSV) files of a folder as
+    /// one table,
     /// read by the DataFusion query engine on every core; partial profiles merge as `--merge`
-    /// merges them (counts and moments exactly, sketches within their error)
+    /// merges them (counts and moments exactly, sketches within their error). `ballista` does
+    /// the same on a Ballista cluster (`--scheduler`)
     #[arg(long, value_enum, default_value_t = Engine::Antidote, value_name = "ENGINE")]
     pub engine: Engine,
+
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 
     #[command(flatten)]
     pub dataset: DatasetArgs,
@@ -962,10 +1003,14 @@ pub struct CheckArgs {
     )]
     pub report: Option<PathBuf>,
 
-    /// What reads the new data: `datafusion` reads the Parquet files of a folder as one table,
-    /// on every core (see `antidote profile --engine`)
+    /// What reads the new data: `datafusion` reads the Parquet (or else CSV) files of a folder as
+    /// one table,
+    /// on every core, `ballista` on a Ballista cluster (see `antidote profile --engine`)
     #[arg(long, value_enum, default_value_t = Engine::Antidote, value_name = "ENGINE")]
     pub engine: Engine,
+
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 
     #[command(flatten)]
     pub dataset: DatasetArgs,

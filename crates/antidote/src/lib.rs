@@ -104,6 +104,7 @@ pub fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitStatus> {
         Command::Canary(args) => commands::canary::canary(&args, global, printer),
         Command::Train(args) => commands::train::train(&args, global, printer),
         Command::Gate(args) => commands::gate::gate(&args, global, printer),
+        Command::Ballista(args) => commands::ballista::ballista(&args, printer),
     }
 }
 

@@ -4,10 +4,14 @@
 //! back as the same text (`007` stays the text `007`, so ids and codes keep their zeros), and an
 //! empty cell is missing.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+use arrow_array::cast::AsArray as _;
+use arrow_array::{Array as _, ArrayRef, RecordBatch};
+use arrow_schema::{ArrowError, DataType};
 
 use super::{INFERENCE_SAMPLE, Row, RowSource};
 use crate::limits::{self, LimitedReader, Limits, Mark};
@@ -70,7 +74,12 @@ fn convert(cell: &str, kind: ColumnKind) -> Value {
 }
 
 impl CsvSource {
-    pub(crate) fn open(path: &Path, limits: Limits) -> Result<Self, ReadError> {
+    /// Opens `path`; the columns named in `kinds` get those kinds, the others are inferred.
+    pub(crate) fn open(
+        path: &Path,
+        limits: Limits,
+        kinds: Option<&BTreeMap<String, ColumnKind>>,
+    ) -> Result<Self, ReadError> {
         let (input, mark) = LimitedReader::new(
             super::open_maybe_gz(path)?,
             limits.max_record_bytes,
@@ -136,7 +145,10 @@ impl CsvSource {
         source.columns = header
             .iter()
             .zip(&inference)
-            .map(|(name, column)| (Arc::from(name), column.kind()))
+            .map(|(name, column)| {
+                let kind = kinds.and_then(|kinds| kinds.get(name).copied());
+                (Arc::from(name), kind.unwrap_or_else(|| column.kind()))
+            })
             .collect();
         Ok(source)
     }
@@ -233,6 +245,156 @@ impl RowSource for CsvSource {
                     .collect(),
             }
         }))
+    }
+}
+
+/// CSV rows that a query engine parsed into Arrow batches of string columns, converted as
+/// [`CsvSource`] converts its cells, with the columns' `kinds` decided beforehand.
+struct StringBatches {
+    path: PathBuf,
+    batches: Box<dyn Iterator<Item = Result<RecordBatch, ArrowError>> + Send>,
+    columns: Vec<(Arc<str>, ColumnKind)>,
+    batch: Option<RecordBatch>,
+    next_in_batch: usize,
+    /// Rows handed out so far.
+    rows: u64,
+    limit: u64,
+    done: bool,
+}
+
+/// The rows of `batches` (string columns named as `schema` says), with each column's kind from
+/// `kinds`, which must name every column.
+pub(crate) fn from_string_batches(
+    path: &Path,
+    schema: &arrow_schema::Schema,
+    batches: Box<dyn Iterator<Item = Result<RecordBatch, ArrowError>> + Send>,
+    kinds: Option<&BTreeMap<String, ColumnKind>>,
+    limits: Limits,
+) -> Result<Box<dyn RowSource>, ReadError> {
+    let batch_error = |reason: String| ReadError::CsvBatch {
+        path: path.to_owned(),
+        reason,
+    };
+    let columns = schema
+        .fields()
+        .iter()
+        .map(|field| {
+            if !matches!(
+                field.data_type(),
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+            ) {
+                return Err(batch_error(format!(
+                    "column `{}` was read as {}, not as text",
+                    field.name(),
+                    field.data_type()
+                )));
+            }
+            let kind = kinds
+                .and_then(|kinds| kinds.get(field.name()).copied())
+                .ok_or_else(|| {
+                    batch_error(format!("column `{}` has no decided kind", field.name()))
+                })?;
+            Ok((Arc::from(field.name().as_str()), kind))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Box::new(StringBatches {
+        path: path.to_owned(),
+        batches,
+        columns,
+        batch: None,
+        next_in_batch: 0,
+        rows: 0,
+        limit: limits.max_record_bytes,
+        done: false,
+    }))
+}
+
+/// The cell of `row` in a string column, `None` when it is null.
+fn string_cell(column: &ArrayRef, row: usize) -> Option<&str> {
+    if column.is_null(row) {
+        return None;
+    }
+    if let Some(strings) = column.as_string_opt::<i32>() {
+        Some(strings.value(row))
+    } else if let Some(strings) = column.as_string_opt::<i64>() {
+        Some(strings.value(row))
+    } else {
+        column
+            .as_string_view_opt()
+            .map(|strings| strings.value(row))
+    }
+}
+
+impl RowSource for StringBatches {
+    fn columns(&self) -> &[(Arc<str>, ColumnKind)] {
+        &self.columns
+    }
+
+    fn next_row(&mut self) -> Option<Result<Row, ReadError>> {
+        loop {
+            if self.done {
+                return None;
+            }
+            if let Some(batch) = &self.batch
+                && self.next_in_batch < batch.num_rows()
+            {
+                let row = self.next_in_batch;
+                self.next_in_batch += 1;
+                self.rows += 1;
+                let cells: Vec<Option<&str>> = batch
+                    .columns()
+                    .iter()
+                    .map(|column| string_cell(column, row))
+                    .collect();
+                // The per-record limit, on the cells' bytes (the engine has parsed the row).
+                let bytes: usize = cells.iter().map(|cell| cell.map_or(0, str::len)).sum();
+                if bytes as u64 > self.limit {
+                    self.done = true;
+                    return Some(Err(ReadError::RecordTooLarge {
+                        path: self.path.clone(),
+                        at: limits::Position::Record(self.rows - 1),
+                        limit: self.limit,
+                    }));
+                }
+                let values = self
+                    .columns
+                    .iter()
+                    .zip(cells)
+                    .map(|((name, kind), cell)| {
+                        (Arc::clone(name), convert(cell.unwrap_or(""), *kind))
+                    })
+                    .collect();
+                return Some(Ok(Row { line: 0, values }));
+            }
+            match self.batches.next() {
+                None => {
+                    self.done = true;
+                    return None;
+                }
+                Some(Err(source)) => {
+                    self.done = true;
+                    return Some(Err(ReadError::CsvBatch {
+                        path: self.path.clone(),
+                        reason: source.to_string(),
+                    }));
+                }
+                Some(Ok(batch)) => {
+                    if batch.num_columns() != self.columns.len() {
+                        self.done = true;
+                        return Some(Err(ReadError::CsvBatch {
+                            path: self.path.clone(),
+                            reason: format!(
+                                "a batch has {} columns, not {}",
+                                batch.num_columns(),
+                                self.columns.len()
+                            ),
+                        }));
+                    }
+                    self.batch = Some(batch);
+                    self.next_in_batch = 0;
+                }
+            }
+        }
     }
 }
 

@@ -29,6 +29,7 @@ pub fn check(
     let current = super::profile_data(
         &args.data,
         args.engine,
+        &args.cluster,
         &args.dataset.read_options(),
         printer,
     )?;

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::record;
 use crate::ExitStatus;
-use crate::cli::{Engine, LockArgs};
+use crate::cli::LockArgs;
 use crate::printer::{Printer, Style};
 use crate::settings::Settings;
 
@@ -30,7 +30,11 @@ pub fn lock(args: &LockArgs, settings: &Settings, printer: Printer) -> anyhow::R
         read: args.dataset.read_options(),
         files_only: args.files_only,
         // Folders are tables only for a query engine; antidote's own reader pins each file.
-        tables: (args.engine == Engine::Datafusion).then(|| super::table_reader(args.engine)),
+        tables: if args.engine.reads_tables() {
+            Some(super::table_reader(args.engine, &args.cluster)?)
+        } else {
+            None
+        },
         ..lock::LockOptions::default()
     };
     let progress = printer.progress();

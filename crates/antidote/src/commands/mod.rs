@@ -1,6 +1,7 @@
 //! One file per subcommand.
 
 pub mod aggregate;
+pub mod ballista;
 pub mod canary;
 pub mod check;
 pub mod diff;
@@ -34,44 +35,62 @@ use crate::UserError;
 use crate::printer::Printer;
 use crate::settings::Settings;
 
-/// The reader of locked tables for `engine`.
-pub(crate) fn table_reader(
+/// The `DataFusion` reader of tables for `engine` (`datafusion` or `ballista`).
+fn datafusion_tables(
     engine: crate::cli::Engine,
-) -> std::sync::Arc<dyn antidote_provenance::table::TableReader> {
-    match engine {
-        crate::cli::Engine::Antidote => {
-            std::sync::Arc::new(antidote_provenance::table::LocalTables)
+    cluster: &crate::cli::ClusterArgs,
+) -> anyhow::Result<antidote_datafusion::DataFusionTables> {
+    match (engine, &cluster.scheduler) {
+        (crate::cli::Engine::Ballista, Some(scheduler)) => {
+            Ok(antidote_datafusion::DataFusionTables::ballista(scheduler))
         }
-        crate::cli::Engine::Datafusion => {
-            std::sync::Arc::new(antidote_datafusion::DataFusionTables::default())
-        }
+        (crate::cli::Engine::Ballista, None) => Err(UserError::new(
+            "`--engine ballista` needs the cluster's scheduler",
+            "give it with `--scheduler HOST:PORT` (or ANTIDOTE_SCHEDULER); \
+             `antidote ballista scheduler` starts one",
+        )
+        .into()),
+        _ => Ok(antidote_datafusion::DataFusionTables::default()),
     }
 }
 
+/// The reader of locked tables for `engine`.
+pub(crate) fn table_reader(
+    engine: crate::cli::Engine,
+    cluster: &crate::cli::ClusterArgs,
+) -> anyhow::Result<std::sync::Arc<dyn antidote_provenance::table::TableReader>> {
+    Ok(if engine.reads_tables() {
+        std::sync::Arc::new(datafusion_tables(engine, cluster)?)
+    } else {
+        std::sync::Arc::new(antidote_provenance::table::LocalTables)
+    })
+}
+
 /// The profile of the data at `path`, read by `engine`: a dataset by antidote's own reader, or
-/// the Parquet files of a folder (or one Parquet file) as one table by DataFusion.
+/// the Parquet (or else CSV) files of a folder, or one such file, as one table by `DataFusion`, here or on
+/// a Ballista cluster.
 pub(crate) fn profile_data(
     path: &Path,
     engine: crate::cli::Engine,
+    cluster: &crate::cli::ClusterArgs,
     options: &antidote_data::ReadOptions,
     printer: Printer,
 ) -> anyhow::Result<Profile> {
     let progress = printer.progress();
-    match engine {
-        crate::cli::Engine::Antidote => {
-            let dataset = antidote_data::Dataset::open(path, options)
-                .with_context(|| format!("failed to open the dataset `{}`", path.display()))?;
-            Ok(Profile::of_dataset(dataset, progress.as_ref())?)
-        }
-        crate::cli::Engine::Datafusion => {
-            let files = antidote_provenance::table::table_files(path, &[], Path::new("."))?;
-            Ok(antidote_datafusion::DataFusionTables::default().profile(
+    if engine.reads_tables() {
+        let files = antidote_provenance::table::table_files(path, &[], Path::new("."))?;
+        Ok(
+            datafusion_tables(engine, cluster)?.profile(
                 path,
                 &files,
                 options,
                 progress.as_ref(),
-            )?)
-        }
+            )?,
+        )
+    } else {
+        let dataset = antidote_data::Dataset::open(path, options)
+            .with_context(|| format!("failed to open the dataset `{}`", path.display()))?;
+        Ok(Profile::of_dataset(dataset, progress.as_ref())?)
     }
 }
 

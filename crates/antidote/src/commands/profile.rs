@@ -28,7 +28,13 @@ pub fn profile(
             )
             .into());
         };
-        super::profile_data(path, args.engine, &args.dataset.read_options(), printer)?
+        super::profile_data(
+            path,
+            args.engine,
+            &args.cluster,
+            &args.dataset.read_options(),
+            printer,
+        )?
     } else {
         let mut merged: Option<Profile> = None;
         for path in &args.merge {

@@ -36,7 +36,7 @@ pub fn verify(
         })
         .transpose()?;
     let progress = printer.progress();
-    let tables = super::table_reader(args.engine);
+    let tables = super::table_reader(args.engine, &args.cluster)?;
     let report = check::verify_with(&args.lock, key.as_ref(), tables.as_ref(), progress.as_ref())?;
     let passed = report.passed();
     record(

@@ -1,6 +1,7 @@
 //! Integration tests of the `antidote` binary: exit codes, stdout and stderr.
 
 mod aggregate;
+mod ballista;
 mod browser;
 mod canary;
 mod check;
@@ -87,19 +88,30 @@ impl TestContext {
 
     /// The binary, run in the context folder without colour, progress or inherited settings.
     pub(crate) fn command(&self) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_antidote"));
+        self.command_of(Path::new(env!("CARGO_BIN_EXE_antidote")))
+    }
+
+    /// `binary` (an antidote built otherwise), run as [`Self::command`] runs this one.
+    pub(crate) fn command_of(&self, binary: &Path) -> Command {
+        let mut command = Command::new(binary);
         command
             .current_dir(self.dir.path())
             .env_remove("ANTIDOTE_LEDGER")
             .env_remove("ANTIDOTE_PUBKEY")
             .env_remove("ANTIDOTE_KEY")
+            .env_remove("ANTIDOTE_SCHEDULER")
             .env_remove("RUST_LOG")
             .env("NO_COLOR", "1");
         command
     }
 
     pub(crate) fn run(&self, args: &[&str]) -> Output {
-        let output = self.command().args(args).output().expect("run antidote");
+        self.output(self.command().args(args))
+    }
+
+    /// Runs `command` to its end, with the temporary folder's path shown as `[TEMP_DIR]`.
+    pub(crate) fn output(&self, command: &mut Command) -> Output {
+        let output = command.output().expect("run antidote");
         let filter = |bytes: &[u8]| {
             String::from_utf8_lossy(bytes)
                 .replace(&self.dir.path().display().to_string(), "[TEMP_DIR]")

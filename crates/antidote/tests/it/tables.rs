@@ -1,6 +1,7 @@
 //! `antidote lock --engine datafusion`: a folder of Parquet files pinned as one table, and
 //! `verify` with either engine.
 
+use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -12,7 +13,13 @@ use crate::TestContext;
 
 /// Writes records `first..first + count` to the Parquet file `path`, in row groups of 50, with
 /// an `id` column when `with_ids`; `relabel` gives the record of that number the label `eel`.
-fn write_parquet(path: &Path, first: usize, count: usize, with_ids: bool, relabel: Option<usize>) {
+pub(crate) fn write_parquet(
+    path: &Path,
+    first: usize,
+    count: usize,
+    with_ids: bool,
+    relabel: Option<usize>,
+) {
     let range = first..first + count;
     let mut columns: Vec<(&str, ArrayRef)> = Vec::new();
     if with_ids {
@@ -247,7 +254,7 @@ fn a_folder_of_parquet_files_profiles_and_checks_as_one_table() {
         .run(&["profile", "--engine", "datafusion", "empty"])
         .expect_code(2);
     assert!(
-        output.stderr.contains("holds no Parquet file"),
+        output.stderr.contains("holds no Parquet or CSV file"),
         "{}",
         output.stderr
     );
@@ -309,5 +316,79 @@ fn a_malformed_parquet_file_in_a_table_is_refused_before_the_engine_reads_it() {
         }
         assert!(!context.path("antidote.lock").exists(), "{name}");
         assert!(!context.path("profile.json").exists(), "{name}");
+    }
+}
+
+/// A folder of CSV files (and no Parquet file) is a table too; a compressed CSV beside them stays
+/// a dataset of its own.
+#[test]
+fn a_folder_of_csv_files_locks_profiles_and_verifies_as_one_table() {
+    let context = TestContext::new();
+    let mut text = String::from("id,label,code,note\n");
+    for n in 0..120 {
+        writeln!(
+            text,
+            "a{n},{},{n},\"a note, with a comma\"",
+            ["cat", "dog"][n % 2]
+        )
+        .expect("write");
+    }
+    context.write("shards/a.csv", &text);
+    let mut text = String::from("id,label,code,note\n");
+    for n in 0..80 {
+        writeln!(text, "b{n},cat,00{n},\"two\nlines\"").expect("write");
+    }
+    context.write("shards/more/b.csv", &text);
+    let gz = context.path("shards/old.csv.gz");
+    let mut encoder = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).expect("create"),
+        flate2::Compression::default(),
+    );
+    std::io::Write::write_all(&mut encoder, b"id,label\nz1,cat\n").expect("write");
+    encoder.finish().expect("finish");
+
+    let locked = json(
+        &context
+            .run(&["lock", "--engine", "datafusion", "shards", "--json"])
+            .expect_code(0)
+            .stdout,
+    );
+    let table = &locked["tables"][0];
+    assert_eq!(table["format"], "csv", "{table}");
+    assert_eq!(table["file_count"], 2);
+    assert_eq!(table["record_count"], 200);
+    assert_eq!(table["label_counts"]["cat"], 140);
+    assert_eq!(locked["datasets"][0]["path"], "shards/old.csv.gz");
+    context
+        .run(&["verify", "--engine", "antidote"])
+        .expect_code(0);
+
+    let profile = json(
+        &context
+            .run(&[
+                "profile",
+                "--engine",
+                "datafusion",
+                "shards",
+                "--json",
+                "-o",
+                "p.json",
+            ])
+            .expect_code(0)
+            .stdout,
+    );
+    assert_eq!(profile["records"], 200, "{profile}");
+
+    // One label changed: both engines see it.
+    crate::edit(&context.path("shards/more/b.csv"), "b7,cat", "b7,dog");
+    for engine in ["datafusion", "antidote"] {
+        let output = context.run(&["verify", "--engine", engine]).expect_code(1);
+        assert!(
+            output
+                .stdout
+                .contains("labels: `cat` 140 -> 139, `dog` 60 -> 61"),
+            "{engine}: {}",
+            output.stdout
+        );
     }
 }
