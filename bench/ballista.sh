@@ -22,6 +22,7 @@ python="${ANTIDOTE_VENV:-/var/tmp/antidote-venv}/bin/python"
 cargo build --release --quiet --locked -p antidote --features ballista
 antidote="$(mktemp /var/tmp/antidote-ballista-bin.XXXXXX)"
 cp "${CARGO_TARGET_DIR:-target}/release/antidote" "$antidote"
+chmod +x "$antidote"
 
 work="$(mktemp -d /var/tmp/antidote-ballista.XXXXXX)"
 pids=()

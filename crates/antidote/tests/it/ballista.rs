@@ -113,7 +113,7 @@ fn read_json(path: &Path) -> serde_json::Value {
     json(&std::fs::read_to_string(path).expect("read"))
 }
 
-/// `table/`: 12 Parquet files of 40 to 260 records (3,540 in all), two of them in a subfolder.
+/// `table/`: 12 Parquet files of 40 to 260 records (1,800 in all), two of them in a subfolder.
 fn table(context: &TestContext) {
     let mut first = 0;
     for file in 0..12 {
@@ -197,14 +197,14 @@ fn verify_finds_one_changed_label(
     assert!(
         output
             .stdout
-            .contains("table `table`: 3540 records -> 3540 records, a different set of records"),
+            .contains("table `table`: 1800 records -> 1800 records, a different set of records"),
         "{}",
         output.stdout
     );
     assert!(
         output
             .stdout
-            .contains("labels: `dog` 1180 -> 1179, `eel` 0 -> 1"),
+            .contains("labels: `dog` 600 -> 599, `eel` 0 -> 1"),
         "{}",
         output.stdout
     );
@@ -253,7 +253,7 @@ fn a_ballista_cluster_locks_verifies_profiles_and_checks_a_table_as_one_process_
             .is_some_and(|engine| engine.starts_with("ballista ")),
         "{ours}"
     );
-    assert_eq!(ours["record_count"], 3540);
+    assert_eq!(ours["record_count"], 1800);
     for field in [
         "record_set_hash",
         "record_count",
@@ -286,7 +286,7 @@ fn a_ballista_cluster_locks_verifies_profiles_and_checks_a_table_as_one_process_
     let mut args = vec!["check", "table", "--baseline", "local.json"];
     args.extend(remote);
     let output = run(&args).expect_code(0);
-    assert!(output.stdout.contains("3540"), "{}", output.stdout);
+    assert!(output.stdout.contains("1800"), "{}", output.stdout);
 
     // A scheduler nobody runs: an error naming it, not a hang or a silent local run.
     drop(cluster);
