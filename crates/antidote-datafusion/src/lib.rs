@@ -978,14 +978,21 @@ mod tests {
             .profile(folder.path(), &paths, &options, &NoProgress)
             .expect("profile");
         assert_eq!(profile.column("code").expect("code").mismatched, 2);
-        // A CSV file with other columns is refused.
-        std::fs::write(folder.path().join("part-2.csv"), "id,label,other\nx,a,1\n").expect("write");
-        let mut more = paths.clone();
-        more.push(folder.path().join("part-2.csv"));
-        let error = engine(2)
-            .digest(folder.path(), &more, &options, &NoProgress)
-            .expect_err("different columns");
-        assert!(error.to_string().contains("different columns"), "{error}");
+        // A CSV file with other columns, or the same in another order (the engine reads cells by
+        // position), is refused by both readers.
+        for header in ["id,label,other\nx,a,1\n", "label,id,code,note\na,x,1,n\n"] {
+            std::fs::write(folder.path().join("part-2.csv"), header).expect("write");
+            let mut more = paths.clone();
+            more.push(folder.path().join("part-2.csv"));
+            let error = engine(2)
+                .digest(folder.path(), &more, &options, &NoProgress)
+                .expect_err("different columns");
+            assert!(error.to_string().contains("different columns"), "{error}");
+            let error = LocalTables
+                .digest(folder.path(), &more, &options, &NoProgress)
+                .expect_err("different columns");
+            assert!(error.to_string().contains("different columns"), "{error}");
+        }
     }
 
     proptest! {

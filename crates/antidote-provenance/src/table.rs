@@ -231,6 +231,19 @@ pub fn table_read_options(
     options
 }
 
+/// Whether a file of the table of `files` with the columns `other` fits the table's columns
+/// `schema`: the same names, kinds and roles and, for CSV, in the same order (an engine reads a
+/// CSV file's cells by position, not by the names of its header).
+fn same_columns(files: &[PathBuf], schema: &Schema, other: &Schema) -> bool {
+    schema.fingerprint() == other.fingerprint()
+        && (table_format(files) != Format::Csv
+            || schema
+                .columns
+                .iter()
+                .map(|column| &column.name)
+                .eq(other.columns.iter().map(|column| &column.name)))
+}
+
 /// The error of a table without files.
 fn no_files(folder: &Path) -> LockError {
     LockError::Table {
@@ -244,7 +257,7 @@ fn different_columns(folder: &Path, first: &Path, other: &Path) -> LockError {
     LockError::Table {
         path: folder.to_owned(),
         reason: format!(
-            "`{}` and `{}` have different columns or column types",
+            "`{}` and `{}` have different columns, column types or (CSV) column order",
             first.display(),
             other.display()
         ),
@@ -267,10 +280,9 @@ pub fn table_schema(
         return Err(no_files(folder));
     };
     let schema = Dataset::open(first, options)?.schema().clone();
-    let fingerprint = schema.fingerprint();
     let options = table_read_options(files, options, &schema);
     for file in rest {
-        if Dataset::open(file, &options)?.schema().fingerprint() != fingerprint {
+        if !same_columns(files, &schema, Dataset::open(file, &options)?.schema()) {
             return Err(different_columns(folder, first, file));
         }
     }
@@ -314,7 +326,7 @@ impl TableReader for LocalTables {
                     schema = Some(dataset.schema().clone());
                     options = table_read_options(files, &options, dataset.schema());
                 }
-                Some(schema) if schema.fingerprint() != dataset.schema().fingerprint() => {
+                Some(schema) if !same_columns(files, schema, dataset.schema()) => {
                     return Err(different_columns(folder, first, file));
                 }
                 Some(_) => {}

@@ -534,4 +534,79 @@ mod tests {
             "{error}"
         );
     }
+
+    #[test]
+    fn given_kinds_replace_inferred_ones_and_string_batches_read_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "id,code,note\na,7,x\nb,,the quick brown fox\n";
+        let path = write(&dir, "d.csv", text);
+        let kinds: BTreeMap<String, ColumnKind> = [
+            ("id".to_owned(), ColumnKind::Categorical),
+            ("code".to_owned(), ColumnKind::Categorical),
+            ("note".to_owned(), ColumnKind::Text),
+        ]
+        .into();
+        let options = ReadOptions {
+            csv_kinds: Some(kinds),
+            ..ReadOptions::default()
+        };
+        let from_file: Vec<_> = Dataset::open(&path, &options)
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        // `code` would be inferred an integer column; given as categorical, `7` stays text.
+        assert_eq!(
+            from_file[0].field("code"),
+            Some(&Value::Text("7".to_owned()))
+        );
+        assert_eq!(from_file[1].field("code"), Some(&Value::Null));
+
+        let schema = arrow_schema::Schema::new(
+            ["id", "code", "note"]
+                .map(|name| arrow_schema::Field::new(name, DataType::Utf8, true))
+                .to_vec(),
+        );
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(arrow_array::StringArray::from(vec![Some("a"), Some("b")])),
+            Arc::new(arrow_array::StringArray::from(vec![Some("7"), None])),
+            Arc::new(arrow_array::StringArray::from(vec![
+                Some("x"),
+                Some("the quick brown fox"),
+            ])),
+        ];
+        let batch = RecordBatch::try_new(Arc::new(schema.clone()), columns).unwrap();
+        let batches = || Box::new(std::iter::once(Ok(batch.clone())));
+        let from_batches: Vec<_> =
+            Dataset::from_csv_batches(Path::new("engine"), &schema, batches(), &options)
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+        let hashes = |records: &[crate::Record]| -> Vec<_> {
+            records.iter().map(crate::Record::content_hash).collect()
+        };
+        assert_eq!(hashes(&from_batches), hashes(&from_file));
+
+        // A row over the per-record limit is refused, and every column needs a kind.
+        let small = ReadOptions {
+            max_record_bytes: Some(8),
+            ..options.clone()
+        };
+        let mut dataset =
+            Dataset::from_csv_batches(Path::new("engine"), &schema, batches(), &small).unwrap();
+        assert!(dataset.next().unwrap().is_ok());
+        assert!(matches!(
+            dataset.next().unwrap(),
+            Err(ReadError::RecordTooLarge { .. })
+        ));
+        let unnamed = ReadOptions {
+            csv_kinds: Some(BTreeMap::new()),
+            ..ReadOptions::default()
+        };
+        let Err(error) =
+            Dataset::from_csv_batches(Path::new("engine"), &schema, batches(), &unnamed)
+        else {
+            panic!("a column without a kind was read");
+        };
+        assert!(error.to_string().contains("no decided kind"), "{error}");
+    }
 }

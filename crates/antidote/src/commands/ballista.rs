@@ -72,7 +72,8 @@ pub struct ExecutorArgs {
     #[arg(long, default_value = "127.0.0.1", value_name = "HOST")]
     pub bind_host: String,
 
-    /// The name the scheduler and the other executors reach this one by (default: the bind host)
+    /// The name the scheduler and the other executors reach this one by (default: the bind
+    /// host; needed when the bind host is 0.0.0.0 or ::)
     #[arg(long, value_name = "HOST")]
     pub external_host: Option<String>,
 
@@ -141,6 +142,20 @@ mod imp {
             }
             BallistaCommand::Executor(executor) => {
                 let (scheduler_host, scheduler_port) = host_port(&executor.scheduler)?;
+                let unspecified = executor
+                    .bind_host
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|address| address.is_unspecified());
+                if unspecified && executor.external_host.is_none() {
+                    return Err(UserError::new(
+                        format!(
+                            "an executor listening on `{}` needs the name others reach it by",
+                            executor.bind_host
+                        ),
+                        "give it with `--external-host HOST` (this machine's name or address)",
+                    )
+                    .into());
+                }
                 printer.note(&format!(
                     "Ballista executor with antidote's functions on {}:{} (tasks on port {}), \
                      joining the scheduler {}",
