@@ -259,6 +259,11 @@ impl fmt::Debug for Dataset {
     }
 }
 
+/// Arrow record batches that another engine decoded, as [`Dataset::from_arrow`] and
+/// [`Dataset::from_csv_batches`] take them.
+pub type ArrowBatches =
+    Box<dyn Iterator<Item = Result<arrow_array::RecordBatch, arrow_schema::ArrowError>> + Send>;
+
 /// Skipped records whose errors are kept for the report; the rest are only counted.
 const KEPT_SKIP_ERRORS: usize = 100;
 
@@ -323,9 +328,7 @@ impl Dataset {
     pub fn from_arrow(
         name: &Path,
         schema: &arrow_schema::Schema,
-        batches: Box<
-            dyn Iterator<Item = Result<arrow_array::RecordBatch, arrow_schema::ArrowError>> + Send,
-        >,
+        batches: ArrowBatches,
         options: &ReadOptions,
     ) -> Result<Self, ReadError> {
         let source = readers::parquet::from_batches(name, schema, batches, options.limits())?;
@@ -344,9 +347,7 @@ impl Dataset {
     pub fn from_csv_batches(
         name: &Path,
         schema: &arrow_schema::Schema,
-        batches: Box<
-            dyn Iterator<Item = Result<arrow_array::RecordBatch, arrow_schema::ArrowError>> + Send,
-        >,
+        batches: ArrowBatches,
         options: &ReadOptions,
     ) -> Result<Self, ReadError> {
         let source = readers::csv::from_string_batches(

@@ -44,7 +44,7 @@ mod schema;
 mod value;
 pub mod writers;
 
-pub use dataset::{Dataset, Format, ReadOptions, RoleNames, from_rows};
+pub use dataset::{ArrowBatches, Dataset, Format, ReadOptions, RoleNames, from_rows};
 pub use error::ReadError;
 pub use infer::KindInference;
 pub use record::Record;
